@@ -1,0 +1,1 @@
+export async function main(argv: string[]): Promise<number> { console.error('sdapi: not yet'); return 1; }
