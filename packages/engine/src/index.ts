@@ -21,3 +21,16 @@ export {
   type InfotextValue,
   type PyJsonDumpsOptions,
 } from './pipeline/infotext.ts';
+export { DEFAULT_GENERATION_OPTIONS, defaultTxt2ImgParams, StableDiffusion } from './stable-diffusion.ts';
+export type { LoadOptions } from './pipeline/model.ts';
+export type { GeneratedImage, GenerationHooks, GenerationOptions, GenerationProgress, Txt2ImgParams, Txt2ImgResult } from './pipeline/types.ts';
+export { CancelledError, CheckpointError, EngineError, InvalidParamsError, UnsupportedModelError, type EngineErrorCode } from './errors.ts';
+export { SafetensorsFile } from './checkpoint/safetensors.ts';
+export type {
+  GeneratedImage,
+  GenerationHooks,
+  GenerationOptions,
+  GenerationProgress,
+  Txt2ImgParams,
+  Txt2ImgResult,
+} from './pipeline/types.ts';
