@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CLIP_BOS, CLIP_EOS, CLIPTokenizer, bytesToUnicode, packTokens } from '../src/text/clip-tokenizer.ts';
+import { bytesToUnicode, CLIP_BOS, CLIP_EOS, CLIPTokenizer, packTokens } from '../src/text/clip-tokenizer.ts';
 import { needFixture, openFixture } from './helpers/fixtures.ts';
 
 /** Row order of every `text.*` tensor in tiny-sd15/reference.safetensors (reference.md). */
@@ -29,19 +29,38 @@ test('tiny-sd15 text.input_ids: tokenise + pack the four fixture prompts', { ski
 });
 
 const SIMPLE_TOKENIZER_VECTORS: Array<[string, string, number[]]> = [
-  ['contractions', "it's the cat's toy, we're here, I'VE, you'll, he'd, I'm, don't",
-    [585, 568, 518, 2368, 568, 5988, 267, 649, 982, 763, 267, 328, 1200, 267, 592, 1342, 267, 797, 1896, 267, 328, 880, 267, 847, 713]],
-  ['numbers (one token per digit)', '1234567 3.14159 1,000,000 2nd 4k 8K',
-    [272, 273, 274, 275, 276, 277, 278, 274, 269, 272, 275, 272, 276, 280, 272, 267, 271, 271, 271, 267, 271, 271, 271, 273, 1764, 275, 330, 279, 330]],
-  ['unicode (byte-level fallback, emoji, CJK, Greek, Cyrillic)', 'café naïve über Zürich 東京 猫 😀👍🏽 ñandú Ελληνικά русский',
-    [15304, 1097, 35689, 563, 6522, 1516, 89, 6522, 4021, 48338, 21078, 361, 163, 234, 360, 12832, 43722, 6445, 672, 36019, 138,
-      113, 138, 119, 138, 119, 138, 115, 138, 121, 138, 117, 138, 118, 138, 361, 16370, 39729, 23669, 23669, 27152, 29503, 373]],
-  ['html entities (unescaped twice)', '&amp; &lt;tag&gt; &amp;amp; &#39;quoted&#39; &eacute;t&eacute; &hellip; &ampx &#x1F600; &#128512; &#0; &#150;',
-    [261, 283, 3640, 285, 261, 262, 27706, 262, 3459, 39694, 959, 261, 343, 7334, 7334, 39802, 1224]],
+  [
+    'contractions',
+    "it's the cat's toy, we're here, I'VE, you'll, he'd, I'm, don't",
+    [585, 568, 518, 2368, 568, 5988, 267, 649, 982, 763, 267, 328, 1200, 267, 592, 1342, 267, 797, 1896, 267, 328, 880, 267, 847, 713],
+  ],
+  [
+    'numbers (one token per digit)',
+    '1234567 3.14159 1,000,000 2nd 4k 8K',
+    [272, 273, 274, 275, 276, 277, 278, 274, 269, 272, 275, 272, 276, 280, 272, 267, 271, 271, 271, 267, 271, 271, 271, 273, 1764, 275, 330, 279, 330],
+  ],
+  [
+    'unicode (byte-level fallback, emoji, CJK, Greek, Cyrillic)',
+    'café naïve über Zürich 東京 猫 😀👍🏽 ñandú Ελληνικά русский',
+    [
+      15304, 1097, 35689, 563, 6522, 1516, 89, 6522, 4021, 48338, 21078, 361, 163, 234, 360, 12832, 43722, 6445, 672, 36019, 138, 113, 138, 119, 138, 119, 138,
+      115, 138, 121, 138, 117, 138, 118, 138, 361, 16370, 39729, 23669, 23669, 27152, 29503, 373,
+    ],
+  ],
+  [
+    'html entities (unescaped twice)',
+    '&amp; &lt;tag&gt; &amp;amp; &#39;quoted&#39; &eacute;t&eacute; &hellip; &ampx &#x1F600; &#128512; &#0; &#150;',
+    [261, 283, 3640, 285, 261, 262, 27706, 262, 3459, 39694, 959, 261, 343, 7334, 7334, 39802, 1224],
+  ],
   ['whitespace collapse', 'multiple   spaces\t\tand\nnewlines  ', [6470, 9006, 537, 1218, 3418]],
-  ['prompt punctuation', '(masterpiece:1.2), best quality, [[ugly]], {curly} <lora:foo:0.8> a|b \\escaped',
-    [263, 12066, 281, 272, 269, 273, 2361, 949, 3027, 267, 58, 314, 8159, 60, 34067, 346, 20795, 348, 283, 2179, 320, 281,
-      23435, 281, 271, 269, 279, 285, 320, 347, 321, 315, 18707]],
+  [
+    'prompt punctuation',
+    '(masterpiece:1.2), best quality, [[ugly]], {curly} <lora:foo:0.8> a|b \\escaped',
+    [
+      263, 12066, 281, 272, 269, 273, 2361, 949, 3027, 267, 58, 314, 8159, 60, 34067, 346, 20795, 348, 283, 2179, 320, 281, 23435, 281, 271, 269, 279, 285, 320,
+      347, 321, 315, 18707,
+    ],
+  ],
   ['punctuation runs', '!!!???... ---> <<>> @#$%^&*', [11194, 5195, 22641, 14518, 24588, 2988, 31, 2, 3, 4, 61, 5, 265]],
   ['unicode spaces', 'hello\u00a0world\u3000x', [3306, 1002, 343]],
 ];
@@ -67,7 +86,7 @@ test('special tokens and vocabulary layout', () => {
 test('ftfy-like fixes: curly quotes, full width, ligatures, NFC, controls', () => {
   const tokenizer = CLIPTokenizer.load();
   const same = (a: string, b: string) => assert.deepEqual(tokenizer.encode(a), tokenizer.encode(b), `${a} vs ${b}`);
-  same('\u201ccat\u201d \u2018dog\u2019s\u2019', '"cat" \'dog\'s\'');
+  same('\u201ccat\u201d \u2018dog\u2019s\u2019', "\"cat\" 'dog's'");
   same('\uff43\uff41\uff54\uff01', 'cat!');
   same('\ufb01ne \ufb02ower', 'fine flower');
   same('cafe\u0301', 'café');

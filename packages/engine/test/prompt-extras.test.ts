@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EmbeddingTokenIndex, type EmphasisMode, type PromptChunk, tokenizeLine } from '../src/text/conditioning.ts';
 import { type ExtraNetworkData, parseExtraNetworkPrompts, parseExtraNetworks } from '../src/text/extra-networks.ts';
-import { StyleDatabase, applyStyleTexts, extractStyleTextFromPrompt } from '../src/text/styles.ts';
+import { applyStyleTexts, extractStyleTextFromPrompt, StyleDatabase } from '../src/text/styles.ts';
 import { label, needVectors, readVectors } from './text-vectors.ts';
 
 type NetworksJson = Record<string, Array<{ items: string[]; positional?: string[]; named?: Record<string, string> }>>;
@@ -98,7 +98,11 @@ const STAND_IN_TOKENIZER = {
   bosId: 49406,
   eosId: 49407,
   commaId: 267,
-  encode: (text: string) => text.split(/\s+/).filter((word) => word !== '').map((word) => (/^\d+$/.test(word) ? Number(word) : 9999)),
+  encode: (text: string) =>
+    text
+      .split(/\s+/)
+      .filter((word) => word !== '')
+      .map((word) => (/^\d+$/.test(word) ? Number(word) : 9999)),
 };
 
 function assertChunkEqual(got: PromptChunk, want: ChunkingCase['expected']['chunks'][number], k: number): void {
@@ -107,7 +111,11 @@ function assertChunkEqual(got: PromptChunk, want: ChunkingCase['expected']['chun
   got.multipliers.forEach((m, j) => {
     assert.ok(Math.abs(m - want.multipliers[j]) < 1e-9, `chunk ${k} multiplier ${j}: ${m} != ${want.multipliers[j]}`);
   });
-  assert.deepEqual(got.fixes.map((fix) => ({ offset: fix.offset, embedding: fix.embedding.name })), want.fixes, `chunk ${k} fixes`);
+  assert.deepEqual(
+    got.fixes.map((fix) => ({ offset: fix.offset, embedding: fix.embedding.name })),
+    want.fixes,
+    `chunk ${k} fixes`,
+  );
 }
 
 const chunking = readVectors<{ tokenizer: string; cases: ChunkingCase[] }>('clip_chunking.json', { tokenizer: '', cases: [] });

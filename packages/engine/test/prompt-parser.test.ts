@@ -23,8 +23,10 @@ for (const [i, c] of attention.entries()) {
     if (c.error !== undefined) {
       // A1111 raises ValueError (its job fails); we throw InvalidParamsError('prompt') quoting the bad number
       const bad = /'([^']*)'$/.exec(c.error)?.[1] ?? '';
-      assert.throws(() => parsePromptAttention(c.prompt), (e: unknown) =>
-        e instanceof InvalidParamsError && e.param === 'prompt' && e.message.includes(`'${bad}'`));
+      assert.throws(
+        () => parsePromptAttention(c.prompt),
+        (e: unknown) => e instanceof InvalidParamsError && e.param === 'prompt' && e.message.includes(`'${bad}'`),
+      );
     } else {
       assert.deepEqual(parsePromptAttention(c.prompt), c.expected);
     }

@@ -69,10 +69,7 @@ function parseMerges(text: string): string[] {
 }
 
 // simple_tokenizer's pre-tokenizer pattern (regex module, IGNORECASE); `\s` as Python's
-const PRETOKENIZE_RE = new RegExp(
-  `<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^${PY_SPACE_CHARS}\\p{L}\\p{N}]+`,
-  'giu',
-);
+const PRETOKENIZE_RE = new RegExp(`<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^${PY_SPACE_CHARS}\\p{L}\\p{N}]+`, 'giu');
 
 /** The openai CLIP tokenizer. `load()` returns a process-wide instance (building it takes tens of ms). */
 export class CLIPTokenizer {

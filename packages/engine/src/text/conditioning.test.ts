@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CLIPTokenizer } from './clip-tokenizer.ts';
-import { EmbeddingTokenIndex, applyEmphasis, batchChunks, emptyChunk, padAfterFirstEos, tokenizeLine } from './conditioning.ts';
+import { applyEmphasis, batchChunks, EmbeddingTokenIndex, emptyChunk, padAfterFirstEos, tokenizeLine } from './conditioning.ts';
 
 const ids = (n: number, from = 1000) => Array.from({ length: n }, (_, i) => String(from + i)).join(' ');
 const standIn = {
   bosId: 49406,
   eosId: 49407,
   commaId: 267,
-  encode: (text: string) => text.split(/\s+/).filter(Boolean).map((w) => (/^\d+$/.test(w) ? Number(w) : 9999)),
+  encode: (text: string) =>
+    text
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((w) => (/^\d+$/.test(w) ? Number(w) : 9999)),
 };
 
 test('real CLIP tokenizer: short prompt is one 77-token chunk with per-token weights', () => {
@@ -39,7 +43,10 @@ test('back-tracking carries embedding fixes with their tokens (A1111 leaves them
   assert.equal(chunks.length, 2);
   assert.deepEqual(chunks[0].fixes, []);
   assert.deepEqual(chunks[0].tokens.slice(60, 64), [1059, 267, 49407, 49407]);
-  assert.deepEqual(chunks[1].fixes.map((f) => [f.offset, f.embedding.name]), [[5, 'emb']]);
+  assert.deepEqual(
+    chunks[1].fixes.map((f) => [f.offset, f.embedding.name]),
+    [[5, 'emb']],
+  );
   assert.deepEqual(chunks[1].tokens.slice(5, 9), [2004, 0, 0, 3000]);
 });
 

@@ -4,7 +4,7 @@
  * emphasis modes applied to the encoder output (`sd_emphasis`). Each chunk is 75 tokens wrapped in BOS/EOS;
  * long prompts give several chunks whose encodings the pipeline concatenates (77·k context tokens).
  */
-import { type WeightedText, isBreakMarker, parsePromptAttention } from './prompt-parser.ts';
+import { isBreakMarker, parsePromptAttention, type WeightedText } from './prompt-parser.ts';
 
 /** What the chunker needs from a tokenizer (CLIPTokenizer satisfies it). */
 export interface ChunkTokenizer {
@@ -61,7 +61,10 @@ export class EmbeddingTokenIndex<E extends EmbeddingRef = EmbeddingRef> {
   /** Registers `embedding` under the token ids of its name (`tokenizer.encode(name)`), replacing a same-named one. */
   register(ids: readonly number[], embedding: E): void {
     for (const [first, list] of this.byFirstId) {
-      this.byFirstId.set(first, list.filter((entry) => entry.embedding.name !== embedding.name));
+      this.byFirstId.set(
+        first,
+        list.filter((entry) => entry.embedding.name !== embedding.name),
+      );
     }
     if (ids.length === 0) return; // a name that tokenises to nothing can never match
     const list = this.byFirstId.get(ids[0]) ?? [];
@@ -161,7 +164,11 @@ class ChunkBuilder<E extends EmbeddingRef> {
  * @example
  * tokenizeLine('a (cat:1.2) BREAK hat', CLIPTokenizer.load()).chunks.length // 2
  */
-export function tokenizeLine<E extends EmbeddingRef = EmbeddingRef>(line: string, tokenizer: ChunkTokenizer, options: ChunkOptions<E> = {}): { chunks: PromptChunk<E>[]; tokenCount: number } {
+export function tokenizeLine<E extends EmbeddingRef = EmbeddingRef>(
+  line: string,
+  tokenizer: ChunkTokenizer,
+  options: ChunkOptions<E> = {},
+): { chunks: PromptChunk<E>[]; tokenCount: number } {
   const { commaPaddingBacktrack = 20, emphasis = 'Original', embeddings, chunkLength = 75 } = options;
   const parsed: WeightedText[] = emphasis === 'None' ? [[line, 1.0]] : parsePromptAttention(line);
   const builder = new ChunkBuilder<E>(tokenizer, chunkLength, commaPaddingBacktrack);
@@ -198,7 +205,11 @@ export function emptyChunk(tokenizer: ChunkTokenizer, chunkLength = 75): PromptC
  * A1111 `process_texts` + the chunk loop of `forward`: tokenises each line (identical lines once) and returns
  * `chunks[k][b]`, the k-th chunk of batch item b, padding lines with fewer chunks with empty chunks.
  */
-export function batchChunks<E extends EmbeddingRef = EmbeddingRef>(lines: readonly string[], tokenizer: ChunkTokenizer, options: ChunkOptions<E> = {}): { chunks: PromptChunk<E>[][]; tokenCount: number } {
+export function batchChunks<E extends EmbeddingRef = EmbeddingRef>(
+  lines: readonly string[],
+  tokenizer: ChunkTokenizer,
+  options: ChunkOptions<E> = {},
+): { chunks: PromptChunk<E>[][]; tokenCount: number } {
   const cache = new Map<string, PromptChunk<E>[]>();
   let tokenCount = 0;
   const perLine = lines.map((line) => {
@@ -213,7 +224,8 @@ export function batchChunks<E extends EmbeddingRef = EmbeddingRef>(lines: readon
   });
   const chunkCount = Math.max(...perLine.map((chunks) => chunks.length));
   const chunks = Array.from({ length: chunkCount }, (_, k) =>
-    perLine.map((lineChunks): PromptChunk<E> => lineChunks[k] ?? emptyChunk(tokenizer, options.chunkLength)));
+    perLine.map((lineChunks): PromptChunk<E> => lineChunks[k] ?? emptyChunk(tokenizer, options.chunkLength)),
+  );
   return { chunks, tokenCount };
 }
 

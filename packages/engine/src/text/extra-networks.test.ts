@@ -19,8 +19,10 @@ test('loraMultipliers: TE defaults to 1, UNet to TE, named arguments override po
 });
 
 test('loraMultipliers: a non-number fails with InvalidParamsError naming the tag', () => {
-  assert.throws(() => lora('<lora:foo:strong>'), (e: unknown) =>
-    e instanceof InvalidParamsError && e.param === 'prompt' && e.message.includes('<lora:foo:strong>') && e.message.includes("'strong'"));
+  assert.throws(
+    () => lora('<lora:foo:strong>'),
+    (e: unknown) => e instanceof InvalidParamsError && e.param === 'prompt' && e.message.includes('<lora:foo:strong>') && e.message.includes("'strong'"),
+  );
   assert.throws(() => lora('<lora:foo:1:1:1.5>'), /dyn dim '1.5' is not an integer/);
 });
 

@@ -6,13 +6,20 @@ import { getMulticondPromptList, parsePromptAttention, splitSubpromptWeight } fr
 import { getPromptSchedules, scheduleIndexAt } from './prompt-schedules.ts';
 
 test('emphasis weight that Python float() rejects → InvalidParamsError quoting it', () => {
-  for (const [prompt, bad] of [['(a:1.2.3)', '1.2.3'], ['x (y:.) z', '.'], ['((a:..5))', '..5']]) {
-    assert.throws(() => parsePromptAttention(prompt), (e: unknown) => {
-      assert.ok(e instanceof InvalidParamsError, String(e));
-      assert.equal(e.param, 'prompt');
-      assert.match(e.message, new RegExp(`'${bad.replace(/\./g, '\\.')}'`));
-      return true;
-    });
+  for (const [prompt, bad] of [
+    ['(a:1.2.3)', '1.2.3'],
+    ['x (y:.) z', '.'],
+    ['((a:..5))', '..5'],
+  ]) {
+    assert.throws(
+      () => parsePromptAttention(prompt),
+      (e: unknown) => {
+        assert.ok(e instanceof InvalidParamsError, String(e));
+        assert.equal(e.param, 'prompt');
+        assert.match(e.message, new RegExp(`'${bad.replace(/\./g, '\\.')}'`));
+        return true;
+      },
+    );
   }
   // without an open '(' the same text is literal, as in A1111
   assert.deepEqual(parsePromptAttention('a:1.2.3)'), [['a:1.2.3)', 1]]);
@@ -43,13 +50,22 @@ test('schedule parser: deep nesting is bounded and still parses moderate depth',
   const deep = `${'['.repeat(20000)}a${']'.repeat(20000)}`;
   assert.deepEqual(getPromptSchedules([deep], 5), [[[5, deep]]]);
   const nested = `${'('.repeat(50)}[a:b:2]${')'.repeat(50)}`;
-  assert.deepEqual(getPromptSchedules([nested], 4)[0].map(([step]) => step), [2, 4]);
+  assert.deepEqual(
+    getPromptSchedules([nested], 4)[0].map(([step]) => step),
+    [2, 4],
+  );
 });
 
 test('scheduleIndexAt: first entry whose end step is ≥ the counter, entry 0 past the end', () => {
   const [schedule] = getPromptSchedules(['[a:b:3]'], 10);
-  assert.deepEqual(schedule, [[3, 'a'], [10, 'b']]);
-  assert.deepEqual([0, 3, 4, 10, 11].map((s) => scheduleIndexAt(schedule, s)), [0, 0, 1, 1, 0]);
+  assert.deepEqual(schedule, [
+    [3, 'a'],
+    [10, 'b'],
+  ]);
+  assert.deepEqual(
+    [0, 3, 4, 10, 11].map((s) => scheduleIndexAt(schedule, s)),
+    [0, 0, 1, 1, 0],
+  );
 });
 
 test('stripComments removes comment lines with their newline and cuts trailing comments', () => {

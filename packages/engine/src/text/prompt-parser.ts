@@ -20,10 +20,7 @@ const S = `[${PY_SPACE_CHARS}]`;
  * Emphasis tokens, in A1111's priority: escaped `\( \) \[ \] \\`, a lone `\`, `(`, `[`, `:weight)`, `)`, `]`,
  * a run of text without `\ ( ) [ ] :`, a lone `:`.
  */
-const ATTENTION_RE = new RegExp(
-  `\\\\\\(|\\\\\\)|\\\\\\[|\\\\\\]|\\\\\\\\|\\\\|\\(|\\[|:${S}*([+-]?[.0-9]+)${S}*\\)|\\)|\\]|[^\\\\()\\[\\]:]+|:`,
-  'g',
-);
+const ATTENTION_RE = new RegExp(`\\\\\\(|\\\\\\)|\\\\\\[|\\\\\\]|\\\\\\\\|\\\\|\\(|\\[|:${S}*([+-]?[.0-9]+)${S}*\\)|\\)|\\]|[^\\\\()\\[\\]:]+|:`, 'g');
 /** A1111 `re_break`: `\s*\bBREAK\b\s*` (case-sensitive, Unicode word boundaries). */
 const BREAK_RE = new RegExp(`${S}*(?<![${PY_WORD_CHARS}])BREAK(?![${PY_WORD_CHARS}])${S}*`, 'u');
 
@@ -43,7 +40,10 @@ function multiplyFrom(res: WeightedText[], start: number, multiplier: number): v
 function parseWeight(token: string, weight: string, prompt: string): number {
   const value = pyFloat(weight);
   if (value === undefined) {
-    throw new InvalidParamsError('prompt', `emphasis weight '${weight}' in '${token}' is not a number (prompt ${JSON.stringify(prompt)}); write it like (text:1.2)`);
+    throw new InvalidParamsError(
+      'prompt',
+      `emphasis weight '${weight}' in '${token}' is not a number (prompt ${JSON.stringify(prompt)}); write it like (text:1.2)`,
+    );
   }
   return value;
 }

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { StyleDatabase, parseCsv, parseStylesCsv } from './styles.ts';
+import { parseCsv, parseStylesCsv, StyleDatabase } from './styles.ts';
 
 test('parseCsv follows Python csv (excel, skipinitialspace)', () => {
-  assert.deepEqual(parseCsv('a, b,"c, d"\r\n\n"x ""q"" y",,z\n'), [['a', 'b', 'c, d'], ['x "q" y', '', 'z']]);
+  assert.deepEqual(parseCsv('a, b,"c, d"\r\n\n"x ""q"" y",,z\n'), [
+    ['a', 'b', 'c, d'],
+    ['x "q" y', '', 'z'],
+  ]);
   assert.deepEqual(parseCsv('"multi\nline",2'), [['multi\nline', '2']]);
   assert.deepEqual(parseCsv('"ab"c,d'), [['abc', 'd']]); // text after a closing quote is kept
   assert.deepEqual(parseCsv('a"b,c'), [['a"b', 'c']]);

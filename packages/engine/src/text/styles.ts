@@ -113,7 +113,11 @@ export function extractStyleTextFromPrompt(styleText: string, prompt: string): {
 }
 
 /** A1111 `extract_original_prompts` over the candidates: the first style whose both texts match. */
-function firstMatchingStyle(candidates: readonly PromptStyle[], prompt: string, negativePrompt: string): { index: number; prompt: string; negativePrompt: string } | null {
+function firstMatchingStyle(
+  candidates: readonly PromptStyle[],
+  prompt: string,
+  negativePrompt: string,
+): { index: number; prompt: string; negativePrompt: string } | null {
   for (const [index, style] of candidates.entries()) {
     const positive = extractStyleTextFromPrompt(style.prompt, prompt);
     if (!positive.matched) continue;
@@ -142,12 +146,18 @@ export class StyleDatabase {
 
   /** Applies the named styles' prompts in order; unknown names act as empty styles. */
   applyStylesToPrompt(prompt: string, names: readonly string[]): string {
-    return applyStyleTexts(prompt, names.map((name) => this.styles.get(name)?.prompt ?? ''));
+    return applyStyleTexts(
+      prompt,
+      names.map((name) => this.styles.get(name)?.prompt ?? ''),
+    );
   }
 
   /** The same with the styles' negative prompts. */
   applyNegativeStylesToPrompt(negativePrompt: string, names: readonly string[]): string {
-    return applyStyleTexts(negativePrompt, names.map((name) => this.styles.get(name)?.negativePrompt ?? ''));
+    return applyStyleTexts(
+      negativePrompt,
+      names.map((name) => this.styles.get(name)?.negativePrompt ?? ''),
+    );
   }
 
   /**
