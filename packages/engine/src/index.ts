@@ -26,11 +26,3 @@ export type { LoadOptions } from './pipeline/model.ts';
 export type { GeneratedImage, GenerationHooks, GenerationOptions, GenerationProgress, Txt2ImgParams, Txt2ImgResult } from './pipeline/types.ts';
 export { CancelledError, CheckpointError, EngineError, InvalidParamsError, UnsupportedModelError, type EngineErrorCode } from './errors.ts';
 export { SafetensorsFile } from './checkpoint/safetensors.ts';
-export type {
-  GeneratedImage,
-  GenerationHooks,
-  GenerationOptions,
-  GenerationProgress,
-  Txt2ImgParams,
-  Txt2ImgResult,
-} from './pipeline/types.ts';
