@@ -4,7 +4,8 @@
  * and tensor shapes; the graph builders take nothing else.
  */
 
-export type ModelFamily = 'sd1' | 'sd2' | 'sdxl';
+/** `sdxl-refiner`: SDXL's refiner (OpenCLIP bigG only, aesthetic-score conditioning). */
+export type ModelFamily = 'sd1' | 'sd2' | 'sdxl' | 'sdxl-refiner';
 export type PredictionType = 'epsilon' | 'v';
 
 /** ldm.modules.diffusionmodules.openaimodel.UNetModel arguments. */
@@ -19,7 +20,7 @@ export interface UNetConfig {
   /** Fixed head count (SD1: 8), or -1 when `num_head_channels` is used (SD2/SDXL: 64). */
   num_heads: number;
   num_head_channels: number;
-  /** Transformer depth per level (SDXL: [0, 2, 10]); SD1/SD2: the same depth at every attention level. */
+  /** Transformer depth per level, 0 where the level has no attention (SDXL: [0, 2, 10], SD1.5: [1, 1, 1, 0]). */
   transformer_depth: number[];
   /** Depth of the middle block transformer. */
   transformer_depth_middle: number;
@@ -73,7 +74,7 @@ export interface ModelConfig {
   prediction_type: PredictionType;
   unet: UNetConfig;
   vae: VAEConfig;
-  /** SD1/SD2: one encoder; SDXL: [CLIP-L, OpenCLIP bigG]. */
+  /** SD1/SD2: one encoder; SDXL: [CLIP-L, OpenCLIP bigG]; SDXL refiner: [OpenCLIP bigG]. */
   text_encoders: CLIPTextConfig[];
   schedule: ScheduleConfig;
 }

@@ -1,0 +1,44 @@
+/**
+ * float32 → IEEE-754 binary16 with round-to-nearest-even (what torch's `.half()` does), for writing F16
+ * safetensors. The reverse (exact widening) is `halfToFloat` in safetensors.ts.
+ */
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** binary16 bits of `x` rounded to float32 first, then to the nearest half (ties to even); overflow → ±Inf. */
+export function floatToHalf(x: number): number {
+  f32[0] = x;
+  const bits = u32[0];
+  const sign = (bits >>> 16) & 0x8000;
+  const exp = (bits >>> 23) & 0xff;
+  const mant = bits & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf stays Inf, NaN stays a (quiet) NaN
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign; // below half the smallest subnormal: rounds to ±0
+    return sign | roundShift(mant | 0x800000, 14 - e);
+  }
+  // A carry out of the mantissa correctly bumps the exponent (and 65520+ becomes Inf).
+  return sign | ((e << 10) + roundShift(mant, 13));
+}
+
+/** `value >> shift`, rounded to nearest, ties to even. */
+function roundShift(value: number, shift: number): number {
+  const kept = value >>> shift;
+  const rest = value & ((1 << shift) - 1);
+  const half = 1 << (shift - 1);
+  return rest > half || (rest === half && kept & 1) ? kept + 1 : kept;
+}
+
+/** Packs float32 values as little-endian F16 bytes. */
+export function float16Bytes(values: Float32Array): Uint8Array {
+  const out = new Uint8Array(values.length * 2);
+  for (let i = 0; i < values.length; i++) {
+    const h = floatToHalf(values[i]);
+    out[2 * i] = h & 0xff;
+    out[2 * i + 1] = h >>> 8;
+  }
+  return out;
+}
