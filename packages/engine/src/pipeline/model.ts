@@ -1,0 +1,117 @@
+/**
+ * A loaded checkpoint: its detected config and lazily compiled ORT sessions for the text encoder, UNet and
+ * VAE. Sessions are created on first use and kept (creating a full-size UNet session takes seconds and GBs),
+ * and the three networks run through the small typed methods below, so pipelines never see ORT.
+ */
+import { basename, extname } from 'node:path';
+import type { ModelConfig } from '../checkpoint/config.ts';
+import { detectModel } from '../checkpoint/detect.ts';
+import { SafetensorsFile } from '../checkpoint/safetensors.ts';
+import { buildCLIPTextGraph } from '../models/clip-text.ts';
+import { buildUNetGraph } from '../models/unet-model.ts';
+import { buildVAEDecoderGraph, buildVAEEncoderGraph } from '../models/vae.ts';
+import { compileGraph } from '../runtime/compile.ts';
+import type { OrtSession } from '../runtime/ort.ts';
+import { Tensor } from '../tensor.ts';
+
+export interface LoadOptions {
+  /** Directory for compiled models whose weights need ONNX external data (full-size checkpoints). */
+  cacheDir?: string;
+  /** Threads per ORT operator (default: all cores). */
+  threads?: number;
+}
+
+type Part = 'text' | 'unet' | 'vaeDecoder' | 'vaeEncoder';
+
+export class LoadedModel {
+  readonly path: string;
+  readonly name: string;
+  readonly config: ModelConfig;
+  /** A1111's 10-hex short hash (sha256 of the file), once the caller has computed it; null until then. */
+  shortHash: string | null = null;
+  private readonly file: SafetensorsFile;
+  private readonly options: LoadOptions;
+  private readonly sessions = new Map<Part, Promise<OrtSession>>();
+
+  private constructor(path: string, file: SafetensorsFile, config: ModelConfig, options: LoadOptions) {
+    this.path = path;
+    this.name = basename(path, extname(path));
+    this.file = file;
+    this.config = config;
+    this.options = options;
+  }
+
+  /** Opens and validates `path` and detects its architecture; compiles nothing yet. */
+  static open(path: string, options: LoadOptions = {}): LoadedModel {
+    const file = SafetensorsFile.open(path);
+    try {
+      return new LoadedModel(path, file, detectModel(file), options);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /** Compiles every network now (so the first request does not pay for it). */
+  async warmUp(): Promise<void> {
+    await Promise.all((['text', 'unet', 'vaeDecoder'] as Part[]).map((p) => this.session(p)));
+  }
+
+  /**
+   * Token ids [N, 77] → hidden states [N, 77, C] of the layer chosen by clip skip
+   * (A1111 CLIP_stop_at_last_layers = n: final_layer_norm(hidden_states[-n])).
+   */
+  async encodeTokens(ids: readonly number[][], clipSkip: number): Promise<Tensor> {
+    const session = await this.session('text');
+    const flat = BigInt64Array.from(ids.flat().map(BigInt));
+    const { hidden_states_ln: states } = await session.run({ input_ids: { int64: flat, shape: [ids.length, 77] } });
+    const layers = states.shape[0] - 1;
+    const index = Math.max(1, layers + 1 - Math.max(1, clipSkip));
+    return states.get(index).clone();
+  }
+
+  /** One UNet evaluation: x [N, 4, h, w], fractional timesteps [N], context [N, L, C] → eps (or v). */
+  async unet(x: Tensor, timesteps: readonly number[], context: Tensor): Promise<Tensor> {
+    const session = await this.session('unet');
+    const { out } = await session.run({ x, timesteps: new Tensor([timesteps.length], Float32Array.from(timesteps)), context });
+    return out;
+  }
+
+  /** Diffusion-space latent → image [N, 3, H, W] in about [-1, 1]. */
+  async decode(latent: Tensor): Promise<Tensor> {
+    const session = await this.session('vaeDecoder');
+    return (await session.run({ latent })).image;
+  }
+
+  /** Image [N, 3, H, W] in [-1, 1] → moments [N, 8, H/8, W/8]. */
+  async encodeImage(image: Tensor): Promise<Tensor> {
+    const session = await this.session('vaeEncoder');
+    return (await session.run({ image })).moments;
+  }
+
+  private session(part: Part): Promise<OrtSession> {
+    let session = this.sessions.get(part);
+    if (!session) {
+      session = compileGraph(this.graph(part), this.file, { cacheDir: this.options.cacheDir, intraOpThreads: this.options.threads });
+      session.catch(() => this.sessions.delete(part)); // a failed compile may be retried
+      this.sessions.set(part, session);
+    }
+    return session;
+  }
+
+  private graph(part: Part) {
+    switch (part) {
+      case 'text': return buildCLIPTextGraph(this.config.text_encoders[0]);
+      case 'unet': return buildUNetGraph(this.config.unet);
+      case 'vaeDecoder': return buildVAEDecoderGraph(this.config.vae);
+      case 'vaeEncoder': return buildVAEEncoderGraph(this.config.vae);
+    }
+  }
+
+  async release(): Promise<void> {
+    const sessions = await Promise.allSettled(this.sessions.values());
+    for (const s of sessions) if (s.status === 'fulfilled') await s.value.release();
+    this.sessions.clear();
+    this.file.close();
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * txt2img, unrolled as diffusers' pipelines are: seeds → conditioning → noise → sampling → VAE decode →
+ * pixels and infotexts, one numbered step at a time, following A1111's processing order (spec §4.4).
+ */
+import { ImageRNG } from '../rng/image-rng.ts';
+import { toRgbBytes } from '../image/convert.ts';
+import { createInfotext, type InfotextParams } from './infotext.ts';
+import type { LoadedModel } from './model.ts';
+import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
+import { allSeeds, jobTimestamp, resolveSeed } from './seeds.ts';
+import type { GeneratedImage, GenerationHooks, Txt2ImgParams, Txt2ImgResult } from './types.ts';
+import { validateTxt2Img } from './validate.ts';
+
+export const ENGINE_VERSION = 'sdapi-0.1.0';
+
+/**
+ * Generates `batchSize × nIter` images from text.
+ * @example
+ * const model = LoadedModel.open('models/Stable-diffusion/v1-5.safetensors');
+ * const result = await txt2img(model, { ...defaults, prompt: 'a cat', seed: 1, steps: 20 });
+ */
+export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: GenerationHooks = {}): Promise<Txt2ImgResult> {
+  validateTxt2Img(params, model.config);
+  const timestamp = jobTimestamp();
+  // 1. Seeds and prompts: one entry per image.
+  const count = params.batchSize * params.nIter;
+  const seed = resolveSeed(params.seed);
+  const subseed = resolveSeed(params.subseed);
+  const { seeds, subseeds } = allSeeds(seed, subseed, params.subseedStrength, count);
+  const prompts = Array<string>(count).fill(params.prompt);
+  const negatives = Array<string>(count).fill(params.negativePrompt);
+  // 2. Sampler, scheduler and sigma schedule (shared by every batch).
+  const sampling = prepareSampling(model, params);
+  const infotextParams: InfotextParams = {
+    allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
+    steps: params.steps, samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel,
+    cfgScale: params.cfgScale, width: params.width, height: params.height, batchSize: params.batchSize,
+    sdModelName: model.name, sdModelHash: model.shortHash, subseedStrength: params.subseedStrength,
+    seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH,
+    clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, extraGenerationParams: sampling.extraGenerationParams,
+  };
+  const images: GeneratedImage[] = [];
+  let interrupted = false;
+  for (let iteration = 0; iteration < params.nIter && !hooks.signal?.aborted; iteration++) {
+    const range = [iteration * params.batchSize, (iteration + 1) * params.batchSize] as const;
+    hooks.onProgress?.({ jobNo: iteration, jobCount: params.nIter, samplingStep: 0, samplingSteps: params.steps });
+    // 3. Conditioning: prompt-editing schedules and AND parts for the prompts, schedules for the negatives.
+    const { cond, uncond } = await conditionBatch(model, sampling, prompts.slice(...range), negatives.slice(...range), params.options, params.steps);
+    // 4. Initial noise from each image's own seed; sampler noise continues the same generators.
+    const rng = new ImageRNG({
+      shape: [model.config.unet.in_channels, params.height / 8, params.width / 8],
+      seeds: seeds.slice(...range), subseeds: subseeds.slice(...range), subseedStrength: params.subseedStrength,
+      seedResizeFromH: params.seedResizeFromH, seedResizeFromW: params.seedResizeFromW,
+      source: params.options.randn_source, etaNoiseSeedDelta: params.options.eta_noise_seed_delta,
+    });
+    // 5. Sampling (an interrupt or skip returns the last denoised latent, as A1111 does).
+    const sampled = await runSampling(model, sampling, { cond, uncond, rng, params, hooks, iteration });
+    interrupted ||= sampled.interrupted;
+    // 6. VAE decode and A1111's pixel conversion; 7. infotexts.
+    const decoded = await model.decode(sampled.latent);
+    for (let b = 0; b < params.batchSize; b++) {
+      const index = range[0] + b;
+      const infotext = createInfotext(infotextParams, { iteration, positionInBatch: b, options: params.options, version: ENGINE_VERSION });
+      images.push({ width: params.width, height: params.height, rgb: toRgbBytes(decoded, b), seed: seeds[index], subseed: subseeds[index], prompt: prompts[index], negativePrompt: negatives[index], infotext });
+    }
+  }
+  return {
+    images, allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
+    samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel, clipSkip: params.options.CLIP_stop_at_last_layers,
+    sdModelName: model.name, sdModelHash: model.shortHash, extraGenerationParams: sampling.extraGenerationParams,
+    jobTimestamp: timestamp, interrupted,
+  };
+}

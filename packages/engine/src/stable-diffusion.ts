@@ -1,0 +1,72 @@
+/**
+ * The engine's front door: a checkpoint opened for generation. Thin on purpose: the work lives in
+ * pipeline/ (txt2img.ts) and the networks in models/.
+ */
+import { LoadedModel, type LoadOptions } from './pipeline/model.ts';
+import { txt2img } from './pipeline/txt2img.ts';
+import type { GenerationHooks, GenerationOptions, Txt2ImgParams, Txt2ImgResult } from './pipeline/types.ts';
+
+/** A1111's defaults for the options the engine reads (spec §10). */
+export const DEFAULT_GENERATION_OPTIONS: GenerationOptions = {
+  CLIP_stop_at_last_layers: 1,
+  eta_noise_seed_delta: 0,
+  randn_source: 'GPU',
+  eta_ancestral: 1,
+  eta_ddim: 0,
+  s_churn: 0,
+  s_tmin: 0,
+  s_tmax: 0,
+  s_noise: 1,
+  sigma_min: 0,
+  sigma_max: 0,
+  rho: 0,
+  always_discard_next_to_last_sigma: false,
+  emphasis: 'Original',
+  comma_padding_backtrack: 20,
+  add_model_hash_to_info: true,
+  add_model_name_to_info: true,
+  add_version_to_infotext: true,
+};
+
+/** A1111's API defaults for txt2img (spec §3.1.1: 50 steps, Euler, 512², CFG 7). */
+export function defaultTxt2ImgParams(overrides: Partial<Txt2ImgParams> = {}): Txt2ImgParams {
+  return {
+    prompt: '', negativePrompt: '', seed: -1, subseed: -1, subseedStrength: 0, seedResizeFromW: -1, seedResizeFromH: -1,
+    samplerName: 'Euler', scheduler: 'Automatic', steps: 50, cfgScale: 7, width: 512, height: 512, batchSize: 1, nIter: 1,
+    eta: null, styles: [], ...overrides, options: { ...DEFAULT_GENERATION_OPTIONS, ...overrides.options },
+  };
+}
+
+export class StableDiffusion {
+  private constructor(readonly model: LoadedModel) {}
+
+  /**
+   * Opens a `.safetensors` checkpoint and detects its architecture (nothing is compiled until first use).
+   * @example
+   * const sd = StableDiffusion.open('models/Stable-diffusion/v1-5-pruned-emaonly.safetensors');
+   * const { images } = await sd.txt2img(defaultTxt2ImgParams({ prompt: 'a cat', seed: 1, steps: 20 }));
+   */
+  static open(path: string, options: LoadOptions = {}): StableDiffusion {
+    return new StableDiffusion(LoadedModel.open(path, options));
+  }
+
+  get name(): string {
+    return this.model.name;
+  }
+
+  get path(): string {
+    return this.model.path;
+  }
+
+  txt2img(params: Txt2ImgParams, hooks: GenerationHooks = {}): Promise<Txt2ImgResult> {
+    return txt2img(this.model, params, hooks);
+  }
+
+  warmUp(): Promise<void> {
+    return this.model.warmUp();
+  }
+
+  release(): Promise<void> {
+    return this.model.release();
+  }
+}
