@@ -21,10 +21,7 @@ export const ValidationIssue = Type.Object(
 );
 export type ValidationIssue = Static<typeof ValidationIssue>;
 
-export const ValidationErrorBody = Type.Object(
-  { detail: Type.Array(ValidationIssue) },
-  { $id: 'HTTPValidationError', title: 'HTTPValidationError' },
-);
+export const ValidationErrorBody = Type.Object({ detail: Type.Array(ValidationIssue) }, { $id: 'HTTPValidationError', title: 'HTTPValidationError' });
 export type ValidationErrorBody = Static<typeof ValidationErrorBody>;
 
 /** 404/405 from the router: `{"detail":"Not Found"}` / `{"detail":"Method Not Allowed"}`. */

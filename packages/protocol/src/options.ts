@@ -1,18 +1,22 @@
 /**
- * GET/POST /sdapi/v1/options (spec §3.8–3.9). The response carries every option key (§10; 300+ keys), so it is
- * typed as an open record with the keys clients use most spelled out.
+ * GET/POST /sdapi/v1/options (spec §3.8–3.9). The response carries every option key (§10; 300+ keys) whose JSON
+ * types depend on whether the value was ever stored (`80` vs `80.0`), so the schema constrains nothing and only
+ * the TypeScript type spells out the keys clients use most.
  */
 import Type, { type Static } from 'typebox';
 
+const any = <T>() => Type.Optional(Type.Unsafe<T>({}));
+
 export const Options = Type.Object(
   {
-    sd_model_checkpoint: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-    sd_checkpoint_hash: Type.Optional(Type.String()),
-    CLIP_stop_at_last_layers: Type.Optional(Type.Number()),
-    eta_noise_seed_delta: Type.Optional(Type.Number()),
-    randn_source: Type.Optional(Type.String()),
-    samples_format: Type.Optional(Type.String()),
-    enable_pnginfo: Type.Optional(Type.Boolean()),
+    sd_model_checkpoint: any<string | null>(),
+    sd_checkpoint_hash: any<string>(),
+    CLIP_stop_at_last_layers: any<number>(),
+    eta_noise_seed_delta: any<number>(),
+    randn_source: any<'GPU' | 'CPU' | 'NV'>(),
+    samples_format: any<string>(),
+    enable_pnginfo: any<boolean>(),
+    jpeg_quality: any<number>(),
   },
   { $id: 'Options', title: 'Options', additionalProperties: true },
 );

@@ -2,10 +2,7 @@
 import Type, { type Static } from 'typebox';
 import { withDefault } from './fields.ts';
 
-export const ProgressRequest = Type.Object(
-  { skip_current_image: withDefault(Type.Boolean(), false) },
-  { $id: 'ProgressRequest', title: 'ProgressRequest' },
-);
+export const ProgressRequest = Type.Object({ skip_current_image: withDefault(Type.Boolean(), false) }, { $id: 'ProgressRequest', title: 'ProgressRequest' });
 export type ProgressRequest = Static<typeof ProgressRequest>;
 
 /** A1111's `shared.state.dict()`, keys in this order. */

@@ -3,19 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SPEC_DIR } from '../../test/helpers/fixtures.ts';
-import {
-  createInfotext,
-  formatPyFloat,
-  type InfotextParams,
-  PyFloat,
-  pyFloat,
-  pyJsonDumps,
-  pyRepr,
-  pyStr,
-  quote,
-  RE_PARAM,
-  unquote,
-} from './infotext.ts';
+import { createInfotext, formatPyFloat, type InfotextParams, PyFloat, pyFloat, pyJsonDumps, pyRepr, pyStr, quote, RE_PARAM, unquote } from './infotext.ts';
 
 const VECTORS = join(SPEC_DIR, 'vectors');
 const skipVectors = existsSync(VECTORS) ? false : `${VECTORS} is absent (../shared is not beside this clone)`;
@@ -120,15 +108,29 @@ describe('quote/unquote: vectors/infotext_quote.json', { skip: skipVectors }, ()
     const values = vec.quote.map((c) => c.value).filter((v) => pyStr(v) !== '');
     const line = values.map((v, i) => `Key ${i}: ${quote(v)}`).join(', ');
     const parsed = [...line.matchAll(RE_PARAM)].map((m) => [m[1], unquote(m[2])]);
-    assert.deepEqual(parsed, values.map((v, i) => [`Key ${i}`, pyStr(v)]));
+    assert.deepEqual(
+      parsed,
+      values.map((v, i) => [`Key ${i}`, pyStr(v)]),
+    );
   });
 });
 
 test('formatPyFloat follows Python repr layout', () => {
   const cases: [number, string][] = [
-    [7, '7.0'], [0.75, '0.75'], [1e-5, '1e-05'], [0.0001, '0.0001'], [1e16, '1e+16'], [1e15, '1000000000000000.0'],
-    [-2.5, '-2.5'], [0.1 + 0.2, '0.30000000000000004'], [123456789.125, '123456789.125'], [1.5e-7, '1.5e-07'],
-    [-0, '-0.0'], [Number.NaN, 'nan'], [Number.NEGATIVE_INFINITY, '-inf'], [2 ** 70, '1.1805916207174113e+21'],
+    [7, '7.0'],
+    [0.75, '0.75'],
+    [1e-5, '1e-05'],
+    [0.0001, '0.0001'],
+    [1e16, '1e+16'],
+    [1e15, '1000000000000000.0'],
+    [-2.5, '-2.5'],
+    [0.1 + 0.2, '0.30000000000000004'],
+    [123456789.125, '123456789.125'],
+    [1.5e-7, '1.5e-07'],
+    [-0, '-0.0'],
+    [Number.NaN, 'nan'],
+    [Number.NEGATIVE_INFINITY, '-inf'],
+    [2 ** 70, '1.1805916207174113e+21'],
   ];
   for (const [x, expected] of cases) assert.equal(formatPyFloat(x), expected, `repr(${x})`);
 });

@@ -76,7 +76,9 @@ export function pyRepr(value: unknown): string {
   if (typeof value === 'string') return pyReprString(value);
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
   if (value !== null && typeof value === 'object' && !(value instanceof PyFloat)) {
-    return `{${Object.entries(value).map(([k, v]) => `${pyReprString(k)}: ${pyRepr(v)}`).join(', ')}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${pyReprString(k)}: ${pyRepr(v)}`)
+      .join(', ')}}`;
   }
   return pyStr(value);
 }

@@ -1,0 +1,71 @@
+/**
+ * `buildApp(deps)`: the Fastify app for the A1111 `/sdapi/v1` API, without listening (fastify's testing pattern).
+ * The engine comes in as a `Generator`; everything else (queue, options store, catalog) is built here unless given.
+ */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import { basicAuthHook, parseApiAuth } from './plugins/auth.ts';
+import { registerEngine } from './plugins/engine.ts';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { registerOpenApi } from './plugins/openapi.ts';
+import { registerWire } from './plugins/wire.ts';
+import { interruptRoutes } from './routes/sdapi/interrupt.ts';
+import { optionsRoutes } from './routes/sdapi/options.ts';
+import { progressRoute } from './routes/sdapi/progress.ts';
+import { samplerRoutes } from './routes/sdapi/samplers.ts';
+import { sdModelsRoute } from './routes/sdapi/sd-models.ts';
+import { txt2imgRoute } from './routes/sdapi/txt2img.ts';
+import { A1111_CATALOG, type Catalog } from './services/catalog.ts';
+import { GenerationQueue } from './services/generation-queue.ts';
+import type { Generator } from './services/generator.ts';
+import { OptionsStore } from './services/options-store.ts';
+import { SdService } from './services/sd-service.ts';
+import type { SdApiInstance } from './types.ts';
+
+export interface AppDeps {
+  generator: Generator;
+  /** Sampler/scheduler tables (default: A1111 v1.10.1's, spec §3.11). */
+  catalog?: Catalog;
+  /** Where `config.json` lives; without it settings are kept in memory only. */
+  dataDir?: string;
+  /** An already-open store (overrides dataDir). */
+  options?: OptionsStore;
+  /** `--api-auth` value: `"user:pass,user2:pass2"`. */
+  apiAuth?: string;
+  /**
+   * `Version:` in infotexts and `info.version`. Default `v1.10.1`: infotext readers (A1111's paste, X/Y/Z) apply
+   * back-compat rules to older versions, and our output follows v1.10.1's semantics.
+   */
+  version?: string | null;
+  /** Waiting generation jobs before QUEUE_FULL (503); default unbounded like A1111. */
+  maxQueued?: number;
+  /** Fastify logger option (default off). */
+  logger?: FastifyServerOptions['logger'];
+  /** Largest request body in bytes (default 256 MiB; img2img bodies carry base64 images). */
+  bodyLimit?: number;
+}
+
+/**
+ * Builds the app; `await app.ready()` or `listen()` it.
+ * @example const app = await buildApp({ generator, dataDir: '/var/lib/sdapi', apiAuth: 'me:secret' });
+ */
+export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: deps.bodyLimit ?? 256 * 1024 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+  const service = new SdService({
+    generator: deps.generator,
+    queue: new GenerationQueue({ maxPending: deps.maxQueued }),
+    options: deps.options ?? (await OptionsStore.open(deps.dataDir)),
+    catalog: deps.catalog ?? A1111_CATALOG,
+    version: deps.version === undefined ? 'v1.10.1' : deps.version,
+  });
+  registerWire(app);
+  registerErrorHandling(app);
+  registerEngine(app, service);
+  await registerOpenApi(app, '0.1.0');
+  const credentials = deps.apiAuth ? parseApiAuth(deps.apiAuth) : undefined;
+  await app.register(async (api: SdApiInstance) => {
+    if (credentials) api.addHook('preValidation', basicAuthHook(credentials));
+    for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes]) routes(api);
+  });
+  return app;
+}

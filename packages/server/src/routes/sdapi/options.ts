@@ -1,0 +1,11 @@
+/** GET and POST /sdapi/v1/options (spec §3.8, §3.9). */
+import { Options, OptionsUpdate } from '@sdapi/protocol';
+import type { SdApiInstance } from '../../types.ts';
+
+export function optionsRoutes(app: SdApiInstance): void {
+  app.get('/sdapi/v1/options', { schema: { response: { 200: Options } } }, async () => app.sd.optionsBody());
+  app.post('/sdapi/v1/options', { schema: { body: OptionsUpdate } }, async (req) => {
+    await app.sd.updateOptions(req.body);
+    return null;
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * The server's only view of the engine. `app.ts` receives a Generator; the real one wraps @sdapi/engine's
+ * `loadModel(path) → StableDiffusion`, tests pass a fake. Everything A1111-specific about naming and options stays
+ * on the server side of this interface.
+ */
+import type { GenerationHooks, Txt2ImgParams, Txt2ImgResult } from '@sdapi/engine';
+
+/** A checkpoint file the generator can load (spec §9.1–9.2); the server derives titles and aliases from it. */
+export interface CheckpointFile {
+  /** Path relative to the checkpoint folder with native separators (`sub/dir/foo.safetensors`). */
+  name: string;
+  /** Absolute path of the file. */
+  filename: string;
+  /** SHA-256 of the whole file (hex), or null until the file has been hashed (on first load). */
+  sha256: string | null;
+  /** A1111's legacy 8-hex model hash (a lookup alias only), when known. */
+  legacyHash?: string | null;
+  /** Path of a `.yaml` next to the file with the same base name, else null. */
+  config?: string | null;
+}
+
+export interface Generator {
+  /** Checkpoints in discovery order (GET /sdapi/v1/sd-models). */
+  listCheckpoints(): Promise<CheckpointFile[]>;
+  /** The loaded checkpoint, or null before any model is loaded. */
+  currentCheckpoint(): CheckpointFile | null;
+  /**
+   * Loads `checkpoint` for the following jobs (hashing it if needed) and returns it with `sha256` filled in.
+   * Called inside the generation queue, never concurrently with txt2img.
+   */
+  loadCheckpoint(checkpoint: CheckpointFile): Promise<CheckpointFile>;
+  /** Runs one txt2img job with the loaded checkpoint; progress, interrupt and skip go through `hooks`. */
+  txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult>;
+}

@@ -1,0 +1,190 @@
+/**
+ * Pure mappings between the A1111 wire contract and the engine: a validated txt2img request → a job
+ * (Txt2ImgParams + option overrides), and a Txt2ImgResult → `{images, parameters, info}` (spec §3.1.2 step 9,
+ * §4.6). No I/O; PNG encoding is the only heavy step.
+ */
+import { encodePng, type GenerationOptions, PyFloat, pyJsonDumps, type Txt2ImgParams, type Txt2ImgResult } from '@sdapi/engine';
+import { providedFields, Txt2ImgRequest, type Txt2ImgResponse } from '@sdapi/protocol';
+import { pyTyped } from '../wire/py-typed.ts';
+import { type Catalog, resolveSampler } from './catalog.ts';
+import { ApiError } from './errors.ts';
+import { RESTRICTED_OPTIONS } from './option-defaults.ts';
+
+export interface Txt2ImgJob {
+  params: Txt2ImgParams;
+  /** `override_settings.sd_model_checkpoint`, to be checked against the exact aliases (§4.3). */
+  checkpointOverride: string | null;
+  /** Overrides that stay in effect after the job (override_settings_restore_afterwards: false). */
+  persistentOverrides: Record<string, unknown>;
+}
+
+/** Request fields this server cannot honour yet: refused with 422 rather than silently ignored. */
+const UNSUPPORTED: [keyof Txt2ImgRequest, (v: unknown) => boolean, string][] = [
+  ['enable_hr', (v) => v === true, 'hires fix (enable_hr: true) is not supported yet'],
+  ['restore_faces', (v) => v === true, 'face restoration (restore_faces: true) is not supported'],
+  ['tiling', (v) => v === true, 'tiling (tiling: true) is not supported yet'],
+  ['refiner_checkpoint', (v) => typeof v === 'string' && v !== '' && v !== 'None', 'a refiner (refiner_checkpoint) is not supported yet'],
+  ['infotext', (v) => typeof v === 'string' && v !== '', 'the infotext request field is not supported yet'],
+  ['firstpass_image', (v) => typeof v === 'string' && v !== '', 'firstpass_image is not supported'],
+];
+
+/**
+ * A validated request + the options in force → the engine job. Throws ApiError for an unknown script or sampler
+ * (422), null in a field the engine needs, or a feature this server does not implement.
+ */
+export function toTxt2ImgJob(body: Txt2ImgRequest, options: Record<string, unknown>, catalog: Catalog): Txt2ImgJob {
+  for (const [field, applies, message] of UNSUPPORTED) {
+    if (applies(body[field])) throw new ApiError('UNSUPPORTED_PARAM', `${message}; remove ${field} from the request`);
+  }
+  if (body.script_name) throw new ApiError('SCRIPT_NOT_FOUND', `Script '${body.script_name}' not found`);
+  checkSamplesFormat(options.samples_format);
+  const { sampler, scheduler } = resolveSampler(catalog, body.sampler_name || body.sampler_index, body.scheduler);
+  const overrides = Object.fromEntries(Object.entries(body.override_settings ?? {}).filter(([k]) => !RESTRICTED_OPTIONS.has(k)));
+  const { sd_model_checkpoint: checkpoint, ...settings } = overrides;
+  const params: Txt2ImgParams = {
+    prompt: body.prompt ?? '',
+    negativePrompt: body.negative_prompt ?? '',
+    seed: body.seed ?? -1,
+    subseed: body.subseed ?? -1,
+    subseedStrength: required(body, 'subseed_strength'),
+    seedResizeFromW: required(body, 'seed_resize_from_w'),
+    seedResizeFromH: required(body, 'seed_resize_from_h'),
+    samplerName: sampler,
+    scheduler,
+    steps: positive(body, 'steps'),
+    cfgScale: required(body, 'cfg_scale'),
+    width: positive(body, 'width'),
+    height: positive(body, 'height'),
+    batchSize: positive(body, 'batch_size'),
+    nIter: positive(body, 'n_iter'),
+    eta: body.eta ?? null,
+    styles: body.styles ?? [],
+    options: generationOptions({ ...options, ...settings }),
+  };
+  return {
+    params,
+    checkpointOverride: typeof checkpoint === 'string' ? checkpoint : null,
+    persistentOverrides: body.override_settings_restore_afterwards === false ? overrides : {},
+  };
+}
+
+type NumericField = 'subseed_strength' | 'seed_resize_from_w' | 'seed_resize_from_h' | 'steps' | 'cfg_scale' | 'width' | 'height' | 'batch_size' | 'n_iter';
+
+function required(body: Txt2ImgRequest, field: NumericField): number {
+  const v = body[field];
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new ApiError('INVALID_PARAMS', `${field} must be a number, got ${JSON.stringify(v ?? null)}`);
+  return v;
+}
+
+function positive(body: Txt2ImgRequest, field: NumericField): number {
+  const v = required(body, field);
+  if (v < 1) throw new ApiError('INVALID_PARAMS', `${field} must be at least 1, got ${v}`);
+  return v;
+}
+
+/** A1111 encodes with the stored `samples_format` after the job; checking first spares a wasted generation. */
+function checkSamplesFormat(format: unknown): void {
+  if (format === 'png') return;
+  if (format === 'jpg' || format === 'jpeg' || format === 'webp') {
+    throw new ApiError('INVALID_IMAGE_FORMAT', `samples_format ${JSON.stringify(format)} is not supported by this server yet (png only)`);
+  }
+  throw new ApiError('INVALID_IMAGE_FORMAT', 'Invalid image format');
+}
+
+/** The engine's typed view of the options in force; a stored value of the wrong type is reported, not guessed. */
+export function generationOptions(o: Record<string, unknown>): GenerationOptions {
+  const num = (key: string): number => {
+    const v = o[key];
+    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+    if (Number.isNaN(n)) throw new ApiError('INVALID_PARAMS', `option ${key} must be a number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const oneOf = <T extends string>(key: string, choices: readonly T[]): T => {
+    if (choices.includes(o[key] as T)) return o[key] as T;
+    throw new ApiError('INVALID_PARAMS', `option ${key} must be one of ${choices.join(', ')}, got ${JSON.stringify(o[key])}`);
+  };
+  return {
+    CLIP_stop_at_last_layers: num('CLIP_stop_at_last_layers'),
+    eta_noise_seed_delta: num('eta_noise_seed_delta'),
+    randn_source: oneOf('randn_source', ['GPU', 'CPU', 'NV'] as const),
+    eta_ancestral: num('eta_ancestral'),
+    eta_ddim: num('eta_ddim'),
+    s_churn: num('s_churn'),
+    s_tmin: num('s_tmin'),
+    s_tmax: num('s_tmax'),
+    s_noise: num('s_noise'),
+    sigma_min: num('sigma_min'),
+    sigma_max: num('sigma_max'),
+    rho: num('rho'),
+    always_discard_next_to_last_sigma: Boolean(o.always_discard_next_to_last_sigma),
+    emphasis: oneOf('emphasis', ['Original', 'No norm', 'None'] as const),
+    comma_padding_backtrack: num('comma_padding_backtrack'),
+    add_model_hash_to_info: Boolean(o.add_model_hash_to_info),
+    add_model_name_to_info: Boolean(o.add_model_name_to_info),
+    add_version_to_infotext: Boolean(o.add_version_to_infotext),
+  };
+}
+
+export interface ResponseContext {
+  /** Options in force after the job (they decide PNG text chunks and `restore_faces`). */
+  options: Record<string, unknown>;
+  /** `info.version` (A1111's git tag). */
+  version: string | null;
+}
+
+/** Engine result → `{images, parameters, info}`; `parameters` echoes the request in model order with Python types. */
+export function toTxt2ImgResponse(body: Txt2ImgRequest, result: Txt2ImgResult, ctx: ResponseContext): Txt2ImgResponse {
+  const pnginfo = Boolean(ctx.options.enable_pnginfo);
+  const images =
+    body.send_images === false
+      ? []
+      : result.images.map((img) => encodePng(img.rgb, img.width, img.height, pnginfo ? { parameters: img.infotext } : {}).toString('base64'));
+  const provided = providedFields(body) ?? new Set(Object.keys(body));
+  return {
+    images,
+    parameters: pyTyped(Txt2ImgRequest, body, { provided }) as Record<string, unknown>,
+    info: pyJsonDumps(txt2imgInfo(body, result, ctx, provided)),
+  };
+}
+
+const float = (v: number | null | undefined) => (typeof v === 'number' ? new PyFloat(v) : null);
+
+/** The `info` object, keys in spec §4.6 order. */
+function txt2imgInfo(body: Txt2ImgRequest, r: Txt2ImgResult, ctx: ResponseContext, provided: ReadonlySet<string>): Record<string, unknown> {
+  const restoreFaces = body.restore_faces ?? Boolean(ctx.options.face_restoration);
+  return {
+    prompt: r.allPrompts[0] ?? '',
+    all_prompts: r.allPrompts,
+    negative_prompt: r.allNegativePrompts[0] ?? '',
+    all_negative_prompts: r.allNegativePrompts,
+    seed: r.allSeeds[0],
+    all_seeds: r.allSeeds,
+    subseed: r.allSubseeds[0],
+    all_subseeds: r.allSubseeds,
+    // pydantic leaves the int default 0 as an int; a sent value is coerced to float.
+    subseed_strength: provided.has('subseed_strength') ? float(body.subseed_strength) : body.subseed_strength,
+    width: body.width,
+    height: body.height,
+    sampler_name: r.samplerName,
+    cfg_scale: float(body.cfg_scale),
+    steps: body.steps,
+    batch_size: body.batch_size,
+    restore_faces: restoreFaces,
+    face_restoration_model: restoreFaces ? ctx.options.face_restoration_model : null,
+    sd_model_name: r.sdModelName,
+    sd_model_hash: r.sdModelHash,
+    sd_vae_name: null,
+    sd_vae_hash: null,
+    seed_resize_from_w: body.seed_resize_from_w,
+    seed_resize_from_h: body.seed_resize_from_h,
+    denoising_strength: float(body.denoising_strength),
+    extra_generation_params: r.extraGenerationParams,
+    index_of_first_image: 0,
+    infotexts: r.images.map((img) => img.infotext),
+    styles: body.styles ?? [],
+    job_timestamp: r.jobTimestamp,
+    clip_skip: r.clipSkip,
+    is_using_inpainting_conditioning: false,
+    version: ctx.version,
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * A1111's settings store (spec §3.8–3.9): defaults from the v1.10.1 table, values stored in `<data-dir>/config.json`
+ * (only keys that were set, so a fresh install answers GET with the defaults' own types), A1111's POST semantics.
+ */
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { PyFloat, pyRepr } from '@sdapi/engine';
+import { coerce } from '@sdapi/protocol';
+import { PythonError } from './errors.ts';
+import { OPTION_TABLE, type OptionType, RESTRICTED_OPTIONS } from './option-defaults.ts';
+
+const DEFAULTS = new Map(OPTION_TABLE.map(([key, value]) => [key, value]));
+
+/** Infotext key → option key (spec §8.5), for callers that map infotext parameters to settings. */
+export const OPTION_BY_INFOTEXT: ReadonlyMap<string, string> = new Map(
+  OPTION_TABLE.filter((row) => row[3] !== undefined).map(([key, , , infotext]) => [infotext as string, key]),
+);
+
+/** What the store needs to apply a checkpoint change (§3.9 step 1 and the change callback). */
+export interface CheckpointHooks {
+  /** The checkpoint whose exact alias (§9.3) is `value`, or undefined. */
+  resolve(value: string): Promise<{ title: string; sha256: string | null } | undefined>;
+  /** Loads it (under the generation queue) and returns its title and hash after loading. */
+  load(value: string): Promise<{ title: string; sha256: string | null }>;
+}
+
+export class OptionsStore {
+  private constructor(
+    private readonly data: Record<string, unknown>,
+    private readonly file: string | undefined,
+  ) {}
+
+  /** Opens `<dataDir>/config.json` (absent = fresh install); without a data dir the store lives in memory only. */
+  static async open(dataDir?: string): Promise<OptionsStore> {
+    if (!dataDir) return new OptionsStore({}, undefined);
+    const file = join(dataDir, 'config.json');
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new OptionsStore({}, file);
+      throw e;
+    }
+    const data: unknown = JSON.parse(text);
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error(`${file}: expected a JSON object of settings`);
+    return new OptionsStore(data as Record<string, unknown>, file);
+  }
+
+  isKnown(key: string): boolean {
+    return DEFAULTS.has(key);
+  }
+
+  /** The value in force: the stored one, else the default (PyFloat defaults unboxed). */
+  value(key: string): unknown {
+    const v = Object.hasOwn(this.data, key) ? this.data[key] : DEFAULTS.get(key);
+    return v instanceof PyFloat ? v.value : v;
+  }
+
+  /** Every known option with the value in force, for building a job's options. */
+  effective(): Record<string, unknown> {
+    return Object.fromEntries(OPTION_TABLE.map(([key]) => [key, this.value(key)]));
+  }
+
+  /**
+   * GET /sdapi/v1/options: every known key in table order; stored values validated by the response model's type
+   * (a stored int in a float option comes back as `80.0`), unset keys as their defaults. Unknown stored keys are
+   * dropped. A stored value the type refuses fails the request, as in A1111.
+   */
+  responseBody(overlay: Record<string, unknown> = {}): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, defaultValue, type] of OPTION_TABLE) {
+      if (Object.hasOwn(overlay, key)) out[key] = overlay[key];
+      else out[key] = Object.hasOwn(this.data, key) ? typedStored(key, type, this.data[key]) : defaultValue;
+    }
+    return out;
+  }
+
+  /** Sets a value in memory without saving (override_settings_restore_afterwards: false). */
+  setInMemory(key: string, value: unknown): void {
+    this.data[key] = value;
+  }
+
+  /**
+   * POST /sdapi/v1/options (§3.9): checkpoint alias check first, then each key in body order (unknown key →
+   * KeyError after the earlier keys were applied in memory), restricted keys ignored, then config.json is written.
+   */
+  async update(body: Record<string, unknown>, checkpoints: CheckpointHooks): Promise<void> {
+    if (Object.hasOwn(body, 'sd_model_checkpoint')) {
+      const wanted = body.sd_model_checkpoint;
+      const found = typeof wanted === 'string' ? await checkpoints.resolve(wanted) : undefined;
+      if (!found) throw new PythonError('RuntimeError', `model ${pyRepr(wanted)} not found`);
+    }
+    for (const [key, value] of Object.entries(body)) {
+      if (!this.isKnown(key)) throw new PythonError('KeyError', pyRepr(key));
+      if (RESTRICTED_OPTIONS.has(key) || isDeepStrictEqual(value, this.value(key))) continue;
+      if (key === 'sd_model_checkpoint') await this.switchCheckpoint(value as string, checkpoints);
+      else this.data[key] = value;
+    }
+    await this.save();
+  }
+
+  /** Records a loaded checkpoint the way A1111 does (title + full hash), e.g. after a load at start-up. */
+  recordCheckpoint(loaded: { title: string; sha256: string | null }): void {
+    this.data.sd_model_checkpoint = loaded.title;
+    if (loaded.sha256) this.data.sd_checkpoint_hash = loaded.sha256;
+  }
+
+  private async switchCheckpoint(value: string, checkpoints: CheckpointHooks): Promise<void> {
+    // A1111 logs a failed load and answers 200; we let the error through so the client learns the switch failed.
+    this.recordCheckpoint(await checkpoints.load(value));
+  }
+
+  private async save(): Promise<void> {
+    if (!this.file) return;
+    await mkdir(join(this.file, '..'), { recursive: true });
+    const tmp = `${this.file}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(this.data, null, 4)}\n`, 'utf8');
+    await rename(tmp, this.file);
+  }
+}
+
+const TYPE_SCHEMAS: Record<Exclude<OptionType, 'any'>, object> = {
+  float: { type: 'number' },
+  bool: { type: 'boolean' },
+  str: { type: 'string' },
+  list: { type: 'array' },
+};
+
+function typedStored(key: string, type: OptionType, value: unknown): unknown {
+  // Untyped options pass through; a number stored for a float default was a float on the client's side (JSON
+  // cannot tell us, and config.json written by JSON.stringify loses the `.0`).
+  if (type === 'any') return typeof value === 'number' && DEFAULTS.get(key) instanceof PyFloat ? new PyFloat(value) : value;
+  if (value === null) return value;
+  const out = coerce(TYPE_SCHEMAS[type], value, [key]);
+  if (!out.ok) {
+    const e = out.errors[0];
+    throw new PythonError('ValidationError', `1 validation error for OptionsModel\n${key}\n  ${e.msg} (type=${e.type})`);
+  }
+  return type === 'float' ? new PyFloat(out.value as number) : out.value;
+}

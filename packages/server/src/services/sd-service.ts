@@ -1,0 +1,109 @@
+/**
+ * The server's application service: the one object routes talk to. It wires the Generator, the generation queue,
+ * the options store and the sampler catalog, and holds the A1111 rules that span them (which checkpoint a job
+ * runs on, how overrides live and die). No HTTP here.
+ */
+import type { Txt2ImgResult } from '@sdapi/engine';
+import type { ProgressResponse, SDModelItem } from '@sdapi/protocol';
+import type { Catalog } from './catalog.ts';
+import { checkpointTitle, findCheckpoint, toSdModelItem } from './checkpoints.ts';
+import type { GenerationQueue } from './generation-queue.ts';
+import type { CheckpointFile, Generator } from './generator.ts';
+import type { Txt2ImgJob } from './mapping.ts';
+import type { OptionsStore } from './options-store.ts';
+
+export interface SdServiceDeps {
+  generator: Generator;
+  queue: GenerationQueue;
+  options: OptionsStore;
+  catalog: Catalog;
+  /** Written as `Version:` in infotexts and `info.version`. */
+  version: string | null;
+}
+
+export class SdService {
+  readonly generator: Generator;
+  readonly queue: GenerationQueue;
+  readonly options: OptionsStore;
+  readonly catalog: Catalog;
+  readonly version: string | null;
+
+  constructor(deps: SdServiceDeps) {
+    this.generator = deps.generator;
+    this.queue = deps.queue;
+    this.options = deps.options;
+    this.catalog = deps.catalog;
+    this.version = deps.version;
+  }
+
+  /** Queues a txt2img job; inside the queue the right checkpoint is loaded first (§4.3, §9.5). */
+  async txt2img(job: Txt2ImgJob): Promise<Txt2ImgResult> {
+    const result = await this.queue.submit({
+      name: 'scripts_txt2img',
+      jobCount: job.params.nIter,
+      run: async (hooks) => {
+        await this.ensureCheckpoint(job.checkpointOverride);
+        return this.generator.txt2img(job.params, hooks);
+      },
+    });
+    for (const [key, value] of Object.entries(job.persistentOverrides)) this.options.setInMemory(key, value);
+    return result;
+  }
+
+  async listModels(): Promise<SDModelItem[]> {
+    return (await this.generator.listCheckpoints()).map(toSdModelItem);
+  }
+
+  /** GET /options: the store's body with the loaded checkpoint's title and hash (A1111 sets them on load). */
+  optionsBody(): Record<string, unknown> {
+    const current = this.generator.currentCheckpoint();
+    const overlay: Record<string, unknown> = {};
+    if (current) overlay.sd_model_checkpoint = checkpointTitle(current);
+    if (current?.sha256) overlay.sd_checkpoint_hash = current.sha256;
+    return this.options.responseBody(overlay);
+  }
+
+  /** POST /options; a checkpoint change loads the model inside the queue, after the running job (§1.7). */
+  async updateOptions(body: Record<string, unknown>): Promise<void> {
+    await this.options.update(body, {
+      resolve: async (alias) => {
+        const file = findCheckpoint(await this.generator.listCheckpoints(), alias);
+        return file && { title: checkpointTitle(file), sha256: file.sha256 };
+      },
+      load: (alias) =>
+        this.queue.exclusive(async () => {
+          const file = findCheckpoint(await this.generator.listCheckpoints(), alias);
+          if (!file) throw new Error(`checkpoint ${alias} disappeared while waiting for the queue`);
+          const loaded = await this.load(file);
+          return { title: checkpointTitle(loaded), sha256: loaded.sha256 };
+        }),
+    });
+  }
+
+  progress(): ProgressResponse {
+    return this.queue.progress();
+  }
+
+  /**
+   * The job's checkpoint: an exact-alias override (others are dropped, as A1111 does), else the configured
+   * `sd_model_checkpoint`, else whatever is loaded, else the first checkpoint found.
+   */
+  private async ensureCheckpoint(override: string | null): Promise<void> {
+    const files = await this.generator.listCheckpoints();
+    const configured = this.options.value('sd_model_checkpoint');
+    const wanted =
+      (override ? findCheckpoint(files, override) : undefined) ??
+      (typeof configured === 'string' ? findCheckpoint(files, configured) : undefined) ??
+      this.generator.currentCheckpoint() ??
+      files[0];
+    if (!wanted) return; // the generator reports the missing model itself
+    const loaded = await this.load(wanted);
+    if (!override) this.options.recordCheckpoint({ title: checkpointTitle(loaded), sha256: loaded.sha256 });
+  }
+
+  private async load(file: CheckpointFile): Promise<CheckpointFile> {
+    const current = this.generator.currentCheckpoint();
+    if (current && current.filename === file.filename) return current;
+    return this.generator.loadCheckpoint(file);
+  }
+}
