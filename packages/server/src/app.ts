@@ -15,7 +15,7 @@ import { progressRoute } from './routes/sdapi/progress.ts';
 import { samplerRoutes } from './routes/sdapi/samplers.ts';
 import { sdModelsRoute } from './routes/sdapi/sd-models.ts';
 import { txt2imgRoute } from './routes/sdapi/txt2img.ts';
-import { A1111_CATALOG, type Catalog } from './services/catalog.ts';
+import { type Catalog, engineCatalog } from './services/catalog.ts';
 import { GenerationQueue } from './services/generation-queue.ts';
 import type { Generator } from './services/generator.ts';
 import { OptionsStore } from './services/options-store.ts';
@@ -24,7 +24,7 @@ import type { SdApiInstance } from './types.ts';
 
 export interface AppDeps {
   generator: Generator;
-  /** Sampler/scheduler tables (default: A1111 v1.10.1's, spec §3.11). */
+  /** Sampler/scheduler tables (default: the engine's registry, A1111 v1.10.1's tables, spec §3.11). */
   catalog?: Catalog;
   /** Where `config.json` lives; without it settings are kept in memory only. */
   dataDir?: string;
@@ -55,7 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     generator: deps.generator,
     queue: new GenerationQueue({ maxPending: deps.maxQueued }),
     options: deps.options ?? (await OptionsStore.open(deps.dataDir)),
-    catalog: deps.catalog ?? A1111_CATALOG,
+    catalog: deps.catalog ?? engineCatalog(),
     version: deps.version === undefined ? 'v1.10.1' : deps.version,
   });
   registerWire(app);

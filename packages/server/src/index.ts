@@ -1,7 +1,7 @@
 // Public API of @sdapi/server.
 export { type AppDeps, buildApp } from './app.ts';
 export { type ServerOptions, startServer } from './server.ts';
-export { A1111_CATALOG, A1111_SAMPLERS, A1111_SCHEDULERS, type Catalog, resolveSampler } from './services/catalog.ts';
+export { type Catalog, engineCatalog, resolveSampler } from './services/catalog.ts';
 export { ApiError, type ApiErrorCode } from './services/errors.ts';
 export type { CheckpointFile, Generator } from './services/generator.ts';
 export { OptionsStore } from './services/options-store.ts';

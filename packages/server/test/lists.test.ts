@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pyJsonDumps } from '@sdapi/engine';
-import { A1111_CATALOG } from '../src/index.ts';
+import { engineCatalog } from '../src/index.ts';
 import { startTestServer } from './helpers/http.ts';
 import { needVector, readVector } from './helpers/spec.ts';
 
@@ -22,7 +22,8 @@ test('GET /schedulers equals A1111 v1.10.1, default_rho written as a float', { s
 });
 
 test('a replacement catalog is served verbatim', async () => {
-  const catalog = { samplers: [A1111_CATALOG.samplers[7]], schedulers: A1111_CATALOG.schedulers.slice(0, 3) };
+  const full = engineCatalog();
+  const catalog = { samplers: [full.samplers[7]], schedulers: full.schedulers.slice(0, 3) };
   const custom = await startTestServer({ catalog });
   assert.equal(await (await custom.request('/sdapi/v1/samplers')).text(), pyJsonDumps(catalog.samplers, { separators: [',', ':'] }));
   const res = await custom.request('/sdapi/v1/txt2img', { method: 'POST', json: { sampler_name: 'Euler a', steps: 1, width: 8, height: 8 } });

@@ -1,8 +1,8 @@
 /**
  * The sampler and scheduler tables behind GET /sdapi/v1/samplers and /schedulers (spec §3.11) and the sampler
- * resolution of §4.2. The default tables are A1111 v1.10.1's; buildApp takes a replacement Catalog so the
- * engine's own registry (what it can actually run) can be plugged in.
+ * resolution of §4.2. By default the tables are the engine's registry; buildApp accepts a replacement Catalog.
  */
+import { samplersResponse, schedulersResponse } from '@sdapi/engine';
 import type { SamplerItem, SchedulerItem } from '@sdapi/protocol';
 import { ApiError } from './errors.ts';
 
@@ -11,58 +11,10 @@ export interface Catalog {
   schedulers: readonly SchedulerItem[];
 }
 
-const sampler = (name: string, aliases: string[], options: Record<string, string> = {}): SamplerItem => ({ name, aliases, options });
-const KARRAS = { scheduler: 'karras' };
-const EXPONENTIAL = { scheduler: 'exponential' };
-const T = 'True';
-
-export const A1111_SAMPLERS: readonly SamplerItem[] = [
-  sampler('DPM++ 2M', ['k_dpmpp_2m'], KARRAS),
-  sampler('DPM++ SDE', ['k_dpmpp_sde'], { ...KARRAS, second_order: T, brownian_noise: T }),
-  sampler('DPM++ 2M SDE', ['k_dpmpp_2m_sde'], { ...EXPONENTIAL, brownian_noise: T }),
-  sampler('DPM++ 2M SDE Heun', ['k_dpmpp_2m_sde_heun'], { ...EXPONENTIAL, brownian_noise: T, solver_type: 'heun' }),
-  sampler('DPM++ 2S a', ['k_dpmpp_2s_a'], { ...KARRAS, uses_ensd: T, second_order: T }),
-  sampler('DPM++ 3M SDE', ['k_dpmpp_3m_sde'], { ...EXPONENTIAL, discard_next_to_last_sigma: T, brownian_noise: T }),
-  sampler('Euler a', ['k_euler_a', 'k_euler_ancestral'], { uses_ensd: T }),
-  sampler('Euler', ['k_euler']),
-  sampler('LMS', ['k_lms']),
-  sampler('Heun', ['k_heun'], { second_order: T }),
-  sampler('DPM2', ['k_dpm_2'], { ...KARRAS, discard_next_to_last_sigma: T, second_order: T }),
-  sampler('DPM2 a', ['k_dpm_2_a'], { ...KARRAS, discard_next_to_last_sigma: T, uses_ensd: T, second_order: T }),
-  sampler('DPM fast', ['k_dpm_fast'], { uses_ensd: T }),
-  sampler('DPM adaptive', ['k_dpm_ad'], { uses_ensd: T }),
-  sampler('Restart', ['restart'], { ...KARRAS, second_order: T }),
-  sampler('DDIM', ['ddim']),
-  sampler('DDIM CFG++', ['ddim_cfgpp']),
-  sampler('PLMS', ['plms']),
-  sampler('UniPC', ['unipc']),
-  sampler('LCM', ['k_lcm']),
-];
-
-const scheduler = (name: string, label: string, rho: number, inner: boolean, aliases: string[] | null = null): SchedulerItem => ({
-  name,
-  label,
-  aliases,
-  default_rho: rho,
-  need_inner_model: inner,
-});
-
-export const A1111_SCHEDULERS: readonly SchedulerItem[] = [
-  scheduler('automatic', 'Automatic', -1, false),
-  scheduler('uniform', 'Uniform', -1, true),
-  scheduler('karras', 'Karras', 7.0, false),
-  scheduler('exponential', 'Exponential', -1, false),
-  scheduler('polyexponential', 'Polyexponential', 1.0, false),
-  scheduler('sgm_uniform', 'SGM Uniform', -1, true, ['SGMUniform']),
-  scheduler('kl_optimal', 'KL Optimal', -1, false),
-  scheduler('align_your_steps', 'Align Your Steps', -1, false),
-  scheduler('simple', 'Simple', -1, true),
-  scheduler('normal', 'Normal', -1, true),
-  scheduler('ddim', 'DDIM', -1, true),
-  scheduler('beta', 'Beta', -1, true),
-];
-
-export const A1111_CATALOG: Catalog = { samplers: A1111_SAMPLERS, schedulers: A1111_SCHEDULERS };
+/** The engine's registry (what it can run), in A1111 v1.10.1's order and wire shape. */
+export function engineCatalog(): Catalog {
+  return { samplers: samplersResponse(), schedulers: schedulersResponse() };
+}
 
 export interface ResolvedSampler {
   sampler: string;
