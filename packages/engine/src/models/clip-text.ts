@@ -10,6 +10,7 @@ import { Embedding, LayerNorm, Linear } from '../nn/layers.ts';
 import { Module } from '../nn/module.ts';
 import { Graph, type Value } from '../onnx/graph.ts';
 import * as F from '../onnx/ops.ts';
+import { buildOpenCLIPTextGraph } from './open-clip-text.ts';
 
 export class CLIPMLP extends Module {
   readonly fc1: Linear;
@@ -108,4 +109,9 @@ export function buildCLIPTextGraph(config: CLIPTextConfig): Graph {
   graph.output(F.concat(states, 0), 'hidden_states');
   graph.output(F.concat(states.map((h) => model.final_layer_norm.forward(h)), 0), 'hidden_states_ln');
   return graph;
+}
+
+/** The text-encoder graph for either tower layout (`config.layout`: HF CLIPTextModel or OpenCLIP). */
+export function buildTextEncoderGraph(config: CLIPTextConfig): Graph {
+  return config.layout === 'hf' ? buildCLIPTextGraph(config) : buildOpenCLIPTextGraph(config);
 }

@@ -99,3 +99,11 @@ test('conv2d with asymmetric pads and stride 2 (VAE Downsample)', async () => {
   }));
   assertCloseTensor(y.data, expected, { atol: 1e-5, label: 'conv2d stride 2' });
 });
+
+test('argmax (first maximal index) and selectPerBatch pick x[n, argmax(ids[n])]', async () => {
+  const ids = new Tensor([2, 4], new Float32Array([3, 9, 9, 1, 0, 2, 7, 7])); // first max: 1, 2
+  const x = ramp([2, 4, 3]);
+  const y = await run((_, [i0, x0]) => F.selectPerBatch(x0, F.argmax(i0, 1, true)), [ids, x]);
+  const expected = [...x.data.subarray(1 * 3, 2 * 3), ...x.data.subarray(12 + 2 * 3, 12 + 3 * 3)];
+  assertCloseTensor(y.data, expected, { atol: 0, label: 'x[n, argmax]' });
+});

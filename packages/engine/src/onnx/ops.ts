@@ -170,3 +170,20 @@ export function scaledDotProductAttention(q: Value, k: Value, v: Value, heads: n
   if (causal) attrs.unidirectional = 1;
   return q.graph.node('MultiHeadAttention', [q, k, v], attrs, [[q.shape[0], q.shape[1], v.shape[2]]], MS_DOMAIN)[0];
 }
+
+/** torch.Tensor.to(dtype): ONNX Cast. */
+export function cast(x: Value, dtype: 'float32' | 'int64'): Value {
+  return x.graph.node('Cast', [x], { to: dtype === 'float32' ? 1 : 7 }, [{ shape: x.shape, dtype }])[0];
+}
+
+/** torch.argmax(x, dim=axis, keepdim): int64; ties give the first index, as torch does. */
+export function argmax(x: Value, axis: number, keepdim = false): Value {
+  const a = axis < 0 ? x.rank + axis : axis;
+  const shape = keepdim ? x.shape.map((d, i) => (i === a ? 1 : d)) : x.shape.filter((_, i) => i !== a);
+  return x.graph.node('ArgMax', [x], { axis: a, keepdims: keepdim ? 1 : 0, select_last_index: 0 }, [{ shape, dtype: 'int64' }])[0];
+}
+
+/** `x[arange(N), index[:, 0]]` for x [N, L, …] and index [N, 1] int64 (torch advanced indexing) → [N, …]. */
+export function selectPerBatch(x: Value, index: Value): Value {
+  return x.graph.node('GatherND', [x, index], { batch_dims: 1 }, [{ shape: [x.shape[0], ...x.shape.slice(2)], dtype: x.dtype }])[0];
+}
