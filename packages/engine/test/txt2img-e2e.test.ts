@@ -35,6 +35,7 @@ const RUNS = [
   { run: 'euler_a.karras.10', sampler: 'Euler a', scheduler: 'Karras' },
   { run: 'dpmpp_2m.karras.10', sampler: 'DPM++ 2M', scheduler: 'Karras' },
   { run: 'euler.uniform.10', sampler: 'Euler', scheduler: 'Uniform' },
+  { run: 'ddim.eta0.10', sampler: 'DDIM', scheduler: 'Automatic' },
 ];
 
 for (const { run, sampler, scheduler } of RUNS) {
@@ -52,3 +53,35 @@ for (const { run, sampler, scheduler } of RUNS) {
     assert.ok(within3 >= 0.99, `only ${within3} within ±3`);
   });
 }
+
+test('every A1111 sampler and every scheduler runs end to end (finite latents, distinct images)', { skip }, async () => {
+  const { SAMPLERS, SCHEDULERS } = await import('../src/sampling/registry.ts');
+  const run = async (samplerName: string, scheduler: string) => {
+    const params = defaultTxt2ImgParams({ prompt: 'a cat', seed: 7, steps: 4, width: 64, height: 64, samplerName, scheduler });
+    params.options.randn_source = 'CPU';
+    const { images } = await sd.txt2img(params);
+    return images[0].rgb;
+  };
+  const seen = new Set<string>();
+  for (const s of SAMPLERS) {
+    const rgb = await run(s.name, 'Automatic');
+    assert.equal(rgb.length, 64 * 64 * 3, s.name);
+    seen.add(Buffer.from(rgb).toString('base64'));
+  }
+  for (const s of SCHEDULERS) await run('Euler', s.label);
+  console.log(`# ${SAMPLERS.length} samplers and ${SCHEDULERS.length} schedulers ran; ${seen.size} distinct images from the samplers`);
+  assert.ok(seen.size >= SAMPLERS.length - 4, 'samplers should not all produce the same image');
+});
+
+test('an unknown sampler name is an error that lists the valid choices', { skip }, async () => {
+  const params = defaultTxt2ImgParams({ prompt: 'x', seed: 1, steps: 2, width: 64, height: 64, samplerName: 'k_euler_z' });
+  await assert.rejects(sd.txt2img(params), /sampler 'k_euler_z' not found; valid choices: DPM\+\+ 2M, .*Euler a/);
+});
+
+test('interrupting returns the last denoised latent as an image, flagged interrupted', { skip }, async () => {
+  const controller = new AbortController();
+  const params = defaultTxt2ImgParams({ prompt: 'a cat', seed: 3, steps: 8, width: 64, height: 64, samplerName: 'Euler a', nIter: 2 });
+  const result = await sd.txt2img(params, { signal: controller.signal, onProgress: (p) => p.samplingStep === 3 && controller.abort() });
+  assert.equal(result.interrupted, true);
+  assert.equal(result.images.length, 1, 'no further batch starts after an interrupt');
+});

@@ -1,15 +1,12 @@
 /**
- * Classifier-free guidance over A1111-style conditioning (sd_samplers_cfg_denoiser.CFGDenoiser): every
- * image's AND parts and its uncond go through ONE UNet call ([cond rows…; uncond rows]), prompt-editing
- * schedules are indexed by the model-call counter, and the parts are combined on the denoised prediction:
- * denoised_i = uncond_i + Σ_j (cond_ij − uncond_i)·(w_ij·cfg_scale).
+ * Classifier-free guidance over A1111-style conditioning (sd_samplers_cfg_denoiser.CFGDenoiser and its
+ * timesteps twin): every image's AND parts and its uncond go through ONE model call ([cond rows…; uncond
+ * rows]), prompt-editing schedules are indexed by the model-call counter, and the parts are combined on the
+ * model output (denoised x0 for k-diffusion, eps for the timesteps samplers):
+ * out_i = uncond_i + Σ_j (cond_ij − uncond_i)·(w_ij·cfg_scale).
  */
-import { compVisDenoiser, type Prediction } from '../sampling/denoiser.ts';
-import type { DiscreteSchedule } from '../sampling/discrete-schedule.ts';
-import type { Denoiser } from '../sampling/types.ts';
 import { Tensor } from '../tensor.ts';
 import { type CondSchedule, condAt, type MultiCond, stackConds } from './conditioning.ts';
-import type { LoadedModel } from './model.ts';
 
 export interface GuidanceInputs {
   conds: readonly MultiCond[];
@@ -17,38 +14,45 @@ export interface GuidanceInputs {
   cfgScale: number;
 }
 
-/** The sampler-facing denoiser; `calls` counts model evaluations (the prompt-schedule clock). */
-export function guidedDenoiser(model: LoadedModel, schedule: DiscreteSchedule, prediction: Prediction, inputs: GuidanceInputs): Denoiser {
-  let context: Tensor | null = null;
-  const inner = compVisDenoiser((xIn, t) => model.unet(xIn, t, context as Tensor), schedule, prediction);
+/** One batched model evaluation: rows of `xIn` with the matching rows of `context`, at noise level `level` (σ or t). */
+export type RowModel = (xIn: Tensor, context: Tensor, level: number) => Promise<Tensor>;
+
+export interface Guided {
+  guided: Tensor;
+  uncond: Tensor;
+}
+
+/** Wraps `rowModel` into a guided model of x [B, …]; a fresh closure per sampling run (it owns the step clock). */
+export function guide(inputs: GuidanceInputs, rowModel: RowModel): (x: Tensor, level: number) => Promise<Guided> {
   let step = 0;
-  return async (x, sigma) => {
-    const images = x.shape[0];
+  return async (x, level) => {
     const condRows = inputs.conds.map((c) => c.parts.map((part) => condAt(part.schedule, step)));
     const uncondRows = inputs.unconds.map((u) => condAt(u, step));
-    const rows = [...condRows.flat(), ...uncondRows];
-    context = stackConds(rows);
-    const xIn = Tensor.cat([...condRows.flatMap((parts, i) => parts.map(() => x.get(i).reshape([1, ...x.shape.slice(1)]))), x]);
-    const out = await inner(xIn, sigma);
+    const context = stackConds([...condRows.flat(), ...uncondRows]);
+    const rowShape = [1, ...x.shape.slice(1)];
+    const xIn = Tensor.cat([...condRows.flatMap((parts, i) => parts.map(() => x.get(i).reshape(rowShape))), x]);
+    const out = await rowModel(xIn, context, level);
     step += 1;
-    return combineDenoised(out, inputs, images);
+    return combine(out, inputs, x.shape[0]);
   };
 }
 
-/** A1111 combine_denoised: start from the uncond rows, add each weighted part's difference. */
-function combineDenoised(out: Tensor, inputs: GuidanceInputs, images: number): Tensor {
+/** A1111 combine_denoised: start from the uncond rows, add each weighted part's difference (float32 steps). */
+function combine(out: Tensor, inputs: GuidanceInputs, images: number): Guided {
   const per = out.size / out.shape[0];
   const uncondStart = out.shape[0] - images;
-  const denoised = new Float32Array(out.data.subarray(uncondStart * per));
+  const shape = [images, ...out.shape.slice(1)];
+  const uncond = new Tensor(shape, out.data.slice(uncondStart * per));
+  const guided = uncond.clone();
   let row = 0;
   inputs.conds.forEach((cond, i) => {
-    const uncond = out.data.subarray((uncondStart + i) * per, (uncondStart + i + 1) * per);
+    const u = uncond.data.subarray(i * per, (i + 1) * per);
     for (const part of cond.parts) {
       const scale = Math.fround(part.weight * inputs.cfgScale);
       const c = out.data.subarray(row * per, (row + 1) * per);
-      for (let k = 0; k < per; k++) denoised[i * per + k] += Math.fround(Math.fround(c[k] - uncond[k]) * scale);
+      for (let k = 0; k < per; k++) guided.data[i * per + k] += Math.fround(Math.fround(c[k] - u[k]) * scale);
       row += 1;
     }
   });
-  return new Tensor([images, ...out.shape.slice(1)], denoised);
+  return { guided, uncond };
 }

@@ -1,97 +1,63 @@
 /**
- * The sampling step of a pipeline: resolves the A1111 sampler and scheduler, builds the sigma schedule as
- * A1111's KDiffusionSampler.get_sigmas does, and runs the sampler with A1111's noise and interruption rules.
+ * The sampling step of a pipeline: resolves the A1111 sampler and scheduler, builds the sigma schedule (or
+ * the DDPM timesteps for DDIM/PLMS/UniPC), and runs the sampler with A1111's noise, progress and interruption
+ * rules (an interrupt or skip returns the last denoised latent, as A1111's `last_latent`).
  */
 import { InvalidParamsError } from '../errors.ts';
 import type { ImageRNG } from '../rng/image-rng.ts';
-import { alphasCumprodLinear, DiscreteSchedule } from '../sampling/discrete-schedule.ts';
-import { findSampler, findScheduler, type KDiffusionSamplerEntry, resolveSamplerAndScheduler, SAMPLERS, samplerOptionsFor, SCHEDULERS, type SchedulerEntry } from '../sampling/registry.ts';
-import * as S from '../sampling/schedules.ts';
+import { compVisDenoiser, compVisTimestepsModel, lcmDenoiser, type Prediction } from '../sampling/denoiser.ts';
+import { alphasCumprodLinear, DiscreteSchedule, LcmSchedule } from '../sampling/discrete-schedule.ts';
+import { buildSigmas, buildTimesteps, findSampler, resolveSamplerAndScheduler, SAMPLERS, type SamplerEntry, samplerOptionsFor, SCHEDULERS } from '../sampling/registry.ts';
+import type { Denoiser, GuidedEpsModel } from '../sampling/types.ts';
 import type { Tensor } from '../tensor.ts';
-import type { CondSchedule, MultiCond } from './conditioning.ts';
-import { TextConditioner } from './conditioning.ts';
-import { guidedDenoiser } from './guidance.ts';
+import { type CondSchedule, type MultiCond, TextConditioner } from './conditioning.ts';
+import { type GuidanceInputs, guide } from './guidance.ts';
 import type { LoadedModel } from './model.ts';
 import type { GenerationHooks, GenerationOptions, Txt2ImgParams } from './types.ts';
 
 export interface PreparedSampling {
-  entry: KDiffusionSamplerEntry;
+  entry: SamplerEntry;
   samplerName: string;
-  /** The concrete schedule used (`Karras` for DPM++ 2M + Automatic), or `Automatic` for the model's own. */
+  /** The scheduler label the job reports (`Automatic` unless one was chosen or implied). */
   schedulerLabel: string;
+  /** k-diffusion: sigmas (trailing 0); timesteps samplers: DDPM timesteps. */
   sigmas: number[];
-  discrete: DiscreteSchedule;
+  timesteps: number[];
+  alphasCumprod: Float32Array;
   extraGenerationParams: Record<string, unknown>;
 }
 
-/**
- * Resolves names exactly as A1111 1.10 (spec §4.2), except that a sampler name A1111 would silently replace
- * by DPM++ 2M is an error here (the issue asks for a 4xx naming the valid choices).
- */
-export function prepareSampling(model: LoadedModel, params: Txt2ImgParams): PreparedSampling {
-  const { sampler, schedulerLabel } = resolveSamplerAndScheduler(params.samplerName, params.scheduler, false);
-  const requested = params.samplerName.trim();
-  if (requested && !isKnownSamplerName(requested)) {
-    throw new InvalidParamsError('sampler_name', `sampler '${params.samplerName}' not found; valid choices: ${SAMPLERS.map((s) => s.name).join(', ')} (optionally followed by a scheduler label, as in 'DPM++ 2M Karras')`, 'SAMPLER_NOT_FOUND');
-  }
-  const entry = findSampler(sampler);
-  if (!entry || entry.kind !== 'k-diffusion') {
-    throw new InvalidParamsError('sampler_name', `sampler '${sampler}' is not available yet in this build; k-diffusion samplers are: ${SAMPLERS.filter((s) => s.kind === 'k-diffusion').map((s) => s.name).join(', ')}`, 'SAMPLER_NOT_FOUND');
-  }
-  const { linear_start, linear_end, num_train_timesteps } = model.config.schedule;
-  const discrete = DiscreteSchedule.fromAlphasCumprod(alphasCumprodLinear(linear_start, linear_end, num_train_timesteps));
-  const extra: Record<string, unknown> = {};
-  const scheduler = findScheduler(schedulerLabel) ?? SCHEDULERS[0];
-  const { sigmas, label } = getSigmas(entry, scheduler, params.steps, discrete, params.options, extra);
-  return { entry, samplerName: sampler, schedulerLabel: label, sigmas, discrete, extraGenerationParams: extra };
-}
-
-/** A name A1111 knows: a sampler name, or one followed by a scheduler label/name/alias. */
+/** A name A1111 knows: a sampler name, or one followed by a scheduler label/name/alias ("DPM++ 2M Karras"). */
 function isKnownSamplerName(name: string): boolean {
   if (findSampler(name)) return true;
   return SCHEDULERS.some((s) => [s.label, s.name, ...(s.aliases ?? [])].some((o) => name.endsWith(` ${o}`) && findSampler(name.slice(0, -(o.length + 1)))));
 }
 
-/** A1111 KDiffusionSampler.get_sigmas: scheduler function, option overrides, discard_next_to_last_sigma. */
-function getSigmas(entry: KDiffusionSamplerEntry, requested: SchedulerEntry, steps: number, discrete: DiscreteSchedule, options: GenerationOptions, extra: Record<string, unknown>): { sigmas: number[]; label: string } {
-  let discard = entry.options.discard_next_to_last_sigma === 'True';
-  if (options.always_discard_next_to_last_sigma && !discard) {
-    discard = true;
-    extra['Discard penultimate sigma'] = true;
+/**
+ * Resolves names as A1111 1.10 does (spec §4.2), except that a sampler name A1111 would silently replace by
+ * DPM++ 2M is an error here that lists the valid choices.
+ */
+export function prepareSampling(model: LoadedModel, params: Txt2ImgParams): PreparedSampling {
+  const requested = params.samplerName.trim();
+  if (requested && !isKnownSamplerName(requested)) {
+    throw new InvalidParamsError('sampler_name', `sampler '${params.samplerName}' not found; valid choices: ${SAMPLERS.map((s) => s.name).join(', ')} (optionally followed by a scheduler, as in 'DPM++ 2M Karras')`, 'SAMPLER_NOT_FOUND');
   }
-  const n = steps + (discard ? 1 : 0);
-  const scheduler = requested.label === 'Automatic' && entry.options.scheduler ? findScheduler(entry.options.scheduler) ?? requested : requested;
-  let sigmas: number[];
-  if (scheduler.label === 'Automatic') {
-    sigmas = S.getSigmasUniform(n, discrete); // the model's own discretisation (CompVisDenoiser.get_sigmas)
-  } else {
-    sigmas = scheduleSigmas(scheduler, n, discrete, options, extra);
-    extra['Schedule type'] = scheduler.label;
+  const { sampler, schedulerLabel } = resolveSamplerAndScheduler(params.samplerName, params.scheduler, false);
+  const entry = findSampler(sampler) as SamplerEntry;
+  const { linear_start, linear_end, num_train_timesteps } = model.config.schedule;
+  const alphasCumprod = alphasCumprodLinear(linear_start, linear_end, num_train_timesteps);
+  const o = params.options;
+  if (entry.kind === 'timesteps') {
+    const timesteps = buildTimesteps(params.steps, o.always_discard_next_to_last_sigma);
+    return { entry, samplerName: sampler, schedulerLabel, sigmas: [], timesteps, alphasCumprod, extraGenerationParams: {} };
   }
-  return { sigmas: discard ? S.discardNextToLastSigma(sigmas) : sigmas, label: scheduler.label };
-}
-
-function scheduleSigmas(scheduler: SchedulerEntry, n: number, discrete: DiscreteSchedule, options: GenerationOptions, extra: Record<string, unknown>): number[] {
-  let sigmaMin = discrete.sigmaMin;
-  let sigmaMax = discrete.sigmaMax;
-  if (options.sigma_min !== 0 && options.sigma_min !== sigmaMin) extra['Schedule min sigma'] = sigmaMin = options.sigma_min;
-  if (options.sigma_max !== 0 && options.sigma_max !== sigmaMax) extra['Schedule max sigma'] = sigmaMax = options.sigma_max;
-  let rho = scheduler.defaultRho;
-  if (rho !== -1 && options.rho !== 0 && options.rho !== rho) extra['Schedule rho'] = rho = options.rho;
-  switch (scheduler.name) {
-    case 'uniform': return S.getSigmasUniform(n, discrete);
-    case 'karras': return S.getSigmasKarras(n, sigmaMin, sigmaMax, rho);
-    case 'exponential': return S.getSigmasExponential(n, sigmaMin, sigmaMax);
-    case 'polyexponential': return S.getSigmasPolyexponential(n, sigmaMin, sigmaMax, rho);
-    case 'sgm_uniform': return S.getSigmasSgmUniform(n, sigmaMin, sigmaMax, discrete);
-    case 'kl_optimal': return S.getSigmasKlOptimal(n, sigmaMin, sigmaMax);
-    case 'align_your_steps': return S.getSigmasAlignYourSteps(n, 'sd15');
-    case 'simple': return S.getSigmasSimple(n, discrete);
-    case 'normal': return S.getSigmasNormal(n, sigmaMin, sigmaMax, discrete);
-    case 'ddim': return S.getSigmasDdim(n, discrete);
-    case 'beta': return S.getSigmasBeta(n, sigmaMin, sigmaMax);
-    default: throw new InvalidParamsError('scheduler', `scheduler '${scheduler.label}' has no schedule function`, 'SCHEDULER_NOT_FOUND');
-  }
+  const schedule = entry.denoiser === 'lcm' ? new LcmSchedule(alphasCumprod) : DiscreteSchedule.fromAlphasCumprod(alphasCumprod);
+  const { sigmas, extraGenerationParams } = buildSigmas({
+    sampler: entry, scheduler: schedulerLabel, steps: params.steps, schedule, sigmaMin: o.sigma_min, sigmaMax: o.sigma_max, rho: o.rho,
+    alwaysDiscardNextToLastSigma: o.always_discard_next_to_last_sigma, modelFamily: model.config.family === 'sdxl' ? 'sdxl' : 'sd15',
+  });
+  const label = (extraGenerationParams['Schedule type'] as string | undefined) ?? schedulerLabel;
+  return { entry, samplerName: sampler, schedulerLabel: label, sigmas, timesteps: [], alphasCumprod, extraGenerationParams };
 }
 
 export interface SamplingRun {
@@ -103,45 +69,87 @@ export interface SamplingRun {
   iteration: number;
 }
 
-/** Runs the sampler from pure noise; an interrupt or skip returns the last denoised latent (A1111's last_latent). */
+const predictionOf = (model: LoadedModel): Prediction => (model.config.prediction_type === 'v' ? 'v' : 'eps');
+
+/** A1111's per-call sampler parameters: request eta or the option for the sampler family, s_* from options (s_tmax 0 → ∞). */
+function samplerParams(entry: SamplerEntry, params: Txt2ImgParams) {
+  const o = params.options;
+  const eta = params.eta ?? (entry.kind === 'timesteps' ? o.eta_ddim : o.eta_ancestral);
+  return { eta, sChurn: o.s_churn, sTmin: o.s_tmin, sTmax: o.s_tmax === 0 ? Number.POSITIVE_INFINITY : o.s_tmax, sNoise: o.s_noise };
+}
+
+/** Runs the sampler from pure noise; returns the final latent, or the last denoised one when interrupted/skipped. */
 export async function runSampling(model: LoadedModel, prepared: PreparedSampling, run: SamplingRun): Promise<{ latent: Tensor; interrupted: boolean }> {
   const { params, hooks } = run;
-  const denoiser = guidedDenoiser(model, prepared.discrete, model.config.prediction_type === 'v' ? 'v' : 'eps', { conds: run.cond, unconds: run.uncond, cfgScale: params.cfgScale });
-  const x = run.rng.first().mul(prepared.sigmas[0]);
-  let lastLatent = x;
   const abort = new AbortController();
   const onAbort = () => abort.abort();
-  hooks.signal?.addEventListener('abort', onAbort);
-  const skip = hooks.skipSignal?.();
-  skip?.addEventListener('abort', onAbort);
-  const options = samplerOptionsFor(prepared.entry, samplerParams(params));
+  const signals = [hooks.signal, hooks.skipSignal?.()].filter((s): s is AbortSignal => s !== undefined);
+  for (const s of signals) s.addEventListener('abort', onAbort);
+  const inputs: GuidanceInputs = { conds: run.cond, unconds: run.uncond, cfgScale: params.cfgScale };
+  const noise = run.rng.first();
+  let lastLatent = noise;
+  const progress = (i: number, denoised: Tensor) => {
+    lastLatent = denoised;
+    hooks.onProgress?.({ jobNo: run.iteration, jobCount: params.nIter, samplingStep: i + 1, samplingSteps: params.steps });
+  };
   try {
-    const latent = await prepared.entry.sample(denoiser, x, prepared.sigmas, {
-      ...options,
-      noise: () => run.rng.next(),
-      signal: abort.signal,
-      callback: ({ i, denoised }) => {
-        lastLatent = denoised;
-        hooks.onProgress?.({ jobNo: run.iteration, jobCount: params.nIter, samplingStep: i + 1, samplingSteps: params.steps });
-      },
-    });
+    const latent = prepared.entry.kind === 'timesteps'
+      ? await runTimesteps(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress })
+      : await runKDiffusion(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress });
     return { latent, interrupted: false };
   } catch (error) {
     if (!abort.signal.aborted) throw error;
     return { latent: lastLatent, interrupted: hooks.signal?.aborted ?? false };
   } finally {
-    hooks.signal?.removeEventListener('abort', onAbort);
-    skip?.removeEventListener('abort', onAbort);
+    for (const s of signals) s.removeEventListener('abort', onAbort);
   }
 }
 
-/** A1111's per-call sampler parameters: request eta or the option, s_* from options (s_tmax 0 → ∞). */
-function samplerParams(params: Txt2ImgParams) {
-  const o = params.options;
-  return { eta: params.eta ?? o.eta_ancestral, sChurn: o.s_churn, sTmin: o.s_tmin, sTmax: o.s_tmax === 0 ? Number.POSITIVE_INFINITY : o.s_tmax, sNoise: o.s_noise };
+interface RunContext {
+  rng: ImageRNG;
+  signal: AbortSignal;
+  params: Txt2ImgParams;
+  progress: (i: number, denoised: Tensor) => void;
 }
 
-/** Conditioning for one batch: positive AND parts and negative schedules (model-call clock). */
+function runKDiffusion(model: LoadedModel, prepared: PreparedSampling, inputs: GuidanceInputs, noise: Tensor, ctx: RunContext): Promise<Tensor> {
+  const entry = prepared.entry;
+  if (entry.kind !== 'k-diffusion') throw new Error('not a k-diffusion sampler');
+  const schedule = entry.denoiser === 'lcm' ? new LcmSchedule(prepared.alphasCumprod) : DiscreteSchedule.fromAlphasCumprod(prepared.alphasCumprod);
+  const rows = (context: Tensor): Denoiser => {
+    const unet = (xIn: Tensor, t: readonly number[]) => model.unet(xIn, t, context);
+    return schedule instanceof LcmSchedule ? lcmDenoiser(unet, schedule, predictionOf(model)) : compVisDenoiser(unet, schedule, predictionOf(model));
+  };
+  const guided = guide(inputs, (xIn, context, sigma) => rows(context)(xIn, sigma));
+  const denoiser: Denoiser = async (x, sigma) => (await guided(x, sigma)).guided;
+  return entry.sample(denoiser, noise.mul(prepared.sigmas[0]), prepared.sigmas, {
+    ...samplerOptionsFor(entry, samplerParams(entry, ctx.params)),
+    noise: () => ctx.rng.next(),
+    signal: ctx.signal,
+    callback: ({ i, denoised }) => ctx.progress(i, denoised),
+  });
+}
+
+function runTimesteps(model: LoadedModel, prepared: PreparedSampling, inputs: GuidanceInputs, noise: Tensor, ctx: RunContext): Promise<Tensor> {
+  const entry = prepared.entry;
+  if (entry.kind !== 'timesteps') throw new Error('not a timesteps sampler');
+  const scaled = { ...inputs, cfgScale: inputs.cfgScale * entry.cfgScaleMultiplier }; // DDIM CFG++ maps CFG to [0, 1]
+  const guided = guide(scaled, (xIn, context, t) => compVisTimestepsModel((x, ts) => model.unet(x, ts, context), prepared.alphasCumprod, predictionOf(model))(xIn, t));
+  const epsModel: GuidedEpsModel = async (x, t) => {
+    const { guided: eps, uncond } = await guided(x, t);
+    return { eps, epsUncond: uncond };
+  };
+  const { eta } = samplerParams(entry, ctx.params);
+  return entry.sample(epsModel, noise, prepared.timesteps, {
+    alphasCumprod: prepared.alphasCumprod,
+    eta: entry.params.includes('eta') ? eta : undefined,
+    noise: () => ctx.rng.next(),
+    signal: ctx.signal,
+    callback: ({ i, predX0 }) => ctx.progress(i, predX0),
+  });
+}
+
+/** Conditioning for one batch: positive AND parts and negative schedules, on the model-call clock. */
 export async function conditionBatch(model: LoadedModel, prepared: PreparedSampling, prompts: readonly string[], negatives: readonly string[], options: GenerationOptions, steps: number) {
   const multiplier = prepared.entry.options.second_order === 'True' ? 2 : 1; // A1111 counts model calls
   const conditioner = new TextConditioner(model, { clipSkip: options.CLIP_stop_at_last_layers, emphasis: options.emphasis, commaPaddingBacktrack: options.comma_padding_backtrack }, steps * multiplier);
