@@ -1,0 +1,48 @@
+/**
+ * When and how long to retry (openai-node's backoff: 0.5 s doubling to 8 s, up to 25% jitter, `Retry-After`
+ * honoured). Generation POSTs are expensive and not idempotent, so they retry only when the server surely did
+ * not start them: connection refused, 429, 503.
+ */
+
+/** `generation`: txt2img/img2img; `idempotent`: GETs and cheap control calls (options, interrupt). */
+export type RetryClass = 'generation' | 'idempotent';
+
+const INITIAL_DELAY_S = 0.5;
+const MAX_DELAY_S = 8;
+
+export function shouldRetryStatus(status: number, kind: RetryClass): boolean {
+  if (status === 429 || status === 503) return true;
+  return kind === 'idempotent' && (status === 408 || status >= 500);
+}
+
+/** Whether a fetch that produced no response may be repeated. */
+export function shouldRetryConnectionError(error: unknown, kind: RetryClass): boolean {
+  return kind === 'idempotent' || isConnectionRefused(error);
+}
+
+function isConnectionRefused(error: unknown): boolean {
+  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 'ECONNREFUSED') return true;
+  }
+  return false;
+}
+
+/** Milliseconds to wait before retry number `retriesDone + 1`. */
+export function retryDelayMs(retriesDone: number, headers?: Headers, random: () => number = Math.random): number {
+  const fromHeader = retryAfterMs(headers);
+  if (fromHeader !== undefined && fromHeader >= 0 && fromHeader < 60_000) return fromHeader;
+  const delay = Math.min(INITIAL_DELAY_S * 2 ** retriesDone, MAX_DELAY_S);
+  return delay * (1 - random() * 0.25) * 1000;
+}
+
+/** `retry-after-ms`, or `Retry-After` as seconds or an HTTP date. */
+function retryAfterMs(headers?: Headers): number | undefined {
+  const ms = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+  if (!Number.isNaN(ms)) return ms;
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number.parseFloat(value);
+  if (!Number.isNaN(seconds)) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : date - Date.now();
+}
