@@ -2,6 +2,8 @@
  * `buildApp(deps)`: the Fastify app for the A1111 `/sdapi/v1` API, without listening (fastify's testing pattern).
  * The engine comes in as a `Generator`; everything else (queue, options store, catalog) is built here unless given.
  */
+
+import { join, resolve } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { basicAuthHook, parseApiAuth } from './plugins/auth.ts';
@@ -9,6 +11,7 @@ import { registerEngine } from './plugins/engine.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { registerWire } from './plugins/wire.ts';
+import { cmdFlagsRoute } from './routes/sdapi/cmd-flags.ts';
 import { interruptRoutes } from './routes/sdapi/interrupt.ts';
 import { optionsRoutes } from './routes/sdapi/options.ts';
 import { progressRoute } from './routes/sdapi/progress.ts';
@@ -16,6 +19,7 @@ import { samplerRoutes } from './routes/sdapi/samplers.ts';
 import { sdModelsRoute } from './routes/sdapi/sd-models.ts';
 import { txt2imgRoute } from './routes/sdapi/txt2img.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
+import { cmdFlagsBody } from './services/cmd-flags.ts';
 import { GenerationQueue } from './services/generation-queue.ts';
 import type { Generator } from './services/generator.ts';
 import { OptionsStore } from './services/options-store.ts';
@@ -43,6 +47,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Largest request body in bytes (default 256 MiB; img2img bodies carry base64 images). */
   bodyLimit?: number;
+  /** Flag values to report at GET /cmd-flags (A1111 destinations: `port`, `listen`, `ckpt_dir`, …). */
+  cmdFlags?: Record<string, unknown>;
 }
 
 /**
@@ -57,6 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     options: deps.options ?? (await OptionsStore.open(deps.dataDir)),
     catalog: deps.catalog ?? engineCatalog(),
     version: deps.version === undefined ? 'v1.10.1' : deps.version,
+    cmdFlags: reportedFlags(deps),
   });
   registerWire(app);
   registerErrorHandling(app);
@@ -65,7 +72,21 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   const credentials = deps.apiAuth ? parseApiAuth(deps.apiAuth) : undefined;
   await app.register(async (api: SdApiInstance) => {
     if (credentials) api.addHook('preValidation', basicAuthHook(credentials));
-    for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes]) routes(api);
+    for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute]) routes(api);
   });
   return app;
+}
+
+/** What this server reports as its flags: an API-only server (`--api --nowebui`) rooted at the data dir. */
+function reportedFlags(deps: AppDeps): Record<string, unknown> {
+  const root = resolve(deps.dataDir ?? '.');
+  // `api_auth` stays null: A1111 echoes the credentials here, we do not.
+  return cmdFlagsBody(root, {
+    api: true,
+    nowebui: true,
+    styles_file: [join(root, 'styles.csv')],
+    ui_settings_file: join(root, 'config.json'),
+    ...deps.cmdFlags,
+    api_auth: null,
+  });
 }

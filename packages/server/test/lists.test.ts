@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pyJsonDumps } from '@sdapi/engine';
 import { engineCatalog } from '../src/index.ts';
+import { cmdFlagsBody } from '../src/services/cmd-flags.ts';
 import { startTestServer } from './helpers/http.ts';
 import { needVector, readVector } from './helpers/spec.ts';
 
@@ -55,4 +56,14 @@ test('/openapi.json documents the routes with A1111 schema titles; /docs serves 
   const docs = await server.request('/docs');
   assert.equal(docs.status, 200);
   assert.match(await docs.text(), /swagger/i);
+});
+
+test('GET /cmd-flags: A1111 v1.10.1 flags (vector body with paths under our root) plus our own settings', { skip: needVector('cmd_flags.json') }, async () => {
+  const vector = readVector('cmd_flags.json')['GET /sdapi/v1/cmd-flags with no arguments'] as Record<string, unknown>;
+  assert.deepEqual(cmdFlagsBody('/opt/stable-diffusion-webui'), vector);
+  const custom = await startTestServer({ dataDir: '/srv/sd', apiAuth: 'u:p', cmdFlags: { port: 7861, listen: true } });
+  const flags = (await (await custom.request('/sdapi/v1/cmd-flags', { headers: { authorization: 'Basic dTpw' } })).json()) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(flags), Object.keys(vector));
+  assert.deepEqual([flags.port, flags.listen, flags.api, flags.nowebui, flags.api_auth], ['7861', true, true, true, null]);
+  assert.deepEqual([flags.data_dir, flags.lora_dir, flags.styles_file], ['/srv/sd', '/srv/sd/models/Lora', ['/srv/sd/styles.csv']]);
 });

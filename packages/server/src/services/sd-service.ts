@@ -19,6 +19,8 @@ export interface SdServiceDeps {
   catalog: Catalog;
   /** Written as `Version:` in infotexts and `info.version`. */
   version: string | null;
+  /** The GET /cmd-flags body. */
+  cmdFlags: Record<string, unknown>;
 }
 
 export class SdService {
@@ -27,6 +29,7 @@ export class SdService {
   readonly options: OptionsStore;
   readonly catalog: Catalog;
   readonly version: string | null;
+  readonly cmdFlags: Record<string, unknown>;
 
   constructor(deps: SdServiceDeps) {
     this.generator = deps.generator;
@@ -34,6 +37,7 @@ export class SdService {
     this.options = deps.options;
     this.catalog = deps.catalog;
     this.version = deps.version;
+    this.cmdFlags = deps.cmdFlags;
   }
 
   /** Queues a txt2img job; inside the queue the right checkpoint is loaded first (§4.3, §9.5). */
