@@ -26,6 +26,11 @@ export const DEFAULT_GENERATION_OPTIONS: GenerationOptions = {
   add_model_hash_to_info: true,
   add_model_name_to_info: true,
   add_version_to_infotext: true,
+  sdxl_crop_top: 0,
+  sdxl_crop_left: 0,
+  sdxl_clip_l_skip: false,
+  sdxl_refiner_low_aesthetic_score: 2.5,
+  sdxl_refiner_high_aesthetic_score: 6,
 };
 
 /** A1111's API defaults for txt2img (spec §3.1.1: 50 steps, Euler, 512², CFG 7). */

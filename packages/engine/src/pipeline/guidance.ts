@@ -6,7 +6,7 @@
  * out_i = uncond_i + Σ_j (cond_ij − uncond_i)·(w_ij·cfg_scale).
  */
 import { Tensor } from '../tensor.ts';
-import { type CondSchedule, condAt, type MultiCond, stackConds } from './conditioning.ts';
+import { type CondSchedule, entryAt, type MultiCond, stackConds } from './conditioning.ts';
 
 export interface GuidanceInputs {
   conds: readonly MultiCond[];
@@ -14,8 +14,11 @@ export interface GuidanceInputs {
   cfgScale: number;
 }
 
-/** One batched model evaluation: rows of `xIn` with the matching rows of `context`, at noise level `level` (σ or t). */
-export type RowModel = (xIn: Tensor, context: Tensor, level: number) => Promise<Tensor>;
+/**
+ * One batched model evaluation: rows of `xIn` with the matching rows of `context` (and, for SDXL, of the
+ * `vector` conditioning `y`), at noise level `level` (σ or t).
+ */
+export type RowModel = (xIn: Tensor, context: Tensor, level: number, y: Tensor | null) => Promise<Tensor>;
 
 export interface Guided {
   guided: Tensor;
@@ -26,12 +29,14 @@ export interface Guided {
 export function guide(inputs: GuidanceInputs, rowModel: RowModel): (x: Tensor, level: number) => Promise<Guided> {
   let step = 0;
   return async (x, level) => {
-    const condRows = inputs.conds.map((c) => c.parts.map((part) => condAt(part.schedule, step)));
-    const uncondRows = inputs.unconds.map((u) => condAt(u, step));
-    const context = stackConds([...condRows.flat(), ...uncondRows]);
+    const condRows = inputs.conds.map((c) => c.parts.map((part) => entryAt(part.schedule, step)));
+    const uncondRows = inputs.unconds.map((u) => entryAt(u, step));
+    const rows = [...condRows.flat(), ...uncondRows];
+    const context = stackConds(rows.map((r) => r.cond));
+    const y = rows[0].vector ? Tensor.stack(rows.map((r) => r.vector as Tensor)) : null; // SDXL: A1111 catenate_conds per key
     const rowShape = [1, ...x.shape.slice(1)];
     const xIn = Tensor.cat([...condRows.flatMap((parts, i) => parts.map(() => x.get(i).reshape(rowShape))), x]);
-    const out = await rowModel(xIn, context, level);
+    const out = await rowModel(xIn, context, level, y);
     step += 1;
     return combine(out, inputs, x.shape[0]);
   };

@@ -7,7 +7,7 @@ import { basename, extname } from 'node:path';
 import type { ModelConfig } from '../checkpoint/config.ts';
 import { detectModel } from '../checkpoint/detect.ts';
 import { SafetensorsFile } from '../checkpoint/safetensors.ts';
-import { buildCLIPTextGraph } from '../models/clip-text.ts';
+import { buildTextEncoderGraph } from '../models/clip-text.ts';
 import { buildUNetGraph } from '../models/unet-model.ts';
 import { buildVAEDecoderGraph, buildVAEEncoderGraph } from '../models/vae.ts';
 import { compileGraph } from '../runtime/compile.ts';
@@ -21,7 +21,16 @@ export interface LoadOptions {
   threads?: number;
 }
 
-type Part = 'text' | 'unet' | 'vaeDecoder' | 'vaeEncoder';
+/** `text0`, `text1`: the text encoders in `config.text_encoders` order. */
+type Part = `text${number}` | 'unet' | 'vaeDecoder' | 'vaeEncoder';
+
+/** Every hidden state of one text encoder: [L+1, N, 77, C] raw and through the final LayerNorm, plus the pooled feature. */
+export interface TextEncoderOutput {
+  hiddenStates: Tensor;
+  hiddenStatesLn: Tensor;
+  /** [N, projection_dim] for towers with a text projection (OpenCLIP), else null. */
+  pooled: Tensor | null;
+}
 
 export class LoadedModel {
   readonly path: string;
@@ -54,7 +63,8 @@ export class LoadedModel {
 
   /** Compiles every network now (so the first request does not pay for it). */
   async warmUp(): Promise<void> {
-    await Promise.all((['text', 'unet', 'vaeDecoder'] as Part[]).map((p) => this.session(p)));
+    const text = this.config.text_encoders.map((_, i): Part => `text${i}`);
+    await Promise.all([...text, 'unet', 'vaeDecoder'].map((p) => this.session(p as Part)));
   }
 
   /**
@@ -62,19 +72,31 @@ export class LoadedModel {
    * (A1111 CLIP_stop_at_last_layers = n: final_layer_norm(hidden_states[-n])).
    */
   async encodeTokens(ids: readonly number[][], clipSkip: number): Promise<Tensor> {
-    const session = await this.session('text');
-    const flat = BigInt64Array.from(ids.flat().map(BigInt));
-    const { hidden_states_ln: states } = await session.run({ input_ids: { int64: flat, shape: [ids.length, 77] } });
+    const { hiddenStatesLn: states } = await this.encodeText(0, ids);
     const layers = states.shape[0] - 1;
     const index = Math.max(1, layers + 1 - Math.max(1, clipSkip));
     return states.get(index).clone();
   }
 
-  /** One UNet evaluation: x [N, 4, h, w], fractional timesteps [N], context [N, L, C] → eps (or v). */
-  async unet(x: Tensor, timesteps: readonly number[], context: Tensor): Promise<Tensor> {
+  /** Token ids [N, 77] through text encoder `encoder` (index into `config.text_encoders`): every layer's output. */
+  async encodeText(encoder: number, ids: readonly number[][]): Promise<TextEncoderOutput> {
+    if (!this.config.text_encoders[encoder]) throw new RangeError(`text encoder ${encoder} does not exist (model has ${this.config.text_encoders.length})`);
+    const session = await this.session(`text${encoder}`);
+    const flat = BigInt64Array.from(ids.flat().map(BigInt));
+    const out = await session.run({ input_ids: { int64: flat, shape: [ids.length, 77] } });
+    return { hiddenStates: out.hidden_states, hiddenStatesLn: out.hidden_states_ln, pooled: out.pooled ?? null };
+  }
+
+  /**
+   * One UNet evaluation: x [N, 4, h, w], fractional timesteps [N], context [N, L, C] (+ `y` [N, adm] for
+   * SDXL) → eps (or v).
+   */
+  async unet(x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null = null): Promise<Tensor> {
+    const adm = this.config.unet.adm_in_channels;
+    if ((adm === null) !== (y === null)) throw new Error(`UNet of ${this.config.family} ${adm === null ? 'takes no' : `needs a [N, ${adm}]`} y input`);
     const session = await this.session('unet');
-    const { out } = await session.run({ x, timesteps: new Tensor([timesteps.length], Float32Array.from(timesteps)), context });
-    return out;
+    const feeds = { x, timesteps: new Tensor([timesteps.length], Float32Array.from(timesteps)), context, ...(y ? { y } : {}) };
+    return (await session.run(feeds)).out;
   }
 
   /** Diffusion-space latent → image [N, 3, H, W] in about [-1, 1]. */
@@ -101,10 +123,10 @@ export class LoadedModel {
 
   private graph(part: Part) {
     switch (part) {
-      case 'text': return buildCLIPTextGraph(this.config.text_encoders[0]);
       case 'unet': return buildUNetGraph(this.config.unet);
       case 'vaeDecoder': return buildVAEDecoderGraph(this.config.vae);
       case 'vaeEncoder': return buildVAEEncoderGraph(this.config.vae);
+      default: return buildTextEncoderGraph(this.config.text_encoders[Number(part.slice('text'.length))]);
     }
   }
 

@@ -13,6 +13,7 @@ import type { Tensor } from '../tensor.ts';
 import { type CondSchedule, type MultiCond, TextConditioner } from './conditioning.ts';
 import { type GuidanceInputs, guide } from './guidance.ts';
 import type { LoadedModel } from './model.ts';
+import type { SdxlMicroConditioning } from './sdxl-conditioning.ts';
 import type { GenerationHooks, GenerationOptions, Txt2ImgParams } from './types.ts';
 
 export interface PreparedSampling {
@@ -116,11 +117,11 @@ function runKDiffusion(model: LoadedModel, prepared: PreparedSampling, inputs: G
   const entry = prepared.entry;
   if (entry.kind !== 'k-diffusion') throw new Error('not a k-diffusion sampler');
   const schedule = entry.denoiser === 'lcm' ? new LcmSchedule(prepared.alphasCumprod) : DiscreteSchedule.fromAlphasCumprod(prepared.alphasCumprod);
-  const rows = (context: Tensor): Denoiser => {
-    const unet = (xIn: Tensor, t: readonly number[]) => model.unet(xIn, t, context);
+  const rows = (context: Tensor, y: Tensor | null): Denoiser => {
+    const unet = (xIn: Tensor, t: readonly number[]) => model.unet(xIn, t, context, y);
     return schedule instanceof LcmSchedule ? lcmDenoiser(unet, schedule, predictionOf(model)) : compVisDenoiser(unet, schedule, predictionOf(model));
   };
-  const guided = guide(inputs, (xIn, context, sigma) => rows(context)(xIn, sigma));
+  const guided = guide(inputs, (xIn, context, sigma, y) => rows(context, y)(xIn, sigma));
   const denoiser: Denoiser = async (x, sigma) => (await guided(x, sigma)).guided;
   return entry.sample(denoiser, noise.mul(prepared.sigmas[0]), prepared.sigmas, {
     ...samplerOptionsFor(entry, samplerParams(entry, ctx.params)),
@@ -134,7 +135,7 @@ function runTimesteps(model: LoadedModel, prepared: PreparedSampling, inputs: Gu
   const entry = prepared.entry;
   if (entry.kind !== 'timesteps') throw new Error('not a timesteps sampler');
   const scaled = { ...inputs, cfgScale: inputs.cfgScale * entry.cfgScaleMultiplier }; // DDIM CFG++ maps CFG to [0, 1]
-  const guided = guide(scaled, (xIn, context, t) => compVisTimestepsModel((x, ts) => model.unet(x, ts, context), prepared.alphasCumprod, predictionOf(model))(xIn, t));
+  const guided = guide(scaled, (xIn, context, t, y) => compVisTimestepsModel((x, ts) => model.unet(x, ts, context, y), prepared.alphasCumprod, predictionOf(model))(xIn, t));
   const epsModel: GuidedEpsModel = async (x, t) => {
     const { guided: eps, uncond } = await guided(x, t);
     return { eps, epsUncond: uncond };
@@ -149,10 +150,11 @@ function runTimesteps(model: LoadedModel, prepared: PreparedSampling, inputs: Gu
   });
 }
 
-/** Conditioning for one batch: positive AND parts and negative schedules, on the model-call clock. */
-export async function conditionBatch(model: LoadedModel, prepared: PreparedSampling, prompts: readonly string[], negatives: readonly string[], options: GenerationOptions, steps: number) {
+/** Conditioning for one batch: positive AND parts and negative schedules, on the model-call clock; `micro` for SDXL. */
+export async function conditionBatch(model: LoadedModel, prepared: PreparedSampling, prompts: readonly string[], negatives: readonly string[], options: GenerationOptions, steps: number, micro?: SdxlMicroConditioning) {
   const multiplier = prepared.entry.options.second_order === 'True' ? 2 : 1; // A1111 counts model calls
-  const conditioner = new TextConditioner(model, { clipSkip: options.CLIP_stop_at_last_layers, emphasis: options.emphasis, commaPaddingBacktrack: options.comma_padding_backtrack }, steps * multiplier);
-  const [cond, uncond] = await Promise.all([conditioner.multicond(prompts), Promise.all(negatives.map((n) => conditioner.schedule(n)))]);
+  const textOptions = { clipSkip: options.CLIP_stop_at_last_layers, emphasis: options.emphasis, commaPaddingBacktrack: options.comma_padding_backtrack, sdxlClipLSkip: options.sdxl_clip_l_skip, micro };
+  const conditioner = new TextConditioner(model, textOptions, steps * multiplier);
+  const [cond, uncond] = await Promise.all([conditioner.multicond(prompts), Promise.all(negatives.map((n) => conditioner.schedule(n, true)))]);
   return { cond, uncond };
 }

@@ -7,6 +7,7 @@ import { toRgbBytes } from '../image/convert.ts';
 import { createInfotext, type InfotextParams } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
 import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
+import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
 import { allSeeds, jobTimestamp, resolveSeed } from './seeds.ts';
 import type { GeneratedImage, GenerationHooks, Txt2ImgParams, Txt2ImgResult } from './types.ts';
 import { validateTxt2Img } from './validate.ts';
@@ -45,7 +46,7 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     const range = [iteration * params.batchSize, (iteration + 1) * params.batchSize] as const;
     hooks.onProgress?.({ jobNo: iteration, jobCount: params.nIter, samplingStep: 0, samplingSteps: params.steps });
     // 3. Conditioning: prompt-editing schedules and AND parts for the prompts, schedules for the negatives.
-    const { cond, uncond } = await conditionBatch(model, sampling, prompts.slice(...range), negatives.slice(...range), params.options, params.steps);
+    const { cond, uncond } = await conditionBatch(model, sampling, prompts.slice(...range), negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
     // 4. Initial noise from each image's own seed; sampler noise continues the same generators.
     const rng = new ImageRNG({
       shape: [model.config.unet.in_channels, params.height / 8, params.width / 8],

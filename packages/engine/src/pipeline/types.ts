@@ -24,6 +24,12 @@ export interface GenerationOptions {
   add_model_hash_to_info: boolean;
   add_model_name_to_info: boolean;
   add_version_to_infotext: boolean;
+  /** SDXL (A1111 defaults): crop micro-conditioning (0, 0), CLIP-L clip skip off, refiner aesthetic scores 2.5 / 6.0. */
+  sdxl_crop_top?: number;
+  sdxl_crop_left?: number;
+  sdxl_clip_l_skip?: boolean;
+  sdxl_refiner_low_aesthetic_score?: number;
+  sdxl_refiner_high_aesthetic_score?: number;
 }
 
 export interface Txt2ImgParams {
@@ -48,6 +54,12 @@ export interface Txt2ImgParams {
   /** null → the option for the sampler family (eta_ancestral / eta_ddim). */
   eta: number | null;
   styles: string[];
+  /**
+   * SDXL size micro-conditioning overrides (engine extension, not A1111 fields). A1111 conditions on the
+   * generated size (original = target = width × height); these replace either size.
+   */
+  sdxlOriginalSize?: { width: number; height: number };
+  sdxlTargetSize?: { width: number; height: number };
   /** Options in force for this job (defaults merged with overrides). */
   options: GenerationOptions;
 }
