@@ -55,7 +55,7 @@ function toParams(p: Record<string, unknown>): InfotextParams {
     clipSkip: (p.clip_skip as number | undefined) ?? null,
     eta: p.eta == null ? null : num(p.eta),
     isUsingInpaintingConditioning: p.is_using_inpainting_conditioning as boolean,
-    extraGenerationParams: extras as InfotextParams['extraGenerationParams'],
+    extraGenerationParams: extras,
     user: p.user as string | null,
   };
 }

@@ -207,8 +207,11 @@ export interface InfotextParams {
   /** Whether the sampler uses ENSD; default: A1111's `uses_ensd` samplers (§3.11). */
   samplerUsesEnsd?: boolean;
   isUsingInpaintingConditioning?: boolean;
-  /** Extra infotext keys in insertion order; existing keys (`Schedule type`) are updated in place. */
-  extraGenerationParams?: Readonly<Record<string, ExtraParam>>;
+  /**
+   * Extra infotext keys in insertion order (values: ExtraParam); existing keys (`Schedule type`) are updated in
+   * place. Typed loosely because it is the engine result's `extraGenerationParams` passed through.
+   */
+  extraGenerationParams?: Readonly<Record<string, unknown>>;
   user?: string | null;
 }
 
@@ -249,7 +252,7 @@ export function createInfotext(p: InfotextParams, call: CreateInfotextOptions = 
   const iteration = call.iteration ?? 0;
   const positionInBatch = call.positionInBatch ?? 0;
   const ctx: InfotextContext = { index: positionInBatch + iteration * p.batchSize, iteration, positionInBatch, p };
-  const params = baseParams(p, ctx, call.useMainPrompt === true, call.options ?? {});
+  const params: Map<string, unknown> = baseParams(p, ctx, call.useMainPrompt === true, call.options ?? {});
   for (const [key, extra] of Object.entries(p.extraGenerationParams ?? {})) params.set(key, resolveExtra(extra, ctx));
   const opts = call.options ?? {};
   params.set('Version', (opts.add_version_to_infotext ?? true) ? call.version : null);
@@ -303,8 +306,8 @@ function baseParams(p: InfotextParams, ctx: InfotextContext, useMain: boolean, o
   ]);
 }
 
-function resolveExtra(extra: ExtraParam, ctx: InfotextContext): InfotextValue {
-  const value = typeof extra === 'function' ? extra(ctx) : extra;
+function resolveExtra(extra: unknown, ctx: InfotextContext): unknown {
+  const value = typeof extra === 'function' ? (extra as (c: InfotextContext) => unknown)(ctx) : extra;
   // A per-image list contributes this image's element only.
   return Array.isArray(value) ? value[ctx.index] : value;
 }
