@@ -67,3 +67,13 @@ test('GET /cmd-flags: A1111 v1.10.1 flags (vector body with paths under our root
   assert.deepEqual([flags.port, flags.listen, flags.api, flags.nowebui, flags.api_auth], ['7861', true, true, true, null]);
   assert.deepEqual([flags.data_dir, flags.lora_dir, flags.styles_file], ['/srv/sd', '/srv/sd/models/Lora', ['/srv/sd/styles.csv']]);
 });
+
+test('bodies of 1000 bytes or more are gzipped when the client accepts gzip (starlette GZipMiddleware)', async () => {
+  const zipped = await server.request('/sdapi/v1/samplers', { headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(zipped.headers.get('content-encoding'), 'gzip');
+  assert.equal(((await zipped.json()) as unknown[]).length, 20);
+  const plain = await server.request('/sdapi/v1/samplers', { headers: { 'accept-encoding': 'identity' } });
+  assert.equal(plain.headers.get('content-encoding'), null);
+  const small = await server.request('/sdapi/v1/progress', { headers: { 'accept-encoding': 'gzip' } });
+  assert.equal(small.headers.get('content-encoding'), null, 'small bodies stay plain');
+});
