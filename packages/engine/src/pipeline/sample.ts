@@ -55,7 +55,7 @@ export function prepareSampling(model: LoadedModel, params: Txt2ImgParams): Prep
   const schedule = entry.denoiser === 'lcm' ? new LcmSchedule(alphasCumprod) : DiscreteSchedule.fromAlphasCumprod(alphasCumprod);
   const { sigmas, extraGenerationParams } = buildSigmas({
     sampler: entry, scheduler: schedulerLabel, steps: params.steps, schedule, sigmaMin: o.sigma_min, sigmaMax: o.sigma_max, rho: o.rho,
-    alwaysDiscardNextToLastSigma: o.always_discard_next_to_last_sigma, modelFamily: model.config.family === 'sdxl' ? 'sdxl' : 'sd15',
+    alwaysDiscardNextToLastSigma: o.always_discard_next_to_last_sigma, modelFamily: model.config.family.startsWith('sdxl') ? 'sdxl' : 'sd15', // A1111 is_sdxl covers the refiner
   });
   const label = (extraGenerationParams['Schedule type'] as string | undefined) ?? schedulerLabel;
   return { entry, samplerName: sampler, schedulerLabel: label, sigmas, timesteps: [], alphasCumprod, extraGenerationParams };

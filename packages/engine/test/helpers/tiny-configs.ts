@@ -57,3 +57,14 @@ export const TINY_SDXL: ModelConfig = {
   ],
   schedule: TINY_SCHEDULE,
 };
+
+/**
+ * A tiny SDXL refiner (no fixture exists; written with checkpoint/random.ts): tiny-sdxl's UNet geometry, bigG alone
+ * at `conditioner.embedders.0.model.` → context 48, adm 120 = 40 + 5 × 16 (original size, crop, aesthetic score).
+ */
+export const TINY_SDXL_REFINER: ModelConfig = {
+  ...TINY_SDXL,
+  family: 'sdxl-refiner',
+  unet: { ...TINY_SDXL.unet, context_dim: 48, adm_in_channels: 120 },
+  text_encoders: [{ ...TINY_SDXL.text_encoders[1], key_prefix: 'conditioner.embedders.0.model.' }],
+};
