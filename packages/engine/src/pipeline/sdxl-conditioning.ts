@@ -82,7 +82,7 @@ export function timestepEmbedding(t: number, dim: number): Float32Array {
 /** ConcatTimestepEmbedderND: each scalar embedded with `outdim` channels, concatenated ([d·outdim]). */
 export function concatTimestepEmbedderND(values: readonly number[], outdim: number): Float32Array {
   const out = new Float32Array(values.length * outdim);
-  values.forEach((v, i) => out.set(timestepEmbedding(v, outdim), i * outdim));
+  for (const [i, v] of values.entries()) out.set(timestepEmbedding(v, outdim), i * outdim);
   return out;
 }
 

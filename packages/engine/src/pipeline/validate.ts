@@ -42,6 +42,11 @@ export function validateTxt2Img(p: Txt2ImgParams, config: ModelConfig): void {
   finite('subseed_strength', p.subseedStrength);
   const layers = config.text_encoders[0].num_hidden_layers;
   integer('CLIP_stop_at_last_layers', p.options.CLIP_stop_at_last_layers, 1, layers);
+  for (const [name, size] of [['sdxl_original_size', p.sdxlOriginalSize], ['sdxl_target_size', p.sdxlTargetSize]] as const) {
+    if (size === undefined) continue;
+    integer(`${name}.width`, size.width, 1, 1 << 16);
+    integer(`${name}.height`, size.height, 1, 1 << 16);
+  }
   if (typeof p.prompt !== 'string') throw new InvalidParamsError('prompt', `prompt must be a string, got ${typeof p.prompt}`);
   if (typeof p.negativePrompt !== 'string') throw new InvalidParamsError('negative_prompt', `negative_prompt must be a string, got ${typeof p.negativePrompt}`);
 }
