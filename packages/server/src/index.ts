@@ -6,3 +6,4 @@ export { ApiError, type ApiErrorCode } from './services/errors.ts';
 export type { CheckpointFile, Generator } from './services/generator.ts';
 export { OptionsStore } from './services/options-store.ts';
 export type { SdApiInstance } from './types.ts';
+export { EngineGenerator, type EngineGeneratorOptions } from './services/engine-generator.ts';

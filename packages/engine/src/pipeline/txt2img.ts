@@ -12,7 +12,8 @@ import { allSeeds, jobTimestamp, resolveSeed } from './seeds.ts';
 import type { GeneratedImage, GenerationHooks, Txt2ImgParams, Txt2ImgResult } from './types.ts';
 import { validateTxt2Img } from './validate.ts';
 
-export const ENGINE_VERSION = 'sdapi-0.1.0';
+/** The A1111 release whose semantics infotexts follow (see Txt2ImgParams.infotextVersion). */
+export const INFOTEXT_VERSION = 'v1.10.1';
 
 /**
  * Generates `batchSize × nIter` images from text.
@@ -61,7 +62,7 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     const decoded = await model.decode(sampled.latent);
     for (let b = 0; b < params.batchSize; b++) {
       const index = range[0] + b;
-      const infotext = createInfotext(infotextParams, { iteration, positionInBatch: b, options: params.options, version: ENGINE_VERSION });
+      const infotext = createInfotext(infotextParams, { iteration, positionInBatch: b, options: params.options, version: params.infotextVersion === undefined ? INFOTEXT_VERSION : params.infotextVersion });
       images.push({ width: params.width, height: params.height, rgb: toRgbBytes(decoded, b), seed: seeds[index], subseed: subseeds[index], prompt: prompts[index], negativePrompt: negatives[index], infotext });
     }
   }

@@ -62,6 +62,11 @@ export interface Txt2ImgParams {
   sdxlTargetSize?: { width: number; height: number };
   /** Options in force for this job (defaults merged with overrides). */
   options: GenerationOptions;
+  /**
+   * `Version:` written into infotexts (default `v1.10.1`: readers such as A1111's paste apply back-compat rules by
+   * version, and our output follows v1.10.1's semantics); null leaves it out.
+   */
+  infotextVersion?: string | null;
 }
 
 /** Progress of the running job, in A1111's `state` terms. */

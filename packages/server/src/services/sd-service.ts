@@ -47,7 +47,7 @@ export class SdService {
       jobCount: job.params.nIter,
       run: async (hooks) => {
         await this.ensureCheckpoint(job.checkpointOverride);
-        return this.generator.txt2img(job.params, hooks);
+        return this.generator.txt2img({ ...job.params, infotextVersion: this.version }, hooks);
       },
     });
     for (const [key, value] of Object.entries(job.persistentOverrides)) this.options.setInMemory(key, value);

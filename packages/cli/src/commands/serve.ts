@@ -1,0 +1,70 @@
+/**
+ * `sdapi serve` (what `npm start` runs): the A1111-compatible API on 127.0.0.1:7860, taking A1111's flags.
+ * Flags A1111 has that make no sense here (--xformers, --medvram, ...) are refused by name rather than ignored,
+ * except the UI/mode flags listed in ACCEPTED_NOOPS.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EngineGenerator, startServer } from '@sdapi/server';
+
+const HELP = `usage: sdapi serve [options]      (npm start -- [options])
+
+  --port N               listening port (default 7860)
+  --listen               bind 0.0.0.0 instead of 127.0.0.1
+  --server-name HOST     bind this address (wins over --listen)
+  --ckpt FILE            a .safetensors checkpoint, listed first and loaded by default
+  --ckpt-dir DIR         another folder of checkpoints
+  --data-dir DIR         config.json, cache.json, models/, outputs live here (default: current directory)
+  --api-auth U:P[,U:P]   HTTP Basic credentials for every /sdapi route
+  --no-hashing           do not compute checkpoint SHA-256 hashes
+  --threads N            threads per ONNX operator (default: all cores)
+  --api, --nowebui       accepted for A1111 compatibility (the API is always on; there is no UI yet)`;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  listen: { type: 'boolean' },
+  'server-name': { type: 'string' },
+  ckpt: { type: 'string' },
+  'ckpt-dir': { type: 'string' },
+  'data-dir': { type: 'string', default: '.' },
+  'api-auth': { type: 'string' },
+  'no-hashing': { type: 'boolean' },
+  threads: { type: 'string' },
+  api: { type: 'boolean' },
+  nowebui: { type: 'boolean' },
+  'skip-load-model-at-start': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function port(text: string | undefined): number {
+  if (text === undefined) return 7860;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be an integer from 0 to 65535, got '${text}'`);
+  return n;
+}
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: OPTIONS, strict: true });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const dataDir = resolve(values['data-dir']);
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  const generator = new EngineGenerator({
+    dataDir, ckpt: values.ckpt ? resolve(values.ckpt) : null, ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
+    noHashing: values['no-hashing'], threads, log: (line) => console.log(line),
+  });
+  await generator.listCheckpoints(); // writes the placeholder model now (with its notice) when there is none
+  const host = values['server-name'] ?? (values.listen ? '0.0.0.0' : '127.0.0.1');
+  const { app, url } = await startServer({ generator, dataDir, apiAuth: values['api-auth'], port: port(values.port), host });
+  console.log(`sdapi listening on ${url} (API docs: ${url}/docs)`);
+  await new Promise<void>((done) => {
+    const stop = () => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await app.close();
+  await generator.close();
+  return 0;
+}

@@ -1,0 +1,85 @@
+/**
+ * The real Generator: checkpoints found by the engine's catalog (A1111 discovery and naming), one model loaded
+ * at a time through `StableDiffusion`, hashes cached in `<data-dir>/cache.json` as A1111 does. With no checkpoint
+ * anywhere, the embedded placeholder (random weights, says so in its name) is written and served.
+ */
+import { join } from 'node:path';
+import {
+  CheckpointCatalog,
+  DEFAULT_MODEL_NOTICE,
+  ensureDefaultModel,
+  type GenerationHooks,
+  HashCache,
+  StableDiffusion,
+  type Txt2ImgParams,
+  type Txt2ImgResult,
+} from '@sdapi/engine';
+import { ApiError } from './errors.ts';
+import type { CheckpointFile, Generator } from './generator.ts';
+
+export interface EngineGeneratorOptions {
+  /** A1111 `--data-dir`: models/, cache.json and the ONNX cache live under it. */
+  dataDir: string;
+  /** `--ckpt`: listed first. */
+  ckpt?: string | null;
+  /** `--ckpt-dir`: an extra checkpoint folder. */
+  ckptDir?: string | null;
+  /** `--no-hashing`. */
+  noHashing?: boolean;
+  /** Write the placeholder model when no checkpoint exists (default true). */
+  placeholder?: boolean;
+  /** Threads per ORT operator. */
+  threads?: number;
+  log?: (line: string) => void;
+}
+
+export class EngineGenerator implements Generator {
+  private readonly cache: HashCache;
+  private loaded: { file: CheckpointFile; sd: StableDiffusion } | null = null;
+
+  constructor(private readonly options: EngineGeneratorOptions) {
+    this.cache = new HashCache(join(options.dataDir, 'cache.json'));
+  }
+
+  private scan(): CheckpointCatalog {
+    const { dataDir, ckpt, ckptDir } = this.options;
+    return CheckpointCatalog.scan({ modelsDir: join(dataDir, 'models'), ckpt, ckptDir, cache: this.cache });
+  }
+
+  async listCheckpoints(): Promise<CheckpointFile[]> {
+    let entries = this.scan().list();
+    if (entries.length === 0 && this.options.placeholder !== false) {
+      const { created } = ensureDefaultModel(join(this.options.dataDir, 'models', 'Stable-diffusion'));
+      if (created) this.options.log?.(DEFAULT_MODEL_NOTICE);
+      entries = this.scan().list();
+    }
+    return entries.map((e) => ({ name: e.name, filename: e.filename, sha256: e.sha256, legacyHash: e.hash, config: e.config }));
+  }
+
+  currentCheckpoint(): CheckpointFile | null {
+    return this.loaded?.file ?? null;
+  }
+
+  async loadCheckpoint(checkpoint: CheckpointFile): Promise<CheckpointFile> {
+    const catalog = this.scan();
+    const entry = catalog.list().find((e) => e.filename === checkpoint.filename);
+    if (!entry) throw new ApiError('MODEL_NOT_FOUND', `checkpoint ${checkpoint.name} is no longer on disk`);
+    const sha256 = await catalog.hash(entry, { noHashing: this.options.noHashing });
+    const sd = StableDiffusion.open(entry.filename, { cacheDir: join(this.options.dataDir, 'cache', 'onnx'), threads: this.options.threads });
+    sd.model.shortHash = sha256 ? sha256.slice(0, 10) : null;
+    await this.loaded?.sd.release();
+    this.loaded = { file: { ...checkpoint, sha256 }, sd };
+    this.options.log?.(`loaded ${entry.name}${sha256 ? ` [${sha256.slice(0, 10)}]` : ''}`);
+    return this.loaded.file;
+  }
+
+  async txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult> {
+    if (!this.loaded) throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
+    return this.loaded.sd.txt2img(params, hooks);
+  }
+
+  async close(): Promise<void> {
+    await this.loaded?.sd.release();
+    this.loaded = null;
+  }
+}
