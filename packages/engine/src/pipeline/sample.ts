@@ -146,7 +146,7 @@ function runTimesteps(model: LoadedModel, prepared: PreparedSampling, inputs: Gu
     eta: entry.params.includes('eta') ? eta : undefined,
     noise: () => ctx.rng.next(),
     signal: ctx.signal,
-    callback: ({ i, predX0 }) => ctx.progress(i, predX0),
+    callback: ({ i, denoised }) => ctx.progress(i, denoised),
   });
 }
 
