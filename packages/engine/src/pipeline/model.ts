@@ -68,17 +68,9 @@ export class LoadedModel {
   }
 
   /**
-   * Token ids [N, 77] → hidden states [N, 77, C] of the layer chosen by clip skip
-   * (A1111 CLIP_stop_at_last_layers = n: final_layer_norm(hidden_states[-n])).
+   * Token ids [N, 77] through text encoder `encoder` (index into `config.text_encoders`): every layer's output;
+   * which one conditions the UNet is pipeline/text-encoders.ts's business (clip skip, SD2/SDXL layer rules).
    */
-  async encodeTokens(ids: readonly number[][], clipSkip: number): Promise<Tensor> {
-    const { hiddenStatesLn: states } = await this.encodeText(0, ids);
-    const layers = states.shape[0] - 1;
-    const index = Math.max(1, layers + 1 - Math.max(1, clipSkip));
-    return states.get(index).clone();
-  }
-
-  /** Token ids [N, 77] through text encoder `encoder` (index into `config.text_encoders`): every layer's output. */
   async encodeText(encoder: number, ids: readonly number[][]): Promise<TextEncoderOutput> {
     if (!this.config.text_encoders[encoder]) throw new RangeError(`text encoder ${encoder} does not exist (model has ${this.config.text_encoders.length})`);
     const session = await this.session(`text${encoder}`);
