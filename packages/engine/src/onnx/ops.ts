@@ -2,7 +2,7 @@
  * torch.nn.functional-style helpers that emit ONNX nodes (opset 17 + com.microsoft). Each documents the torch
  * call it matches; shapes are propagated so callers can assert and comment them.
  */
-import { type Dim, type Shape, type Value } from './graph.ts';
+import type { Dim, Shape, Value } from './graph.ts';
 
 export const MS_DOMAIN = 'com.microsoft';
 
