@@ -7,3 +7,29 @@ export { CmdFlags, Options, OptionsUpdate } from './options.ts';
 export { ProgressRequest, ProgressResponse, ProgressState } from './progress.ts';
 export { SamplerItem, SamplerList, SchedulerItem, SchedulerList } from './samplers.ts';
 export { type Txt2ImgInfo, Txt2ImgRequest, Txt2ImgResponse } from './txt2img.ts';
+export { ExtrasBatchImagesRequest, ExtrasBatchImagesResponse, ExtrasSingleImageRequest, ExtrasSingleImageResponse, FileData } from './extras.ts';
+export { InterrogateRequest, InterrogateResponse } from './interrogate.ts';
+export { MemoryResponse } from './memory.ts';
+export { ExtensionItem, ExtensionList, ScriptArg, ScriptInfo, ScriptInfoList, ScriptsList } from './scripts.ts';
+export {
+  Capabilities,
+  FINISHED_STATUSES,
+  Job,
+  JOB_EVENT_TYPES,
+  JOB_STATUSES,
+  JOB_TYPES,
+  JobCreateRequest,
+  JobError,
+  type JobEvent,
+  type JobEventType,
+  JobImage,
+  JobList,
+  JobListQuery,
+  JobProgress,
+  JobResult,
+  type JobStatus,
+  type JobType,
+  JobWebhook,
+  WsTicket,
+} from './jobs.ts';
+export { ImageGenerateRequest, ImagesResponse, OpenAIErrorBody, OpenAIModel, OpenAIModelList } from './openai.ts';
