@@ -11,3 +11,25 @@ export { ExtrasBatchImagesRequest, ExtrasBatchImagesResponse, ExtrasSingleImageR
 export { InterrogateRequest, InterrogateResponse } from './interrogate.ts';
 export { MemoryResponse } from './memory.ts';
 export { ExtensionItem, ExtensionList, ScriptArg, ScriptInfo, ScriptInfoList, ScriptsList } from './scripts.ts';
+export {
+  Capabilities,
+  FINISHED_STATUSES,
+  Job,
+  JOB_EVENT_TYPES,
+  JOB_STATUSES,
+  JOB_TYPES,
+  JobCreateRequest,
+  JobError,
+  type JobEvent,
+  type JobEventType,
+  JobImage,
+  JobList,
+  JobListQuery,
+  JobProgress,
+  JobResult,
+  type JobStatus,
+  type JobType,
+  JobWebhook,
+  WsTicket,
+} from './jobs.ts';
+export { ImageGenerateRequest, ImagesResponse, OpenAIErrorBody, OpenAIModel, OpenAIModelList } from './openai.ts';
