@@ -91,7 +91,8 @@ export async function runSampling(model: LoadedModel, prepared: PreparedSampling
   let lastLatent = noise;
   const progress = (i: number, denoised: Tensor) => {
     lastLatent = denoised;
-    hooks.onProgress?.({ jobNo: run.iteration, jobCount: params.nIter, samplingStep: i + 1, samplingSteps: params.steps });
+    const latentFormat = model.config.family.startsWith('sdxl') ? 'sdxl' : 'sd';
+    hooks.onProgress?.({ jobNo: run.iteration, jobCount: params.nIter, samplingStep: i + 1, samplingSteps: params.steps, latent: denoised, latentFormat });
   };
   try {
     const latent = prepared.entry.kind === 'timesteps'

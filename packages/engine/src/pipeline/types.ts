@@ -3,6 +3,7 @@
  * back. Field names are camelCase versions of A1111's processing fields; values are already resolved
  * (sampler and scheduler labels validated by the caller or the engine, options merged).
  */
+import type { Tensor } from '../tensor.ts';
 
 /** Engine-relevant A1111 options (§10 of the spec), with A1111's keys. */
 export interface GenerationOptions {
@@ -76,7 +77,17 @@ export interface GenerationProgress {
   jobCount: number;
   samplingStep: number;
   samplingSteps: number;
+  /**
+   * The sampler's current denoised estimate (x0) of the whole batch, [N, C, H/8, W/8], for live previews
+   * (A1111 stores the same `denoised` as its current latent). Absent between sampling calls.
+   */
+  latent?: Tensor;
+  /** Which latent space `latent` is in, so a preview picks the right latent→RGB map. */
+  latentFormat?: LatentFormat;
 }
+
+/** SD1/SD2 share one VAE latent space; SDXL (base and refiner) has its own. */
+export type LatentFormat = 'sd' | 'sdxl';
 
 export interface GenerationHooks {
   /** Aborting interrupts: the current latent is decoded and returned, no further batch starts. */
