@@ -19,6 +19,8 @@ export type ApiErrorCode =
   | 'INVALID_IMAGE_FORMAT'
   | 'QUEUE_FULL'
   | 'CANCELLED'
+  | 'CONFLICT'
+  | 'SHUTTING_DOWN'
   | 'CHECKPOINT_INVALID'
   | 'UNSUPPORTED_MODEL'
   | 'INTERNAL';
