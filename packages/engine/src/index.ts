@@ -23,7 +23,20 @@ export {
 } from './pipeline/infotext.ts';
 export { DEFAULT_GENERATION_OPTIONS, defaultTxt2ImgParams, StableDiffusion } from './stable-diffusion.ts';
 export type { LoadOptions } from './pipeline/model.ts';
-export type { GeneratedImage, GenerationHooks, GenerationOptions, GenerationProgress, Txt2ImgParams, Txt2ImgResult } from './pipeline/types.ts';
+export type {
+  GeneratedImage,
+  GenerationHooks,
+  GenerationOptions,
+  GenerationProgress,
+  HiresFixParams,
+  Img2ImgParams,
+  Img2ImgResult,
+  InpaintingFill,
+  ResizeMode,
+  RgbaImage,
+  Txt2ImgParams,
+  Txt2ImgResult,
+} from './pipeline/types.ts';
 export { CancelledError, CheckpointError, EngineError, InvalidParamsError, UnsupportedModelError, type EngineErrorCode } from './errors.ts';
 export { SafetensorsFile } from './checkpoint/safetensors.ts';
 export { detectModel, type DetectOptions } from './checkpoint/detect.ts';

@@ -31,6 +31,19 @@ export interface GenerationOptions {
   sdxl_clip_l_skip?: boolean;
   sdxl_refiner_low_aesthetic_score?: number;
   sdxl_refiner_high_aesthetic_score?: number;
+  /** img2img / hires options (A1111 defaults when absent: false, 1.0, 0.0, '#ffffff', 1.0, true, null). */
+  img2img_fix_steps?: boolean;
+  initial_noise_multiplier?: number;
+  img2img_extra_noise?: number;
+  img2img_background_color?: string;
+  inpainting_mask_weight?: number;
+  overlay_inpaint?: boolean;
+  /** Pixel upscaler for img2img resizes; null/'None'/'Lanczos' → Lanczos (the only one we have). */
+  upscaler_for_img2img?: string | null;
+  /** 'Full' only ('TAESD' is refused: no TAESD weights). */
+  sd_vae_encode_method?: string;
+  /** What `tiling: null` falls back to (the server resolves it into Txt2ImgParams.tiling). */
+  tiling?: boolean;
 }
 
 export interface Txt2ImgParams {
@@ -68,6 +81,72 @@ export interface Txt2ImgParams {
    * version, and our output follows v1.10.1's semantics); null leaves it out.
    */
   infotextVersion?: string | null;
+  /** Circular padding in every UNet/VAE convolution (seamless textures; A1111 `tiling`). Default false. */
+  tiling?: boolean;
+  /** txt2img: only used with `hires` (null when not sent, as A1111's txt2img default). img2img: see Img2ImgParams. */
+  denoisingStrength?: number | null;
+  /** Hires fix (A1111 `enable_hr`); null/absent = off. Needs `denoisingStrength`. */
+  hires?: HiresFixParams | null;
+}
+
+/**
+ * A1111's hires-fix fields (spec §3.1.3) for the second, img2img-style pass over the upscaled first-pass result.
+ * Empty/null values mean "same as the first pass".
+ */
+export interface HiresFixParams {
+  /** hr_scale: used when resizeX = resizeY = 0. */
+  scale: number;
+  /** hr_resize_x / hr_resize_y: target size (0 = derived from the other, keeping the aspect ratio). */
+  resizeX: number;
+  resizeY: number;
+  /** hr_upscaler: a latent mode (`Latent`, `Latent (bicubic antialiased)`, …) or `Lanczos`/`Nearest`/`None`; null → `Latent`. */
+  upscaler: string | null;
+  /** hr_second_pass_steps: 0 → steps. */
+  secondPassSteps: number;
+  samplerName: string | null;
+  scheduler: string | null;
+  /** '' → the main prompt / negative prompt. */
+  prompt: string;
+  negativePrompt: string;
+  /** hr_cfg (A1111 dev / Forge): null → cfgScale. */
+  cfgScale?: number | null;
+}
+
+/** 8-bit RGBA pixels, row-major, as the server decodes them from base64 PNG/JPEG/WebP. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  rgba: Uint8Array;
+}
+
+/** A1111 resize_mode: 0 just resize, 1 crop and resize, 2 resize and fill, 3 just resize (latent upscale). */
+export type ResizeMode = 0 | 1 | 2 | 3;
+
+/** A1111 inpainting_fill: 0 fill, 1 original, 2 latent noise, 3 latent nothing. */
+export type InpaintingFill = 0 | 1 | 2 | 3;
+
+/** img2img = txt2img's fields plus A1111's StableDiffusionProcessingImg2Img fields, in engine terms. */
+export interface Img2ImgParams extends Txt2ImgParams {
+  /** 1 image → used for every image of the batch; k ≤ batchSize → batchSize becomes k; more → InvalidParamsError. */
+  initImages: RgbaImage[];
+  resizeMode: ResizeMode;
+  /** 0..1: how much of the schedule is re-run (A1111 API default 0.75). */
+  denoisingStrength: number;
+  /** null → option initial_noise_multiplier. */
+  initialNoiseMultiplier?: number | null;
+  /** Inpainting mask (white = repaint); an RGBA mask with non-opaque alpha uses its alpha. null = plain img2img. */
+  mask?: RgbaImage | null;
+  /** Gaussian blur sigmas of the mask (A1111 default 4, 4). */
+  maskBlurX?: number;
+  maskBlurY?: number;
+  /** Binarise alpha masks at 128 and round the latent mask (A1111 default true). */
+  maskRound?: boolean;
+  inpaintingFill?: InpaintingFill;
+  /** 'Only masked': crop to the mask's bounding box (+ padding), process at width × height, paste back. */
+  inpaintFullRes?: boolean;
+  inpaintFullResPadding?: number;
+  /** Repaint the unmasked area instead. */
+  inpaintingMaskInvert?: boolean;
 }
 
 /** Progress of the running job, in A1111's `state` terms. */
@@ -126,4 +205,15 @@ export interface Txt2ImgResult {
   /** `YYYYmmddHHMMSS` of the job start. */
   jobTimestamp: string;
   interrupted: boolean;
+  /** The job's size (with hires fix: the first pass), as A1111's info.width/height. */
+  width?: number;
+  height?: number;
+  /** Effective batch size (img2img lowers it to the number of init images). */
+  batchSize?: number;
+  /** As requested (txt2img: null unless sent). */
+  denoisingStrength?: number | null;
+  isUsingInpaintingConditioning?: boolean;
 }
+
+/** img2img returns what txt2img does. */
+export type Img2ImgResult = Txt2ImgResult;
