@@ -102,3 +102,37 @@ test('a failing job does not block the queue', async () => {
   await assert.rejects(queue.submit({ name: 'x', jobCount: 1, run: async () => Promise.reject(new Error('boom')) }), /boom/);
   assert.equal(await queue.submit({ name: 'y', jobCount: 1, run: async () => 'fine' }), 'fine');
 });
+
+test('priorities: higher first, FIFO within a priority; the running job is never pre-empted', async () => {
+  const queue = new GenerationQueue();
+  const order: string[] = [];
+  const first = parkedJob();
+  const running = queue.submit({ ...first.job, id: 'running' });
+  await first.started;
+  const job = (id: string, priority?: number) => queue.submit({ name: id, jobCount: 1, id, priority, run: async () => void order.push(id) });
+  const all = [job('a'), job('b', 5), job('c'), job('d', 5), job('e', -1), job('f', 10)];
+  assert.deepEqual(queue.waitingIds(), ['f', 'b', 'd', 'a', 'c', 'e']);
+  assert.equal(queue.runningId(), 'running');
+  first.release('x');
+  await Promise.all([running, ...all]);
+  assert.deepEqual(order, ['f', 'b', 'd', 'a', 'c', 'e']);
+  assert.equal(queue.runningId(), null);
+});
+
+test('cancel removes a waiting job (CANCELLED) and leaves the others; close rejects the rest', async () => {
+  const queue = new GenerationQueue();
+  const first = parkedJob();
+  const running = queue.submit({ ...first.job, id: 'r' });
+  await first.started;
+  const a = queue.submit({ name: 'a', jobCount: 1, id: 'a', run: async () => 'a' });
+  const b = queue.submit({ name: 'b', jobCount: 1, id: 'b', run: async () => 'b' });
+  assert.equal(queue.cancel('a'), true);
+  assert.equal(queue.cancel('a'), false, 'only once');
+  assert.equal(queue.cancel('r'), false, 'a running job is not waiting');
+  await assert.rejects(a, (e: { code: string }) => e.code === 'CANCELLED');
+  queue.close();
+  await assert.rejects(b, (e: { code: string }) => e.code === 'SHUTTING_DOWN');
+  await assert.rejects(queue.submit(parkedJob().job), (e: { code: string }) => e.code === 'SHUTTING_DOWN');
+  first.release('r');
+  assert.equal(await running, 'r', 'the running job finishes');
+});

@@ -1,6 +1,8 @@
 /**
- * The single FIFO queue that serialises GPU work (A1111's `queue_lock`, spec §1.7) and owns the progress state
+ * The single queue that serialises GPU work (A1111's `queue_lock`, spec §1.7) and owns the progress state
  * that GET /progress reports and /interrupt and /skip act on (A1111's `shared.state`, §3.5, §3.7).
+ * A1111's lock is FIFO; jobs here may also carry a priority (higher first, FIFO within a priority: the order
+ * BullMQ gives) and an id, so that a waiting job can be cancelled and the waiting order listed.
  */
 import type { GenerationHooks, GenerationProgress } from '@sdapi/engine';
 import type { ProgressResponse, ProgressState } from '@sdapi/protocol';
@@ -12,6 +14,10 @@ export interface QueueJob<T> {
   /** Batches (n_iter); `job` becomes `Batch k out of n` when more than one. */
   jobCount: number;
   run(hooks: GenerationHooks): Promise<T>;
+  /** Job id: lets `cancel(id)` remove it while it waits and `waitingIds()` list it. */
+  id?: string;
+  /** Higher runs first (default 0). */
+  priority?: number;
 }
 
 export interface GenerationQueueOptions {
@@ -23,9 +29,19 @@ export interface GenerationQueueOptions {
   now?: () => number;
 }
 
+/** Something waiting for the lock: kept in start order (priority desc, then arrival). */
+interface Waiting {
+  id?: string;
+  priority: number;
+  start(): void;
+  reject(error: Error): void;
+}
+
 export class GenerationQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  private pending = 0;
+  private readonly waiting: Waiting[] = [];
+  private busy = false;
+  private paused = false;
+  private runningJobId: string | null = null;
   private timeStart = 0;
   private interruptCtl = new AbortController();
   private skipCtl = new AbortController();
@@ -46,29 +62,84 @@ export class GenerationQueue {
     this.now = options.now ?? Date.now;
   }
 
-  /** Runs `job` after every earlier job (FIFO); progress state is reset when it starts, as A1111 does. */
+  /** Runs `job` after every job ahead of it (priority, then FIFO); progress state is reset when it starts, as A1111 does. */
   submit<T>(job: QueueJob<T>): Promise<T> {
-    return this.exclusive(() => this.runJob(job));
+    return this.enqueue(() => this.runJob(job), job.id, job.priority ?? 0);
   }
 
   /** Runs other GPU work (a checkpoint load) under the same lock, without touching progress state. */
   exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.enqueue(work, undefined, 0);
+  }
+
+  /** Removes a waiting job; its `submit` promise rejects with CANCELLED. False when it is not waiting. */
+  cancel(id: string, reason = `job ${id} was cancelled while it waited`): boolean {
+    const index = this.waiting.findIndex((w) => w.id === id);
+    if (index < 0) return false;
+    const [entry] = this.waiting.splice(index, 1);
+    entry.reject(new ApiError('CANCELLED', reason));
+    return true;
+  }
+
+  /** Ids of the waiting jobs, next to start first (checkpoint loads have no id and are left out). */
+  waitingIds(): string[] {
+    return this.waiting.flatMap((w) => (w.id === undefined ? [] : [w.id]));
+  }
+
+  /** Id of the running job, or null (idle, a job without id, or a checkpoint load). */
+  runningId(): string | null {
+    return this.runningJobId;
+  }
+
+  /**
+   * Stops starting waiting work (shutdown): each waiting entry is rejected with `error`, and later submissions
+   * with SHUTTING_DOWN. The running job is left to its caller.
+   */
+  close(error: Error = new ApiError('SHUTTING_DOWN', 'the server is shutting down')): void {
+    this.paused = true;
+    for (const entry of this.waiting.splice(0)) entry.reject(error);
+  }
+
+  private enqueue<T>(work: () => Promise<T>, id: string | undefined, priority: number): Promise<T> {
+    if (this.paused) return Promise.reject(new ApiError('SHUTTING_DOWN', 'the server is shutting down; retry against the restarted server'));
     const limit = this.options.maxPending ?? Number.POSITIVE_INFINITY;
-    if (this.pending >= limit + 1) {
+    const pending = this.waiting.length + (this.busy ? 1 : 0);
+    if (pending >= limit + 1) {
       const retryAfter = String(this.options.retryAfterSeconds ?? 5);
-      const message = `the generation queue is full (${this.pending} jobs running or waiting, at most ${limit} may wait); retry later`;
+      const message = `the generation queue is full (${pending} jobs running or waiting, at most ${limit} may wait); retry later`;
       return Promise.reject(new ApiError('QUEUE_FULL', message, { headers: { 'Retry-After': retryAfter } }));
     }
-    this.pending++;
-    const result = this.tail.then(async () => {
-      try {
-        return await work();
-      } finally {
-        this.pending--;
-      }
+    return new Promise<T>((resolve, reject) => {
+      const entry: Waiting = {
+        id,
+        priority,
+        reject,
+        start: () => {
+          this.runningJobId = id ?? null;
+          work()
+            .then(resolve, reject)
+            .finally(() => this.release());
+        },
+      };
+      // Insert after every entry of the same or higher priority: FIFO within a priority.
+      const at = this.waiting.findIndex((w) => w.priority < priority);
+      this.waiting.splice(at < 0 ? this.waiting.length : at, 0, entry);
+      this.pump();
     });
-    this.tail = result.catch(() => undefined);
-    return result;
+  }
+
+  private pump(): void {
+    if (this.busy || this.paused) return;
+    const next = this.waiting.shift();
+    if (!next) return;
+    this.busy = true;
+    next.start();
+  }
+
+  private release(): void {
+    this.busy = false;
+    this.runningJobId = null;
+    this.pump();
   }
 
   /** Sets the interrupted flag and stops the running job; the partial result is still returned (§3.7). */
