@@ -31,6 +31,20 @@ export interface UNetConfig {
   adm_in_channels: number | null;
 }
 
+/**
+ * lllyasviel cldm.py ControlNet arguments: the UNet encoder it copies (`out_channels` and the decoder are unused)
+ * plus the hint input; inferred from shapes by detect-controlnet.ts.
+ */
+export interface ControlNetConfig {
+  unet: UNetConfig;
+  /** Channels of the control image (3; 4 for inpaint ControlNets). */
+  hint_channels: number;
+  /** Shuffle models: residuals are spatially averaged and reach cond rows only (file stem contains "shuffle"). */
+  global_average_pooling: boolean;
+  /** Key layout of the file: ControlNet v1.1 (`control_model.*` or bare) or diffusers (`controlnet_cond_embedding.*`). */
+  layout: 'ldm' | 'diffusers';
+}
+
 /** ldm.models.autoencoder.AutoencoderKL ddconfig + embed_dim. */
 export interface VAEConfig {
   ch: number;

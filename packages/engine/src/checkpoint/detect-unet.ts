@@ -12,22 +12,22 @@ export const UNET_PREFIX = 'model.diffusion_model.';
 /** Every released SD UNet has model_channels 320 (SDXL refiner 384); anything narrower is a test-scale toy. */
 export const REAL_SCALE_MIN_CHANNELS = 256;
 
-interface Level {
+export interface Level {
   out: number;
   resBlocks: number;
   depth: number;
 }
 
-/** Walks input_blocks 1..N and groups them into levels at each Downsample. */
-function scanLevels(s: KeyShapes): Level[] {
-  const blocks = s.indices(`${UNET_PREFIX}input_blocks.`);
+/** Walks input_blocks 1..N under `prefix` (a ControlNet passes its own) and groups them into levels at each Downsample. */
+export function scanLevels(s: KeyShapes, prefix = UNET_PREFIX): Level[] {
+  const blocks = s.indices(`${prefix}input_blocks.`);
   if (blocks.length < 2 || blocks.some((b, i) => b !== i)) {
     throw s.unsupported(`UNet input_blocks are not numbered 0..N (found ${blocks.slice(0, 8).join(', ')}…)`);
   }
   const levels: Level[] = [];
   let current: Level | null = null;
   for (const i of blocks.slice(1)) {
-    const p = `${UNET_PREFIX}input_blocks.${i}.`;
+    const p = `${prefix}input_blocks.${i}.`;
     if (s.has(`${p}0.op.weight`)) {
       if (!current) throw s.unsupported(`UNet input_blocks.${i} is a Downsample with no ResBlock before it`);
       levels.push(current);

@@ -22,7 +22,7 @@ export interface LoadOptions {
 }
 
 /** `text0`, `text1`: the text encoders in `config.text_encoders` order. */
-type Part = `text${number}` | 'unet' | 'vaeDecoder' | 'vaeEncoder';
+type Part = `text${number}` | 'unet' | 'unetControlled' | 'vaeDecoder' | 'vaeEncoder';
 
 /** Every hidden state of one text encoder: [L+1, N, 77, C] raw and through the final LayerNorm, plus the pooled feature. */
 export interface TextEncoderOutput {
@@ -81,13 +81,17 @@ export class LoadedModel {
 
   /**
    * One UNet evaluation: x [N, 4, h, w], fractional timesteps [N], context [N, L, C] (+ `y` [N, adm] for
-   * SDXL) → eps (or v).
+   * SDXL) → eps (or v). `control`: summed ControlNet residuals, which run the controlled UNet variant (compiled
+   * on first use, so jobs without ControlNet never build it).
    */
-  async unet(x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null = null): Promise<Tensor> {
+  async unet(x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null = null, control: readonly Tensor[] | null = null): Promise<Tensor> {
     const adm = this.config.unet.adm_in_channels;
     if ((adm === null) !== (y === null)) throw new Error(`UNet of ${this.config.family} ${adm === null ? 'takes no' : `needs a [N, ${adm}]`} y input`);
-    const session = await this.session('unet');
-    const feeds = { x, timesteps: new Tensor([timesteps.length], Float32Array.from(timesteps)), context, ...(y ? { y } : {}) };
+    const session = await this.session(control ? 'unetControlled' : 'unet');
+    const feeds: Record<string, Tensor> = { x, timesteps: new Tensor([timesteps.length], Float32Array.from(timesteps)), context, ...(y ? { y } : {}) };
+    control?.forEach((residual, i) => {
+      feeds[`control_${i}`] = residual;
+    });
     return (await session.run(feeds)).out;
   }
 
@@ -116,6 +120,7 @@ export class LoadedModel {
   private graph(part: Part) {
     switch (part) {
       case 'unet': return buildUNetGraph(this.config.unet);
+      case 'unetControlled': return buildUNetGraph(this.config.unet, { control: true });
       case 'vaeDecoder': return buildVAEDecoderGraph(this.config.vae);
       case 'vaeEncoder': return buildVAEEncoderGraph(this.config.vae);
       default: return buildTextEncoderGraph(this.config.text_encoders[Number(part.slice('text'.length))]);

@@ -1,0 +1,131 @@
+/**
+ * ControlNet units inside the sampling loop (spec controlnet-api.md §5–§6, in our own words; the network is
+ * lllyasviel/ControlNet cldm.py, Apache-2.0; the unit semantics are sd-webui-controlnet v1.1.455's): per UNet
+ * evaluation each active unit runs its ControlNet on the same rows, its residuals are scaled (Balanced: the
+ * weight; the two "more important" modes: soft injection `w·0.825^(12−i)`), masked to cond rows for "ControlNet is
+ * more important" (and shuffle models), and the units' residuals are summed into one controlled-UNet call.
+ */
+import { Tensor } from '../tensor.ts';
+import type { ControlNetModel } from './controlnet-model.ts';
+
+export type ControlMode = 'Balanced' | 'My prompt is more important' | 'ControlNet is more important';
+export const CONTROL_MODES: readonly ControlMode[] = ['Balanced', 'My prompt is more important', 'ControlNet is more important'];
+
+/** One unit, resolved: a loaded model, a hint tensor, and its schedule. */
+export interface ControlUnit {
+  model: ControlNetModel;
+  /** [1, C, h, w] in [0, 1] at the generation size (h, w = first-pass size floored to multiples of 8). */
+  hint: Tensor;
+  weight: number;
+  guidanceStart: number;
+  guidanceEnd: number;
+  controlMode: ControlMode;
+  /** Replaces the scale list entirely when given (§6.2). */
+  advancedWeighting?: readonly number[] | null;
+}
+
+/** Soft-injection base: the extension's 13-entry list `0.825^(12−i)`, truncated to the model's residual count. */
+const SOFT_BASE = 0.825;
+
+/** §6.2: the per-residual scales of one unit. */
+export function controlScales(unit: Pick<ControlUnit, 'weight' | 'controlMode' | 'advancedWeighting'>, count: number): number[] {
+  if (unit.advancedWeighting) {
+    if (unit.advancedWeighting.length < count) throw new RangeError(`advanced_weighting has ${unit.advancedWeighting.length} entries; the model has ${count} residuals`);
+    return unit.advancedWeighting.slice(0, count);
+  }
+  if (unit.controlMode === 'Balanced') return Array<number>(count).fill(unit.weight);
+  return Array.from({ length: count }, (_, i) => unit.weight * SOFT_BASE ** (12 - i));
+}
+
+/**
+ * §6.5: A1111's `cfg_denoiser` callback sees `sampling_step / sampling_steps`; a unit acts iff
+ * start ≤ pct ≤ end (both inclusive).
+ */
+export function unitActive(unit: Pick<ControlUnit, 'guidanceStart' | 'guidanceEnd'>, samplingStep: number, samplingSteps: number): boolean {
+  const pct = samplingStep / samplingSteps;
+  return !(pct < unit.guidanceStart || pct > unit.guidanceEnd);
+}
+
+/**
+ * Residual i × scales[i]; rows ≥ `condRows` zeroed when `condOnly` (uncond rows get no control); with
+ * `globalAveragePooling` each residual is replaced by its per-channel spatial mean (shuffle models).
+ */
+export function scaleResiduals(residuals: readonly Tensor[], scales: readonly number[], { condRows, condOnly, globalAveragePooling = false }: { condRows: number; condOnly: boolean; globalAveragePooling?: boolean }): Tensor[] {
+  return residuals.map((r, i) => {
+    const [n, c, h, w] = r.shape;
+    const out = new Float32Array(r.size);
+    const plane = h * w;
+    for (let row = 0; row < n; row++) {
+      const mask = condOnly && row >= condRows ? 0 : 1;
+      for (let ch = 0; ch < c; ch++) {
+        const base = (row * c + ch) * plane;
+        if (globalAveragePooling) {
+          let sum = 0;
+          for (let k = 0; k < plane; k++) sum += r.data[base + k];
+          out.fill(Math.fround(Math.fround(sum / plane) * scales[i]) * mask, base, base + plane);
+        } else {
+          for (let k = 0; k < plane; k++) out[base + k] = Math.fround(r.data[base + k] * scales[i]) * mask;
+        }
+      }
+    }
+    return new Tensor(r.shape, out);
+  });
+}
+
+/** §6.4: units are summed residual-wise in unit order (`later + earlier`). */
+export function addResiduals(total: readonly Tensor[] | null, next: readonly Tensor[]): Tensor[] {
+  if (!total) return [...next];
+  if (total.length !== next.length) throw new Error(`cannot sum ControlNets with ${total.length} and ${next.length} residuals (different base architectures)`);
+  return next.map((r, i) => r.add(total[i]));
+}
+
+/** The UNet call a hook wraps: rows x [N, …] at timesteps [N] with context / SDXL vector, optional residuals. */
+export type ControlledUnet = (x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null, control: readonly Tensor[] | null) => Promise<Tensor>;
+
+/**
+ * The per-run hook: owns A1111's `sampling_step` clock (set by the sampler callback after each step, read before
+ * each evaluation) and computes the summed residuals for one UNet evaluation.
+ */
+export class ControlHook {
+  /** A1111 `state.sampling_step`: 0 when sampling starts, then the index of the last completed step. */
+  samplingStep = 0;
+
+  constructor(
+    readonly units: readonly ControlUnit[],
+    /** A1111 `state.sampling_steps` (txt2img: the request's steps). */
+    readonly samplingSteps: number,
+  ) {}
+
+  /** The sampler callback of step `i` (k-diffusion `callback({i})`): A1111 sets `sampling_step = i`. */
+  onStep(i: number): void {
+    this.samplingStep = i;
+  }
+
+  /** Summed residuals for this evaluation (null when no unit is active); rows < `condRows` are cond rows. */
+  async residuals(x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null, condRows: number): Promise<Tensor[] | null> {
+    let total: Tensor[] | null = null;
+    for (const unit of this.units) {
+      if (!unitActive(unit, this.samplingStep, this.samplingSteps)) continue;
+      const inChannels = unit.model.config.unet.in_channels;
+      const xc = x.shape[1] > inChannels ? sliceChannels(x, inChannels) : x; // inpainting UNets: the ControlNet sees the latent only
+      const raw = await unit.model.run(xc, unit.hint, timesteps, context, y);
+      const gap = unit.model.config.global_average_pooling;
+      const condOnly = unit.controlMode === 'ControlNet is more important' || gap;
+      total = addResiduals(total, scaleResiduals(raw, controlScales(unit, raw.length), { condRows, condOnly, globalAveragePooling: gap }));
+    }
+    return total;
+  }
+
+  /** Wraps a UNet call: evaluations with an active unit go through the controlled UNet. */
+  wrap(unet: ControlledUnet, condRows: number): (x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null) => Promise<Tensor> {
+    return async (x, timesteps, context, y) => unet(x, timesteps, context, y, await this.residuals(x, timesteps, context, y, condRows));
+  }
+}
+
+/** x[:, :c] of an NCHW tensor. */
+function sliceChannels(x: Tensor, c: number): Tensor {
+  const [n, cin, h, w] = x.shape;
+  const out = new Float32Array(n * c * h * w);
+  for (let row = 0; row < n; row++) out.set(x.data.subarray(row * cin * h * w, (row * cin + c) * h * w), row * c * h * w);
+  return new Tensor([n, c, h, w], out);
+}

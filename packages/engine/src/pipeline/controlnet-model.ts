@@ -1,0 +1,79 @@
+/**
+ * A loaded ControlNet file: its detected config and a lazily compiled ORT session, run through one typed
+ * method so pipelines never see ORT (the ControlNet twin of model.ts's LoadedModel).
+ */
+import { basename, extname } from 'node:path';
+import type { ControlNetConfig } from '../checkpoint/config.ts';
+import { detectControlNet } from '../checkpoint/detect-controlnet.ts';
+import { SafetensorsFile } from '../checkpoint/safetensors.ts';
+import { buildControlNetGraph } from '../models/controlnet.ts';
+import { compileGraph } from '../runtime/compile.ts';
+import type { OrtSession } from '../runtime/ort.ts';
+import { Tensor } from '../tensor.ts';
+import type { LoadOptions } from './model.ts';
+
+export class ControlNetModel {
+  readonly name: string;
+  private session: Promise<OrtSession> | null = null;
+
+  private constructor(
+    readonly path: string,
+    private readonly file: SafetensorsFile,
+    readonly config: ControlNetConfig,
+    private readonly keyOf: (name: string) => string,
+    private readonly options: LoadOptions,
+  ) {
+    this.name = basename(path, extname(path));
+  }
+
+  /** Opens `path` and detects the architecture; compiles nothing yet. */
+  static open(path: string, options: LoadOptions = {}): ControlNetModel {
+    const file = SafetensorsFile.open(path);
+    try {
+      const { config, keyOf } = detectControlNet(file);
+      return new ControlNetModel(path, file, config, keyOf, options);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /** Number of residuals (13 for SD1/SD2, 10 for SDXL, 5 for the tiny fixture). */
+  get residualCount(): number {
+    const u = this.config.unet;
+    return 1 + u.channel_mult.length * u.num_res_blocks + (u.channel_mult.length - 1) + 1;
+  }
+
+  /**
+   * The unscaled residuals for latent rows `x` [N, 4, h, w]: `hint` [1, C, 8h, 8w] in [0, 1] (broadcast over the
+   * rows), timesteps [N], context [N, L, C] (+ `y` for SDXL ControlNets).
+   */
+  async run(x: Tensor, hint: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null): Promise<Tensor[]> {
+    const session = await this.compiled();
+    const feeds: Record<string, Tensor> = { x, hint, timesteps: new Tensor([timesteps.length], Float32Array.from(timesteps)), context };
+    if (this.config.unet.adm_in_channels !== null) {
+      if (!y) throw new Error(`ControlNet ${this.name} is an SDXL ControlNet and needs the SDXL vector conditioning`);
+      feeds.y = y;
+    }
+    const out = await session.run(feeds);
+    return Array.from({ length: this.residualCount }, (_, i) => out[`control_${i}`]);
+  }
+
+  private compiled(): Promise<OrtSession> {
+    if (!this.session) {
+      const session = compileGraph(buildControlNetGraph(this.config), this.file, { keyOf: this.keyOf, cacheDir: this.options.cacheDir, intraOpThreads: this.options.threads });
+      session.catch(() => {
+        this.session = null; // a failed compile may be retried
+      });
+      this.session = session;
+    }
+    return this.session;
+  }
+
+  async release(): Promise<void> {
+    const session = this.session;
+    this.session = null;
+    if (session) await (await session).release().catch(() => undefined);
+    this.file.close();
+  }
+}
