@@ -5,6 +5,7 @@
  */
 import { CancelledError, InvalidParamsError } from '../errors.ts';
 import type { Tensor } from '../tensor.ts';
+import { f32 } from './numeric.ts';
 import type { NoiseFn, SamplerOptions } from './types.ts';
 
 /** Converts a denoiser output to a Karras ODE derivative. (sampling.py to_d) */
@@ -15,11 +16,15 @@ export function toD(x: Tensor, sigma: number, denoised: Tensor): Tensor {
 /**
  * Calculates the noise level (sigmaDown) to step down to and the amount of noise to add (sigmaUp) when doing an
  * ancestral sampling step. (sampling.py get_ancestral_step)
+ * Each operation is rounded to float32 as torch computes it on float32 sigmas: σ_down = sqrt(σ_to² − σ_up²)
+ * cancels catastrophically near the end of a schedule (σ_up ≈ σ_to), where float64 would give a σ_down (and the
+ * DPM++ 2S a / DPM2 a midpoints derived from it) 2e-5 away from k-diffusion's.
  */
 export function getAncestralStep(sigmaFrom: number, sigmaTo: number, eta = 1): [sigmaDown: number, sigmaUp: number] {
   if (!eta) return [sigmaTo, 0];
-  const sigmaUp = Math.min(sigmaTo, eta * Math.sqrt((sigmaTo ** 2 * (sigmaFrom ** 2 - sigmaTo ** 2)) / sigmaFrom ** 2));
-  const sigmaDown = Math.sqrt(sigmaTo ** 2 - sigmaUp ** 2);
+  const [from2, to2] = [f32(f32(sigmaFrom) * f32(sigmaFrom)), f32(f32(sigmaTo) * f32(sigmaTo))];
+  const sigmaUp = Math.min(f32(sigmaTo), f32(f32(eta) * f32(Math.sqrt(f32(f32(to2 * f32(from2 - to2)) / from2)))));
+  const sigmaDown = f32(Math.sqrt(f32(to2 - f32(sigmaUp * sigmaUp))));
   return [sigmaDown, sigmaUp];
 }
 
