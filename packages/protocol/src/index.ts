@@ -2,9 +2,11 @@
 export { type CoerceResult, coerce, providedFields } from './coerce.ts';
 export { HTTPErrorBody, RouteErrorBody, ValidationErrorBody, ValidationIssue } from './errors.ts';
 export { nullable, PYTHON_INT_DEFAULT, withDefault } from './fields.ts';
+export { EmbeddingItem, EmbeddingsResponse } from './embeddings.ts';
 export { SDModelItem, SDModelList } from './models.ts';
 export { CmdFlags, Options, OptionsUpdate } from './options.ts';
 export { ProgressRequest, ProgressResponse, ProgressState } from './progress.ts';
+export { PromptStyleItem, PromptStyleList } from './prompt-styles.ts';
 export { SamplerItem, SamplerList, SchedulerItem, SchedulerList } from './samplers.ts';
 export { type Txt2ImgInfo, Txt2ImgRequest, Txt2ImgResponse } from './txt2img.ts';
 export { ExtrasBatchImagesRequest, ExtrasBatchImagesResponse, ExtrasSingleImageRequest, ExtrasSingleImageResponse, FileData } from './extras.ts';
