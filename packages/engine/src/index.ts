@@ -1,5 +1,8 @@
 // Public API of @sdapi/engine.
 export { decodePng, encodePng, readTextChunks, type DecodedPng } from './image/png.ts';
+export { decodeImage, encodeImage, ImageDecodeError, type DecodedImage, type EncodeOptions, type OutputFormat } from './image/codec.ts';
+export { approxCheapPreview, type LatentPreviewFormat, type PreviewImage } from './image/latent-preview.ts';
+export { parseGenerationParameters, parseVersion, compareVersions, type InfotextParseOptions, type InfotextVersion, type ParsedInfotext } from './pipeline/infotext-parse.ts';
 export {
   createInfotext,
   formatPyFloat,
