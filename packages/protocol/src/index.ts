@@ -9,6 +9,22 @@ export { ProgressRequest, ProgressResponse, ProgressState } from './progress.ts'
 export { PromptStyleItem, PromptStyleList } from './prompt-styles.ts';
 export { SamplerItem, SamplerList, SchedulerItem, SchedulerList } from './samplers.ts';
 export { type Txt2ImgInfo, Txt2ImgRequest, Txt2ImgResponse } from './txt2img.ts';
+export { Img2ImgRequest, Img2ImgResponse } from './img2img.ts';
+export { PNGInfoRequest, PNGInfoResponse } from './png-info.ts';
+export {
+  FaceRestorerItem,
+  FaceRestorerList,
+  HypernetworkItem,
+  HypernetworkList,
+  LatentUpscalerModeItem,
+  LatentUpscalerModeList,
+  RealesrganItem,
+  RealesrganList,
+  SDVaeItem,
+  SDVaeList,
+  UpscalerItem,
+  UpscalerList,
+} from './lists.ts';
 export { ExtrasBatchImagesRequest, ExtrasBatchImagesResponse, ExtrasSingleImageRequest, ExtrasSingleImageResponse, FileData } from './extras.ts';
 export { InterrogateRequest, InterrogateResponse } from './interrogate.ts';
 export { MemoryResponse } from './memory.ts';
