@@ -25,6 +25,9 @@ export {
   type PyJsonDumpsOptions,
 } from './pipeline/infotext.ts';
 export { DEFAULT_GENERATION_OPTIONS, defaultTxt2ImgParams, StableDiffusion } from './stable-diffusion.ts';
+export { EmbeddingDatabase, type EmbeddingEntry, type UnreadableEmbedding } from './pipeline/embedding-database.ts';
+export type { EmbeddingInfo } from './pipeline/textual-inversion.ts';
+export { type PromptStyle, parseStylesCsv, StyleDatabase } from './text/styles.ts';
 export type { LoadOptions } from './pipeline/model.ts';
 export type {
   GeneratedImage,

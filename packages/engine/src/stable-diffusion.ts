@@ -2,7 +2,9 @@
  * The engine's front door: a checkpoint opened for generation. Thin on purpose: the work lives in
  * pipeline/ (txt2img.ts) and the networks in models/.
  */
+import type { EmbeddingDatabase } from './pipeline/embedding-database.ts';
 import { LoadedModel, type LoadOptions } from './pipeline/model.ts';
+import { describeEmbeddings, type EmbeddingInfo } from './pipeline/textual-inversion.ts';
 import { txt2img } from './pipeline/txt2img.ts';
 import type { GenerationHooks, GenerationOptions, Txt2ImgParams, Txt2ImgResult } from './pipeline/types.ts';
 
@@ -26,6 +28,8 @@ export const DEFAULT_GENERATION_OPTIONS: GenerationOptions = {
   add_model_hash_to_info: true,
   add_model_name_to_info: true,
   add_version_to_infotext: true,
+  textual_inversion_add_hashes_to_infotext: true,
+  enable_prompt_comments: true,
   sdxl_crop_top: 0,
   sdxl_crop_left: 0,
   sdxl_clip_l_skip: false,
@@ -53,6 +57,21 @@ export class StableDiffusion {
    */
   static open(path: string, options: LoadOptions = {}): StableDiffusion {
     return new StableDiffusion(LoadedModel.open(path, options));
+  }
+
+  /** Textual-inversion embeddings this model's prompts may name (spec §6.9); null: none. */
+  get embeddings(): EmbeddingDatabase | null {
+    return this.model.embeddings;
+  }
+
+  set embeddings(db: EmbeddingDatabase | null) {
+    this.model.embeddings = db;
+  }
+
+  /** The embeddings as this model sees them (GET /sdapi/v1/embeddings): `loaded` fit its text encoders. */
+  describeEmbeddings(): { loaded: Map<string, EmbeddingInfo>; skipped: Map<string, EmbeddingInfo> } {
+    const db = this.model.embeddings;
+    return db ? describeEmbeddings(db, this.model.config) : { loaded: new Map(), skipped: new Map() };
   }
 
   get name(): string {

@@ -16,7 +16,7 @@ import { SD2_768_V_CONFIG, SDXL_BASE_CONFIG, SDXL_REFINER_CONFIG } from './helpe
 const NOT_PARAMETERS = new Set(['position_ids', 'logit_scale', 'buffer']);
 
 function declared(config: ModelConfig): Map<string, string> {
-  const graphs = [buildUNetGraph(config.unet), buildVAEDecoderGraph(config.vae), buildVAEEncoderGraph(config.vae), ...config.text_encoders.map(buildTextEncoderGraph)];
+  const graphs = [buildUNetGraph(config.unet), buildVAEDecoderGraph(config.vae), buildVAEEncoderGraph(config.vae), ...config.text_encoders.map((c) => buildTextEncoderGraph(c))];
   const params = new Map<string, string>();
   for (const g of graphs) for (const p of g.params.values()) params.set(p.name, p.dims.join('x'));
   return params;

@@ -6,11 +6,14 @@
  */
 import type { CLIPTextConfig } from '../checkpoint/config.ts';
 import { CLIPAttention } from '../nn/attention.ts';
-import { Embedding, LayerNorm, Linear } from '../nn/layers.ts';
+import { Embedding, type EmbeddingFixes, LayerNorm, Linear } from '../nn/layers.ts';
 import { Module } from '../nn/module.ts';
 import { Graph, type Value } from '../onnx/graph.ts';
 import * as F from '../onnx/ops.ts';
 import { buildOpenCLIPTextGraph } from './open-clip-text.ts';
+import { type TextGraphOptions, tokenFixesInputs } from './token-fixes.ts';
+
+export type { TextGraphOptions } from './token-fixes.ts';
 
 export class CLIPMLP extends Module {
   readonly fc1: Linear;
@@ -59,11 +62,14 @@ export class CLIPTextEmbeddings extends Module {
     this.position_embedding = new Embedding(config.max_position_embeddings, config.hidden_size);
   }
 
-  /** ids [N, L] int64 → [N, L, C]; positions are 0..L-1 (the checkpoint's position_ids buffer is the same). */
-  forward(ids: Value): Value {
+  /**
+   * ids [N, L] int64 → [N, L, C]; positions are 0..L-1 (the checkpoint's position_ids buffer is the same).
+   * `fixes` replace token vectors before the positions are added, as A1111's textual inversion does.
+   */
+  forward(ids: Value, fixes?: EmbeddingFixes): Value {
     const length = ids.dim(1);
     const positions = ids.graph.constant(Array.from({ length }, (_, i) => i), [1, length], 'int64');
-    return F.add(this.token_embedding.forward(ids), this.position_embedding.forward(positions));
+    return F.add(this.token_embedding.forward(ids, fixes), this.position_embedding.forward(positions));
   }
 }
 
@@ -90,28 +96,30 @@ export class CLIPTextTransformer extends Module {
   }
 
   /** Returns HF's `hidden_states` tuple: embeddings, then each layer's output. */
-  forward(ids: Value): Value[] {
-    const states = [this.embeddings.forward(ids)];
+  forward(ids: Value, fixes?: EmbeddingFixes): Value[] {
+    const states = [this.embeddings.forward(ids, fixes)];
     for (const layer of this.encoder.layers) states.push(layer.forward(states[states.length - 1]));
     return states;
   }
 }
 
 /**
- * Graph: input `input_ids` int64 [N, 77]; outputs `hidden_states` [L+1, N, 77, C] (raw) and
- * `hidden_states_ln` [L+1, N, 77, C] (each through final_layer_norm). Row L of the latter is last_hidden_state.
+ * Graph: input `input_ids` int64 [N, 77] (+ the token-fix inputs, see TextGraphOptions); outputs `hidden_states`
+ * [L+1, N, 77, C] (raw) and `hidden_states_ln` [L+1, N, 77, C] (each through final_layer_norm). Row L of the latter
+ * is last_hidden_state.
  */
-export function buildCLIPTextGraph(config: CLIPTextConfig): Graph {
-  const graph = new Graph('clip_text');
+export function buildCLIPTextGraph(config: CLIPTextConfig, options: TextGraphOptions = {}): Graph {
+  const graph = new Graph(options.tokenFixes ? 'clip_text_fixes' : 'clip_text');
   const model = new CLIPTextTransformer(config).bindNames(config.key_prefix.replace(/\.$/, ''));
   const ids = graph.input('input_ids', ['N', config.max_position_embeddings], 'int64');
-  const states = model.forward(ids).map((h) => F.unsqueeze(h, [0])); // each [N, L, C] → [1, N, L, C]
+  const fixes = tokenFixesInputs(graph, config, options);
+  const states = model.forward(ids, fixes).map((h) => F.unsqueeze(h, [0])); // each [N, L, C] → [1, N, L, C]
   graph.output(F.concat(states, 0), 'hidden_states');
   graph.output(F.concat(states.map((h) => model.final_layer_norm.forward(h)), 0), 'hidden_states_ln');
   return graph;
 }
 
 /** The text-encoder graph for either tower layout (`config.layout`: HF CLIPTextModel or OpenCLIP). */
-export function buildTextEncoderGraph(config: CLIPTextConfig): Graph {
-  return config.layout === 'hf' ? buildCLIPTextGraph(config) : buildOpenCLIPTextGraph(config);
+export function buildTextEncoderGraph(config: CLIPTextConfig, options: TextGraphOptions = {}): Graph {
+  return config.layout === 'hf' ? buildCLIPTextGraph(config, options) : buildOpenCLIPTextGraph(config, options);
 }

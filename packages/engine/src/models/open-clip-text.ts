@@ -6,10 +6,11 @@
  * ln_final; SDXL: penultimate without it), plus the pooled, projected EOS feature SDXL conditions on.
  */
 import type { CLIPTextConfig } from '../checkpoint/config.ts';
-import { Embedding, LayerNorm, Linear } from '../nn/layers.ts';
+import { Embedding, type EmbeddingFixes, LayerNorm, Linear } from '../nn/layers.ts';
 import { Module } from '../nn/module.ts';
 import { Graph, type Value } from '../onnx/graph.ts';
 import * as F from '../onnx/ops.ts';
+import { type TextGraphOptions, tokenFixesInputs } from './token-fixes.ts';
 
 /**
  * torch nn.MultiheadAttention (self-attention, batch_first layout): fused `in_proj_weight` [3C, C] whose rows
@@ -92,11 +93,14 @@ export class OpenCLIPTextTransformer extends Module {
     this.ln_final = new LayerNorm(config.hidden_size, config.layer_norm_eps);
   }
 
-  /** ids [N, L] int64 → the embeddings, then each resblock's output (NLD; open_clip's LND permute is layout only). */
-  forward(ids: Value): Value[] {
+  /**
+   * ids [N, L] int64 → the embeddings, then each resblock's output (NLD; open_clip's LND permute is layout only).
+   * `fixes` replace token vectors before the positions are added (textual inversion).
+   */
+  forward(ids: Value, fixes?: EmbeddingFixes): Value[] {
     const c = this.config;
     const positional = this.param(ids.graph, 'positional_embedding', [c.max_position_embeddings, c.hidden_size]);
-    const states = [F.add(this.token_embedding.forward(ids), positional)]; // [N, L, C] + [L, C]
+    const states = [F.add(this.token_embedding.forward(ids, fixes), positional)]; // [N, L, C] + [L, C]
     for (const block of this.transformer.resblocks) states.push(block.forward(states[states.length - 1]));
     return states;
   }
@@ -111,15 +115,15 @@ export class OpenCLIPTextTransformer extends Module {
 }
 
 /**
- * Graph: input `input_ids` int64 [N, 77]; outputs `hidden_states` [L+1, N, 77, C] (embeddings, then each block),
+ * Graph: input `input_ids` int64 [N, 77] (+ the token-fix inputs, clip-text.ts TextGraphOptions); outputs `hidden_states` [L+1, N, 77, C] (embeddings, then each block),
  * `hidden_states_ln` [L+1, N, 77, C] (each through ln_final) and, when the tower has a `text_projection`,
  * `pooled` [N, projection_dim]. Output names match buildCLIPTextGraph's.
  */
-export function buildOpenCLIPTextGraph(config: CLIPTextConfig): Graph {
-  const graph = new Graph('open_clip_text');
+export function buildOpenCLIPTextGraph(config: CLIPTextConfig, options: TextGraphOptions = {}): Graph {
+  const graph = new Graph(options.tokenFixes ? 'open_clip_text_fixes' : 'open_clip_text');
   const model = new OpenCLIPTextTransformer(config).bindNames(config.key_prefix.replace(/\.$/, ''));
   const ids = graph.input('input_ids', ['N', config.max_position_embeddings], 'int64');
-  const states = model.forward(ids);
+  const states = model.forward(ids, tokenFixesInputs(graph, config, options));
   const normed = states.map((h) => model.ln_final.forward(h));
   graph.output(F.concat(states.map((h) => F.unsqueeze(h, [0])), 0), 'hidden_states'); // each [N, L, C] → [1, N, L, C]
   graph.output(F.concat(normed.map((h) => F.unsqueeze(h, [0])), 0), 'hidden_states_ln');

@@ -58,15 +58,26 @@ export class LayerNorm extends Layer {
   }
 }
 
-/** nn.Embedding: rows of `weight` [num, dim] gathered by integer ids. */
+/**
+ * Vectors that replace looked-up rows: `rows` [N, L, C] wherever the float `mask` [N, L, 1] is 1 (textual
+ * inversion, A1111's `EmbeddingsWithFixes` around the CLIP token embedding).
+ */
+export interface EmbeddingFixes {
+  rows: Value;
+  mask: Value;
+}
+
+/** nn.Embedding: rows of `weight` [num, dim] gathered by integer ids (optionally with fixes applied). */
 export class Embedding extends Module {
   constructor(readonly numEmbeddings: number, readonly embeddingDim: number) {
     super();
   }
 
-  forward(ids: Value): Value {
+  forward(ids: Value, fixes?: EmbeddingFixes): Value {
     const weight = this.param(ids.graph, 'weight', [this.numEmbeddings, this.embeddingDim]);
-    return ids.graph.node('Gather', [weight, ids], { axis: 0 }, [[...ids.shape, this.embeddingDim]])[0];
+    const looked = ids.graph.node('Gather', [weight, ids], { axis: 0 }, [[...ids.shape, this.embeddingDim]])[0];
+    // A select, not a blend: the kept and the replaced rows are bit-exact.
+    return fixes ? F.where(F.cast(fixes.mask, 'bool'), fixes.rows, looked) : looked;
   }
 }
 

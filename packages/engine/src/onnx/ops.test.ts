@@ -107,3 +107,12 @@ test('argmax (first maximal index) and selectPerBatch pick x[n, argmax(ids[n])]'
   const expected = [...x.data.subarray(1 * 3, 2 * 3), ...x.data.subarray(12 + 2 * 3, 12 + 3 * 3)];
   assertCloseTensor(y.data, expected, { atol: 0, label: 'x[n, argmax]' });
 });
+
+test('where(cast(mask, bool), y, x) takes y exactly where the float mask is 1 (broadcast over the last axis)', async () => {
+  const mask = new Tensor([2, 3, 1], new Float32Array([0, 1, 0, 1, 0, 0]));
+  const x = ramp([2, 3, 4]);
+  const y = ramp([2, 3, 4], 7);
+  const out = await run((_, [m, x0, y0]) => F.where(F.cast(m, 'bool'), y0, x0), [mask, x, y]);
+  const expected = x.data.map((v, i) => (mask.data[Math.floor(i / 4)] === 1 ? y.data[i] : v));
+  assertCloseTensor(out.data, expected, { atol: 0, label: 'where' });
+});

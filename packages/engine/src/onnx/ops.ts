@@ -171,9 +171,17 @@ export function scaledDotProductAttention(q: Value, k: Value, v: Value, heads: n
   return q.graph.node('MultiHeadAttention', [q, k, v], attrs, [[q.shape[0], q.shape[1], v.shape[2]]], MS_DOMAIN)[0];
 }
 
+const ONNX_TYPE = { float32: 1, int64: 7, bool: 9 } as const;
+
 /** torch.Tensor.to(dtype): ONNX Cast. */
-export function cast(x: Value, dtype: 'float32' | 'int64'): Value {
-  return x.graph.node('Cast', [x], { to: dtype === 'float32' ? 1 : 7 }, [{ shape: x.shape, dtype }])[0];
+export function cast(x: Value, dtype: 'float32' | 'int64' | 'bool'): Value {
+  return x.graph.node('Cast', [x], { to: ONNX_TYPE[dtype] }, [{ shape: x.shape, dtype }])[0];
+}
+
+/** torch.where(condition, x, y) with broadcasting; `condition` is bool. */
+export function where(condition: Value, x: Value, y: Value): Value {
+  const shape = broadcast(broadcast(condition.shape, x.shape), y.shape);
+  return x.graph.node('Where', [condition, x, y], {}, [{ shape, dtype: x.dtype }])[0];
 }
 
 /** torch.argmax(x, dim=axis, keepdim): int64; ties give the first index, as torch does. */

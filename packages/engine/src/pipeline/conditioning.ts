@@ -8,15 +8,16 @@
  * concatenated along the width, and each entry also gets the `vector` (pooled text + micro-conditioning);
  * an all-empty negative prompt is zeroed (sgm `force_zero_embeddings=['txt']`).
  */
-import type { ChunkTokenizer, EmphasisMode, PromptChunk } from '../text/conditioning.ts';
+import type { ChunkTokenizer, EmbeddingTokenIndex, EmphasisMode, PromptChunk } from '../text/conditioning.ts';
 import { CLIPTokenizer } from '../text/clip-tokenizer.ts';
 import { applyEmphasis, batchChunks, padAfterFirstEos } from '../text/conditioning.ts';
 import { getMulticondPromptList } from '../text/prompt-parser.ts';
 import { getPromptSchedules } from '../text/prompt-schedules.ts';
 import { Tensor } from '../tensor.ts';
-import type { LoadedModel } from './model.ts';
+import type { LoadedModel, TokenFixes } from './model.ts';
 import { DEFAULT_SDXL_MICRO_CONDITIONING, type SdxlMicroConditioning, sdxlVector, usesVectorConditioning } from './sdxl-conditioning.ts';
 import { selectHiddenState, TEXT_ENCODER_ROLES } from './text-encoders.ts';
+import { type TextualInversion, tiHashes } from './textual-inversion.ts';
 
 /** A context [L, C] (and for SDXL the vector [adm]) in force up to and including model call `endAtStep`. */
 export interface ScheduledCond {
@@ -40,6 +41,8 @@ export interface TextOptions {
   sdxlClipLSkip?: boolean;
   /** SDXL size/crop/aesthetic inputs (default: A1111's 1024² fallback, crop 0,0, scores 6.0/2.5). */
   micro?: SdxlMicroConditioning;
+  /** Textual-inversion embeddings the prompts may name (pipeline/textual-inversion.ts activeEmbeddings().index). */
+  embeddings?: EmbeddingTokenIndex<TextualInversion>;
 }
 
 /** One text's encoding: context [77·k, C] and the pooled feature of its first chunk (SDXL), else null. */
@@ -50,6 +53,10 @@ interface EncodedText {
 
 export class TextConditioner {
   private readonly cache = new Map<string, Promise<CondSchedule>>();
+  /** Embeddings met while encoding, positive and negative prompts apart (for the infotext's order). */
+  private readonly used = { cond: new Set<TextualInversion>(), uncond: new Set<TextualInversion>() };
+  /** Whether an encoded text had emphasis brackets (A1111 writes `Emphasis` only then). */
+  private bracketed = false;
 
   constructor(private readonly model: LoadedModel, private readonly options: TextOptions, private readonly steps: number) {}
 
@@ -71,10 +78,23 @@ export class TextConditioner {
     return indexes.map((parts) => ({ parts: parts.map(([index, weight]) => ({ schedule: schedules[index], weight })) }));
   }
 
+  /**
+   * The infotext keys the text side adds (A1111's hijack `extra_generation_params`): `Emphasis` when a prompt had
+   * brackets under a non-default mode, `TI hashes` (option textual_inversion_add_hashes_to_infotext) of the
+   * embeddings used, positive prompt's first as A1111 prepends later passes.
+   */
+  infotextParams(addTiHashes = true): Record<string, string> {
+    const params: Record<string, string> = {};
+    if (this.bracketed && this.options.emphasis !== 'Original') params.Emphasis = this.options.emphasis;
+    const hashes = addTiHashes ? tiHashes([...this.used.cond, ...this.used.uncond]) : null;
+    if (hashes !== null) params['TI hashes'] = hashes;
+    return params;
+  }
+
   private async encodeSchedule(prompt: string, negative: boolean): Promise<CondSchedule> {
     const [entries] = getPromptSchedules([prompt], this.steps);
     const texts = entries.map(([, text]) => text);
-    const encoded = await this.encodeTexts(texts);
+    const encoded = await this.encodeTexts(texts, negative ? this.used.uncond : this.used.cond);
     if (!usesVectorConditioning(this.model.config)) return entries.map(([endAtStep], i) => ({ endAtStep, cond: encoded[i].cond }));
     const zero = negative && texts.every((t) => t === ''); // A1111: an empty negative prompt conditions on zeros
     const micro = this.options.micro ?? DEFAULT_SDXL_MICRO_CONDITIONING;
@@ -85,15 +105,19 @@ export class TextConditioner {
     });
   }
 
-  /** Encodes texts as one batch: chunk k of every text together, emphasis per chunk batch; → [77·k, C] each. */
-  private async encodeTexts(texts: readonly string[]): Promise<EncodedText[]> {
-    const { emphasis, commaPaddingBacktrack } = this.options;
+  /**
+   * Encodes texts as one batch: chunk k of every text together, emphasis per chunk batch; → [77·k, C] each.
+   * Embeddings the chunks name are added to `used`.
+   */
+  private async encodeTexts(texts: readonly string[], used: Set<TextualInversion>): Promise<EncodedText[]> {
+    const { emphasis, commaPaddingBacktrack, embeddings } = this.options;
     const tokenizer = CLIPTokenizer.load();
-    const { chunks } = batchChunks(texts, tokenizer, { emphasis, commaPaddingBacktrack });
+    if (texts.some((t) => t.includes('(') || t.includes('['))) this.bracketed = true;
+    const { chunks } = batchChunks(texts, tokenizer, { emphasis, commaPaddingBacktrack, embeddings });
     const perChunk: Tensor[] = [];
     let pooled: Tensor | null = null;
     for (const [k, batch] of chunks.entries()) {
-      // TODO(issue 4): splice textual-inversion vectors (batch[b].fixes) into the token embeddings.
+      for (const fix of batch.flatMap((c) => c.fixes)) used.add(fix.embedding);
       const encoded = await this.encodeChunk(batch, tokenizer);
       perChunk.push(encoded.z);
       if (k === 0) pooled = encoded.pooled; // A1111 keeps the first chunk's pooled output
@@ -106,20 +130,40 @@ export class TextConditioner {
   }
 
   /** One chunk batch through every text encoder (emphasis applied per encoder), widths concatenated → [T, 77, ΣC]. */
-  private async encodeChunk(batch: readonly PromptChunk[], tokenizer: ChunkTokenizer): Promise<{ z: Tensor; pooled: Tensor | null }> {
+  private async encodeChunk(batch: readonly PromptChunk<TextualInversion>[], tokenizer: ChunkTokenizer): Promise<{ z: Tensor; pooled: Tensor | null }> {
     const { clipSkip, emphasis, sdxlClipLSkip = false } = this.options;
     const multipliers = batch.flatMap((c) => c.multipliers);
     const zs: Tensor[] = [];
     let pooled: Tensor | null = null;
     for (const [i, role] of TEXT_ENCODER_ROLES[this.model.config.family].entries()) {
       const ids = batch.map((c) => (role.padAfterEos === null ? c.tokens : padAfterFirstEos(c.tokens, tokenizer.eosId, role.padAfterEos)));
-      const out = await this.model.encodeText(i, ids);
+      const out = await this.model.encodeText(i, ids, tokenFixes(batch, i, this.model.config.text_encoders[i].hidden_size));
       const z = selectHiddenState(out, role, { clipSkip, sdxlClipLSkip }); // [T, 77, C_i]
       zs.push(new Tensor(z.shape, applyEmphasis(emphasis, z.data, multipliers)));
       if (role.pooled) pooled = out.pooled;
     }
     return { z: concatWidths(zs), pooled };
   }
+}
+
+/**
+ * A1111 `EmbeddingsWithFixes`: each fix's vectors for encoder `encoder` replace the token vectors from position
+ * `offset + 1` (after BOS), as many as fit before the end of the 77 tokens. Undefined when the batch has no fixes.
+ */
+function tokenFixes(batch: readonly PromptChunk<TextualInversion>[], encoder: number, width: number): TokenFixes | undefined {
+  if (batch.every((chunk) => chunk.fixes.length === 0)) return undefined;
+  const length = 77;
+  const rows = new Float32Array(batch.length * length * width);
+  const mask = new Float32Array(batch.length * length);
+  batch.forEach((chunk, b) => {
+    for (const { offset, embedding } of chunk.fixes) {
+      const count = Math.min(length - offset - 1, embedding.vectors);
+      const start = b * length + offset + 1;
+      rows.set(embedding.rows[encoder].subarray(0, count * width), start * width);
+      mask.fill(1, start, start + count);
+    }
+  });
+  return { rows, mask };
 }
 
 /** torch.cat(zs, dim=-1) for [T, L, C_i] tensors. */

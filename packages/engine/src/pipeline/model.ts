@@ -11,6 +11,7 @@ import { buildTextEncoderGraph } from '../models/clip-text.ts';
 import { buildUNetGraph } from '../models/unet-model.ts';
 import { buildVAEDecoderGraph, buildVAEEncoderGraph } from '../models/vae.ts';
 import { compileGraph } from '../runtime/compile.ts';
+import type { EmbeddingDatabase } from './embedding-database.ts';
 import type { OrtSession } from '../runtime/ort.ts';
 import { Tensor } from '../tensor.ts';
 
@@ -23,6 +24,15 @@ export interface LoadOptions {
 
 /** `text0`, `text1`: the text encoders in `config.text_encoders` order. */
 type Part = `text${number}` | 'unet' | 'unetControlled' | 'vaeDecoder' | 'vaeEncoder';
+
+/**
+ * Textual-inversion vectors for one text-encoder call: `rows` [N·77·C] replace the token embeddings wherever
+ * `mask` [N·77] is 1 (pipeline/conditioning.ts builds them from the chunks' fixes).
+ */
+export interface TokenFixes {
+  rows: Float32Array;
+  mask: Float32Array;
+}
 
 /** Every hidden state of one text encoder: [L+1, N, 77, C] raw and through the final LayerNorm, plus the pooled feature. */
 export interface TextEncoderOutput {
@@ -38,6 +48,8 @@ export class LoadedModel {
   readonly config: ModelConfig;
   /** A1111's 10-hex short hash (sha256 of the file), once the caller has computed it; null until then. */
   shortHash: string | null = null;
+  /** Textual-inversion embeddings prompts may use, once the caller has attached a folder's database; null: none. */
+  embeddings: EmbeddingDatabase | null = null;
   private readonly file: SafetensorsFile;
   private readonly options: LoadOptions;
   private readonly sessions = new Map<Part, Promise<OrtSession>>();
@@ -70,12 +82,20 @@ export class LoadedModel {
   /**
    * Token ids [N, 77] through text encoder `encoder` (index into `config.text_encoders`): every layer's output;
    * which one conditions the UNet is pipeline/text-encoders.ts's business (clip skip, SD2/SDXL layer rules).
+   * `fixes` splice textual-inversion vectors into the token embeddings.
    */
-  async encodeText(encoder: number, ids: readonly number[][]): Promise<TextEncoderOutput> {
-    if (!this.config.text_encoders[encoder]) throw new RangeError(`text encoder ${encoder} does not exist (model has ${this.config.text_encoders.length})`);
+  async encodeText(encoder: number, ids: readonly number[][], fixes?: TokenFixes): Promise<TextEncoderOutput> {
+    const config = this.config.text_encoders[encoder];
+    if (!config) throw new RangeError(`text encoder ${encoder} does not exist (model has ${this.config.text_encoders.length})`);
     const session = await this.session(`text${encoder}`);
+    const n = ids.length;
     const flat = BigInt64Array.from(ids.flat().map(BigInt));
-    const out = await session.run({ input_ids: { int64: flat, shape: [ids.length, 77] } });
+    const out = await session.run({
+      input_ids: { int64: flat, shape: [n, 77] },
+      // The session is the token-fixes variant; an all-zero mask keeps every token embedding.
+      inputs_embeds_override: new Tensor([n, 77, config.hidden_size], fixes?.rows),
+      inputs_embeds_mask: new Tensor([n, 77, 1], fixes?.mask),
+    });
     return { hiddenStates: out.hidden_states, hiddenStatesLn: out.hidden_states_ln, pooled: out.pooled ?? null };
   }
 
@@ -123,7 +143,7 @@ export class LoadedModel {
       case 'unetControlled': return buildUNetGraph(this.config.unet, { control: true });
       case 'vaeDecoder': return buildVAEDecoderGraph(this.config.vae);
       case 'vaeEncoder': return buildVAEEncoderGraph(this.config.vae);
-      default: return buildTextEncoderGraph(this.config.text_encoders[Number(part.slice('text'.length))]);
+      default: return buildTextEncoderGraph(this.config.text_encoders[Number(part.slice('text'.length))], { tokenFixes: true });
     }
   }
 

@@ -14,6 +14,7 @@ import { type CondSchedule, type MultiCond, TextConditioner } from './conditioni
 import { type GuidanceInputs, guide } from './guidance.ts';
 import type { LoadedModel } from './model.ts';
 import type { SdxlMicroConditioning } from './sdxl-conditioning.ts';
+import { activeEmbeddings } from './textual-inversion.ts';
 import type { GenerationHooks, GenerationOptions, Txt2ImgParams } from './types.ts';
 
 export interface PreparedSampling {
@@ -151,11 +152,15 @@ function runTimesteps(model: LoadedModel, prepared: PreparedSampling, inputs: Gu
   });
 }
 
-/** Conditioning for one batch: positive AND parts and negative schedules, on the model-call clock; `micro` for SDXL. */
+/**
+ * Conditioning for one batch: positive AND parts and negative schedules, on the model-call clock; `micro` for SDXL.
+ * `textParams`: the infotext keys the text side adds (`TI hashes`, `Emphasis`).
+ */
 export async function conditionBatch(model: LoadedModel, prepared: PreparedSampling, prompts: readonly string[], negatives: readonly string[], options: GenerationOptions, steps: number, micro?: SdxlMicroConditioning) {
   const multiplier = prepared.entry.options.second_order === 'True' ? 2 : 1; // A1111 counts model calls
-  const textOptions = { clipSkip: options.CLIP_stop_at_last_layers, emphasis: options.emphasis, commaPaddingBacktrack: options.comma_padding_backtrack, sdxlClipLSkip: options.sdxl_clip_l_skip, micro };
+  const embeddings = model.embeddings ? activeEmbeddings(model.embeddings, model.config).index : undefined;
+  const textOptions = { clipSkip: options.CLIP_stop_at_last_layers, emphasis: options.emphasis, commaPaddingBacktrack: options.comma_padding_backtrack, sdxlClipLSkip: options.sdxl_clip_l_skip, micro, embeddings };
   const conditioner = new TextConditioner(model, textOptions, steps * multiplier);
   const [cond, uncond] = await Promise.all([conditioner.multicond(prompts), Promise.all(negatives.map((n) => conditioner.schedule(n, true)))]);
-  return { cond, uncond };
+  return { cond, uncond, textParams: conditioner.infotextParams(options.textual_inversion_add_hashes_to_infotext ?? true) };
 }

@@ -23,12 +23,15 @@ export interface TextEncoderRole {
   honoursSdxlClipLSkip: boolean;
   /** Contributes the pooled text feature of the `vector` conditioning. */
   pooled: boolean;
+  /** Which tensor of a two-tower (SDXL) textual-inversion embedding this encoder takes (A1111 `textual_inversion_key`). */
+  embeddingKey: 'clip_l' | 'clip_g';
 }
 
-const SD1_CLIP: TextEncoderRole = { padAfterEos: null, layer: 'clipSkip', finalNorm: true, honoursSdxlClipLSkip: false, pooled: false };
-const SD2_OPEN_CLIP: TextEncoderRole = { padAfterEos: 0, layer: 'penultimate', finalNorm: true, honoursSdxlClipLSkip: false, pooled: false };
-const SDXL_CLIP_L: TextEncoderRole = { padAfterEos: null, layer: 'penultimate', finalNorm: false, honoursSdxlClipLSkip: true, pooled: false };
-const SDXL_BIG_G: TextEncoderRole = { padAfterEos: 0, layer: 'penultimate', finalNorm: false, honoursSdxlClipLSkip: false, pooled: true };
+const SD1_CLIP: TextEncoderRole = { padAfterEos: null, layer: 'clipSkip', finalNorm: true, honoursSdxlClipLSkip: false, pooled: false, embeddingKey: 'clip_l' };
+// SD2 keeps A1111's default key; it only matters for two-tensor embeddings, whose width never fits SD2.
+const SD2_OPEN_CLIP: TextEncoderRole = { padAfterEos: 0, layer: 'penultimate', finalNorm: true, honoursSdxlClipLSkip: false, pooled: false, embeddingKey: 'clip_l' };
+const SDXL_CLIP_L: TextEncoderRole = { padAfterEos: null, layer: 'penultimate', finalNorm: false, honoursSdxlClipLSkip: true, pooled: false, embeddingKey: 'clip_l' };
+const SDXL_BIG_G: TextEncoderRole = { padAfterEos: 0, layer: 'penultimate', finalNorm: false, honoursSdxlClipLSkip: false, pooled: true, embeddingKey: 'clip_g' };
 
 /** Roles in `config.text_encoders` order; their outputs are concatenated along the width (sgm GeneralConditioner). */
 export const TEXT_ENCODER_ROLES: Record<ModelFamily, readonly TextEncoderRole[]> = {

@@ -4,6 +4,7 @@
  */
 import { ImageRNG } from '../rng/image-rng.ts';
 import { toRgbBytes } from '../image/convert.ts';
+import { stripComments } from '../text/comments.ts';
 import { createInfotext, type InfotextParams } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
 import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
@@ -29,17 +30,19 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
   const seed = resolveSeed(params.seed);
   const subseed = resolveSeed(params.subseed);
   const { seeds, subseeds } = allSeeds(seed, subseed, params.subseedStrength, count);
-  const prompts = Array<string>(count).fill(params.prompt);
-  const negatives = Array<string>(count).fill(params.negativePrompt);
+  const comments = params.options.enable_prompt_comments ?? true; // A1111's builtin Comments script, before the infotext
+  const prompts = Array<string>(count).fill(comments ? stripComments(params.prompt) : params.prompt);
+  const negatives = Array<string>(count).fill(comments ? stripComments(params.negativePrompt) : params.negativePrompt);
   // 2. Sampler, scheduler and sigma schedule (shared by every batch).
   const sampling = prepareSampling(model, params);
+  let extraGenerationParams: Record<string, unknown> = sampling.extraGenerationParams;
   const infotextParams: InfotextParams = {
     allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
     steps: params.steps, samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel,
     cfgScale: params.cfgScale, width: params.width, height: params.height, batchSize: params.batchSize,
     sdModelName: model.name, sdModelHash: model.shortHash, subseedStrength: params.subseedStrength,
     seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH,
-    clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, extraGenerationParams: sampling.extraGenerationParams,
+    clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, extraGenerationParams,
   };
   const images: GeneratedImage[] = [];
   let interrupted = false;
@@ -47,7 +50,10 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     const range = [iteration * params.batchSize, (iteration + 1) * params.batchSize] as const;
     hooks.onProgress?.({ jobNo: iteration, jobCount: params.nIter, samplingStep: 0, samplingSteps: params.steps });
     // 3. Conditioning: prompt-editing schedules and AND parts for the prompts, schedules for the negatives.
-    const { cond, uncond } = await conditionBatch(model, sampling, prompts.slice(...range), negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
+    const { cond, uncond, textParams } = await conditionBatch(model, sampling, prompts.slice(...range), negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
+    // The text side's keys (TI hashes, Emphasis) come before the sampler's, as in A1111's infotexts.
+    extraGenerationParams = { ...textParams, ...extraGenerationParams };
+    infotextParams.extraGenerationParams = extraGenerationParams;
     // 4. Initial noise from each image's own seed; sampler noise continues the same generators.
     const rng = new ImageRNG({
       shape: [model.config.unet.in_channels, params.height / 8, params.width / 8],
@@ -69,7 +75,7 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
   return {
     images, allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
     samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel, clipSkip: params.options.CLIP_stop_at_last_layers,
-    sdModelName: model.name, sdModelHash: model.shortHash, extraGenerationParams: sampling.extraGenerationParams,
+    sdModelName: model.name, sdModelHash: model.shortHash, extraGenerationParams,
     jobTimestamp: timestamp, interrupted,
   };
 }

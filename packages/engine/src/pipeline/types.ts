@@ -20,11 +20,16 @@ export interface GenerationOptions {
   sigma_max: number;
   rho: number;
   always_discard_next_to_last_sigma: boolean;
-  emphasis: 'Original' | 'No norm' | 'None';
+  /** `Original`, `No norm`, `Ignore` or `None` (text/conditioning.ts EmphasisMode). */
+  emphasis: 'Original' | 'No norm' | 'Ignore' | 'None';
   comma_padding_backtrack: number;
   add_model_hash_to_info: boolean;
   add_model_name_to_info: boolean;
   add_version_to_infotext: boolean;
+  /** Infotext `TI hashes` for the embeddings a prompt used (A1111 default true). */
+  textual_inversion_add_hashes_to_infotext?: boolean;
+  /** Strip `#` comments from prompts before anything reads them (A1111 default true, spec §6.2). */
+  enable_prompt_comments?: boolean;
   /** SDXL (A1111 defaults): crop micro-conditioning (0, 0), CLIP-L clip skip off, refiner aesthetic scores 2.5 / 6.0. */
   sdxl_crop_top?: number;
   sdxl_crop_left?: number;
@@ -67,6 +72,11 @@ export interface Txt2ImgParams {
   nIter: number;
   /** null → the option for the sampler family (eta_ancestral / eta_ddim). */
   eta: number | null;
+  /**
+   * Names of the styles already merged into `prompt`/`negativePrompt` (spec §7). The caller owns the style
+   * files and applies them (the server from styles.csv, with text/styles.ts StyleDatabase); the engine only
+   * carries the names along and never reads style files.
+   */
   styles: string[];
   /**
    * SDXL size micro-conditioning overrides (engine extension, not A1111 fields). A1111 conditions on the
