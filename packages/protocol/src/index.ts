@@ -51,3 +51,4 @@ export {
   WsTicket,
 } from './jobs.ts';
 export { ImageGenerateRequest, ImagesResponse, OpenAIErrorBody, OpenAIModel, OpenAIModelList } from './openai.ts';
+export { LoraItem, LoraList } from './loras.ts';
