@@ -21,6 +21,8 @@ import { txt2imgRoute } from './routes/sdapi/txt2img.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
 import { cmdFlagsBody } from './services/cmd-flags.ts';
 import { GenerationQueue } from './services/generation-queue.ts';
+import { EmbeddedJobStore } from './services/jobs/embedded-store.ts';
+import type { RetentionPolicy } from './services/jobs/types.ts';
 import type { Generator } from './services/generator.ts';
 import { OptionsStore } from './services/options-store.ts';
 import { SdService } from './services/sd-service.ts';
@@ -49,6 +51,8 @@ export interface AppDeps {
   bodyLimit?: number;
   /** Flag values to report at GET /cmd-flags (A1111 destinations: `port`, `listen`, `ckpt_dir`, …). */
   cmdFlags?: Record<string, unknown>;
+  /** Finished jobs kept under `<data-dir>/jobs/` (default 1000 jobs, 7 days). */
+  jobsRetention?: RetentionPolicy;
 }
 
 /**
@@ -64,7 +68,11 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     catalog: deps.catalog ?? engineCatalog(),
     version: deps.version === undefined ? 'v1.10.1' : deps.version,
     cmdFlags: reportedFlags(deps),
+    jobs: { store: new EmbeddedJobStore(deps.dataDir ? join(deps.dataDir, 'jobs') : undefined), retention: deps.jobsRetention },
   });
+  await service.jobs.start();
+  // preClose, before the server waits for open requests: sync callers of waiting jobs get their 503 first.
+  app.addHook('preClose', () => service.jobs.shutdown());
   registerWire(app);
   registerErrorHandling(app);
   registerEngine(app, service);

@@ -100,14 +100,23 @@ export class GenerationQueue {
     for (const entry of this.waiting.splice(0)) entry.reject(error);
   }
 
-  private enqueue<T>(work: () => Promise<T>, id: string | undefined, priority: number): Promise<T> {
-    if (this.paused) return Promise.reject(new ApiError('SHUTTING_DOWN', 'the server is shutting down; retry against the restarted server'));
+  /** Throws QUEUE_FULL (with `Retry-After`) or SHUTTING_DOWN when a new job would be refused now. */
+  assertRoom(): void {
+    if (this.paused) throw new ApiError('SHUTTING_DOWN', 'the server is shutting down; retry against the restarted server');
     const limit = this.options.maxPending ?? Number.POSITIVE_INFINITY;
     const pending = this.waiting.length + (this.busy ? 1 : 0);
     if (pending >= limit + 1) {
       const retryAfter = String(this.options.retryAfterSeconds ?? 5);
       const message = `the generation queue is full (${pending} jobs running or waiting, at most ${limit} may wait); retry later`;
-      return Promise.reject(new ApiError('QUEUE_FULL', message, { headers: { 'Retry-After': retryAfter } }));
+      throw new ApiError('QUEUE_FULL', message, { headers: { 'Retry-After': retryAfter } });
+    }
+  }
+
+  private enqueue<T>(work: () => Promise<T>, id: string | undefined, priority: number): Promise<T> {
+    try {
+      this.assertRoom();
+    } catch (error) {
+      return Promise.reject(error);
     }
     return new Promise<T>((resolve, reject) => {
       const entry: Waiting = {
@@ -124,7 +133,9 @@ export class GenerationQueue {
       // Insert after every entry of the same or higher priority: FIFO within a priority.
       const at = this.waiting.findIndex((w) => w.priority < priority);
       this.waiting.splice(at < 0 ? this.waiting.length : at, 0, entry);
-      this.pump();
+      // Started on a microtask, as A1111's lock hands over: jobs submitted in the same tick are ordered by
+      // priority first, and the submitter sees its job waiting before it runs.
+      queueMicrotask(() => this.pump());
     });
   }
 

@@ -3,12 +3,16 @@
  * the options store and the sampler catalog, and holds the A1111 rules that span them (which checkpoint a job
  * runs on, how overrides live and die). No HTTP here.
  */
-import type { Txt2ImgResult } from '@sdapi/engine';
-import type { ProgressResponse, SDModelItem } from '@sdapi/protocol';
+import type { GenerationHooks, Txt2ImgResult } from '@sdapi/engine';
+import type { ProgressResponse, SDModelItem, Txt2ImgRequest } from '@sdapi/protocol';
 import type { Catalog } from './catalog.ts';
 import { checkpointTitle, findCheckpoint, toSdModelItem } from './checkpoints.ts';
 import type { GenerationQueue } from './generation-queue.ts';
 import type { CheckpointFile, Generator } from './generator.ts';
+import { EmbeddedJobStore } from './jobs/embedded-store.ts';
+import { type JobHandle, JobService } from './jobs/job-service.ts';
+import { providedSubset, txt2imgKind } from './jobs/kinds.ts';
+import type { JobStore, RetentionPolicy } from './jobs/types.ts';
 import type { Txt2ImgJob } from './mapping.ts';
 import type { OptionsStore } from './options-store.ts';
 
@@ -21,6 +25,8 @@ export interface SdServiceDeps {
   version: string | null;
   /** The GET /cmd-flags body. */
   cmdFlags: Record<string, unknown>;
+  /** Where jobs live (default: in memory) and how long finished ones are kept. */
+  jobs?: { store?: JobStore; retention?: RetentionPolicy; log?: (line: string) => void };
 }
 
 export class SdService {
@@ -30,6 +36,8 @@ export class SdService {
   readonly catalog: Catalog;
   readonly version: string | null;
   readonly cmdFlags: Record<string, unknown>;
+  /** Every generation is a job in `queue` (services/jobs). */
+  readonly jobs: JobService;
 
   constructor(deps: SdServiceDeps) {
     this.generator = deps.generator;
@@ -38,20 +46,43 @@ export class SdService {
     this.catalog = deps.catalog;
     this.version = deps.version;
     this.cmdFlags = deps.cmdFlags;
-  }
-
-  /** Queues a txt2img job; inside the queue the right checkpoint is loaded first (§4.3, §9.5). */
-  async txt2img(job: Txt2ImgJob): Promise<Txt2ImgResult> {
-    const result = await this.queue.submit({
-      name: 'scripts_txt2img',
-      jobCount: job.params.nIter,
-      run: async (hooks) => {
-        await this.ensureCheckpoint(job.checkpointOverride);
-        return this.generator.txt2img({ ...job.params, infotextVersion: this.version }, hooks);
+    const txt2img = txt2imgKind({
+      catalog: this.catalog,
+      options: this.options,
+      version: this.version,
+      run: (job, hooks) => this.runTxt2img(job, hooks),
+      loadedTitle: () => {
+        const current = this.generator.currentCheckpoint();
+        return current ? checkpointTitle(current) : null;
       },
     });
-    for (const [key, value] of Object.entries(job.persistentOverrides)) this.options.setInMemory(key, value);
-    return result;
+    this.jobs = new JobService({
+      store: deps.jobs?.store ?? new EmbeddedJobStore(),
+      queue: this.queue,
+      kinds: { txt2img },
+      retention: deps.jobs?.retention,
+      log: deps.jobs?.log,
+    });
+  }
+
+  /**
+   * Queues a txt2img job from an A1111 route (`body` validated, `job` mapped by the route); `force_task_id`
+   * names the job. Await `done` for the engine result.
+   */
+  submitTxt2img(body: Txt2ImgRequest, job: Txt2ImgJob): Promise<JobHandle<Txt2ImgResult>> {
+    return this.jobs.submit<Txt2ImgResult>({ type: 'txt2img', request: providedSubset(body), prepared: { body, job }, id: body.force_task_id, source: 'sdapi' });
+  }
+
+  /** Queues a txt2img job and waits for its result (the A1111 route without the job id). */
+  async txt2img(body: Txt2ImgRequest, job: Txt2ImgJob): Promise<Txt2ImgResult> {
+    const handle = await this.submitTxt2img(body, job);
+    return (await handle.done).output;
+  }
+
+  /** Inside the queue: the right checkpoint is loaded first (§4.3, §9.5), then the engine runs. */
+  private async runTxt2img(job: Txt2ImgJob, hooks: GenerationHooks): Promise<Txt2ImgResult> {
+    await this.ensureCheckpoint(job.checkpointOverride);
+    return this.generator.txt2img({ ...job.params, infotextVersion: this.version }, hooks);
   }
 
   async listModels(): Promise<SDModelItem[]> {

@@ -1,0 +1,158 @@
+/**
+ * The embedded job store: jobs and events in memory, made durable by an fsync'd append-only journal at
+ * `<dir>/journal.jsonl`, image bytes under `<dir>/images/<seq>/<index>.png`. Without a folder it keeps
+ * everything in memory (tests, `buildApp` without a data dir). No server to install; one process owns the folder.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FINISHED_STATUSES, type JobEvent } from '@sdapi/protocol';
+import { Journal, syncFolder } from './journal.ts';
+import type { JobFilter, JobRecord, JobStore, RetentionPolicy } from './types.ts';
+
+/**
+ * One journal line: a whole job record, an event, the removal of a job, or (first line after a rewrite) the
+ * counters, so that ids stay increasing even when the newest jobs were swept.
+ */
+type Entry = { job: JobRecord } | { event: JobEvent } | { remove: string } | { meta: { lastEventId: number; lastSeq: number } };
+
+/** Rewrite the journal once it holds this many more lines than the live state needs. */
+const COMPACT_SLACK = 5000;
+
+export class EmbeddedJobStore implements JobStore {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly eventLog = new Map<string, JobEvent[]>();
+  private readonly memoryImages = new Map<string, Uint8Array>();
+  private journal: Journal | null = null;
+  private lastEventId = 0;
+  private lastSeq = 0;
+
+  /** @param dir `<data-dir>/jobs`; undefined keeps everything in memory. */
+  constructor(readonly dir?: string) {}
+
+  get durable(): boolean {
+    return this.dir !== undefined;
+  }
+
+  async open(): Promise<{ jobs: JobRecord[]; lastEventId: number; lastSeq: number }> {
+    if (this.dir) {
+      const { journal, entries } = await Journal.open(join(this.dir, 'journal.jsonl'));
+      this.journal = journal;
+      for (const entry of entries as Entry[]) this.apply(entry);
+      await journal.rewrite(() => this.snapshot()); // compact what the last run appended
+    }
+    const jobs = [...this.jobs.values()].sort((a, b) => a.seq - b.seq);
+    return { jobs, lastEventId: this.lastEventId, lastSeq: this.lastSeq };
+  }
+
+  get(id: string): JobRecord | undefined {
+    return this.jobs.get(id);
+  }
+
+  list(filter: JobFilter): JobRecord[] {
+    const out: JobRecord[] = [];
+    const all = [...this.jobs.values()].sort((a, b) => b.seq - a.seq);
+    for (const job of all) {
+      if (filter.beforeSeq !== undefined && job.seq >= filter.beforeSeq) continue;
+      if (filter.statuses && !filter.statuses.includes(job.status)) continue;
+      if (filter.types && !filter.types.includes(job.type)) continue;
+      out.push(job);
+      if (out.length >= filter.limit) break;
+    }
+    return out;
+  }
+
+  async put(record: JobRecord, durable: boolean): Promise<void> {
+    this.lastSeq = Math.max(this.lastSeq, record.seq);
+    this.jobs.set(record.id, record);
+    if (!this.eventLog.has(record.id)) this.eventLog.set(record.id, []);
+    await this.journal?.append({ job: record }, durable);
+  }
+
+  async appendEvent(event: JobEvent, durable: boolean): Promise<void> {
+    this.lastEventId = Math.max(this.lastEventId, event.id);
+    this.eventLog.get(event.job)?.push(event);
+    await this.journal?.append({ event }, durable);
+  }
+
+  events(jobId: string, afterId = 0): JobEvent[] {
+    return (this.eventLog.get(jobId) ?? []).filter((e) => e.id > afterId);
+  }
+
+  async writeImage(record: JobRecord, index: number, bytes: Uint8Array): Promise<void> {
+    if (!this.dir) {
+      this.memoryImages.set(`${record.seq}/${index}`, bytes);
+      return;
+    }
+    const folder = join(this.dir, 'images', String(record.seq));
+    await mkdir(folder, { recursive: true });
+    const path = join(folder, `${index}.png`);
+    const out = await open(`${path}.tmp`, 'w');
+    try {
+      await out.writeFile(bytes);
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await rename(`${path}.tmp`, path);
+    await syncFolder(folder);
+  }
+
+  async readImage(record: JobRecord, index: number): Promise<Uint8Array | undefined> {
+    if (!this.dir) return this.memoryImages.get(`${record.seq}/${index}`);
+    return readFile(join(this.dir, 'images', String(record.seq), `${index}.png`)).catch(() => undefined);
+  }
+
+  async sweep(policy: RetentionPolicy, now: number): Promise<string[]> {
+    const finished = [...this.jobs.values()]
+      .filter((j) => FINISHED_STATUSES.includes(j.status))
+      .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0) || b.seq - a.seq);
+    const doomed = finished.filter((j, i) => i >= policy.maxCount || (j.finishedAt ?? 0) < now - policy.maxAgeMs);
+    for (const job of doomed) await this.remove(job);
+    const live = this.jobs.size + [...this.eventLog.values()].reduce((n, list) => n + list.length, 0);
+    if (this.journal && this.journal.linesSinceRewrite > 2 * live + COMPACT_SLACK) await this.journal.rewrite(() => this.snapshot());
+    return doomed.map((j) => j.id);
+  }
+
+  async close(): Promise<void> {
+    await this.journal?.close();
+  }
+
+  private async remove(job: JobRecord): Promise<void> {
+    this.jobs.delete(job.id);
+    this.eventLog.delete(job.id);
+    for (const key of [...this.memoryImages.keys()]) if (key.startsWith(`${job.seq}/`)) this.memoryImages.delete(key);
+    // Removal need not be durable: a lost `remove` line only means the next sweep removes the job again.
+    await this.journal?.append({ remove: job.id }, false);
+    if (this.dir) await rm(join(this.dir, 'images', String(job.seq)), { recursive: true, force: true });
+  }
+
+  /** Replays one journal entry. */
+  private apply(entry: Entry): void {
+    if ('job' in entry) {
+      this.lastSeq = Math.max(this.lastSeq, entry.job.seq);
+      this.jobs.set(entry.job.id, entry.job);
+      if (!this.eventLog.has(entry.job.id)) this.eventLog.set(entry.job.id, []);
+    } else if ('event' in entry) {
+      this.lastEventId = Math.max(this.lastEventId, entry.event.id);
+      this.eventLog.get(entry.event.job)?.push(entry.event);
+    } else if ('remove' in entry) {
+      this.jobs.delete(entry.remove);
+      this.eventLog.delete(entry.remove);
+    } else if ('meta' in entry) {
+      this.lastEventId = Math.max(this.lastEventId, entry.meta.lastEventId);
+      this.lastSeq = Math.max(this.lastSeq, entry.meta.lastSeq);
+    }
+  }
+
+  private snapshot(): Entry[] {
+    const jobs = [...this.jobs.values()].sort((a, b) => a.seq - b.seq);
+    const meta = { meta: { lastEventId: this.lastEventId, lastSeq: this.lastSeq } };
+    return [meta, ...jobs.map((job) => ({ job })), ...jobs.flatMap((job) => (this.eventLog.get(job.id) ?? []).map((event) => ({ event })))];
+  }
+}
+
+/** A strong ETag for image bytes. */
+export function etagOf(bytes: Uint8Array): string {
+  return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
+}
