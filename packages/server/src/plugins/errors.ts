@@ -23,6 +23,8 @@ export const STATUS_BY_CODE: Record<ApiErrorCode, number> = {
   INVALID_PARAMS: 422,
   UNSUPPORTED_PARAM: 422,
   INVALID_IMAGE: 400,
+  // An image URL the options forbid (requests disabled, or a non-global address): A1111 answers 500.
+  IMAGE_URL_NOT_ALLOWED: 403,
   INVALID_IMAGE_FORMAT: 500,
   QUEUE_FULL: 503,
   CANCELLED: 409,

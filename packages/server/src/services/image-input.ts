@@ -1,0 +1,171 @@
+/**
+ * Images in requests (spec §1.9, vector base64_decode.json): http(s) URLs fetched under A1111's options
+ * (`api_enable_requests`, `api_forbid_local_requests`: every resolved address must be global, and the checked
+ * address is the one connected to), `data:image/…;base64,` prefixes cut as A1111 cuts them, lenient base64, then
+ * any format the engine's codec reads. Errors keep A1111's details; statuses are 4xx (A1111: 500).
+ */
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { get as httpGet, type IncomingMessage, type RequestOptions } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { isIP } from 'node:net';
+import { type DecodedImage, decodeImage, ImageDecodeError } from '@sdapi/engine';
+import ipaddr from 'ipaddr.js';
+import { ApiError } from './errors.ts';
+
+export interface ImageFetchPolicy {
+  /** Largest image a URL may return, in bytes (default 64 MiB). */
+  maxBytes?: number;
+  /** Whole-request timeout in ms (default 30 s, A1111's `timeout=30`). */
+  timeoutMs?: number;
+  /** Redirects followed, each re-checked (default 5). */
+  maxRedirects?: number;
+  /** DNS resolution (tests inject one); default node's `dns.lookup` with `all: true`. */
+  resolve?: (hostname: string) => Promise<LookupAddress[]>;
+}
+
+const INVALID = 'Invalid encoded image';
+
+/**
+ * Decodes one request image string (`init_images[i]`, `mask`, png-info `image`) into RGBA pixels.
+ * @param options the options in force (`api_enable_requests`, `api_forbid_local_requests`, `api_useragent`)
+ */
+export async function decodeRequestImage(value: string, options: Record<string, unknown>, policy: ImageFetchPolicy = {}): Promise<DecodedImage> {
+  if (value.startsWith('http://') || value.startsWith('https://')) {
+    if (!options.api_enable_requests) throw new ApiError('IMAGE_URL_NOT_ALLOWED', 'Requests not allowed');
+    const bytes = await fetchImageBytes(value, options, policy);
+    try {
+      return await decodeImage(bytes);
+    } catch (cause) {
+      throw new ApiError('INVALID_IMAGE', 'Invalid image url', { cause });
+    }
+  }
+  try {
+    return await decodeImage(base64Bytes(stripDataUrl(value)));
+  } catch (cause) {
+    if (cause instanceof ApiError) throw cause;
+    if (cause instanceof ImageDecodeError) throw new ApiError('INVALID_IMAGE', INVALID, { cause });
+    throw cause;
+  }
+}
+
+/**
+ * `data:image/<type>;base64,<data>` → `<data>`: A1111 takes the part after the first `;`, then the part after its
+ * first `,`. So `data:image/png,…` (no `;`) and `data:image/png;charset=x;base64,…` fail (A1111: 500
+ * IndexError, here a 400 that says what is expected). Other data URLs are not stripped and fail to decode.
+ */
+export function stripDataUrl(value: string): string {
+  if (!value.startsWith('data:image/')) return value;
+  const afterSemicolon = value.split(';')[1];
+  const data = afterSemicolon?.split(',')[1];
+  if (data === undefined) {
+    const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
+    throw new ApiError('INVALID_IMAGE', `${INVALID}: a data URL must look like data:image/<type>;base64,<data> (one parameter, then a comma), got ${JSON.stringify(shown)}`);
+  }
+  return data;
+}
+
+/**
+ * Python's non-validating `b64decode`: characters outside the standard alphabet are dropped and decoding stops
+ * at padding; a missing final `=` is tolerated (the image decoder decides whether the bytes are whole).
+ */
+export function base64Bytes(text: string): Buffer {
+  const clean = text.replace(/[^A-Za-z0-9+/=]/g, '');
+  const pad = clean.indexOf('=');
+  return Buffer.from(pad < 0 ? clean : clean.slice(0, pad), 'base64');
+}
+
+/** Whether every address is a global unicast one (ipaddr.js `range() === 'unicast'`; IPv4-mapped IPv6 as IPv4). */
+export function isGlobalAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  let parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  return parsed.range() === 'unicast';
+}
+
+const defaultResolve = (hostname: string) =>
+  new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+
+/** Fetches a URL's bytes: redirects re-checked, size and time bounded, no status check (A1111 reads any body). */
+async function fetchImageBytes(url: string, options: Record<string, unknown>, policy: ImageFetchPolicy): Promise<Buffer> {
+  const signal = AbortSignal.timeout(policy.timeoutMs ?? 30_000);
+  const headers: Record<string, string> = typeof options.api_useragent === 'string' && options.api_useragent ? { 'user-agent': options.api_useragent } : {};
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    let target: URL;
+    try {
+      target = new URL(current);
+    } catch (cause) {
+      throw new ApiError('INVALID_IMAGE', `Invalid image url: ${JSON.stringify(current)} is not a URL`, { cause });
+    }
+    const address = options.api_forbid_local_requests ? await checkedAddress(target.hostname, policy) : undefined;
+    const response = await request(target, { headers, signal, address });
+    const location = response.headers.location;
+    if (response.statusCode && response.statusCode >= 300 && response.statusCode < 400 && location) {
+      response.resume();
+      if (hop >= (policy.maxRedirects ?? 5)) throw new ApiError('INVALID_IMAGE', `Invalid image url: more than ${policy.maxRedirects ?? 5} redirects`);
+      current = new URL(location, target).toString();
+      continue;
+    }
+    return readBody(response, policy.maxBytes ?? 64 * 1024 * 1024, target);
+  }
+}
+
+/** Resolves the host and refuses it unless every address is global; returns the address to connect to. */
+async function checkedAddress(host: string, policy: ImageFetchPolicy): Promise<LookupAddress> {
+  const hostname = host.replace(/^\[|\]$/g, '');
+  let addresses: LookupAddress[];
+  if (isIP(hostname)) addresses = [{ address: hostname, family: isIP(hostname) }];
+  else {
+    try {
+      addresses = await (policy.resolve ?? defaultResolve)(hostname);
+    } catch (cause) {
+      // A1111 treats a failed resolution as "local" as well.
+      throw new ApiError('IMAGE_URL_NOT_ALLOWED', 'Request to local resource not allowed', { cause });
+    }
+  }
+  if (addresses.length === 0 || !addresses.every((a) => isGlobalAddress(a.address))) {
+    throw new ApiError('IMAGE_URL_NOT_ALLOWED', 'Request to local resource not allowed');
+  }
+  return addresses[0];
+}
+
+function request(target: URL, opts: { headers: Record<string, string>; signal: AbortSignal; address?: LookupAddress }): Promise<IncomingMessage> {
+  const get = target.protocol === 'https:' ? httpsGet : target.protocol === 'http:' ? httpGet : undefined;
+  if (!get) return Promise.reject(new ApiError('INVALID_IMAGE', `Invalid image url: unsupported scheme ${target.protocol}`));
+  const pinned = opts.address;
+  // Connect to the address that was checked, not to a second DNS answer (no DNS-rebinding window).
+  const lookup: RequestOptions['lookup'] = pinned
+    ? (_host, options, callback) => {
+        if ((options as { all?: boolean }).all) (callback as (e: null, a: LookupAddress[]) => void)(null, [pinned]);
+        else (callback as (e: null, a: string, f: number) => void)(null, pinned.address, pinned.family);
+      }
+    : undefined;
+  return new Promise((resolve, reject) => {
+    const req = get(target, { headers: opts.headers, signal: opts.signal, lookup }, resolve);
+    req.on('error', (cause) => reject(fetchFailed(target, cause, opts.signal)));
+  });
+}
+
+function fetchFailed(target: URL, cause: Error, signal: AbortSignal): ApiError {
+  const why = signal.aborted ? 'timed out' : cause.message;
+  return new ApiError('INVALID_IMAGE', `Invalid image url: fetching ${target.origin}${target.pathname} failed (${why})`, { cause });
+}
+
+function readBody(response: IncomingMessage, maxBytes: number, target: URL): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        response.destroy();
+        reject(new ApiError('INVALID_IMAGE', `Invalid image url: the response is larger than ${maxBytes} bytes`));
+      } else chunks.push(chunk);
+    });
+    response.on('end', () => resolve(Buffer.concat(chunks)));
+    response.on('close', () => {
+      if (!response.complete) reject(new ApiError('INVALID_IMAGE', `Invalid image url: the connection to ${target.origin} closed early (timed out or reset)`));
+    });
+    response.on('error', (cause) => reject(new ApiError('INVALID_IMAGE', `Invalid image url: reading ${target.origin}${target.pathname} failed (${cause.message})`, { cause })));
+  });
+}
