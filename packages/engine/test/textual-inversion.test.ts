@@ -68,7 +68,7 @@ for (const fixture of ['tiny-sd15', 'tiny-sd2v', 'tiny-sdxl']) {
     const encoders = model.config.text_encoders;
     const vectors = encoders.map((c, e) => ramp(2, c.hidden_size, 20 + e));
     const dir = join(tmp, fixture);
-    const tensors = encoders.length === 1
+    const tensors: Record<string, { shape: number[]; data: Float32Array }> = encoders.length === 1
       ? { emb_params: { shape: [2, encoders[0].hidden_size], data: vectors[0] } }
       : { clip_l: { shape: [2, encoders[0].hidden_size], data: vectors[0] }, clip_g: { shape: [2, encoders[1].hidden_size], data: vectors[1] } };
     rmSync(dir, { recursive: true, force: true });
