@@ -10,7 +10,10 @@ const unit = (defaultValue: number) => withDefault(Type.Number({ minimum: 0, max
 
 /** The options both extras routes share, in A1111's field order. */
 const extrasOptions = {
-  resize_mode: withDefault(Type.Union([Type.Literal(0), Type.Literal(1)], { description: '0 = scale by upscaling_resize, 1 = scale to upscaling_resize_w × _h' }), 0),
+  resize_mode: withDefault(
+    Type.Union([Type.Literal(0), Type.Literal(1)], { description: '0 = scale by upscaling_resize, 1 = scale to upscaling_resize_w × _h' }),
+    0,
+  ),
   show_extras_results: withDefault(Type.Boolean(), true),
   gfpgan_visibility: unit(0),
   codeformer_visibility: unit(0),

@@ -44,7 +44,11 @@ describe('route models against vectors/api_models.json', { skip }, () => {
     test(`${name}: field names, order, required, nullability and defaults`, () => {
       const props = schema.properties as Record<string, Prop>;
       const expected = models[name];
-      assert.deepEqual(Object.keys(props), expected.map((f) => f.name), 'fields in order');
+      assert.deepEqual(
+        Object.keys(props),
+        expected.map((f) => f.name),
+        'fields in order',
+      );
       const required = new Set(schema.required ?? []);
       for (const f of expected) {
         const nullable = props[f.name].anyOf?.some((b) => b.type === 'null') ?? false;

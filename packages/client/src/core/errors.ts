@@ -28,18 +28,40 @@ export class APIError extends SDError {
   }
 }
 
+/** 400: a malformed input the server refused (e.g. an undecodable image on sdapi). */
 export class BadRequestError extends APIError {}
+/** 401: missing or wrong `--api-auth` credentials. */
 export class UnauthorizedError extends APIError {}
+/** 403: authenticated but not allowed. */
+export class PermissionDeniedError extends APIError {}
+/** 404: unknown route (an extension that is not installed) or a missing object (A1111: `Init image not found`). */
 export class NotFoundError extends APIError {}
+/** 409: conflicts, e.g. a job id already in use. */
+export class ConflictError extends APIError {}
+/** 413: the request body is larger than the server accepts (big base64 images). */
+export class PayloadTooLargeError extends APIError {}
+/** 422: validation failed (FastAPI `detail` list) or a name was not found (sampler, script). */
 export class UnprocessableEntityError extends APIError {}
-export class ServiceUnavailableError extends APIError {}
+/** 429: too many requests; retried after `Retry-After`. */
+export class RateLimitError extends APIError {}
+/** 500 (and other 5xx without a class of their own): A1111 reports Python exceptions here. */
 export class InternalServerError extends APIError {}
+/** 501: the server does not implement this (A1111 `server-restart` without a launcher). */
+export class NotImplementedError extends APIError {}
+/** 503: the queue is full or the server is starting; retried after `Retry-After`. */
+export class ServiceUnavailableError extends APIError {}
 
 const ERROR_BY_STATUS: Record<number, typeof APIError> = {
   400: BadRequestError,
   401: UnauthorizedError,
+  403: PermissionDeniedError,
   404: NotFoundError,
+  409: ConflictError,
+  413: PayloadTooLargeError,
   422: UnprocessableEntityError,
+  429: RateLimitError,
+  500: InternalServerError,
+  501: NotImplementedError,
   503: ServiceUnavailableError,
 };
 

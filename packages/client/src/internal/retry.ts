@@ -1,18 +1,20 @@
 /**
  * When and how long to retry (openai-node's backoff: 0.5 s doubling to 8 s, up to 25% jitter, `Retry-After`
  * honoured). Generation POSTs are expensive and not idempotent, so they retry only when the server surely did
- * not start them: connection refused, 429, 503.
+ * not start them: connection refused, 429, and 503 with `Retry-After` (the server saying "busy, come back";
+ * a bare 503 may come from a proxy in front of a job that is still running). Idempotent calls (GETs, options,
+ * interrupt) also retry on 408, any 5xx and any connection error.
  */
 
-/** `generation`: txt2img/img2img; `idempotent`: GETs and cheap control calls (options, interrupt). */
-export type RetryClass = 'generation' | 'idempotent';
+/** `once`: POSTs with a body (generations, options, png-info): repeated only when the server surely did not start them; `idempotent`: GETs and body-less control calls (interrupt, refresh-*). */
+export type RetryClass = 'once' | 'idempotent';
 
 const INITIAL_DELAY_S = 0.5;
 const MAX_DELAY_S = 8;
 
-export function shouldRetryStatus(status: number, kind: RetryClass): boolean {
-  if (status === 429 || status === 503) return true;
-  return kind === 'idempotent' && (status === 408 || status >= 500);
+export function shouldRetryStatus(status: number, kind: RetryClass, headers?: Headers): boolean {
+  if (kind === 'idempotent') return status === 408 || status === 429 || status >= 500;
+  return status === 429 || (status === 503 && retryAfterMs(headers) !== undefined);
 }
 
 /** Whether a fetch that produced no response may be repeated. */

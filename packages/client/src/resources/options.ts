@@ -12,9 +12,10 @@ export class OptionsResource extends APIResource {
 
   /**
    * POST /sdapi/v1/options. `sd_model_checkpoint` must be an exact checkpoint alias (a title, name or hash);
-   * the server loads it before answering. Resolves to null.
+   * the server loads it before answering. Resolves to null. Not repeated on a 500: A1111 answers unknown keys
+   * and unknown checkpoints that way.
    */
   update(body: OptionsUpdate, options?: RequestOptions): APIPromise<null> {
-    return this._client.post('/sdapi/v1/options', { body, ...options, retry: 'idempotent' });
+    return this._client.post('/sdapi/v1/options', { body, ...options });
   }
 }

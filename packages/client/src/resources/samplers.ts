@@ -1,4 +1,4 @@
-import type { SamplerList, SchedulerList } from '@sdapi/protocol';
+import type { SamplerList } from '@sdapi/protocol';
 import type { RequestOptions } from '../client.ts';
 import type { APIPromise } from '../core/api-promise.ts';
 import { APIResource } from '../core/resource.ts';
@@ -8,13 +8,5 @@ export class SamplersResource extends APIResource {
   /** GET /sdapi/v1/samplers: `{name, aliases, options}`; option values are strings (`"True"`). */
   list(options?: RequestOptions): APIPromise<SamplerList> {
     return this._client.get('/sdapi/v1/samplers', options);
-  }
-}
-
-/** `client.schedulers`. */
-export class SchedulersResource extends APIResource {
-  /** GET /sdapi/v1/schedulers: `{name, label, aliases, default_rho, need_inner_model}`. */
-  list(options?: RequestOptions): APIPromise<SchedulerList> {
-    return this._client.get('/sdapi/v1/schedulers', options);
   }
 }
