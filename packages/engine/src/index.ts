@@ -28,6 +28,7 @@ export { DEFAULT_GENERATION_OPTIONS, defaultTxt2ImgParams, StableDiffusion } fro
 export { EmbeddingDatabase, type EmbeddingEntry, type UnreadableEmbedding } from './pipeline/embedding-database.ts';
 export type { EmbeddingInfo } from './pipeline/textual-inversion.ts';
 export { type PromptStyle, parseStylesCsv, StyleDatabase } from './text/styles.ts';
+export { EMPHASIS_MODES, type EmphasisMode } from './text/conditioning.ts';
 export type { LoadOptions } from './pipeline/model.ts';
 export type {
   GeneratedImage,

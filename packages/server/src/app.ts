@@ -12,9 +12,11 @@ import { registerErrorHandling } from './plugins/errors.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { registerWire } from './plugins/wire.ts';
 import { cmdFlagsRoute } from './routes/sdapi/cmd-flags.ts';
+import { embeddingsRoutes } from './routes/sdapi/embeddings.ts';
 import { interruptRoutes } from './routes/sdapi/interrupt.ts';
 import { optionsRoutes } from './routes/sdapi/options.ts';
 import { progressRoute } from './routes/sdapi/progress.ts';
+import { promptStylesRoute } from './routes/sdapi/prompt-styles.ts';
 import { samplerRoutes } from './routes/sdapi/samplers.ts';
 import { sdModelsRoute } from './routes/sdapi/sd-models.ts';
 import { txt2imgRoute } from './routes/sdapi/txt2img.ts';
@@ -26,6 +28,7 @@ import type { RetentionPolicy } from './services/jobs/types.ts';
 import type { Generator } from './services/generator.ts';
 import { OptionsStore } from './services/options-store.ts';
 import { SdService } from './services/sd-service.ts';
+import { PromptStyles } from './services/styles.ts';
 import type { SdApiInstance } from './types.ts';
 
 export interface AppDeps {
@@ -51,6 +54,8 @@ export interface AppDeps {
   bodyLimit?: number;
   /** Flag values to report at GET /cmd-flags (A1111 destinations: `port`, `listen`, `ckpt_dir`, …). */
   cmdFlags?: Record<string, unknown>;
+  /** `--styles-file` paths (`*`/`?` allowed in the file name); default `<data-dir>/styles.csv`, none without a data dir. */
+  stylesFiles?: string[];
   /** Finished jobs kept under `<data-dir>/jobs/` (default 1000 jobs, 7 days). */
   jobsRetention?: RetentionPolicy;
 }
@@ -68,6 +73,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     catalog: deps.catalog ?? engineCatalog(),
     version: deps.version === undefined ? 'v1.10.1' : deps.version,
     cmdFlags: reportedFlags(deps),
+    styles: new PromptStyles(stylesFiles(deps)),
     jobs: { store: new EmbeddedJobStore(deps.dataDir ? join(deps.dataDir, 'jobs') : undefined), retention: deps.jobsRetention },
   });
   await service.jobs.start();
@@ -80,9 +86,13 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   const credentials = deps.apiAuth ? parseApiAuth(deps.apiAuth) : undefined;
   await app.register(async (api: SdApiInstance) => {
     if (credentials) api.addHook('preValidation', basicAuthHook(credentials));
-    for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute]) routes(api);
+    for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
   });
   return app;
+}
+
+function stylesFiles(deps: AppDeps): string[] {
+  return deps.stylesFiles ?? (deps.dataDir ? [join(deps.dataDir, 'styles.csv')] : []);
 }
 
 /** What this server reports as its flags: an API-only server (`--api --nowebui`) rooted at the data dir. */
@@ -92,7 +102,7 @@ function reportedFlags(deps: AppDeps): Record<string, unknown> {
   return cmdFlagsBody(root, {
     api: true,
     nowebui: true,
-    styles_file: [join(root, 'styles.csv')],
+    styles_file: deps.stylesFiles?.map((p) => resolve(p)) ?? [join(root, 'styles.csv')],
     ui_settings_file: join(root, 'config.json'),
     ...deps.cmdFlags,
     api_auth: null,

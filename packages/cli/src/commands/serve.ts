@@ -14,6 +14,8 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --server-name HOST     bind this address (wins over --listen)
   --ckpt FILE            a .safetensors checkpoint, listed first and loaded by default
   --ckpt-dir DIR         another folder of checkpoints
+  --embeddings-dir DIR   textual-inversion embeddings (default: <data-dir>/embeddings)
+  --styles-file FILE     a styles.csv (repeatable; * and ? in the file name; default: <data-dir>/styles.csv)
   --data-dir DIR         config.json, cache.json, models/, outputs live here (default: current directory)
   --api-auth U:P[,U:P]   HTTP Basic credentials for every /sdapi route
   --no-hashing           do not compute checkpoint SHA-256 hashes
@@ -26,6 +28,8 @@ const OPTIONS = {
   'server-name': { type: 'string' },
   ckpt: { type: 'string' },
   'ckpt-dir': { type: 'string' },
+  'embeddings-dir': { type: 'string' },
+  'styles-file': { type: 'string', multiple: true },
   'data-dir': { type: 'string', default: '.' },
   'api-auth': { type: 'string' },
   'no-hashing': { type: 'boolean' },
@@ -53,11 +57,14 @@ export async function serve(argv: string[]): Promise<number> {
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   const generator = new EngineGenerator({
     dataDir, ckpt: values.ckpt ? resolve(values.ckpt) : null, ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
+    embeddingsDir: values['embeddings-dir'] ? resolve(values['embeddings-dir']) : null,
     noHashing: values['no-hashing'], threads, log: (line) => console.log(line),
   });
   await generator.listCheckpoints(); // writes the placeholder model now (with its notice) when there is none
   const host = values['server-name'] ?? (values.listen ? '0.0.0.0' : '127.0.0.1');
-  const { app, url } = await startServer({ generator, dataDir, apiAuth: values['api-auth'], port: port(values.port), host });
+  const stylesFiles = values['styles-file']?.map((p) => resolve(p));
+  const embeddingsFlags = values['embeddings-dir'] ? { embeddings_dir: resolve(values['embeddings-dir']) } : {};
+  const { app, url } = await startServer({ generator, dataDir, apiAuth: values['api-auth'], port: port(values.port), host, stylesFiles, cmdFlags: embeddingsFlags });
   console.log(`sdapi listening on ${url} (API docs: ${url}/docs)`);
   await new Promise<void>((done) => {
     const stop = () => done();

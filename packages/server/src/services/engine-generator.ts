@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   CheckpointCatalog,
   DEFAULT_MODEL_NOTICE,
+  EmbeddingDatabase,
   ensureDefaultModel,
   type GenerationHooks,
   HashCache,
@@ -15,7 +16,7 @@ import {
   type Txt2ImgResult,
 } from '@sdapi/engine';
 import { ApiError } from './errors.ts';
-import type { CheckpointFile, Generator } from './generator.ts';
+import type { CheckpointFile, EmbeddingList, Generator } from './generator.ts';
 
 export interface EngineGeneratorOptions {
   /** A1111 `--data-dir`: models/, cache.json and the ONNX cache live under it. */
@@ -24,6 +25,8 @@ export interface EngineGeneratorOptions {
   ckpt?: string | null;
   /** `--ckpt-dir`: an extra checkpoint folder. */
   ckptDir?: string | null;
+  /** `--embeddings-dir` (default `<data-dir>/embeddings`): textual-inversion embeddings, read recursively. */
+  embeddingsDir?: string | null;
   /** `--no-hashing`. */
   noHashing?: boolean;
   /** Write the placeholder model when no checkpoint exists (default true). */
@@ -36,9 +39,11 @@ export interface EngineGeneratorOptions {
 export class EngineGenerator implements Generator {
   private readonly cache: HashCache;
   private loaded: { file: CheckpointFile; sd: StableDiffusion } | null = null;
+  private readonly embeddings: EmbeddingDatabase;
 
   constructor(private readonly options: EngineGeneratorOptions) {
     this.cache = new HashCache(join(options.dataDir, 'cache.json'));
+    this.embeddings = new EmbeddingDatabase([options.embeddingsDir ?? join(options.dataDir, 'embeddings')]);
   }
 
   private scan(): CheckpointCatalog {
@@ -67,6 +72,7 @@ export class EngineGenerator implements Generator {
     const sha256 = await catalog.hash(entry, { noHashing: this.options.noHashing });
     const sd = StableDiffusion.open(entry.filename, { cacheDir: join(this.options.dataDir, 'cache', 'onnx'), threads: this.options.threads });
     sd.model.shortHash = sha256 ? sha256.slice(0, 10) : null;
+    sd.embeddings = this.embeddings;
     await this.loaded?.sd.release();
     this.loaded = { file: { ...checkpoint, sha256 }, sd };
     this.options.log?.(`loaded ${entry.name}${sha256 ? ` [${sha256.slice(0, 10)}]` : ''}`);
@@ -75,7 +81,18 @@ export class EngineGenerator implements Generator {
 
   async txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult> {
     if (!this.loaded) throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
+    this.embeddings.refresh(); // A1111 rescans the embeddings folder before each job when it changed
     return this.loaded.sd.txt2img(params, hooks);
+  }
+
+  /** Rescans the folder when it changed (A1111 lists what its last job loaded; a new file shows here at once). */
+  listEmbeddings(): EmbeddingList {
+    this.embeddings.refresh();
+    return this.loaded ? this.loaded.sd.describeEmbeddings() : { loaded: new Map(), skipped: new Map() };
+  }
+
+  refreshEmbeddings(): void {
+    this.embeddings.refresh(true);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
  * `loadModel(path) → StableDiffusion`, tests pass a fake. Everything A1111-specific about naming and options stays
  * on the server side of this interface.
  */
-import type { GenerationHooks, Txt2ImgParams, Txt2ImgResult } from '@sdapi/engine';
+import type { EmbeddingInfo, GenerationHooks, Txt2ImgParams, Txt2ImgResult } from '@sdapi/engine';
 
 /** A checkpoint file the generator can load (spec §9.1–9.2); the server derives titles and aliases from it. */
 export interface CheckpointFile {
@@ -31,4 +31,17 @@ export interface Generator {
   loadCheckpoint(checkpoint: CheckpointFile): Promise<CheckpointFile>;
   /** Runs one txt2img job with the loaded checkpoint; progress, interrupt and skip go through `hooks`. */
   txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult>;
+  /**
+   * Textual-inversion embeddings as the loaded model sees them (GET /embeddings): `loaded` fit its text encoders.
+   * Generators without textual inversion leave both out (the lists are then empty).
+   */
+  listEmbeddings?(): EmbeddingList;
+  /** Re-reads the embeddings folder (POST /refresh-embeddings); called inside the queue. */
+  refreshEmbeddings?(): void;
+}
+
+/** Embeddings by name, in listing order. */
+export interface EmbeddingList {
+  loaded: ReadonlyMap<string, EmbeddingInfo>;
+  skipped: ReadonlyMap<string, EmbeddingInfo>;
 }

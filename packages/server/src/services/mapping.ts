@@ -3,7 +3,7 @@
  * (Txt2ImgParams + option overrides), and a Txt2ImgResult → `{images, parameters, info}` (spec §3.1.2 step 9,
  * §4.6). No I/O; PNG encoding is the only heavy step.
  */
-import { encodePng, type GenerationOptions, PyFloat, pyJsonDumps, type Txt2ImgParams, type Txt2ImgResult } from '@sdapi/engine';
+import { EMPHASIS_MODES, encodePng, type GenerationOptions, PyFloat, pyJsonDumps, type Txt2ImgParams, type Txt2ImgResult } from '@sdapi/engine';
 import { providedFields, Txt2ImgRequest, type Txt2ImgResponse } from '@sdapi/protocol';
 import { pyTyped } from '../wire/py-typed.ts';
 import { type Catalog, resolveSampler } from './catalog.ts';
@@ -117,8 +117,11 @@ export function generationOptions(o: Record<string, unknown>): GenerationOptions
     sigma_max: num('sigma_max'),
     rho: num('rho'),
     always_discard_next_to_last_sigma: Boolean(o.always_discard_next_to_last_sigma),
-    emphasis: oneOf('emphasis', ['Original', 'No norm', 'None'] as const),
+    emphasis: oneOf('emphasis', EMPHASIS_MODES),
     comma_padding_backtrack: num('comma_padding_backtrack'),
+    sdxl_clip_l_skip: Boolean(o.sdxl_clip_l_skip),
+    enable_prompt_comments: Boolean(o.enable_prompt_comments),
+    textual_inversion_add_hashes_to_infotext: Boolean(o.textual_inversion_add_hashes_to_infotext),
     add_model_hash_to_info: Boolean(o.add_model_hash_to_info),
     add_model_name_to_info: Boolean(o.add_model_name_to_info),
     add_version_to_infotext: Boolean(o.add_version_to_infotext),

@@ -3,8 +3,8 @@
  * the options store and the sampler catalog, and holds the A1111 rules that span them (which checkpoint a job
  * runs on, how overrides live and die). No HTTP here.
  */
-import type { GenerationHooks, Txt2ImgResult } from '@sdapi/engine';
-import type { ProgressResponse, SDModelItem, Txt2ImgRequest } from '@sdapi/protocol';
+import type { EmbeddingInfo as EngineEmbeddingInfo, GenerationHooks, Txt2ImgResult } from '@sdapi/engine';
+import type { EmbeddingItem, EmbeddingsResponse, ProgressResponse, SDModelItem, Txt2ImgRequest } from '@sdapi/protocol';
 import type { Catalog } from './catalog.ts';
 import { checkpointTitle, findCheckpoint, toSdModelItem } from './checkpoints.ts';
 import type { GenerationQueue } from './generation-queue.ts';
@@ -15,6 +15,7 @@ import { providedSubset, txt2imgKind } from './jobs/kinds.ts';
 import type { JobStore, RetentionPolicy } from './jobs/types.ts';
 import type { Txt2ImgJob } from './mapping.ts';
 import type { OptionsStore } from './options-store.ts';
+import { PromptStyles } from './styles.ts';
 
 export interface SdServiceDeps {
   generator: Generator;
@@ -25,6 +26,8 @@ export interface SdServiceDeps {
   version: string | null;
   /** The GET /cmd-flags body. */
   cmdFlags: Record<string, unknown>;
+  /** styles.csv files (default: none). */
+  styles?: PromptStyles;
   /** Where jobs live (default: in memory) and how long finished ones are kept. */
   jobs?: { store?: JobStore; retention?: RetentionPolicy; log?: (line: string) => void };
 }
@@ -36,6 +39,8 @@ export class SdService {
   readonly catalog: Catalog;
   readonly version: string | null;
   readonly cmdFlags: Record<string, unknown>;
+  /** The style files: GET /prompt-styles, and the request's `styles` merged into the prompts before generating. */
+  readonly styles: PromptStyles;
   /** Every generation is a job in `queue` (services/jobs). */
   readonly jobs: JobService;
 
@@ -46,6 +51,7 @@ export class SdService {
     this.catalog = deps.catalog;
     this.version = deps.version;
     this.cmdFlags = deps.cmdFlags;
+    this.styles = deps.styles ?? new PromptStyles([]);
     const txt2img = txt2imgKind({
       catalog: this.catalog,
       options: this.options,
@@ -82,7 +88,26 @@ export class SdService {
   /** Inside the queue: the right checkpoint is loaded first (§4.3, §9.5), then the engine runs. */
   private async runTxt2img(job: Txt2ImgJob, hooks: GenerationHooks): Promise<Txt2ImgResult> {
     await this.ensureCheckpoint(job.checkpointOverride);
-    return this.generator.txt2img({ ...job.params, infotextVersion: this.version }, hooks);
+    // Styles first (spec §6.1): `all_prompts` and the infotext carry the styled prompts, as A1111's do.
+    return this.generator.txt2img({ ...this.styles.apply(job.params), infotextVersion: this.version }, hooks);
+  }
+
+  /**
+   * GET /embeddings: as the loaded model sees them. A1111 always has a model loaded; the width check needs one,
+   * so the default checkpoint is loaded first (under the queue lock) when none is.
+   */
+  async embeddings(): Promise<EmbeddingsResponse> {
+    const { listEmbeddings } = this.generator;
+    if (!listEmbeddings) return { loaded: {}, skipped: {} };
+    if (!this.generator.currentCheckpoint()) await this.queue.exclusive(() => this.ensureCheckpoint(null));
+    const { loaded, skipped } = listEmbeddings.call(this.generator);
+    const wire = (items: ReadonlyMap<string, EngineEmbeddingInfo>) => Object.fromEntries([...items].map(([name, info]): [string, EmbeddingItem] => [name, toEmbeddingItem(info)]));
+    return { loaded: wire(loaded), skipped: wire(skipped) };
+  }
+
+  /** POST /refresh-embeddings: a forced reload under the queue lock (A1111 takes it too). */
+  async refreshEmbeddings(): Promise<void> {
+    await this.queue.exclusive(async () => this.generator.refreshEmbeddings?.());
   }
 
   async listModels(): Promise<SDModelItem[]> {
@@ -141,4 +166,11 @@ export class SdService {
     if (current && current.filename === file.filename) return current;
     return this.generator.loadCheckpoint(file);
   }
+}
+
+/** Engine embedding info → A1111's EmbeddingItem (+ our `reason` on skipped ones). */
+function toEmbeddingItem(info: EngineEmbeddingInfo): EmbeddingItem {
+  const item: EmbeddingItem = { step: info.step, sd_checkpoint: info.sdCheckpoint, sd_checkpoint_name: info.sdCheckpointName, shape: info.shape, vectors: info.vectors };
+  if (info.reason !== undefined) item.reason = info.reason;
+  return item;
 }
