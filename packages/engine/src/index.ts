@@ -24,7 +24,9 @@ export {
   type InfotextValue,
   type PyJsonDumpsOptions,
 } from './pipeline/infotext.ts';
-export { DEFAULT_GENERATION_OPTIONS, defaultTxt2ImgParams, StableDiffusion } from './stable-diffusion.ts';
+export { DEFAULT_GENERATION_OPTIONS, defaultImg2ImgParams, defaultTxt2ImgParams, StableDiffusion } from './stable-diffusion.ts';
+export { HIRES_UPSCALERS } from './pipeline/validate-img2img.ts';
+export { LATENT_UPSCALE_MODES } from './image/interpolate.ts';
 export { EmbeddingDatabase, type EmbeddingEntry, type UnreadableEmbedding } from './pipeline/embedding-database.ts';
 export type { EmbeddingInfo } from './pipeline/textual-inversion.ts';
 export { type PromptStyle, parseStylesCsv, StyleDatabase } from './text/styles.ts';

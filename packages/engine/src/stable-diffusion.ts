@@ -5,8 +5,9 @@
 import type { EmbeddingDatabase } from './pipeline/embedding-database.ts';
 import { LoadedModel, type LoadOptions } from './pipeline/model.ts';
 import { describeEmbeddings, type EmbeddingInfo } from './pipeline/textual-inversion.ts';
+import { img2img } from './pipeline/img2img.ts';
 import { txt2img } from './pipeline/txt2img.ts';
-import type { GenerationHooks, GenerationOptions, Txt2ImgParams, Txt2ImgResult } from './pipeline/types.ts';
+import type { GenerationHooks, GenerationOptions, Img2ImgParams, Img2ImgResult, Txt2ImgParams, Txt2ImgResult } from './pipeline/types.ts';
 
 /** A1111's defaults for the options the engine reads (spec §10). */
 export const DEFAULT_GENERATION_OPTIONS: GenerationOptions = {
@@ -43,6 +44,19 @@ export function defaultTxt2ImgParams(overrides: Partial<Txt2ImgParams> = {}): Tx
     prompt: '', negativePrompt: '', seed: -1, subseed: -1, subseedStrength: 0, seedResizeFromW: -1, seedResizeFromH: -1,
     samplerName: 'Euler', scheduler: 'Automatic', steps: 50, cfgScale: 7, width: 512, height: 512, batchSize: 1, nIter: 1,
     eta: null, styles: [], ...overrides, options: { ...DEFAULT_GENERATION_OPTIONS, ...overrides.options },
+  };
+}
+
+/**
+ * A1111's API defaults for img2img (spec §3.2): txt2img's plus resize mode 0, denoising 0.75, mask blur 4,
+ * mask rounding, fill, "only masked" with padding 0. `initImages` is the caller's (decoded RGBA pixels).
+ */
+export function defaultImg2ImgParams(overrides: Partial<Img2ImgParams> = {}): Img2ImgParams {
+  return {
+    ...defaultTxt2ImgParams(overrides),
+    initImages: [], resizeMode: 0, denoisingStrength: 0.75, initialNoiseMultiplier: null, mask: null, maskBlurX: 4, maskBlurY: 4,
+    maskRound: true, inpaintingFill: 0, inpaintFullRes: true, inpaintFullResPadding: 0, inpaintingMaskInvert: false,
+    ...overrides, options: { ...DEFAULT_GENERATION_OPTIONS, ...overrides.options },
   };
 }
 
@@ -84,6 +98,11 @@ export class StableDiffusion {
 
   txt2img(params: Txt2ImgParams, hooks: GenerationHooks = {}): Promise<Txt2ImgResult> {
     return txt2img(this.model, params, hooks);
+  }
+
+  /** img2img / inpainting (spec §3.2): init images and an optional mask → images. */
+  img2img(params: Img2ImgParams, hooks: GenerationHooks = {}): Promise<Img2ImgResult> {
+    return img2img(this.model, params, hooks);
   }
 
   warmUp(): Promise<void> {

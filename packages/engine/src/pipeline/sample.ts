@@ -12,6 +12,7 @@ import type { Denoiser, GuidedEpsModel } from '../sampling/types.ts';
 import type { Tensor } from '../tensor.ts';
 import { type CondSchedule, type MultiCond, TextConditioner } from './conditioning.ts';
 import { type GuidanceInputs, guide } from './guidance.ts';
+import { blendLatent, img2imgContext, type InitLatent, kDiffusionStart, type LatentMask, timestepsStart, withImageCond } from './img2img-sampling.ts';
 import type { LoadedModel } from './model.ts';
 import type { SdxlMicroConditioning } from './sdxl-conditioning.ts';
 import { activeEmbeddings } from './textual-inversion.ts';
@@ -69,6 +70,14 @@ export interface SamplingRun {
   params: Txt2ImgParams;
   hooks: GenerationHooks;
   iteration: number;
+  /** img2img / hires pass: start from this latent, noised to the truncated schedule's first level. */
+  init?: InitLatent;
+  /** Inpainting models' c_concat [B, 5, h, w], appended to the channels of each UNet input row of its image. */
+  imageCond?: Tensor | null;
+  /** Inpainting: after every model call the guided output becomes init·mask + out·nmask (A1111 CFGDenoiser). */
+  latentMask?: LatentMask | null;
+  /** Progress numbering when an iteration has several sampling passes (hires fix); default (iteration, nIter). */
+  job?: { no: number; count: number };
 }
 
 const predictionOf = (model: LoadedModel): Prediction => (model.config.prediction_type === 'v' ? 'v' : 'eps');
@@ -88,17 +97,20 @@ export async function runSampling(model: LoadedModel, prepared: PreparedSampling
   const signals = [hooks.signal, hooks.skipSignal?.()].filter((s): s is AbortSignal => s !== undefined);
   for (const s of signals) s.addEventListener('abort', onAbort);
   const inputs: GuidanceInputs = { conds: run.cond, unconds: run.uncond, cfgScale: params.cfgScale };
-  const noise = run.rng.first();
-  let lastLatent = noise;
+  let noise = run.rng.first();
+  if (run.init && run.init.noiseMultiplier !== 1) noise = noise.mul(run.init.noiseMultiplier); // A1111 x *= initial_noise_multiplier
+  let lastLatent = run.init?.latent ?? noise;
+  const samplingSteps = run.init ? run.init.tEnc + 1 : params.steps; // A1111 launch_sampling(t_enc + 1)
+  const job = run.job ?? { no: run.iteration, count: params.nIter };
   const progress = (i: number, denoised: Tensor) => {
     lastLatent = denoised;
     const latentFormat = model.config.family.startsWith('sdxl') ? 'sdxl' : 'sd';
-    hooks.onProgress?.({ jobNo: run.iteration, jobCount: params.nIter, samplingStep: i + 1, samplingSteps: params.steps, latent: denoised, latentFormat });
+    hooks.onProgress?.({ jobNo: job.no, jobCount: job.count, samplingStep: i + 1, samplingSteps, latent: denoised, latentFormat });
   };
   try {
     const latent = prepared.entry.kind === 'timesteps'
-      ? await runTimesteps(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress })
-      : await runKDiffusion(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress });
+      ? await runTimesteps(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress, ...img2imgContext(run) })
+      : await runKDiffusion(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress, ...img2imgContext(run) });
     return { latent, interrupted: false };
   } catch (error) {
     if (!abort.signal.aborted) throw error;
@@ -113,6 +125,10 @@ interface RunContext {
   signal: AbortSignal;
   params: Txt2ImgParams;
   progress: (i: number, denoised: Tensor) => void;
+  init?: InitLatent;
+  latentMask?: LatentMask | null;
+  /** c_concat rows in guide()'s row order (inpainting models), or null. */
+  concat?: Tensor | null;
 }
 
 function runKDiffusion(model: LoadedModel, prepared: PreparedSampling, inputs: GuidanceInputs, noise: Tensor, ctx: RunContext): Promise<Tensor> {
@@ -120,12 +136,17 @@ function runKDiffusion(model: LoadedModel, prepared: PreparedSampling, inputs: G
   if (entry.kind !== 'k-diffusion') throw new Error('not a k-diffusion sampler');
   const schedule = entry.denoiser === 'lcm' ? new LcmSchedule(prepared.alphasCumprod) : DiscreteSchedule.fromAlphasCumprod(prepared.alphasCumprod);
   const rows = (context: Tensor, y: Tensor | null): Denoiser => {
-    const unet = (xIn: Tensor, t: readonly number[]) => model.unet(xIn, t, context, y);
+    const unet = (xIn: Tensor, t: readonly number[]) => model.unet(withImageCond(xIn, ctx.concat), t, context, y);
     return schedule instanceof LcmSchedule ? lcmDenoiser(unet, schedule, predictionOf(model)) : compVisDenoiser(unet, schedule, predictionOf(model));
   };
   const guided = guide(inputs, (xIn, context, sigma, y) => rows(context, y)(xIn, sigma));
-  const denoiser: Denoiser = async (x, sigma) => (await guided(x, sigma)).guided;
-  return entry.sample(denoiser, noise.mul(prepared.sigmas[0]), prepared.sigmas, {
+  const { latentMask } = ctx;
+  const denoiser: Denoiser = async (x, sigma) => {
+    const denoised = (await guided(x, sigma)).guided;
+    return latentMask ? blendLatent(denoised, latentMask) : denoised;
+  };
+  const start = kDiffusionStart(prepared, noise, ctx.init); // img2img: the tail of the schedule, from init + noise·σ
+  return entry.sample(denoiser, start.x, start.sigmas, {
     ...samplerOptionsFor(entry, samplerParams(entry, ctx.params)),
     noise: () => ctx.rng.next(),
     signal: ctx.signal,
@@ -137,14 +158,18 @@ function runTimesteps(model: LoadedModel, prepared: PreparedSampling, inputs: Gu
   const entry = prepared.entry;
   if (entry.kind !== 'timesteps') throw new Error('not a timesteps sampler');
   const scaled = { ...inputs, cfgScale: inputs.cfgScale * entry.cfgScaleMultiplier }; // DDIM CFG++ maps CFG to [0, 1]
-  const guided = guide(scaled, (xIn, context, t, y) => compVisTimestepsModel((x, ts) => model.unet(x, ts, context, y), prepared.alphasCumprod, predictionOf(model))(xIn, t));
+  const guided = guide(scaled, (xIn, context, t, y) => compVisTimestepsModel((x, ts) => model.unet(withImageCond(x, ctx.concat), ts, context, y), prepared.alphasCumprod, predictionOf(model))(xIn, t));
   const epsModel: GuidedEpsModel = async (x, t) => {
     const { guided: eps, uncond } = await guided(x, t);
-    return { eps, epsUncond: uncond };
+    // A1111's CFG denoiser blends whatever it returns with the init latent; for these samplers that is eps.
+    return { eps: ctx.latentMask ? blendLatent(eps, ctx.latentMask) : eps, epsUncond: uncond };
   };
   const { eta } = samplerParams(entry, ctx.params);
-  return entry.sample(epsModel, noise, prepared.timesteps, {
+  const start = timestepsStart(prepared, noise, ctx.init);
+  if (start.timesteps.length === 0) return Promise.resolve(start.x); // denoising 0: A1111's loop is empty too
+  return entry.sample(epsModel, start.x, start.timesteps, {
     alphasCumprod: prepared.alphasCumprod,
+    tStart: start.tStart,
     eta: entry.params.includes('eta') ? eta : undefined,
     noise: () => ctx.rng.next(),
     signal: ctx.signal,

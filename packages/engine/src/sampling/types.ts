@@ -68,6 +68,8 @@ export interface TimestepsOptions {
   signal?: AbortSignal;
   /** DDIM eta (A1111 option eta_ddim, default 0). */
   eta?: number;
+  /** img2img: UniPC's start time t_T (A1111 passes timesteps[-1]/1000 + 1/1000); default 1. Others ignore it. */
+  tStart?: number;
 }
 
 /**

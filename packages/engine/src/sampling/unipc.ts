@@ -174,7 +174,7 @@ export async function sampleUniPc(model: GuidedEpsModel, x: Tensor, timesteps: r
     return xIn.sub(eps.mul(ns.marginalStd(t))).div(ns.marginalAlpha(t));
   };
   const ctx: UniPcContext = { ns, modelFn, variant };
-  const ts = uniPcTimeSteps(ns, skipType, 1, 1 / ns.totalN, steps);
+  const ts = uniPcTimeSteps(ns, skipType, opts.tStart ?? 1, 1 / ns.totalN, steps);
   const tPrev = [ts[0]];
   const modelPrev = [await modelFn(x, ts[0])];
   for (let step = 1; step <= steps; step++) {

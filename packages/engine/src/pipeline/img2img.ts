@@ -1,0 +1,160 @@
+/**
+ * img2img and inpainting, unrolled like txt2img.ts and following A1111's StableDiffusionProcessingImg2Img
+ * (spec §3.2): seeds → init images and mask (pixels) → init latent, latent mask, inpainting conditioning →
+ * per iteration: conditioning, seed noise, sampling over the truncated schedule with the mask blended in at
+ * every step → mask blend → VAE decode → original pasted back outside the mask → infotexts.
+ */
+import { pixels } from '../image/compose.ts';
+import { toRgbBytes } from '../image/convert.ts';
+import { ImageRNG } from '../rng/image-rng.ts';
+import { Tensor } from '../tensor.ts';
+import { stripComments } from '../text/comments.ts';
+import { applyOverlay, type PreparedImages, prepareImages } from './img2img-inputs.ts';
+import { encodeBatch, fillLatent, inpaintingConditioning, latentMaskFor, resizeLatent, toImageTensor } from './img2img-latents.ts';
+import { blendLatent, img2imgSteps, type InitLatent, type LatentMask } from './img2img-sampling.ts';
+import { createInfotext, type InfotextParams, pyFloat } from './infotext.ts';
+import type { LoadedModel } from './model.ts';
+import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
+import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
+import { allSeeds, jobTimestamp, resolveSeed } from './seeds.ts';
+import { INFOTEXT_VERSION } from './txt2img.ts';
+import type { GeneratedImage, GenerationHooks, Img2ImgParams, Img2ImgResult } from './types.ts';
+import { validateImg2Img } from './validate-img2img.ts';
+
+/** The init latents and what inpainting adds to them. */
+interface PreparedLatents {
+  init: Tensor;
+  latentMask: LatentMask | null;
+  imageCond: Tensor | null;
+}
+
+/** Step 3: VAE encode (+ resize mode 3), latent mask and its fills, inpainting-model conditioning. */
+async function prepareLatents(model: LoadedModel, p: Img2ImgParams, inputs: PreparedImages, seeds: readonly number[]): Promise<PreparedLatents> {
+  let init = await encodeBatch(model, inputs.images);
+  if (p.resizeMode === 3) init = resizeLatent(init, p.width, p.height);
+  let latentMask: LatentMask | null = null;
+  const round = p.maskRound ?? true;
+  if (inputs.imageMask) {
+    latentMask = await latentMaskFor(inputs.imageMask, init, round);
+    const fill = p.inpaintingFill ?? 0;
+    if (fill === 2 || fill === 3) {
+      init = fillLatent(latentMask, fill, seeds, p.options);
+      latentMask = { ...latentMask, init };
+      inputs.extra['Masked content'] = fill === 2 ? 'latent noise' : 'latent nothing';
+    }
+  }
+  let imageCond: Tensor | null = null;
+  if (model.config.unet.in_channels !== init.shape[1]) {
+    const source = Tensor.cat(inputs.images.map(toImageTensor));
+    imageCond = await inpaintingConditioning(model, source, inputs.imageMask, p.options.inpainting_mask_weight ?? 1, round, [init.shape[2], init.shape[3]]);
+  }
+  return { init, latentMask, imageCond };
+}
+
+/**
+ * Turns init images (and an optional mask) into `batchSize × nIter` images.
+ * @example
+ * const result = await img2img(model, { ...defaultImg2ImgParams(), initImages: [{ width, height, rgba }], denoisingStrength: 0.6 });
+ */
+export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: GenerationHooks = {}): Promise<Img2ImgResult> {
+  validateImg2Img(params, model.config);
+  const timestamp = jobTimestamp();
+  // 1. Seeds and prompts for batch_size × n_iter images (A1111 sets them up before init lowers the batch size).
+  const count = params.batchSize * params.nIter;
+  const { seeds, subseeds } = allSeeds(resolveSeed(params.seed), resolveSeed(params.subseed), params.subseedStrength, count);
+  const comments = params.options.enable_prompt_comments ?? true;
+  const prompts = Array<string>(count).fill(comments ? stripComments(params.prompt) : params.prompt);
+  const negatives = Array<string>(count).fill(comments ? stripComments(params.negativePrompt) : params.negativePrompt);
+  // 2. Pixels: mask, init images, overlays; 3. latents.
+  const inputs = await prepareImages(params);
+  const batchSize = inputs.batchSize;
+  const latents = await prepareLatents(model, params, inputs, seeds);
+  // 4. The sampler over A1111's img2img schedule: `steps` long, of which t_enc + 1 run.
+  const { steps, tEnc } = img2imgSteps(params.steps, params.denoisingStrength, params.options.img2img_fix_steps ?? false);
+  const sampling = prepareSampling(model, { ...params, steps: Math.max(steps, 1) });
+  const noiseMultiplier = params.initialNoiseMultiplier ?? params.options.initial_noise_multiplier ?? 1;
+  const extraNoise = params.options.img2img_extra_noise ?? 0;
+  const job: Job = { model, params, hooks, latents, inputs, sampling, batchSize, seeds, subseeds, prompts, negatives };
+  const init = { steps, tEnc, noiseMultiplier, extraNoise };
+  const extra: Record<string, unknown> = { ...inputs.extra };
+  if (noiseMultiplier !== 1) extra['Noise multiplier'] = pyFloat(noiseMultiplier);
+  const infotextParams: InfotextParams = {
+    allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
+    steps: params.steps, samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel,
+    cfgScale: params.cfgScale, width: params.width, height: params.height, batchSize,
+    sdModelName: model.name, sdModelHash: model.shortHash, subseedStrength: params.subseedStrength,
+    seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH, tiling: params.tiling,
+    clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, isUsingInpaintingConditioning: latents.imageCond !== null,
+    extraGenerationParams: extra,
+  };
+  const images: GeneratedImage[] = [];
+  let interrupted = false;
+  for (let iteration = 0; iteration < params.nIter && !hooks.signal?.aborted; iteration++) {
+    const out = await runIteration(job, iteration, init, (textParams) => {
+      // Text keys (TI hashes, Emphasis) come after init's and before the sampler's, as in A1111's infotexts.
+      infotextParams.extraGenerationParams = { ...extra, ...textParams, ...sampling.extraGenerationParams, ...(extraNoise > 0 ? { 'Extra noise': pyFloat(extraNoise) } : {}) };
+    });
+    interrupted ||= out.interrupted;
+    for (const [b, image] of out.images.entries()) {
+      const index = iteration * batchSize + b;
+      const infotext = createInfotext(infotextParams, { iteration, positionInBatch: b, options: params.options, version: params.infotextVersion === undefined ? INFOTEXT_VERSION : params.infotextVersion });
+      images.push({ ...image, seed: seeds[index], subseed: subseeds[index], prompt: prompts[index], negativePrompt: negatives[index], infotext });
+    }
+  }
+  return {
+    images, allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
+    samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel, clipSkip: params.options.CLIP_stop_at_last_layers,
+    sdModelName: model.name, sdModelHash: model.shortHash, extraGenerationParams: infotextParams.extraGenerationParams ?? extra,
+    jobTimestamp: timestamp, interrupted, width: params.width, height: params.height, batchSize,
+    denoisingStrength: params.denoisingStrength, isUsingInpaintingConditioning: latents.imageCond !== null,
+  };
+}
+
+interface Job {
+  model: LoadedModel;
+  params: Img2ImgParams;
+  hooks: GenerationHooks;
+  latents: PreparedLatents;
+  inputs: PreparedImages;
+  sampling: ReturnType<typeof prepareSampling>;
+  batchSize: number;
+  seeds: number[];
+  subseeds: number[];
+  prompts: string[];
+  negatives: string[];
+}
+
+type Pixelless = Omit<GeneratedImage, 'seed' | 'subseed' | 'prompt' | 'negativePrompt' | 'infotext'>;
+
+/** One iteration: conditioning, seed noise, sampling, mask blend, decode, overlay. */
+async function runIteration(job: Job, iteration: number, start: Omit<InitLatent, 'latent'>, onText: (textParams: Record<string, unknown>) => void): Promise<{ images: Pixelless[]; interrupted: boolean }> {
+  const { model, params, hooks, latents, batchSize } = job;
+  const range = [iteration * batchSize, (iteration + 1) * batchSize] as const;
+  hooks.onProgress?.({ jobNo: iteration, jobCount: params.nIter, samplingStep: 0, samplingSteps: start.tEnc + 1 });
+  const { cond, uncond, textParams } = await conditionBatch(model, job.sampling, job.prompts.slice(...range), job.negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
+  onText(textParams);
+  const rng = new ImageRNG({
+    shape: latents.init.shape.slice(1), seeds: job.seeds.slice(...range), subseeds: job.subseeds.slice(...range), subseedStrength: params.subseedStrength,
+    seedResizeFromH: params.seedResizeFromH, seedResizeFromW: params.seedResizeFromW,
+    source: params.options.randn_source, etaNoiseSeedDelta: params.options.eta_noise_seed_delta,
+  });
+  let latent = latents.init;
+  let interrupted = false;
+  // A stretched schedule of 0 steps (img2img_fix_steps with strength 0) has nothing to sample.
+  if (start.steps > 0) {
+    const init: InitLatent = { ...start, latent: latents.init };
+    const sampled = await runSampling(model, job.sampling, { cond, uncond, rng, params, hooks, iteration, init, imageCond: latents.imageCond, latentMask: latents.latentMask });
+    latent = sampled.latent;
+    interrupted = sampled.interrupted;
+  }
+  if (latents.latentMask) latent = blendLatent(latent, latents.latentMask);
+  const decoded = await model.decode(latent);
+  const images: Pixelless[] = [];
+  for (let b = 0; b < batchSize; b++) {
+    let out = pixels(decoded.shape[3], decoded.shape[2], 3, toRgbBytes(decoded, b));
+    const overlay = job.inputs.overlays?.[b];
+    if (overlay) out = await applyOverlay(out, overlay, job.inputs.pasteTo);
+    images.push({ width: out.width, height: out.height, rgb: out.data });
+  }
+  return { images, interrupted };
+}
