@@ -51,7 +51,12 @@ test('reads the safetensors layouts and lists the rest with a reason', () => {
   assert.equal(good.vectors, 2);
   assert.equal(good.shape, 32);
   assert.deepEqual(good.tensors.get('')?.data, ramp(2, 32, 1));
-  assert.equal(good.sha256, createHash('sha256').update(readFileSync(join(dir, 'good.safetensors'))).digest('hex'));
+  assert.equal(
+    good.sha256,
+    createHash('sha256')
+      .update(readFileSync(join(dir, 'good.safetensors')))
+      .digest('hex'),
+  );
   assert.deepEqual([good.step, good.sdCheckpoint, good.sdCheckpointName], [null, null, null]);
   const legacy = byName.get('legacy')?.data;
   assert.deepEqual([legacy?.vectors, legacy?.step, legacy?.sdCheckpoint], [3, 500, 'abc123'], 'string_to_param.* and metadata');
@@ -89,7 +94,8 @@ test('a model sees the embeddings of its width; others are skipped with the reas
 
 test('GET /embeddings view: loaded sorted case-insensitively, with A1111 fields', () => {
   const sub = mkdtempSync(join(tmpdir(), 'sdapi-embeddings-sort-'));
-  for (const [i, name] of ['Gamma', 'alpha', 'Beta'].entries()) writeEmbedding(join(sub, `${name}.safetensors`), { emb_params: { shape: [i + 1, 32], data: ramp(i + 1, 32, i) } });
+  for (const [i, name] of ['Gamma', 'alpha', 'Beta'].entries())
+    writeEmbedding(join(sub, `${name}.safetensors`), { emb_params: { shape: [i + 1, 32], data: ramp(i + 1, 32, i) } });
   const db = new EmbeddingDatabase([sub]);
   db.refresh();
   const { loaded, skipped } = describeEmbeddings(db, TINY_SD15);
@@ -107,7 +113,10 @@ test('refresh reloads only when a file appears, changes or goes, unless forced',
   assert.equal(db.refresh(), false);
   writeEmbedding(join(sub, 'late.safetensors'), { emb_params: { shape: [1, 32], data: ramp(1, 32, 11) } });
   assert.equal(db.refresh(), true);
-  assert.deepEqual(db.entries.map((e) => e.name), ['late']);
+  assert.deepEqual(
+    db.entries.map((e) => e.name),
+    ['late'],
+  );
   const generation = db.generation;
   assert.equal(db.refresh(true), true);
   assert.equal(db.generation, generation + 1);

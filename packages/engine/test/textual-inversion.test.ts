@@ -32,7 +32,13 @@ after(async () => {
 const tokenKey = (c: CLIPTextConfig) => `${c.key_prefix}${c.layout === 'hf' ? 'embeddings.' : ''}token_embedding.weight`;
 
 /** A copy of `source` whose token-embedding rows `ids` hold `vectors[encoder]` ([ids.length × width]). */
-function checkpointWithRows(source: string, target: string, encoders: readonly CLIPTextConfig[], ids: readonly number[], vectors: readonly Float32Array[]): void {
+function checkpointWithRows(
+  source: string,
+  target: string,
+  encoders: readonly CLIPTextConfig[],
+  ids: readonly number[],
+  vectors: readonly Float32Array[],
+): void {
   const file = SafetensorsFile.open(source);
   const tensors: Record<string, TensorToWrite> = {};
   for (const key of file.keys()) {
@@ -43,7 +49,7 @@ function checkpointWithRows(source: string, target: string, encoders: readonly C
     const key = tokenKey(config);
     const table = file.readFloat32(key);
     const width = config.hidden_size;
-    ids.forEach((id, r) => table.set(vectors[e].subarray(r * width, (r + 1) * width), id * width));
+    for (const [r, id] of ids.entries()) table.set(vectors[e].subarray(r * width, (r + 1) * width), id * width);
     tensors[key] = { dtype: 'F32', shape: file.info(key).shape, data: float32Bytes(table) };
   });
   file.close();
@@ -68,9 +74,10 @@ for (const fixture of ['tiny-sd15', 'tiny-sd2v', 'tiny-sdxl']) {
     const encoders = model.config.text_encoders;
     const vectors = encoders.map((c, e) => ramp(2, c.hidden_size, 20 + e));
     const dir = join(tmp, fixture);
-    const tensors: Record<string, { shape: number[]; data: Float32Array }> = encoders.length === 1
-      ? { emb_params: { shape: [2, encoders[0].hidden_size], data: vectors[0] } }
-      : { clip_l: { shape: [2, encoders[0].hidden_size], data: vectors[0] }, clip_g: { shape: [2, encoders[1].hidden_size], data: vectors[1] } };
+    const tensors: Record<string, { shape: number[]; data: Float32Array }> =
+      encoders.length === 1
+        ? { emb_params: { shape: [2, encoders[0].hidden_size], data: vectors[0] } }
+        : { clip_l: { shape: [2, encoders[0].hidden_size], data: vectors[0] }, clip_g: { shape: [2, encoders[1].hidden_size], data: vectors[1] } };
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir);
     writeEmbedding(join(dir, 'tinyemb.safetensors'), tensors);
@@ -81,17 +88,24 @@ for (const fixture of ['tiny-sd15', 'tiny-sd2v', 'tiny-sdxl']) {
 
     const tokenizer = CLIPTokenizer.load();
     const ids = ['zebra', 'giraffe'].map((w) => tokenizer.encode(w));
-    assert.ok(ids.every((t) => t.length === 1), 'zebra and giraffe are single tokens');
+    assert.ok(
+      ids.every((t) => t.length === 1),
+      'zebra and giraffe are single tokens',
+    );
     const patched = join(tmp, `${fixture}-patched.safetensors`);
     checkpointWithRows(source, patched, encoders, ids.flat(), vectors);
     const reference = open(patched);
 
-    for (const [prompt, substituted] of [['a tinyemb cat', 'a zebra giraffe cat'], ['a (tinyemb:1.3), [cat]', 'a (zebra giraffe:1.3), [cat]']]) {
+    for (const [prompt, substituted] of [
+      ['a tinyemb cat', 'a zebra giraffe cat'],
+      ['a (tinyemb:1.3), [cat]', 'a (zebra giraffe:1.3), [cat]'],
+    ]) {
       const conditioner = new TextConditioner(model, { ...TEXT, embeddings: index }, 10);
       const got = only(await conditioner.schedule(prompt));
       const expected = only(await new TextConditioner(reference, TEXT, 10).schedule(substituted));
       assertCloseTensor(got.cond.data, expected.cond.data, { atol: 1e-6, label: `${fixture} '${prompt}' context` });
-      if (expected.vector) assertCloseTensor(got.vector?.data ?? new Float32Array(), expected.vector.data, { atol: 1e-6, label: `${fixture} '${prompt}' vector` });
+      if (expected.vector)
+        assertCloseTensor(got.vector?.data ?? new Float32Array(), expected.vector.data, { atol: 1e-6, label: `${fixture} '${prompt}' vector` });
       const plain = only(await new TextConditioner(model, TEXT, 10).schedule(prompt));
       const changed = maxAbsDiff(got.cond.data, plain.cond.data);
       console.log(`# ${fixture} '${prompt}': embedding vs the plain word, max abs diff ${changed.toExponential(3)}`);
@@ -101,7 +115,9 @@ for (const fixture of ['tiny-sd15', 'tiny-sd2v', 'tiny-sdxl']) {
   });
 }
 
-test('infotext keys of the text side: Emphasis only with brackets and a non-default mode; TI hashes only when asked', { skip: needFixture('tiny-sd15', 'model.safetensors') }, async () => {
+test('infotext keys of the text side: Emphasis only with brackets and a non-default mode; TI hashes only when asked', {
+  skip: needFixture('tiny-sd15', 'model.safetensors'),
+}, async () => {
   const model = open(fixturePath('tiny-sd15', 'model.safetensors'));
   const noNorm = new TextConditioner(model, { ...TEXT, emphasis: 'No norm' }, 10);
   await noNorm.schedule('a cat');

@@ -41,7 +41,10 @@ export function readEmbeddingSafetensors(path: string): EmbeddingVectors {
     const [first, ...rest] = [...tensors.values()];
     const rows = tensors.get('clip_g')?.shape[0] ?? first.shape[0];
     if (rest.length > 0 && tensors.get('clip_l')?.shape[0] !== rows) {
-      throw new CheckpointError(path, `clip_l has ${tensors.get('clip_l')?.shape[0]} vectors but clip_g has ${rows}; an SDXL embedding needs the same number in both`);
+      throw new CheckpointError(
+        path,
+        `clip_l has ${tensors.get('clip_l')?.shape[0]} vectors but clip_g has ${rows}; an SDXL embedding needs the same number in both`,
+      );
     }
     if (rows === 0) throw new CheckpointError(path, 'the embedding has no vectors');
     const meta = file.metadata;
@@ -69,14 +72,18 @@ function pickTensors(file: SafetensorsFile): [string, string][] {
   if (SDXL_KEYS.every((k) => names.includes(k))) return SDXL_KEYS.map((k) => [k, k]);
   if (names.length === 1) return [['', names[0]]];
   if (names.length === 0) throw new CheckpointError(file.path, 'has no tensors, so it is not an embedding');
-  throw new CheckpointError(file.path, `embedding file has multiple terms in it (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}); expected one tensor, string_to_param.*, or clip_l + clip_g`);
+  throw new CheckpointError(
+    file.path,
+    `embedding file has multiple terms in it (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}); expected one tensor, string_to_param.*, or clip_l + clip_g`,
+  );
 }
 
 /** A float tensor as [vectors, width]: 1-D is one vector. */
 function asMatrix(file: SafetensorsFile, name: string): Tensor {
   const { dtype, shape } = file.info(name);
   if (!['F32', 'F16', 'BF16', 'F64'].includes(dtype)) throw new CheckpointError(file.path, `tensor '${name}' is ${dtype}, not a float tensor`);
-  if (shape.length === 0 || shape.length > 2) throw new CheckpointError(file.path, `tensor '${name}' has shape [${shape.join(', ')}]; embeddings are [vectors, width] or [width]`);
+  if (shape.length === 0 || shape.length > 2)
+    throw new CheckpointError(file.path, `tensor '${name}' has shape [${shape.join(', ')}]; embeddings are [vectors, width] or [width]`);
   const matrix = shape.length === 1 ? [1, shape[0]] : [...shape];
   return new Tensor(matrix, file.readFloat32(name));
 }

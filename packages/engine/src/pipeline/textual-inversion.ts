@@ -86,7 +86,13 @@ export function activeEmbeddings(db: EmbeddingDatabase, config: ModelConfig): Ac
       active.skipped.set(entry.name, infoOf(entry, rows));
       continue;
     }
-    const embedding: TextualInversion = { name: entry.name, vectors: entry.data.vectors, filename: entry.filename, shortHash: entry.data.sha256.slice(0, 12), rows };
+    const embedding: TextualInversion = {
+      name: entry.name,
+      vectors: entry.data.vectors,
+      filename: entry.filename,
+      shortHash: entry.data.sha256.slice(0, 12),
+      rows,
+    };
     active.skipped.delete(entry.name);
     active.loaded.set(entry.name, embedding);
     active.index.register(tokenizer.encode(entry.name), embedding);

@@ -26,10 +26,17 @@ export function expandStylePaths(patterns: readonly string[]): string[] {
   return patterns.flatMap((pattern) => {
     const name = basename(pattern);
     if (!/[*?]/.test(name)) return [pattern];
-    const regex = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const regex = new RegExp(
+      `^${name
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     let names: string[] = [];
     try {
-      names = readdirSync(dirname(pattern)).filter((n) => regex.test(n)).sort();
+      names = readdirSync(dirname(pattern))
+        .filter((n) => regex.test(n))
+        .sort();
     } catch {
       // a missing folder matches nothing
     }
@@ -68,7 +75,11 @@ export class PromptStyles {
   apply<P extends Pick<Txt2ImgParams, 'prompt' | 'negativePrompt' | 'styles'>>(params: P): P {
     if (params.styles.length === 0) return params;
     const db = this.database();
-    return { ...params, prompt: db.applyStylesToPrompt(params.prompt, params.styles), negativePrompt: db.applyNegativeStylesToPrompt(params.negativePrompt, params.styles) };
+    return {
+      ...params,
+      prompt: db.applyStylesToPrompt(params.prompt, params.styles),
+      negativePrompt: db.applyNegativeStylesToPrompt(params.negativePrompt, params.styles),
+    };
   }
 
   /** The files as they are on disk now, re-read when one appeared, changed or went. */
