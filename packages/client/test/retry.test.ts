@@ -1,7 +1,23 @@
 /** Retries, timeouts and aborts against a scripted fetch (no server). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError, InternalServerError, SDClient, ServiceUnavailableError } from '../src/index.ts';
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  BadRequestError,
+  ConflictError,
+  InternalServerError,
+  NotFoundError,
+  NotImplementedError,
+  PayloadTooLargeError,
+  RateLimitError,
+  SDClient,
+  ServiceUnavailableError,
+  UnauthorizedError,
+  UnprocessableEntityError,
+} from '../src/index.ts';
 import { retryDelayMs } from '../src/internal/retry.ts';
 
 type Step = Response | Error | 'hang';
@@ -124,4 +140,56 @@ test('backoff: 0.5 s doubling to 8 s with up to 25% jitter; Retry-After seconds 
     1000,
     'absurd waits fall back to backoff',
   );
+});
+
+test('POSTs retry on 429, but on 503 only when it carries Retry-After; GETs retry on any 503', async () => {
+  const busy = (headers: Record<string, string> = {}) => json(503, { detail: 'busy' }, headers);
+  let run = scripted([json(429, { detail: 'slow down' }, FAST), json(200, { images: [], parameters: {}, info: '{}' })]);
+  await new SDClient({ baseURL: 'http://sd.test', fetch: run.impl }).txt2img({});
+  assert.equal(run.calls.length, 2);
+  run = scripted([busy(), json(200, {})]);
+  const err = await new SDClient({ baseURL: 'http://sd.test', fetch: run.impl }).txt2img({}).catch((e: unknown) => e);
+  assert.ok(err instanceof ServiceUnavailableError, 'a bare 503 (a proxy?) may hide a running job: not repeated');
+  assert.equal(run.calls.length, 1);
+  run = scripted([busy(), json(200, [])]);
+  const start = Date.now();
+  assert.deepEqual(await new SDClient({ baseURL: 'http://sd.test', fetch: run.impl }).samplers.list(), []);
+  assert.equal(run.calls.length, 2);
+  assert.ok(Date.now() - start >= 300, 'backoff waited (0.5 s less up to 25% jitter)');
+});
+
+test('every documented status has its class; other 4xx are plain APIError, other 5xx InternalServerError', async () => {
+  const classes: [number, typeof APIError][] = [
+    [400, BadRequestError],
+    [401, UnauthorizedError],
+    [404, NotFoundError],
+    [409, ConflictError],
+    [413, PayloadTooLargeError],
+    [422, UnprocessableEntityError],
+    [429, RateLimitError],
+    [500, InternalServerError],
+    [501, NotImplementedError],
+    [503, ServiceUnavailableError],
+    [418, APIError],
+    [502, InternalServerError],
+  ];
+  for (const [status, Class] of classes) {
+    const run = scripted([new Response('', { status })]);
+    const err = await new SDClient({ baseURL: 'http://sd.test', fetch: run.impl, maxRetries: 0 }).txt2img({}).catch((e: unknown) => e);
+    assert.ok(err instanceof Class && err.constructor === Class, `${status} → ${Class.name}, got ${(err as Error).constructor.name}`);
+    assert.equal((err as APIError).status, status);
+    assert.match((err as Error).message, new RegExp(`^${status} POST http://sd.test/sdapi/v1/txt2img: \\(empty body\\)$`));
+  }
+});
+
+test('error messages carry the server explanation: FastAPI detail lists, A1111 bodies, plain text', async () => {
+  const run = scripted([
+    json(413, { error: 'PayloadTooLarge', detail: 'Request body is too large', body: '', errors: '' }),
+    new Response('Stopping.', { status: 200 }),
+  ]);
+  const sd = new SDClient({ baseURL: 'http://sd.test', fetch: run.impl });
+  const err = await sd.img2img({ init_images: ['x'] }).catch((e: unknown) => e);
+  assert.ok(err instanceof PayloadTooLargeError);
+  assert.match(err.message, /^413 POST http:\/\/sd\.test\/sdapi\/v1\/img2img: PayloadTooLarge: Request body is too large$/);
+  assert.equal(await sd.post('/sdapi/v1/server-stop'), 'Stopping.', 'a non-JSON 200 body comes back as text');
 });

@@ -1,8 +1,15 @@
-/** `sdapi generate`: txt2img in-process, PNGs with the A1111 infotext in their `parameters` chunk. */
+/**
+ * `sdapi generate`: txt2img in-process (or img2img/inpainting on a server with --remote), PNGs with the A1111
+ * infotext in their `parameters` chunk.
+ */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defaultTxt2ImgParams, encodePng, StableDiffusion } from '@sdapi/engine';
 import { resolveCheckpoint } from '../checkpoint.ts';
+import { CliError, EXIT, EXIT_CODES_HELP, printJson } from '../output.ts';
+import { ProgressBar } from '../progress-bar.ts';
+import { REMOTE_HELP, REMOTE_OPTIONS, remoteURL } from '../remote.ts';
+import { generateRemote } from './generate-remote.ts';
 
 const HELP = `usage: sdapi generate --prompt TEXT [options] -o out.png
 
@@ -19,7 +26,23 @@ const HELP = `usage: sdapi generate --prompt TEXT [options] -o out.png
   --rng SOURCE             GPU (= NV, what A1111 on NVIDIA draws), CPU or NV (default GPU)
   --ckpt FILE              a .safetensors checkpoint (default: the first in <data-dir>/models/Stable-diffusion)
   --data-dir DIR           where models/ live (default: the current directory)
-  -o, --output FILE        output PNG; with several images, -1, -2 … are inserted before .png`;
+  -o, --output FILE        output PNG; with several images, -1, -2 … are inserted before .png
+
+img2img / inpainting (with --remote):
+  --init-image FILE        start from this image (repeat the flag for one image per batch item)
+  --denoising-strength X   0..1, how much to change it (A1111 default 0.75)
+  --mask FILE              inpaint the white area of this mask
+  --mask-blur N            mask blur radius (default 4)
+  --inpainting-fill MODE   fill, original, latent-noise or latent-nothing (default fill)
+  --inpaint-full-res       inpaint only the masked area at full resolution
+
+output:
+  --json                   print one JSON document ({images: [{path, seed, infotext, ...}]}) instead of lines
+  -q, --quiet              no progress bar (it is drawn on stderr only when that is a terminal)
+
+${REMOTE_HELP}
+
+${EXIT_CODES_HELP}`;
 
 const OPTIONS = {
   prompt: { type: 'string', default: '' },
@@ -38,14 +61,30 @@ const OPTIONS = {
   ckpt: { type: 'string' },
   'data-dir': { type: 'string', default: '.' },
   output: { type: 'string', short: 'o' },
+  'init-image': { type: 'string', multiple: true },
+  'denoising-strength': { type: 'string' },
+  mask: { type: 'string' },
+  'mask-blur': { type: 'string' },
+  'inpainting-fill': { type: 'string' },
+  'inpaint-full-res': { type: 'boolean' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  ...REMOTE_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+export type GenerateValues = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
+
 /** Parses a numeric flag, naming it in the error. */
-function num(values: Record<string, unknown>, name: string): number {
+export function num(values: Record<string, unknown>, name: string): number {
   const value = Number(values[name]);
-  if (!Number.isFinite(value)) throw new Error(`--${name} must be a number, got '${String(values[name])}'`);
+  if (!Number.isFinite(value)) throw new CliError(`--${name} must be a number, got '${String(values[name])}'`);
   return value;
+}
+
+/** `out.png` for one image, `out-1.png`, `out-2.png`, … for several. */
+export function outputPath(output: string, index: number, count: number): string {
+  return count === 1 ? output : output.replace(/(\.png)?$/i, `-${index + 1}.png`);
 }
 
 export async function generate(argv: string[]): Promise<number> {
@@ -54,24 +93,50 @@ export async function generate(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (!values.output) throw new Error('-o/--output is required (where to write the PNG)');
+  if (!values.output) throw new CliError('-o/--output is required (where to write the PNG)', EXIT.USAGE, 'e.g. -o out.png');
   const rng = values.rng.toUpperCase();
-  if (!['GPU', 'CPU', 'NV'].includes(rng)) throw new Error(`--rng must be GPU, CPU or NV, got '${values.rng}'`);
+  if (!['GPU', 'CPU', 'NV'].includes(rng)) throw new CliError(`--rng must be GPU, CPU or NV, got '${values.rng}'`);
+  const remote = remoteURL(values);
+  if (remote) return generateRemote(remote, values);
+  if (values['init-image'] || values.mask) {
+    throw new CliError('--init-image/--mask (img2img, inpainting) run on a server for now', EXIT.USAGE, 'add --remote URL of a running `sdapi serve` or A1111');
+  }
   const ckpt = await resolveCheckpoint({ ckpt: values.ckpt, dataDir: values['data-dir'] });
   const sd = StableDiffusion.open(ckpt);
   const params = defaultTxt2ImgParams({
-    prompt: values.prompt, negativePrompt: values['negative-prompt'], seed: num(values, 'seed'), steps: num(values, 'steps'),
-    width: num(values, 'width'), height: num(values, 'height'), samplerName: values.sampler, scheduler: values.scheduler,
-    cfgScale: num(values, 'cfg-scale'), batchSize: num(values, 'batch-size'), nIter: num(values, 'n-iter'),
+    prompt: values.prompt,
+    negativePrompt: values['negative-prompt'],
+    seed: num(values, 'seed'),
+    steps: num(values, 'steps'),
+    width: num(values, 'width'),
+    height: num(values, 'height'),
+    samplerName: values.sampler,
+    scheduler: values.scheduler,
+    cfgScale: num(values, 'cfg-scale'),
+    batchSize: num(values, 'batch-size'),
+    nIter: num(values, 'n-iter'),
   });
   params.options.CLIP_stop_at_last_layers = num(values, 'clip-skip');
   params.options.randn_source = rng as 'GPU' | 'CPU' | 'NV';
-  const result = await sd.txt2img(params);
-  result.images.forEach((image, i) => {
-    const path = result.images.length === 1 ? values.output as string : (values.output as string).replace(/(\.png)?$/i, `-${i + 1}.png`);
+  const bar = new ProgressBar(process.stderr, Boolean(process.stderr.isTTY) && !values.quiet && !values.json);
+  const result = await sd.txt2img(params, {
+    onProgress: (p) =>
+      bar.update({
+        fraction: (p.jobNo + (p.samplingSteps ? p.samplingStep / p.samplingSteps : 0)) / Math.max(1, p.jobCount),
+        step: p.samplingStep,
+        steps: p.samplingSteps,
+        job: p.jobNo,
+        jobs: p.jobCount,
+      }),
+  });
+  bar.done();
+  const written = result.images.map((image, i) => {
+    const path = outputPath(values.output as string, i, result.images.length);
     writeFileSync(path, encodePng(image.rgb, image.width, image.height, { parameters: image.infotext }));
-    console.log(`${path}  seed ${image.seed}`);
+    return { path, seed: image.seed, subseed: image.subseed, width: image.width, height: image.height, infotext: image.infotext };
   });
   await sd.release();
-  return 0;
+  if (values.json) printJson({ images: written });
+  else for (const w of written) console.log(`${w.path}  seed ${w.seed}`);
+  return EXIT.OK;
 }

@@ -154,10 +154,14 @@ function pyRange(start: number, stop: number, step: number): number[] {
   return out;
 }
 
-/** numpy.arange: ceil((stop − start) / step) values start + i·step (float drift included, as numpy's). */
+/**
+ * numpy.arange: ceil((stop − start) / step) values start + i·delta, where numpy takes delta as
+ * (start + step) − start (so 1 + 3·0.3 gives 1.9000000000000001, as in A1111).
+ */
 function arange(start: number, stop: number, step: number): number[] {
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  return Array.from({ length: n }, (_, i) => start + i * step);
+  const delta = start + step - start;
+  return Array.from({ length: n }, (_, i) => start + i * delta);
 }
 
 /** numpy.linspace(start, stop, n): i·step + start, the last value exactly `stop`. */
