@@ -6,7 +6,7 @@
  *   with its 24-bit fixed-point weights, so it is byte-exact.
  */
 import type { Pixels } from './compose.ts';
-import { loadOpenCV, withMat } from './opencv.ts';
+import { createRequire } from 'node:module';
 
 /**
  * A1111's mask blur on an L image: `cv2.GaussianBlur(mask, (k, 1), σx)` then `(1, k)` with σy, each with
@@ -16,19 +16,49 @@ import { loadOpenCV, withMat } from './opencv.ts';
 export async function maskBlur(mask: Pixels, sigmaX: number, sigmaY: number): Promise<Pixels> {
   if (mask.channels !== 1) throw new RangeError(`maskBlur needs an L image, got ${mask.channels} channels`);
   if (sigmaX <= 0 && sigmaY <= 0) return mask;
-  const cv = await loadOpenCV();
+  const cv = await openCV();
   const pass = (img: Pixels, sigma: number, horizontal: boolean): Pixels => {
     const k = 2 * Math.floor(2.5 * sigma + 0.5) + 1;
-    return withMat(cv, img, (src, track) => {
-      const dst = track(new cv.Mat());
+    const src = cv.matFromArray(img.height, img.width, cv.CV_8UC1, img.data);
+    const dst = new cv.Mat();
+    try {
       cv.GaussianBlur(src, dst, new cv.Size(horizontal ? k : 1, horizontal ? 1 : k), sigma);
       return { ...img, data: Uint8Array.from(dst.data) };
-    });
+    } finally {
+      src.delete();
+      dst.delete();
+    }
   };
   let out = mask;
   if (sigmaX > 0) out = pass(out, sigmaX, true);
   if (sigmaY > 0) out = pass(out, sigmaY, false);
   return out;
+}
+
+interface Mat {
+  readonly data: Uint8Array;
+  delete(): void;
+}
+
+interface OpenCV {
+  Mat: new () => Mat;
+  Size: new (w: number, h: number) => unknown;
+  matFromArray(rows: number, cols: number, type: number, data: ArrayLike<number>): Mat;
+  GaussianBlur(src: Mat, dst: Mat, ksize: unknown, sigmaX: number): void;
+  CV_8UC1: number;
+}
+
+/**
+ * @techstark/opencv-js (OpenCV 4.5 in WebAssembly), once its runtime is up. Polled rather than hooked through
+ * onRuntimeInitialized, so that other loaders of the same module in this process cannot steal the callback.
+ */
+async function openCV(): Promise<OpenCV> {
+  const mod = createRequire(import.meta.url)('@techstark/opencv-js') as Partial<OpenCV>;
+  for (let waited = 0; typeof mod.matFromArray !== 'function'; waited += 10) {
+    if (waited > 30_000) throw new Error('OpenCV (WebAssembly) did not initialise within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return mod as OpenCV;
 }
 
 /** BoxBlur.c _gaussian_blur_radius: the extended-box radius whose `passes` passes approximate σ = radius. */
