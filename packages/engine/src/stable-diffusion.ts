@@ -36,6 +36,11 @@ export const DEFAULT_GENERATION_OPTIONS: GenerationOptions = {
   sdxl_clip_l_skip: false,
   sdxl_refiner_low_aesthetic_score: 2.5,
   sdxl_refiner_high_aesthetic_score: 6,
+  sgm_noise_multiplier: false,
+  uni_pc_variant: 'bh1',
+  uni_pc_skip_type: 'time_uniform',
+  uni_pc_order: 3,
+  uni_pc_lower_order_final: true,
 };
 
 /** A1111's API defaults for txt2img (spec §3.1.1: 50 steps, Euler, 512², CFG 7). */

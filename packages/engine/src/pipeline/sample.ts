@@ -14,6 +14,7 @@ import { type CondSchedule, type MultiCond, TextConditioner } from './conditioni
 import { type GuidanceInputs, guide } from './guidance.ts';
 import { blendLatent, img2imgContext, type InitLatent, kDiffusionStart, type LatentMask, timestepsStart, withImageCond } from './img2img-sampling.ts';
 import type { LoadedModel } from './model.ts';
+import { initialLatent, samplerInfotextParams, sdeNoiseSampler, uniPcOptions } from './sampler-options.ts';
 import type { SdxlMicroConditioning } from './sdxl-conditioning.ts';
 import { activeEmbeddings } from './textual-inversion.ts';
 import type { GenerationHooks, GenerationOptions, Txt2ImgParams } from './types.ts';
@@ -52,7 +53,8 @@ export function prepareSampling(model: LoadedModel, params: Txt2ImgParams): Prep
   const o = params.options;
   if (entry.kind === 'timesteps') {
     const timesteps = buildTimesteps(params.steps, o.always_discard_next_to_last_sigma);
-    return { entry, samplerName: sampler, schedulerLabel, sigmas: [], timesteps, alphasCumprod, extraGenerationParams: {} };
+    if (entry.name === 'UniPC') uniPcOptions(o, timesteps.length); // bad UniPC options fail before any work
+    return { entry, samplerName: sampler, schedulerLabel, sigmas: [], timesteps, alphasCumprod, extraGenerationParams: samplerInfotextParams(entry, params) };
   }
   const schedule = entry.denoiser === 'lcm' ? new LcmSchedule(alphasCumprod) : DiscreteSchedule.fromAlphasCumprod(alphasCumprod);
   const { sigmas, extraGenerationParams } = buildSigmas({
@@ -60,7 +62,7 @@ export function prepareSampling(model: LoadedModel, params: Txt2ImgParams): Prep
     alwaysDiscardNextToLastSigma: o.always_discard_next_to_last_sigma, modelFamily: model.config.family.startsWith('sdxl') ? 'sdxl' : 'sd15', // A1111 is_sdxl covers the refiner
   });
   const label = (extraGenerationParams['Schedule type'] as string | undefined) ?? schedulerLabel;
-  return { entry, samplerName: sampler, schedulerLabel: label, sigmas, timesteps: [], alphasCumprod, extraGenerationParams };
+  return { entry, samplerName: sampler, schedulerLabel: label, sigmas, timesteps: [], alphasCumprod, extraGenerationParams: { ...extraGenerationParams, ...samplerInfotextParams(entry, params) } };
 }
 
 export interface SamplingRun {
@@ -146,9 +148,10 @@ function runKDiffusion(model: LoadedModel, prepared: PreparedSampling, inputs: G
     return latentMask ? blendLatent(denoised, latentMask) : denoised;
   };
   const start = kDiffusionStart(prepared, noise, ctx.init); // img2img: the tail of the schedule, from init + noise·σ
-  return entry.sample(denoiser, start.x, start.sigmas, {
+  return entry.sample(denoiser, ctx.init ? start.x : initialLatent(noise, start.sigmas[0], ctx.params.options), start.sigmas, {
     ...samplerOptionsFor(entry, samplerParams(entry, ctx.params)),
     noise: () => ctx.rng.next(),
+    noiseSampler: sdeNoiseSampler(entry, noise.shape, start.sigmas, ctx.rng.seeds), // DPM++ SDE family: Brownian tree
     signal: ctx.signal,
     callback: ({ i, denoised }) => ctx.progress(i, denoised),
   });
@@ -171,6 +174,7 @@ function runTimesteps(model: LoadedModel, prepared: PreparedSampling, inputs: Gu
     alphasCumprod: prepared.alphasCumprod,
     tStart: start.tStart,
     eta: entry.params.includes('eta') ? eta : undefined,
+    ...(entry.name === 'UniPC' ? uniPcOptions(ctx.params.options, start.timesteps.length) : {}),
     noise: () => ctx.rng.next(),
     signal: ctx.signal,
     callback: ({ i, denoised }) => ctx.progress(i, denoised),

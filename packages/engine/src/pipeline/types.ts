@@ -36,6 +36,13 @@ export interface GenerationOptions {
   sdxl_clip_l_skip?: boolean;
   sdxl_refiner_low_aesthetic_score?: number;
   sdxl_refiner_high_aesthetic_score?: number;
+  /** k-diffusion x_T = noise·sqrt(1 + σ_max²) as sgm does, instead of noise·σ_max (infotext `SGM noise multiplier`). */
+  sgm_noise_multiplier?: boolean;
+  /** UniPC (A1111 defaults bh1, time_uniform, 3, true); vary_coeff is not implemented (an error names the choices). */
+  uni_pc_variant?: 'bh1' | 'bh2' | 'vary_coeff';
+  uni_pc_skip_type?: 'time_uniform' | 'time_quadratic' | 'logSNR';
+  uni_pc_order?: number;
+  uni_pc_lower_order_final?: boolean;
   /** img2img / hires options (A1111 defaults when absent: false, 1.0, 0.0, '#ffffff', 1.0, true, null). */
   img2img_fix_steps?: boolean;
   initial_noise_multiplier?: number;

@@ -17,6 +17,7 @@ export {
   type UNetFn,
   unguidedEpsModel,
 } from './denoiser.ts';
+export { BrownianTree, brownianTreeNoiseSampler } from './brownian-tree.ts';
 export { alphasCumprodLinear, betasLinear, DiscreteSchedule, downcastAlphasCumprod, LcmSchedule } from './discrete-schedule.ts';
 export { getAncestralStep, toD } from './helpers.ts';
 export {
