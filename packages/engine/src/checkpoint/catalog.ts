@@ -181,8 +181,8 @@ function discoverCheckpoints(options: CatalogOptions): string[] {
   return found;
 }
 
-/** Files with a checkpoint extension under `root`: folders in natural order of their path, files natural within. */
-function walkFiles(root: string): string[] {
+/** Files with one of `extensions` under `root`: folders in natural order of their path, files natural within. */
+export function walkFiles(root: string, extensions: ReadonlySet<string> = EXTENSIONS): string[] {
   if (!existsSync(root)) return [];
   const folders: Array<{ dir: string; files: string[] }> = [];
   const seen = new Set<string>();
@@ -195,7 +195,7 @@ function walkFiles(root: string): string[] {
       const path = join(dir, name);
       const stat = statSync(path, { throwIfNoEntry: false }); // follows links; undefined for a broken one
       if (stat?.isDirectory()) visit(path);
-      else if (stat?.isFile() && EXTENSIONS.has(extname(name).toLowerCase())) files.push(path);
+      else if (stat?.isFile() && extensions.has(extname(name).toLowerCase())) files.push(path);
     }
     folders.push({ dir, files: files.sort((a, b) => compareNatural(basename(a), basename(b))) });
   };

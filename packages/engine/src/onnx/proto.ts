@@ -19,12 +19,20 @@ export interface SerializeOptions {
   weights: WeightSource;
   /** When set, every parameter is written to this file (and referenced by its base name `location`). */
   externalData?: { path: string; location: string };
+  /**
+   * Parameters declared as graph inputs instead of initializers, so every run feeds them (LoRA-merged weights
+   * reach an existing session this way). ORT's overridable initializers (an input with an initializer of the
+   * same name) would keep a default, but onnxruntime-node only feeds `inputNames`, which excludes them.
+   */
+  fedParams?: ReadonlySet<string>;
 }
 
 const ELEM_TYPE: Record<DataType, number> = { float32: 1, int64: 7, int32: 6, bool: 9 };
 
 export function serializeModel(graph: Graph, options: SerializeOptions): Uint8Array {
+  const fed = options.fedParams ?? new Set<string>();
   const initializers = [...graph.constants.map(constantTensor), ...paramTensors(graph, options)];
+  const fedInputs = [...graph.params.values()].filter((p) => fed.has(p.name)).map((p) => valueInfo(p.name, p.dims, 'float32'));
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'sdapi',
@@ -33,15 +41,15 @@ export function serializeModel(graph: Graph, options: SerializeOptions): Uint8Ar
       name: graph.name,
       node: graph.nodes.map(nodeProto),
       initializer: initializers,
-      input: graph.inputs.map((v) => valueInfo(v.name, v.shape, v.dtype)),
+      input: [...graph.inputs.map((v) => valueInfo(v.name, v.shape, v.dtype)), ...fedInputs],
       output: graph.outputs.map((v) => valueInfo(v.name, v.shape, v.dtype)),
     },
   });
   return onnx.ModelProto.encode(model).finish();
 }
 
-function paramTensors(graph: Graph, { weights, externalData }: SerializeOptions): object[] {
-  const params = [...graph.params.values()];
+function paramTensors(graph: Graph, { weights, externalData, fedParams }: SerializeOptions): object[] {
+  const params = [...graph.params.values()].filter((p) => !fedParams?.has(p.name));
   if (!externalData) {
     return params.map((p) => ({ name: p.name, dataType: 1, dims: p.dims, rawData: bytesOf(weights(p.name, p.dims)) }));
   }

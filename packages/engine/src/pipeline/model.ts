@@ -11,8 +11,10 @@ import { buildTextEncoderGraph } from '../models/clip-text.ts';
 import { buildUNetGraph } from '../models/unet-model.ts';
 import { buildVAEDecoderGraph, buildVAEEncoderGraph } from '../models/vae.ts';
 import { compileGraph } from '../runtime/compile.ts';
+import type { LoraCatalog } from '../networks/lora-catalog.ts';
 import type { EmbeddingDatabase } from './embedding-database.ts';
-import type { OrtSession } from '../runtime/ort.ts';
+import { ModelNetworks } from './model-networks.ts';
+import type { Feed, OrtSession } from '../runtime/ort.ts';
 import { Tensor } from '../tensor.ts';
 
 export interface LoadOptions {
@@ -50,9 +52,15 @@ export class LoadedModel {
   shortHash: string | null = null;
   /** Textual-inversion embeddings prompts may use, once the caller has attached a folder's database; null: none. */
   embeddings: EmbeddingDatabase | null = null;
+  /** LoRA / LyCORIS files `<lora:…>` tags may name, once the caller has attached a catalog; null: none. */
+  loras: LoraCatalog | null = null;
+  /** Which weights the UNet and text sessions take as inputs, and the merged LoRA weights fed in their place. */
+  readonly networks: ModelNetworks;
   private readonly file: SafetensorsFile;
   private readonly options: LoadOptions;
   private readonly sessions = new Map<Part, Promise<OrtSession>>();
+  /** Per part: the parameters its session takes as inputs (name → dims). */
+  private readonly fed = new Map<Part, Map<string, readonly number[]>>();
 
   private constructor(path: string, file: SafetensorsFile, config: ModelConfig, options: LoadOptions) {
     this.path = path;
@@ -60,6 +68,7 @@ export class LoadedModel {
     this.file = file;
     this.config = config;
     this.options = options;
+    this.networks = new ModelNetworks(file, config, () => [this.graph('unet'), ...config.text_encoders.map((_, i) => this.graph(`text${i}`))]);
   }
 
   /** Opens and validates `path` and detects its architecture; compiles nothing yet. */
@@ -87,10 +96,9 @@ export class LoadedModel {
   async encodeText(encoder: number, ids: readonly number[][], fixes?: TokenFixes): Promise<TextEncoderOutput> {
     const config = this.config.text_encoders[encoder];
     if (!config) throw new RangeError(`text encoder ${encoder} does not exist (model has ${this.config.text_encoders.length})`);
-    const session = await this.session(`text${encoder}`);
     const n = ids.length;
     const flat = BigInt64Array.from(ids.flat().map(BigInt));
-    const out = await session.run({
+    const out = await this.run(`text${encoder}`, {
       input_ids: { int64: flat, shape: [n, 77] },
       // The session is the token-fixes variant; an all-zero mask keeps every token embedding.
       inputs_embeds_override: new Tensor([n, 77, config.hidden_size], fixes?.rows),
@@ -107,12 +115,11 @@ export class LoadedModel {
   async unet(x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null = null, control: readonly Tensor[] | null = null): Promise<Tensor> {
     const adm = this.config.unet.adm_in_channels;
     if ((adm === null) !== (y === null)) throw new Error(`UNet of ${this.config.family} ${adm === null ? 'takes no' : `needs a [N, ${adm}]`} y input`);
-    const session = await this.session(control ? 'unetControlled' : 'unet');
     const feeds: Record<string, Tensor> = { x, timesteps: new Tensor([timesteps.length], Float32Array.from(timesteps)), context, ...(y ? { y } : {}) };
     control?.forEach((residual, i) => {
       feeds[`control_${i}`] = residual;
     });
-    return (await session.run(feeds)).out;
+    return (await this.run(control ? 'unetControlled' : 'unet', feeds)).out;
   }
 
   /** Diffusion-space latent → image [N, 3, H, W] in about [-1, 1]. */
@@ -130,11 +137,21 @@ export class LoadedModel {
   private session(part: Part): Promise<OrtSession> {
     let session = this.sessions.get(part);
     if (!session) {
-      session = compileGraph(this.graph(part), this.file, { cacheDir: this.options.cacheDir, intraOpThreads: this.options.threads });
+      const graph = this.graph(part);
+      // UNet and text-encoder weights are session inputs so LoRA-merged ones can be fed (model-networks.ts).
+      const fed = this.networks.fedParams(graph, !part.startsWith('vae'));
+      this.fed.set(part, fed);
+      session = compileGraph(graph, this.file, { cacheDir: this.options.cacheDir, intraOpThreads: this.options.threads, fedParams: new Set(fed.keys()) });
       session.catch(() => this.sessions.delete(part)); // a failed compile may be retried
       this.sessions.set(part, session);
     }
     return session;
+  }
+
+  /** Runs `part` with `feeds` plus its fed weights (the checkpoint's, or the active networks' merge). */
+  private async run(part: Part, feeds: Record<string, Feed>): Promise<Record<string, Tensor>> {
+    const session = await this.session(part);
+    return session.run({ ...feeds, ...this.networks.weights.feeds(this.fed.get(part) ?? new Map()) });
   }
 
   private graph(part: Part) {
@@ -151,6 +168,7 @@ export class LoadedModel {
     const sessions = await Promise.allSettled(this.sessions.values());
     for (const s of sessions) if (s.status === 'fulfilled') await s.value.release();
     this.sessions.clear();
+    this.networks.clear();
     this.file.close();
   }
 }

@@ -56,6 +56,10 @@ export interface GenerationOptions {
   sd_vae_encode_method?: string;
   /** What `tiling: null` falls back to (the server resolves it into Txt2ImgParams.tiling). */
   tiling?: boolean;
+  /** A1111 `disable_extra_networks` (default false): `<lora:…>` tags are removed from prompts but not applied. */
+  disable_extra_networks?: boolean;
+  /** A1111 `lora_add_hashes_to_infotext` (default true): infotext `Lora hashes`. */
+  lora_add_hashes_to_infotext?: boolean;
 }
 
 export interface Txt2ImgParams {
@@ -230,6 +234,11 @@ export interface Txt2ImgResult {
   /** As requested (txt2img: null unless sent). */
   denoisingStrength?: number | null;
   isUsingInpaintingConditioning?: boolean;
+  /**
+   * What the job skipped but A1111 would only log: a LoRA not found, network modules that match no layer or do
+   * not fit it, an unusable network file; absent when there is nothing to say.
+   */
+  warnings?: string[];
 }
 
 /** img2img returns what txt2img does. */

@@ -22,6 +22,11 @@ export interface CompileOptions extends SessionOptions {
   cacheDir?: string;
   /** Renames graph parameters to checkpoint keys (e.g. a shared graph over several key layouts). */
   keyOf?: (param: string) => string;
+  /**
+   * Parameters declared as graph inputs instead of initializers (serializeModel `fedParams`): every run must
+   * feed them. This is how LoRA-merged weights reach an existing session (see runtime/fed-weights.ts).
+   */
+  fedParams?: ReadonlySet<string>;
 }
 
 /** Reads each declared parameter from `file`, checking its shape against the declaration. */
@@ -39,38 +44,42 @@ export function checkpointWeights(file: SafetensorsFile, keyOf: (p: string) => s
   };
 }
 
-export function weightBytes(graph: Graph): number {
+/** Bytes of the weights stored in the model (fed parameters are not). */
+export function weightBytes(graph: Graph, fedParams?: ReadonlySet<string>): number {
   let total = 0;
-  for (const p of graph.params.values()) total += 4 * p.dims.reduce((a, b) => a * b, 1);
+  for (const p of graph.params.values()) if (!fedParams?.has(p.name)) total += 4 * p.dims.reduce((a, b) => a * b, 1);
   return total;
 }
 
 export async function compileGraph(graph: Graph, file: SafetensorsFile, options: CompileOptions = {}): Promise<OrtSession> {
   const weights = checkpointWeights(file, options.keyOf);
-  if (weightBytes(graph) <= INLINE_LIMIT_BYTES) {
-    return OrtSession.create(serializeModel(graph, { weights }), options);
+  const { fedParams } = options;
+  const bytes = weightBytes(graph, fedParams);
+  if (bytes <= INLINE_LIMIT_BYTES) {
+    return OrtSession.create(serializeModel(graph, { weights, fedParams }), options);
   }
-  if (!options.cacheDir) throw new Error(`${graph.name}: ${weightBytes(graph)} bytes of weights need a cacheDir for external data`);
-  const dir = join(options.cacheDir, `${graph.name}-${cacheKey(graph, file)}`);
+  if (!options.cacheDir) throw new Error(`${graph.name}: ${bytes} bytes of weights need a cacheDir for external data`);
+  const dir = join(options.cacheDir, `${graph.name}-${cacheKey(graph, file, fedParams)}`);
   const modelPath = join(dir, 'model.onnx');
-  if (!existsSync(modelPath)) materialise(graph, weights, dir);
+  if (!existsSync(modelPath)) materialise(graph, weights, dir, fedParams);
   return OrtSession.create(modelPath, options);
 }
 
 /** Writes model.onnx + weights.bin into `dir` atomically (a half-written cache entry is never used). */
-function materialise(graph: Graph, weights: WeightSource, dir: string): void {
+function materialise(graph: Graph, weights: WeightSource, dir: string, fedParams?: ReadonlySet<string>): void {
   const tmp = `${dir}.tmp-${process.pid}`;
   mkdirSync(tmp, { recursive: true });
-  const bytes = serializeModel(graph, { weights, externalData: { path: join(tmp, 'weights.bin'), location: 'weights.bin' } });
+  const bytes = serializeModel(graph, { weights, fedParams, externalData: { path: join(tmp, 'weights.bin'), location: 'weights.bin' } });
   writeFileSync(join(tmp, 'model.onnx'), bytes);
   renameSync(tmp, dir);
 }
 
-/** Hash of the graph structure plus the checkpoint's identity (path, size, mtime). */
-function cacheKey(graph: Graph, file: SafetensorsFile): string {
+/** Hash of the graph structure (fed parameters included) plus the checkpoint's identity (path, size, mtime). */
+function cacheKey(graph: Graph, file: SafetensorsFile, fedParams?: ReadonlySet<string>): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(graph.nodes));
   hash.update(JSON.stringify([...graph.params.values()]));
+  if (fedParams && fedParams.size > 0) hash.update(JSON.stringify([...fedParams].sort()));
   const stat = statSync(file.path);
   hash.update(`${file.path}|${stat.size}|${stat.mtimeMs}`);
   return hash.digest('hex').slice(0, 16);
