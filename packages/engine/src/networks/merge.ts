@@ -8,7 +8,7 @@
 import { Tensor } from '../tensor.ts';
 import { type LayerIndex, matchModule, type ModuleMatch, type NetworkTarget, usesTextEncoderMultiplier } from './key-mapping.ts';
 import type { MatMul } from './lyco-math.ts';
-import type { NetworkFile, NetworkModuleWeights } from './network-file.ts';
+import { type NetworkFile, type NetworkModuleWeights, unsupportedMessage } from './network-file.ts';
 import { addUpdown, calcScale, calcUpdown, finalizeUpdown } from './updown.ts';
 
 /** One `<lora:…>` tag resolved to its file. */
@@ -35,8 +35,10 @@ export interface MergeResult {
   weights: Map<string, Tensor>;
   /** Network name → layers that failed to apply (A1111 `extra_network_lora.errors`). */
   errors: Map<string, number>;
-  /** Human-readable notes: unmatched modules, failed layers, skipped attention groups. */
+  /** Human-readable notes: unmatched modules, failed layers, skipped attention groups, refused networks. */
   warnings: string[];
+  /** Networks not applied at all (a matched module of a type this engine does not implement). */
+  refused: string[];
 }
 
 interface Matched {
@@ -46,10 +48,17 @@ interface Matched {
 
 /** Applies `networks` in order; never throws for a module that does not fit (it is reported instead). */
 export async function mergeNetworks(networks: readonly ActiveNetwork[], ctx: MergeContext): Promise<MergeResult> {
-  const result: MergeResult = { weights: new Map(), errors: new Map(), warnings: [] };
+  const result: MergeResult = { weights: new Map(), errors: new Map(), warnings: [], refused: [] };
   const mhaOutKeys = new Set([...ctx.index.values()].flatMap((t) => (t.outKey ? [t.outKey] : [])));
   for (const net of networks) {
     const matched = matchNetwork(net, ctx, result.warnings);
+    const bad = [...matched.values()].find(({ module }) => module.type === null);
+    if (bad) {
+      // A1111 fails to load such a network and generates without it.
+      result.warnings.push(`Lora ${net.name}: ${unsupportedMessage(bad.module.name, bad.module.unsupported ?? 'cannot be applied')}`);
+      result.refused.push(net.name);
+      continue;
+    }
     const mhaLayers = new Map<string, NetworkTarget>();
     for (const { module, match } of matched.values()) {
       if (match.target.kind === 'mha') mhaLayers.set(match.target.layer, match.target);

@@ -3,8 +3,8 @@
  * every key is split at its first '.', the part before names the module, the rest the tensor (`lora_up.weight`,
  * `alpha`, `hada_w1_a`, …), and each module's tensor names decide its type, tried in A1111's order (LoRA,
  * LoHa, IA3, LoKr, full, norm, GLoRA, OFT). Only the types the fixtures verify are implemented (LoRA/LoCon incl.
- * `lora_A`/`lora_B` and the `lora_mid` core, LoHa incl. Tucker, LoKr in every factor form); a file using
- * another type is refused as a whole with a message naming it, rather than applied half-right.
+ * `lora_A`/`lora_B` and the `lora_mid` core, LoHa incl. Tucker, LoKr in every factor form); a network with a
+ * matched module of another type is refused as a whole with a message naming it, rather than applied half-right.
  */
 import { SafetensorsFile } from '../checkpoint/safetensors.ts';
 import { CheckpointError } from '../errors.ts';
@@ -16,13 +16,14 @@ export type ModuleType = 'lora' | 'loha' | 'lokr';
 export interface NetworkModuleWeights {
   /** The module name as stored (`lora_unet_mid_block_attentions_0_proj_in`). */
   name: string;
-  type: ModuleType;
+  /** Null when the module cannot be applied (`unsupported` says why). */
+  type: ModuleType | null;
+  unsupported: string | null;
   w: ReadonlyMap<string, Tensor>;
   alpha: number | null;
   scale: number | null;
 }
 
-/** Modules a type needs (any one of the alternatives), for the types implemented here. */
 const HAS = (keys: ReadonlySet<string>, ...names: string[]) => names.every((n) => keys.has(n));
 
 /** Types A1111 knows but this engine does not apply: how to recognise them, and their name for messages. */
@@ -41,26 +42,26 @@ const UNSUPPORTED_EXTRAS: readonly [string, string][] = [
 ];
 
 /**
- * The type of one module from its tensor names, in A1111's order; throws a CheckpointError naming an
- * unsupported or unknown type (A1111 then refuses the whole network, too).
+ * The type of one module from its tensor names, in A1111's order, or why it cannot be applied: a type this
+ * engine does not implement (named), or tensors that fit no type. A1111 types a module only once it matched a
+ * layer (an unmatched module is skipped before), and then refuses the whole network when typing fails.
  */
-export function moduleTypeOf(path: string, module: string, keys: ReadonlySet<string>): ModuleType {
-  for (const [key, what] of UNSUPPORTED_EXTRAS) {
-    if (keys.has(key)) throw unsupported(path, module, what);
-  }
-  if (HAS(keys, 'lora_up.weight', 'lora_down.weight') || HAS(keys, 'lora_A.weight', 'lora_B.weight')) return 'lora';
-  if (HAS(keys, 'hada_w1_a', 'hada_w1_b', 'hada_w2_a', 'hada_w2_b')) return 'loha';
-  const ia3 = UNSUPPORTED[0];
-  if (ia3[1](keys)) throw unsupported(path, module, ia3[0]);
+export function moduleTypeOf(keys: ReadonlySet<string>): { type: ModuleType } | { unsupported: string } {
+  for (const [key, what] of UNSUPPORTED_EXTRAS) if (keys.has(key)) return { unsupported: `uses ${what}` };
+  if (HAS(keys, 'lora_up.weight', 'lora_down.weight') || HAS(keys, 'lora_A.weight', 'lora_B.weight')) return { type: 'lora' };
+  if (HAS(keys, 'hada_w1_a', 'hada_w1_b', 'hada_w2_a', 'hada_w2_b')) return { type: 'loha' };
+  const [ia3, isIa3] = UNSUPPORTED[0];
+  if (isIa3(keys)) return { unsupported: `uses ${ia3}` };
   const has1 = keys.has('lokr_w1') || HAS(keys, 'lokr_w1_a', 'lokr_w1_b');
   const has2 = keys.has('lokr_w2') || HAS(keys, 'lokr_w2_a', 'lokr_w2_b');
-  if (has1 && has2) return 'lokr';
-  for (const [what, test] of UNSUPPORTED.slice(1)) if (test(keys)) throw unsupported(path, module, what);
-  throw new CheckpointError(path, `module '${module}' has tensors [${[...keys].join(', ')}] that match no LoRA/LyCORIS type (LoRA, LoHa, LoKr, IA3, full, norm, GLoRA, OFT)`);
+  if (has1 && has2) return { type: 'lokr' };
+  for (const [what, test] of UNSUPPORTED.slice(1)) if (test(keys)) return { unsupported: `uses ${what}` };
+  return { unsupported: `has tensors [${[...keys].join(', ')}] that fit no LoRA/LyCORIS type (LoRA, LoHa, IA3, LoKr, full, norm, GLoRA, OFT)` };
 }
 
-function unsupported(path: string, module: string, what: string): CheckpointError {
-  return new CheckpointError(path, `uses ${what} modules (first: '${module}'), a network type this server does not implement; supported: LoRA, LoCon, LoHa, LoKr`);
+/** The message for a network refused because of module `module`. */
+export function unsupportedMessage(module: string, why: string): string {
+  return `module '${module}' ${why}; this server implements LoRA, LoCon, LoHa and LoKr, so the network is not applied`;
 }
 
 /** Groups tensor names by module (split at the first '.'); `bundle_emb.*` (bundled embeddings) are set apart. */
@@ -82,11 +83,10 @@ export function groupModules(keys: Iterable<string>): { modules: Map<string, Map
   return { modules, bundled };
 }
 
-/** Checks every module's type from the header alone (used when listing files); throws what loading would. */
+/** Checks what can be known from the header alone (used when listing files): there are modules at all. */
 export function checkNetworkHeader(file: SafetensorsFile): void {
   const { modules } = groupModules(file.keys());
   if (modules.size === 0) throw new CheckpointError(file.path, 'has no network modules (no tensors outside bundle_emb.*)');
-  for (const [name, parts] of modules) moduleTypeOf(file.path, name, new Set(parts.keys()));
 }
 
 export interface NetworkFile {
@@ -96,7 +96,7 @@ export interface NetworkFile {
   bundledEmbeddings: string[];
 }
 
-/** Reads a network file: every module typed, its tensors widened to float32 (F16/BF16/F32 files alike). */
+/** Reads a network file: every module typed (or marked unsupported), its tensors widened to float32 (F16/BF16/F32 alike). */
 export function readNetworkFile(path: string): NetworkFile {
   const file = SafetensorsFile.open(path);
   try {
@@ -111,7 +111,7 @@ export function readNetworkFile(path: string): NetworkFile {
 }
 
 function readModule(file: SafetensorsFile, name: string, parts: ReadonlyMap<string, string>): NetworkModuleWeights {
-  const type = moduleTypeOf(file.path, name, new Set(parts.keys()));
+  const typed = moduleTypeOf(new Set(parts.keys()));
   const read = (key: string) => new Tensor(file.info(key).shape, file.readFloat32(key));
   const w = new Map<string, Tensor>();
   for (const [part, key] of parts) w.set(part, read(key));
@@ -120,12 +120,13 @@ function readModule(file: SafetensorsFile, name: string, parts: ReadonlyMap<stri
     if (t && t.size !== 1) throw new CheckpointError(file.path, `'${name}.${part}' should hold one number, it has shape [${t.shape.join(', ')}]`);
     return t ? t.data[0] : null;
   };
-  if (type === 'lora' && !w.has('lora_up.weight')) {
+  if ('unsupported' in typed) return { name, type: null, unsupported: typed.unsupported, w, alpha: null, scale: null };
+  if (typed.type === 'lora' && !w.has('lora_up.weight')) {
     // PEFT names: A1111 renames lora_B/lora_A to up/down and rebuilds the module from those two alone, so a
     // stored alpha (and scale) is dropped and the scale is 1.0 (README, case lora_diffusers).
     const up = w.get('lora_B.weight') as Tensor;
     const down = w.get('lora_A.weight') as Tensor;
-    return { name, type, w: new Map([['lora_up.weight', up], ['lora_down.weight', down]]), alpha: null, scale: null };
+    return { name, type: 'lora', unsupported: null, w: new Map([['lora_up.weight', up], ['lora_down.weight', down]]), alpha: null, scale: null };
   }
-  return { name, type, w, alpha: scalar('alpha'), scale: scalar('scale') };
+  return { name, type: typed.type, unsupported: null, w, alpha: scalar('alpha'), scale: scalar('scale') };
 }

@@ -27,6 +27,7 @@ export function calcUpdown(m: NetworkModuleWeights, target: readonly number[], d
     case 'lora': return loraUpdown(m, dyn, matmul);
     case 'loha': return lohaUpdown(m, matmul);
     case 'lokr': return lokrUpdown(m, target, matmul);
+    default: throw new Error(`module ${m.name} ${m.unsupported ?? 'has no known type'}`);
   }
 }
 

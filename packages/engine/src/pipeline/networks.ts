@@ -30,13 +30,13 @@ export async function activateNetworks(model: LoadedModel, data: ExtraNetworkDat
   const tags = options.disable_extra_networks ? [] : loraTags(data, warnings);
   const networks: ActiveNetwork[] = [];
   const ids: string[] = [];
-  const hashes: string[] = [];
+  const hashes: [string, string][] = [];
   for (const tag of tags) {
     const resolved = await resolveTag(model, tag, warnings);
     if (!resolved) continue;
     networks.push(resolved.network);
     ids.push(resolved.id);
-    if (resolved.hash) hashes.push(`${resolved.network.name.replace(HASH_NAME_STRIP, '')}: ${resolved.hash}`);
+    if (resolved.hash) hashes.push([resolved.network.name, resolved.hash]);
   }
   if (networks.length === 0) {
     model.networks.restore();
@@ -47,8 +47,11 @@ export async function activateNetworks(model: LoadedModel, data: ExtraNetworkDat
   model.networks.apply(merged.weights);
   warnings.push(...merged.warnings);
   if (merged.errors.size > 0) warnings.push(`Networks with errors: ${[...merged.errors].map(([name, n]) => `${name} (${n})`).join(', ')}`);
+  // A1111 keys hashes by the name as written, so a network named twice is listed once.
+  const applied = new Map(hashes.filter(([name]) => !merged.refused.includes(name)).map(([name, hash]) => [name.replace(HASH_NAME_STRIP, ''), hash]));
   const addHashes = options.lora_add_hashes_to_infotext ?? true;
-  return { extraGenerationParams: addHashes && hashes.length > 0 ? { 'Lora hashes': hashes.join(', ') } : {}, warnings };
+  const text = [...applied].map(([name, hash]) => `${name}: ${hash}`).join(', ');
+  return { extraGenerationParams: addHashes && applied.size > 0 ? { 'Lora hashes': text } : {}, warnings };
 }
 
 /**
