@@ -6,12 +6,13 @@
 import { join, resolve } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
-import { basicAuthHook, parseApiAuth } from './plugins/auth.ts';
+import { basicAuthHook, type Credentials, parseApiAuth, parseApiKeys } from './plugins/auth.ts';
 import { registerEngine } from './plugins/engine.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { registerWire } from './plugins/wire.ts';
 import { cmdFlagsRoute } from './routes/sdapi/cmd-flags.ts';
+import { registerJobsApi } from './routes/v2/index.ts';
 import { embeddingsRoutes } from './routes/sdapi/embeddings.ts';
 import { interruptRoutes } from './routes/sdapi/interrupt.ts';
 import { optionsRoutes } from './routes/sdapi/options.ts';
@@ -24,7 +25,9 @@ import { type Catalog, engineCatalog } from './services/catalog.ts';
 import { cmdFlagsBody } from './services/cmd-flags.ts';
 import { GenerationQueue } from './services/generation-queue.ts';
 import { EmbeddedJobStore } from './services/jobs/embedded-store.ts';
+import { DEFAULT_RETENTION } from './services/jobs/job-service.ts';
 import type { RetentionPolicy } from './services/jobs/types.ts';
+import { type WebhookOptions, WebhookSender } from './services/jobs/webhooks.ts';
 import type { Generator } from './services/generator.ts';
 import { OptionsStore } from './services/options-store.ts';
 import { SdService } from './services/sd-service.ts';
@@ -58,6 +61,13 @@ export interface AppDeps {
   stylesFiles?: string[];
   /** Finished jobs kept under `<data-dir>/jobs/` (default 1000 jobs, 7 days). */
   jobsRetention?: RetentionPolicy;
+  /** `--api-keys "k1,k2"`: `Authorization: Bearer <key>` accepted besides `--api-auth`'s Basic pairs. */
+  apiKeys?: string;
+  /** `--webhook-secret`, `--webhook-allow-local`, and retry timing (tests shorten it). */
+  webhooks?: WebhookOptions;
+  /** Milliseconds between SSE keep-alive comments (default 15 s) and websocket pings (default 30 s). */
+  sseKeepAliveMs?: number;
+  wsPingMs?: number;
 }
 
 /**
@@ -74,7 +84,12 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     version: deps.version === undefined ? 'v1.10.1' : deps.version,
     cmdFlags: reportedFlags(deps),
     styles: new PromptStyles(stylesFiles(deps)),
-    jobs: { store: new EmbeddedJobStore(deps.dataDir ? join(deps.dataDir, 'jobs') : undefined), retention: deps.jobsRetention },
+    jobs: {
+      store: new EmbeddedJobStore(deps.dataDir ? join(deps.dataDir, 'jobs') : undefined),
+      retention: deps.jobsRetention,
+      webhooks: new WebhookSender({ log: (line) => app.log.warn(line), ...deps.webhooks }),
+      log: (line) => app.log.info(line),
+    },
   });
   await service.jobs.start();
   // preClose, before the server waits for open requests: sync callers of waiting jobs get their 503 first.
@@ -83,12 +98,29 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   registerErrorHandling(app);
   registerEngine(app, service);
   await registerOpenApi(app, '0.1.0');
-  const credentials = deps.apiAuth ? parseApiAuth(deps.apiAuth) : undefined;
+  const credentials = appCredentials(deps);
   await app.register(async (api: SdApiInstance) => {
     if (credentials) api.addHook('preValidation', basicAuthHook(credentials));
+    await registerJobsApi(api, { credentials, limits: capabilityLimits(deps), sseKeepAliveMs: deps.sseKeepAliveMs, wsPingMs: deps.wsPingMs });
     for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
   });
   return app;
+}
+
+function appCredentials(deps: AppDeps): Credentials | undefined {
+  if (!deps.apiAuth && !deps.apiKeys) return undefined;
+  return { basic: deps.apiAuth ? parseApiAuth(deps.apiAuth) : undefined, apiKeys: deps.apiKeys ? parseApiKeys(deps.apiKeys) : undefined };
+}
+
+function capabilityLimits(deps: AppDeps) {
+  const retention = deps.jobsRetention ?? DEFAULT_RETENTION;
+  return {
+    bodyLimit: deps.bodyLimit ?? 256 * 1024 * 1024,
+    maxQueued: deps.maxQueued ?? null,
+    retentionCount: retention.maxCount,
+    retentionAgeSeconds: retention.maxAgeMs / 1000,
+    webhooks: true,
+  };
 }
 
 function stylesFiles(deps: AppDeps): string[] {

@@ -39,17 +39,42 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** A preValidation hook enforcing `credentials`. */
-export function basicAuthHook(credentials: ReadonlyMap<string, string>) {
+/** Who may call: `--api-auth` Basic pairs and/or `--api-keys` Bearer keys (OpenAI-style clients send those). */
+export interface Credentials {
+  basic?: ReadonlyMap<string, string>;
+  apiKeys?: readonly string[];
+}
+
+/** Parses `--api-keys "key1,key2"`. */
+export function parseApiKeys(value: string): string[] {
+  const keys = value.split(',').map((k) => k.trim()).filter(Boolean);
+  if (keys.length === 0) throw new Error('--api-keys: expected one or more keys separated by commas');
+  return keys;
+}
+
+/**
+ * Checks an `Authorization` header (also used for websocket upgrades, which bypass the hooks). A Bearer header
+ * must carry one of the API keys; anything else is checked as Basic, with FastAPI HTTPBasic's messages.
+ */
+export function authorize(header: string | undefined, credentials: Credentials): void {
+  const [scheme = '', token = ''] = (header ?? '').split(/\s+/, 2);
+  if (scheme.toLowerCase() === 'bearer' && credentials.apiKeys?.length) {
+    if (!credentials.apiKeys.some((key) => safeEqual(token, key))) throw unauthorized('Invalid API key');
+    return;
+  }
+  if (!header || scheme.toLowerCase() !== 'basic' || !credentials.basic) throw unauthorized('Not authenticated');
+  const decoded = decodeBasic(token);
+  const sep = decoded?.indexOf(':') ?? -1;
+  if (decoded === undefined || sep < 0) throw unauthorized('Invalid authentication credentials');
+  const expected = credentials.basic.get(decoded.slice(0, sep));
+  if (expected === undefined || !safeEqual(decoded.slice(sep + 1), expected)) throw unauthorized('Incorrect username or password');
+}
+
+/** A preValidation hook enforcing `credentials` (a Basic map, as `--api-auth`, or Basic pairs and API keys). */
+export function basicAuthHook(credentials: ReadonlyMap<string, string> | Credentials) {
+  const creds: Credentials = credentials instanceof Map ? { basic: credentials } : (credentials as Credentials);
   return async (request: FastifyRequest): Promise<void> => {
     if (request.body instanceof DeferredBodyError && request.routeOptions.schema?.body) throw request.body.error;
-    const header = request.headers.authorization ?? '';
-    const [scheme, token = ''] = header.split(/\s+/, 2);
-    if (!header || scheme.toLowerCase() !== 'basic') throw unauthorized('Not authenticated');
-    const decoded = decodeBasic(token);
-    const sep = decoded?.indexOf(':') ?? -1;
-    if (decoded === undefined || sep < 0) throw unauthorized('Invalid authentication credentials');
-    const expected = credentials.get(decoded.slice(0, sep));
-    if (expected === undefined || !safeEqual(decoded.slice(sep + 1), expected)) throw unauthorized('Incorrect username or password');
+    authorize(request.headers.authorization, creds);
   };
 }

@@ -13,6 +13,7 @@ import { EmbeddedJobStore } from './jobs/embedded-store.ts';
 import { type JobHandle, JobService } from './jobs/job-service.ts';
 import { providedSubset, txt2imgKind } from './jobs/kinds.ts';
 import type { JobStore, RetentionPolicy } from './jobs/types.ts';
+import type { WebhookSender } from './jobs/webhooks.ts';
 import type { Txt2ImgJob } from './mapping.ts';
 import type { OptionsStore } from './options-store.ts';
 import { PromptStyles } from './styles.ts';
@@ -29,7 +30,7 @@ export interface SdServiceDeps {
   /** styles.csv files (default: none). */
   styles?: PromptStyles;
   /** Where jobs live (default: in memory) and how long finished ones are kept. */
-  jobs?: { store?: JobStore; retention?: RetentionPolicy; log?: (line: string) => void };
+  jobs?: { store?: JobStore; retention?: RetentionPolicy; webhooks?: WebhookSender; log?: (line: string) => void };
 }
 
 export class SdService {
@@ -67,6 +68,7 @@ export class SdService {
       queue: this.queue,
       kinds: { txt2img },
       retention: deps.jobs?.retention,
+      webhooks: deps.jobs?.webhooks,
       log: deps.jobs?.log,
     });
   }

@@ -12,6 +12,7 @@ import type { GenerationQueue } from '../generation-queue.ts';
 import { etagOf } from './embedded-store.ts';
 import type { JobKind } from './kinds.ts';
 import type { JobRecord, JobSource, JobStore, RetentionPolicy, StoredImage } from './types.ts';
+import type { WebhookSender } from './webhooks.ts';
 
 export interface SubmitSpec {
   type: JobType;
@@ -49,6 +50,8 @@ export interface JobServiceOptions {
   sweepIntervalMs?: number;
   now?: () => number;
   log?: (message: string) => void;
+  /** Delivers the events that jobs asked for to their webhook URLs. */
+  webhooks?: WebhookSender;
 }
 
 /** A job this process has in its queue: what the run needs and who waits for it. */
@@ -70,6 +73,7 @@ const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._~()-]{0,127}$/;
 export class JobService {
   readonly store: JobStore;
   readonly queue: GenerationQueue;
+  readonly webhooks: WebhookSender | undefined;
   private readonly kinds: Partial<Record<JobType, JobKind>>;
   private readonly live = new Map<string, LiveJob>();
   private readonly listeners = new Set<{ job: string; fn: JobListener }>();
@@ -83,6 +87,7 @@ export class JobService {
     this.store = options.store;
     this.queue = options.queue;
     this.kinds = options.kinds;
+    this.webhooks = options.webhooks;
     this.now = options.now ?? Date.now;
   }
 
@@ -96,6 +101,8 @@ export class JobService {
     const { jobs, lastEventId, lastSeq } = await this.store.open();
     this.lastEventId = lastEventId;
     this.lastSeq = lastSeq;
+    const webhooks = this.webhooks;
+    if (webhooks) this.subscribe('*', (event, record) => webhooks.notify(event, record));
     for (const record of jobs) await this.recover(record);
     await this.sweep();
     const every = this.options.sweepIntervalMs ?? 10 * 60_000;
@@ -221,6 +228,7 @@ export class JobService {
       live?.reject(stopping);
       await Promise.race([live?.settled, new Promise((r) => setTimeout(r, SHUTDOWN_WAIT_MS).unref())]);
     }
+    this.webhooks?.close();
     await this.store.close();
   }
 

@@ -74,6 +74,8 @@ export interface RetentionPolicy {
  * resolves; event appends are durable only when asked (progress events ride along with the next durable write).
  */
 export interface JobStore {
+  /** Whether jobs survive a restart (false for the in-memory store). */
+  readonly durable: boolean;
   /** Jobs and events that survived the last run (call once, before anything else). */
   open(): Promise<{ jobs: JobRecord[]; lastEventId: number; lastSeq: number }>;
   get(id: string): JobRecord | undefined;

@@ -1,0 +1,8 @@
+/** GET /sdapi/v2/capabilities: version, models, samplers, schedulers, job types, features and limits in one call. */
+import { Capabilities } from '@sdapi/protocol';
+import { type CapabilityLimits, capabilities } from '../../services/capabilities.ts';
+import type { SdApiInstance } from '../../types.ts';
+
+export function capabilitiesRoute(app: SdApiInstance, limits: CapabilityLimits): void {
+  app.get('/sdapi/v2/capabilities', { schema: { response: { 200: Capabilities } } }, async () => capabilities(app.sd, limits));
+}

@@ -1,0 +1,58 @@
+/**
+ * `/sdapi/v2/jobs`: submit any generation as an async job (202 + Location), list, read, cancel, and fetch its
+ * images by URL. The jobs share the one queue with the A1111 routes.
+ */
+import { Readable } from 'node:stream';
+import { Job, JobCreateRequest, JobList, JobListQuery } from '@sdapi/protocol';
+import Type from 'typebox';
+import { ApiError } from '../../services/errors.ts';
+import { encodeCursor, jobView, toJobFilter, toSubmitSpec } from '../../services/jobs/views.ts';
+import type { SdApiInstance } from '../../types.ts';
+
+const JobParams = Type.Object({ id: Type.String() });
+const ImageParams = Type.Object({ id: Type.String(), index: Type.Integer() });
+/** `preview: true` means a preview every this many steps (A1111's `show_progress_every_n_steps` default). */
+const PREVIEW_EVERY = 10;
+
+export function jobRoutes(app: SdApiInstance): void {
+  const jobs = app.sd.jobs;
+  const view = (id: string) => {
+    const record = jobs.get(id);
+    if (!record) throw new ApiError('NOT_FOUND', `no job with id ${JSON.stringify(id)} (it may have been removed by the retention sweep)`);
+    return jobView(record, jobs.queuePosition(id));
+  };
+
+  app.post('/sdapi/v2/jobs', { schema: { body: JobCreateRequest, response: { 202: Job } } }, async (req, reply) => {
+    const spec = toSubmitSpec(req.body, PREVIEW_EVERY);
+    if (spec.webhook) await jobs.webhooks?.validateTarget(spec.webhook.url);
+    const { record } = await jobs.submit(spec);
+    const location = `/sdapi/v2/jobs/${encodeURIComponent(record.id)}`;
+    return reply.code(202).header('location', location).header('x-job-id', record.id).send(view(record.id));
+  });
+
+  app.get('/sdapi/v2/jobs', { schema: { querystring: JobListQuery, response: { 200: JobList } } }, async (req) => {
+    const filter = toJobFilter(req.query);
+    const page = jobs.store.list({ ...filter, limit: filter.limit + 1 });
+    const more = page.length > filter.limit;
+    const shown = page.slice(0, filter.limit);
+    return { jobs: shown.map((r) => jobView(r, jobs.queuePosition(r.id))), next_cursor: more ? encodeCursor(shown[shown.length - 1].seq) : null };
+  });
+
+  app.get('/sdapi/v2/jobs/:id', { schema: { params: JobParams, response: { 200: Job } } }, async (req) => view(req.params.id));
+
+  app.delete('/sdapi/v2/jobs/:id', { schema: { params: JobParams, response: { 200: Job, 202: Job } } }, async (req, reply) => {
+    const record = await jobs.cancel(req.params.id);
+    // A running job stops at the engine's next step check: 202 until then, 200 once it is cancelled.
+    return reply.code(record.status === 'running' ? 202 : 200).send(view(record.id));
+  });
+
+  app.get('/sdapi/v2/jobs/:id/images/:index', { schema: { params: ImageParams } }, async (req, reply) => {
+    const found = await jobs.image(req.params.id, req.params.index);
+    if (!found) throw new ApiError('NOT_FOUND', `job ${JSON.stringify(req.params.id)} has no image ${req.params.index}`);
+    reply.header('etag', found.image.etag).header('cache-control', 'private, max-age=31536000, immutable');
+    if (req.headers['if-none-match'] === found.image.etag) return reply.code(304).send();
+    // A stream, not a Buffer: the bytes go out exactly as stored (the wire plugin gzips string/Buffer bodies).
+    reply.header('content-type', found.image.mime).header('content-length', found.bytes.length);
+    return reply.send(Readable.from([Buffer.from(found.bytes)]));
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * GET /sdapi/v2/capabilities in one call: what this server is, which models, samplers and job types it has, which
+ * features are on, and the limits it enforces (null = not limited). Clients use it instead of probing routes.
+ */
+import type { Capabilities } from '@sdapi/protocol';
+import { checkpointTitle } from './checkpoints.ts';
+import type { SdService } from './sd-service.ts';
+
+export interface CapabilityLimits {
+  bodyLimit: number;
+  maxQueued: number | null;
+  retentionCount: number;
+  retentionAgeSeconds: number;
+  webhooks: boolean;
+}
+
+/** The package version reported as `version`. */
+export const SERVER_VERSION = '0.1.0';
+
+export async function capabilities(sd: SdService, limits: CapabilityLimits): Promise<Capabilities> {
+  const files = await sd.generator.listCheckpoints();
+  const loaded = sd.generator.currentCheckpoint();
+  return {
+    version: SERVER_VERSION,
+    a1111_version: sd.version,
+    models: { loaded: loaded ? checkpointTitle(loaded) : null, available: files.map(checkpointTitle) },
+    samplers: sd.catalog.samplers.map((s) => s.name),
+    schedulers: sd.catalog.schedulers.map((s) => s.label),
+    // Upscalers and extra networks are not served yet (their issues are open); the lists say so by being empty.
+    upscalers: [],
+    networks: [],
+    job_types: sd.jobs.types(),
+    features: {
+      jobs: true,
+      sse: true,
+      websocket: true,
+      webhooks: limits.webhooks,
+      openai_images: true,
+      // The engine's progress carries no latent yet, so progress events have no preview image.
+      previews: false,
+      durable_jobs: sd.jobs.store.durable,
+      priorities: true,
+    },
+    limits: {
+      // Size, step and batch limits are not enforced by this server yet (null = unlimited).
+      max_width: null,
+      max_height: null,
+      max_steps: null,
+      max_batch_size: null,
+      body_limit_bytes: limits.bodyLimit,
+      max_queued: limits.maxQueued,
+      jobs_retention_count: limits.retentionCount,
+      jobs_retention_age_seconds: limits.retentionAgeSeconds,
+    },
+  };
+}
