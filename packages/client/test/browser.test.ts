@@ -13,6 +13,11 @@ import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { FakeGenerator } from '../../server/test/helpers/fake-generator.ts';
 
+// Browser globals used inside page.evaluate (the repository's tsconfig has no DOM lib).
+declare const location: { origin: string };
+declare const navigator: { userAgent: string };
+declare function createImageBitmap(blob: Blob): Promise<{ width: number; height: number }>;
+
 const CHROMIUM = '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (install Debian's chromium: apt-get install chromium)`;
 if (skip) console.log(`# skipping the browser test: ${skip}`);
