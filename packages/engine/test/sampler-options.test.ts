@@ -18,19 +18,40 @@ const keys = (sampler: string, options: Partial<GenerationOptions> = {}, eta: nu
   samplerInfotextParams(entry(sampler), { eta, options: { ...DEFAULT_GENERATION_OPTIONS, ...options } });
 /** The parameter line of an infotext with these extras (formatting as A1111's create_infotext). */
 const line = (extra: Record<string, unknown>) =>
-  createInfotext({
-    allPrompts: ['p'], allNegativePrompts: [''], allSeeds: [1], allSubseeds: [2], steps: 3, samplerName: 'Euler', scheduler: 'Automatic',
-    cfgScale: 7, width: 64, height: 64, batchSize: 1, sdModelName: null, sdModelHash: null, subseedStrength: 0, seedResizeFromW: -1,
-    seedResizeFromH: -1, extraGenerationParams: extra,
-  }, { version: null }).split('\n')[1];
+  createInfotext(
+    {
+      allPrompts: ['p'],
+      allNegativePrompts: [''],
+      allSeeds: [1],
+      allSubseeds: [2],
+      steps: 3,
+      samplerName: 'Euler',
+      scheduler: 'Automatic',
+      cfgScale: 7,
+      width: 64,
+      height: 64,
+      batchSize: 1,
+      sdModelName: null,
+      sdModelHash: null,
+      subseedStrength: 0,
+      seedResizeFromW: -1,
+      seedResizeFromH: -1,
+      extraGenerationParams: extra,
+    },
+    { version: null },
+  ).split('\n')[1];
 
 describe('infotext keys of the sampler options', () => {
   test('defaults write nothing, for every sampler', () => {
-    for (const name of ['Euler a', 'Euler', 'DPM++ 2M SDE', 'DDIM', 'DDIM CFG++', 'PLMS', 'UniPC', 'DPM adaptive', 'LCM']) assert.deepEqual(keys(name), {}, name);
+    for (const name of ['Euler a', 'Euler', 'DPM++ 2M SDE', 'DDIM', 'DDIM CFG++', 'PLMS', 'UniPC', 'DPM adaptive', 'LCM'])
+      assert.deepEqual(keys(name), {}, name);
   });
 
   test('Eta when it differs from the k-diffusion default 1 (option or request), only for samplers that take eta', () => {
-    assert.equal(line(keys('Euler a', { eta_ancestral: 0.5 })), 'Steps: 3, Sampler: Euler, Schedule type: Automatic, CFG scale: 7.0, Seed: 1, Size: 64x64, Eta: 0.5');
+    assert.equal(
+      line(keys('Euler a', { eta_ancestral: 0.5 })),
+      'Steps: 3, Sampler: Euler, Schedule type: Automatic, CFG scale: 7.0, Seed: 1, Size: 64x64, Eta: 0.5',
+    );
     assert.deepEqual(keys('Euler a', { eta_ancestral: 0.5 }, 1), {}, 'the request eta wins');
     assert.equal(line(keys('DPM++ 2M SDE', {}, 0)).endsWith('Eta: 0.0'), true);
     assert.deepEqual(keys('Euler', { eta_ancestral: 0.5 }), {}, 'Euler takes no eta');
@@ -45,7 +66,10 @@ describe('infotext keys of the sampler options', () => {
   });
 
   test('Sigma churn/tmin/tmax/noise for the samplers that take them; s_tmax 0 means ∞', () => {
-    assert.match(line(keys('Euler', { s_churn: 0.5, s_tmin: 0.1, s_tmax: 10, s_noise: 1.003 })), /, Sigma churn: 0\.5, Sigma tmin: 0\.1, Sigma tmax: 10\.0, Sigma noise: 1\.003$/);
+    assert.match(
+      line(keys('Euler', { s_churn: 0.5, s_tmin: 0.1, s_tmax: 10, s_noise: 1.003 })),
+      /, Sigma churn: 0\.5, Sigma tmin: 0\.1, Sigma tmax: 10\.0, Sigma noise: 1\.003$/,
+    );
     assert.deepEqual(keys('Heun', { s_tmax: 0 }), {});
     assert.deepEqual(keys('Euler a', { s_noise: 0.9, s_churn: 1 }), {}, 'Euler a takes neither');
     assert.deepEqual(keys('DPM++ 2M SDE', { s_noise: 0.9, s_churn: 1 }), { 'Sigma noise': keys('DPM++ 2M SDE', { s_noise: 0.9 })['Sigma noise'] });
@@ -60,7 +84,10 @@ describe('infotext keys of the sampler options', () => {
 
 test('initialLatent: noise·σ_max, or noise·sqrt(1 + σ_max²) with sgm_noise_multiplier (float32)', () => {
   const noise = new Tensor([1, 1, 1, 2], Float32Array.from([1, -2]));
-  assert.deepEqual(Array.from(initialLatent(noise, 14.614642, { sgm_noise_multiplier: false }).data), [Math.fround(14.614642), Math.fround(-2 * Math.fround(14.614642))]);
+  assert.deepEqual(Array.from(initialLatent(noise, 14.614642, { sgm_noise_multiplier: false }).data), [
+    Math.fround(14.614642),
+    Math.fround(-2 * Math.fround(14.614642)),
+  ]);
   const scale = Math.fround(Math.sqrt(1 + Math.fround(14.614642) ** 2));
   const sgm = initialLatent(noise, 14.614642, { sgm_noise_multiplier: true }).data;
   assert.ok(Math.abs(sgm[0] - scale) < 2e-6 && Math.abs(sgm[0] - 14.648814) < 1e-5, `${sgm[0]}`);
@@ -70,10 +97,16 @@ test('uniPcOptions: the options as given, or errors naming the option, its value
   const o = (extra: Partial<GenerationOptions>) => ({ ...DEFAULT_GENERATION_OPTIONS, ...extra });
   assert.deepEqual(uniPcOptions(o({}), 10), { variant: 'bh1', skipType: 'time_uniform', order: 3, lowerOrderFinal: true });
   assert.deepEqual(uniPcOptions(o({ uni_pc_variant: 'bh2', uni_pc_skip_type: 'logSNR', uni_pc_order: 2, uni_pc_lower_order_final: false }), 2), {
-    variant: 'bh2', skipType: 'logSNR', order: 2, lowerOrderFinal: false,
+    variant: 'bh2',
+    skipType: 'logSNR',
+    order: 2,
+    lowerOrderFinal: false,
   });
   assert.throws(() => uniPcOptions(o({ uni_pc_variant: 'vary_coeff' }), 10), /uni_pc_variant must be one of bh1, bh2 .*vary_coeff is not implemented/);
-  assert.throws(() => uniPcOptions(o({ uni_pc_skip_type: 'cubic' as never }), 10), /uni_pc_skip_type must be one of time_uniform, time_quadratic, logSNR, got "cubic"/);
+  assert.throws(
+    () => uniPcOptions(o({ uni_pc_skip_type: 'cubic' as never }), 10),
+    /uni_pc_skip_type must be one of time_uniform, time_quadratic, logSNR, got "cubic"/,
+  );
   assert.throws(() => uniPcOptions(o({}), 2), /from 1 to the number of steps \(2\), got uni_pc_order = 3/);
   assert.throws(() => uniPcOptions(o({ uni_pc_order: 1.5 }), 5), /got uni_pc_order = 1.5/);
 });
@@ -137,7 +170,12 @@ describe('through txt2img on tiny SD1.5', { skip }, () => {
   test('UniPC runs with the uni_pc_* options; an order above the steps is a parameter error', async () => {
     // At 4 steps with lower_order_final, orders 2 and 3 take the same steps (1, 2, 2, 1): order 1 differs.
     const base = rgb(await run({ samplerName: 'UniPC' }));
-    for (const options of [{ uni_pc_order: 1 }, { uni_pc_variant: 'bh2' as const }, { uni_pc_skip_type: 'logSNR' as const }, { uni_pc_lower_order_final: false }]) {
+    for (const options of [
+      { uni_pc_order: 1 },
+      { uni_pc_variant: 'bh2' as const },
+      { uni_pc_skip_type: 'logSNR' as const },
+      { uni_pc_lower_order_final: false },
+    ]) {
       assert.ok(mae(base, rgb(await run({ samplerName: 'UniPC' }, options))) > 0, `${JSON.stringify(options)} changes the image`);
     }
     await assert.rejects(run({ samplerName: 'UniPC', steps: 2 }), /UniPC order must be an integer from 1 to the number of steps \(2\), got uni_pc_order = 3/);

@@ -83,15 +83,26 @@ const UNI_PC_SKIP_TYPES: readonly UniPcSkipType[] = ['time_uniform', 'time_quadr
  * `vary_coeff` variant is not implemented (an error that lists the supported ones).
  */
 export function uniPcOptions(options: GenerationOptions, steps: number): Pick<UniPcOptions, 'variant' | 'skipType' | 'order' | 'lowerOrderFinal'> {
-  const { uni_pc_variant: variant = 'bh1', uni_pc_skip_type: skipType = 'time_uniform', uni_pc_order: order = 3, uni_pc_lower_order_final: lowerOrderFinal = true } = options;
+  const {
+    uni_pc_variant: variant = 'bh1',
+    uni_pc_skip_type: skipType = 'time_uniform',
+    uni_pc_order: order = 3,
+    uni_pc_lower_order_final: lowerOrderFinal = true,
+  } = options;
   if (!(UNI_PC_VARIANTS as readonly string[]).includes(variant)) {
-    throw new InvalidParamsError('uni_pc_variant', `option uni_pc_variant must be one of ${UNI_PC_VARIANTS.join(', ')} on this server (A1111's vary_coeff is not implemented), got ${JSON.stringify(variant)}`);
+    throw new InvalidParamsError(
+      'uni_pc_variant',
+      `option uni_pc_variant must be one of ${UNI_PC_VARIANTS.join(', ')} on this server (A1111's vary_coeff is not implemented), got ${JSON.stringify(variant)}`,
+    );
   }
   if (!UNI_PC_SKIP_TYPES.includes(skipType)) {
     throw new InvalidParamsError('uni_pc_skip_type', `option uni_pc_skip_type must be one of ${UNI_PC_SKIP_TYPES.join(', ')}, got ${JSON.stringify(skipType)}`);
   }
   if (!Number.isInteger(order) || order < 1 || order > steps) {
-    throw new InvalidParamsError('uni_pc_order', `UniPC order must be an integer from 1 to the number of steps (${steps}), got uni_pc_order = ${order}; lower the option or raise steps`);
+    throw new InvalidParamsError(
+      'uni_pc_order',
+      `UniPC order must be an integer from 1 to the number of steps (${steps}), got uni_pc_order = ${order}; lower the option or raise steps`,
+    );
   }
   return { variant: variant as (typeof UNI_PC_VARIANTS)[number], skipType, order, lowerOrderFinal };
 }

@@ -87,7 +87,7 @@ test('additivity W(a, c) = W(a, b) + W(b, c), repeated and reordered queries agr
   for (const t of [13.3, c, 0.5, b, T0, a]) second.at(t);
   let worst = 0;
   for (let k = 0; k < NUMEL; k++) {
-    worst = Math.max(worst, Math.abs(wc[k] - wa[k] - ((wb[k] - wa[k]) + (wc[k] - wb[k]))));
+    worst = Math.max(worst, Math.abs(wc[k] - wa[k] - (wb[k] - wa[k] + (wc[k] - wb[k]))));
     assert.equal(second.at(a)[k], wa[k]);
     assert.equal(second.at(b)[k], wb[k]);
     assert.equal(second.at(c)[k], wc[k]);
@@ -96,7 +96,10 @@ test('additivity W(a, c) = W(a, b) + W(b, c), repeated and reordered queries agr
   assert.ok(worst < 1e-12);
   assert.deepEqual(Array.from(first.at(T0)), new Array(NUMEL).fill(0), 'W(t0) = 0');
   const other = new BrownianTree(T0, T1, 43, NUMEL).at(b);
-  assert.ok(other.some((v, k) => v !== wb[k]), 'another seed gives another path');
+  assert.ok(
+    other.some((v, k) => v !== wb[k]),
+    'another seed gives another path',
+  );
 });
 
 test('noise sampler: (W(σ_next) − W(σ)) / sqrt|Δσ| per image, one tree per seed, batch-independent', () => {
