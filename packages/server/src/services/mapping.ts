@@ -117,6 +117,12 @@ export function generationOptions(o: Record<string, unknown>): GenerationOptions
     sigma_max: num('sigma_max'),
     rho: num('rho'),
     always_discard_next_to_last_sigma: Boolean(o.always_discard_next_to_last_sigma),
+    sgm_noise_multiplier: Boolean(o.sgm_noise_multiplier), // Python truthiness, as A1111's `if opts.sgm_noise_multiplier`
+    // The UniPC choices are checked by the engine when UniPC runs (A1111 fails only then too).
+    uni_pc_variant: o.uni_pc_variant as GenerationOptions['uni_pc_variant'],
+    uni_pc_skip_type: o.uni_pc_skip_type as GenerationOptions['uni_pc_skip_type'],
+    uni_pc_order: num('uni_pc_order'),
+    uni_pc_lower_order_final: Boolean(o.uni_pc_lower_order_final),
     emphasis: oneOf('emphasis', EMPHASIS_MODES),
     comma_padding_backtrack: num('comma_padding_backtrack'),
     sdxl_clip_l_skip: Boolean(o.sdxl_clip_l_skip),
