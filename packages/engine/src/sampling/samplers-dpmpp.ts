@@ -1,7 +1,8 @@
 /**
  * DPM-Solver++ samplers (Lu et al. 2022, arXiv:2211.01095): 2S ancestral, SDE, 2M, 2M SDE (midpoint / Heun)
  * and 3M SDE. Ports crowsonkb/k-diffusion@ab527a9 k_diffusion/sampling.py (MIT). Time is t = −log σ.
- * Without `noiseSampler` the SDE samplers draw plain `noise` (k-diffusion's default is a Brownian tree).
+ * Without `noiseSampler` the SDE samplers draw plain `noise` (k-diffusion's default is a Brownian tree; the pipeline
+ * passes one from brownian-tree.ts, and the fixture replays inject the oracle's draws).
  */
 import type { Tensor } from '../tensor.ts';
 import { abortable, addNoise, getAncestralStep, toD } from './helpers.ts';
