@@ -21,6 +21,9 @@ import { promptStylesRoute } from './routes/sdapi/prompt-styles.ts';
 import { samplerRoutes } from './routes/sdapi/samplers.ts';
 import { sdModelsRoute } from './routes/sdapi/sd-models.ts';
 import { txt2imgRoute } from './routes/sdapi/txt2img.ts';
+import { img2imgRoute } from './routes/sdapi/img2img.ts';
+import { listRoutes } from './routes/sdapi/lists.ts';
+import { pngInfoRoute } from './routes/sdapi/png-info.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
 import { cmdFlagsBody } from './services/cmd-flags.ts';
 import { GenerationQueue } from './services/generation-queue.ts';
@@ -103,6 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     if (credentials) api.addHook('preValidation', basicAuthHook(credentials));
     await registerJobsApi(api, { credentials, limits: capabilityLimits(deps), sseKeepAliveMs: deps.sseKeepAliveMs, wsPingMs: deps.wsPingMs });
     for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
+    for (const routes of [img2imgRoute, pngInfoRoute, listRoutes]) routes(api);
   });
   return app;
 }

@@ -3,7 +3,7 @@
  * `loadModel(path) → StableDiffusion`, tests pass a fake. Everything A1111-specific about naming and options stays
  * on the server side of this interface.
  */
-import type { EmbeddingInfo, GenerationHooks, Txt2ImgParams, Txt2ImgResult } from '@sdapi/engine';
+import type { EmbeddingInfo, GenerationHooks, Img2ImgParams, Img2ImgResult, Txt2ImgParams, Txt2ImgResult } from '@sdapi/engine';
 
 /** A checkpoint file the generator can load (spec §9.1–9.2); the server derives titles and aliases from it. */
 export interface CheckpointFile {
@@ -31,6 +31,8 @@ export interface Generator {
   loadCheckpoint(checkpoint: CheckpointFile): Promise<CheckpointFile>;
   /** Runs one txt2img job with the loaded checkpoint; progress, interrupt and skip go through `hooks`. */
   txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult>;
+  /** Runs one img2img/inpainting job (absent: the generator cannot, and img2img answers an error). */
+  img2img?(params: Img2ImgParams, hooks: GenerationHooks): Promise<Img2ImgResult>;
   /**
    * Textual-inversion embeddings as the loaded model sees them (GET /embeddings): `loaded` fit its text encoders.
    * Generators without textual inversion leave both out (the lists are then empty).

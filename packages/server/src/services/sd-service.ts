@@ -5,16 +5,21 @@
  */
 import type { EmbeddingInfo as EngineEmbeddingInfo, GenerationHooks, Txt2ImgResult } from '@sdapi/engine';
 import type { EmbeddingItem, EmbeddingsResponse, ProgressResponse, SDModelItem, Txt2ImgRequest } from '@sdapi/protocol';
+import type { Img2ImgResult } from '@sdapi/engine';
 import type { Catalog } from './catalog.ts';
 import { checkpointTitle, findCheckpoint, toSdModelItem } from './checkpoints.ts';
 import type { GenerationQueue } from './generation-queue.ts';
 import type { CheckpointFile, Generator } from './generator.ts';
+import type { Img2ImgJob } from './img2img-mapping.ts';
+import type { InfotextContext } from './infotext-request.ts';
 import { EmbeddedJobStore } from './jobs/embedded-store.ts';
 import { type JobHandle, JobService } from './jobs/job-service.ts';
 import { providedSubset, txt2imgKind } from './jobs/kinds.ts';
 import type { JobStore, RetentionPolicy } from './jobs/types.ts';
 import type { WebhookSender } from './jobs/webhooks.ts';
 import type { Txt2ImgJob } from './mapping.ts';
+import { ApiError } from './errors.ts';
+import { LivePreview } from './live-preview.ts';
 import type { OptionsStore } from './options-store.ts';
 import { PromptStyles } from './styles.ts';
 
@@ -44,6 +49,8 @@ export class SdService {
   readonly styles: PromptStyles;
   /** Every generation is a job in `queue` (services/jobs). */
   readonly jobs: JobService;
+  /** GET /progress `current_image`: the running job's latent preview. */
+  readonly preview: LivePreview;
 
   constructor(deps: SdServiceDeps) {
     this.generator = deps.generator;
@@ -51,13 +58,14 @@ export class SdService {
     this.options = deps.options;
     this.catalog = deps.catalog;
     this.version = deps.version;
+    this.preview = new LivePreview(this.options);
     this.cmdFlags = deps.cmdFlags;
     this.styles = deps.styles ?? new PromptStyles([]);
     const txt2img = txt2imgKind({
       catalog: this.catalog,
       options: this.options,
       version: this.version,
-      run: (job, hooks) => this.runTxt2img(job, hooks),
+      run: (job, hooks) => this.runTxt2img(job, this.preview.track(hooks)),
       loadedTitle: () => {
         const current = this.generator.currentCheckpoint();
         return current ? checkpointTitle(current) : null;
@@ -142,8 +150,44 @@ export class SdService {
     });
   }
 
-  progress(): ProgressResponse {
-    return this.queue.progress();
+  /** GET /progress: the queue's state, with the live preview while a job runs (unless skipped). */
+  async progress(skipCurrentImage = false): Promise<ProgressResponse> {
+    const progress = this.queue.progress();
+    if (progress.state.job_count === 0 || skipCurrentImage) return progress;
+    return { ...progress, current_image: await this.preview.current() };
+  }
+
+  /**
+   * What the `infotext` request field needs (§8.6): the options in force and, when automatic model switching is
+   * on (`disable_weights_auto_swap` off), the checkpoints to look `Model hash` up in.
+   */
+  async infotextContext(): Promise<InfotextContext> {
+    const options = this.options.effective();
+    const files = options.disable_weights_auto_swap === false ? await this.generator.listCheckpoints() : [];
+    const checkpointByHash = (hash: string) => {
+      const file = files.find((f) => f.sha256?.startsWith(hash.toLowerCase()) || f.legacyHash === hash);
+      return file && checkpointTitle(file);
+    };
+    return { options, checkpointByHash };
+  }
+
+  /**
+   * Queues an img2img job (progress job `scripts_img2img`) and waits for its result. It goes straight through the
+   * one queue, not (yet) through the job records of services/jobs, which know only txt2img so far.
+   */
+  async img2img(job: Img2ImgJob): Promise<Img2ImgResult> {
+    const { img2img } = this.generator;
+    if (!img2img) throw new ApiError('UNSUPPORTED_PARAM', 'this server\'s generator cannot run img2img');
+    const result = await this.queue.submit({
+      name: 'scripts_img2img',
+      jobCount: job.params.nIter,
+      run: async (hooks) => {
+        await this.ensureCheckpoint(job.checkpointOverride);
+        return img2img.call(this.generator, { ...job.params, infotextVersion: this.version }, this.preview.track(hooks));
+      },
+    });
+    for (const [key, value] of Object.entries(job.persistentOverrides)) this.options.setInMemory(key, value);
+    return result;
   }
 
   /**

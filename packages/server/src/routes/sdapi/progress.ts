@@ -1,7 +1,9 @@
-/** GET /sdapi/v1/progress (spec §3.5); answers at once, also while a job runs. */
+/** GET /sdapi/v1/progress (spec §3.5); answers at once, also while a job runs, with its live preview. */
 import { ProgressRequest, ProgressResponse } from '@sdapi/protocol';
 import type { SdApiInstance } from '../../types.ts';
 
 export function progressRoute(app: SdApiInstance): void {
-  app.get('/sdapi/v1/progress', { schema: { querystring: ProgressRequest, response: { 200: ProgressResponse } } }, async () => app.sd.progress());
+  app.get('/sdapi/v1/progress', { schema: { querystring: ProgressRequest, response: { 200: ProgressResponse } } }, async (req) =>
+    app.sd.progress(req.query.skip_current_image),
+  );
 }

@@ -1,14 +1,20 @@
 /** POST /sdapi/v1/txt2img (spec §3.1): a job in the one queue, answered synchronously with its id in `X-Job-Id`. */
 import { Txt2ImgRequest, Txt2ImgResponse } from '@sdapi/protocol';
+import { encodeOutputImages } from '../../services/image-output.ts';
+import { applyInfotext } from '../../services/infotext-request.ts';
 import { toTxt2ImgJob, toTxt2ImgResponse } from '../../services/mapping.ts';
 import type { SdApiInstance } from '../../types.ts';
 
 export function txt2imgRoute(app: SdApiInstance): void {
   app.post('/sdapi/v1/txt2img', { schema: { body: Txt2ImgRequest, response: { 200: Txt2ImgResponse } } }, async (req, reply) => {
-    const job = toTxt2ImgJob(req.body, app.sd.options.effective(), app.sd.catalog);
-    const handle = await app.sd.submitTxt2img(req.body, job);
+    const body = applyInfotext(Txt2ImgRequest, req.body, 'txt2img', await app.sd.infotextContext());
+    const job = toTxt2ImgJob(body, app.sd.options.effective(), app.sd.catalog);
+    const handle = await app.sd.submitTxt2img(body, job);
     reply.header('x-job-id', handle.record.id);
     const { output } = await handle.done;
-    return toTxt2ImgResponse(req.body, output, { options: app.sd.options.effective(), version: app.sd.version });
+    // Encoded after the job with the options then in force (a samples_format override does not apply, §4.3).
+    const options = app.sd.options.effective();
+    const images = body.send_images === false ? [] : await encodeOutputImages(output.images, options);
+    return toTxt2ImgResponse(body, output, { options, version: app.sd.version, images });
   });
 }
