@@ -7,6 +7,8 @@ import { EMPHASIS_MODES, encodePng, type GenerationOptions, PyFloat, pyJsonDumps
 import { providedFields, Txt2ImgRequest, type Txt2ImgResponse } from '@sdapi/protocol';
 import { pyTyped } from '../wire/py-typed.ts';
 import { type Catalog, resolveSampler } from './catalog.ts';
+import { outputFormat } from './image-output.ts';
+import { applyInfotext } from './infotext-request.ts';
 import { ApiError } from './errors.ts';
 import { RESTRICTED_OPTIONS } from './option-defaults.ts';
 
@@ -24,7 +26,6 @@ const UNSUPPORTED: [keyof Txt2ImgRequest, (v: unknown) => boolean, string][] = [
   ['restore_faces', (v) => v === true, 'face restoration (restore_faces: true) is not supported'],
   ['tiling', (v) => v === true, 'tiling (tiling: true) is not supported yet'],
   ['refiner_checkpoint', (v) => typeof v === 'string' && v !== '' && v !== 'None', 'a refiner (refiner_checkpoint) is not supported yet'],
-  ['infotext', (v) => typeof v === 'string' && v !== '', 'the infotext request field is not supported yet'],
   ['firstpass_image', (v) => typeof v === 'string' && v !== '', 'firstpass_image is not supported'],
 ];
 
@@ -32,12 +33,14 @@ const UNSUPPORTED: [keyof Txt2ImgRequest, (v: unknown) => boolean, string][] = [
  * A validated request + the options in force → the engine job. Throws ApiError for an unknown script or sampler
  * (422), null in a field the engine needs, or a feature this server does not implement.
  */
-export function toTxt2ImgJob(body: Txt2ImgRequest, options: Record<string, unknown>, catalog: Catalog): Txt2ImgJob {
+export function toTxt2ImgJob(request: Txt2ImgRequest, options: Record<string, unknown>, catalog: Catalog): Txt2ImgJob {
+  // Idempotent: routes apply the infotext first (with styles and checkpoints) to echo the filled body.
+  const body = applyInfotext(Txt2ImgRequest, request, 'txt2img', { options });
   for (const [field, applies, message] of UNSUPPORTED) {
     if (applies(body[field])) throw new ApiError('UNSUPPORTED_PARAM', `${message}; remove ${field} from the request`);
   }
   if (body.script_name) throw new ApiError('SCRIPT_NOT_FOUND', `Script '${body.script_name}' not found`);
-  checkSamplesFormat(options.samples_format);
+  outputFormat(options.samples_format); // A1111 fails after the job; checking first spares a wasted generation
   const { sampler, scheduler } = resolveSampler(catalog, body.sampler_name || body.sampler_index, body.scheduler);
   const overrides = Object.fromEntries(Object.entries(body.override_settings ?? {}).filter(([k]) => !RESTRICTED_OPTIONS.has(k)));
   const { sd_model_checkpoint: checkpoint, ...settings } = overrides;
@@ -80,15 +83,6 @@ function positive(body: Txt2ImgRequest, field: NumericField): number {
   const v = required(body, field);
   if (v < 1) throw new ApiError('INVALID_PARAMS', `${field} must be at least 1, got ${v}`);
   return v;
-}
-
-/** A1111 encodes with the stored `samples_format` after the job; checking first spares a wasted generation. */
-function checkSamplesFormat(format: unknown): void {
-  if (format === 'png') return;
-  if (format === 'jpg' || format === 'jpeg' || format === 'webp') {
-    throw new ApiError('INVALID_IMAGE_FORMAT', `samples_format ${JSON.stringify(format)} is not supported by this server yet (png only)`);
-  }
-  throw new ApiError('INVALID_IMAGE_FORMAT', 'Invalid image format');
 }
 
 /** The engine's typed view of the options in force; a stored value of the wrong type is reported, not guessed. */
@@ -139,6 +133,8 @@ export interface ResponseContext {
   options: Record<string, unknown>;
   /** `info.version` (A1111's git tag). */
   version: string | null;
+  /** The images already encoded per `samples_format` (image-output.ts); without them PNGs are made here. */
+  images?: string[];
 }
 
 /** Engine result → `{images, parameters, info}`; `parameters` echoes the request in model order with Python types. */
@@ -147,7 +143,7 @@ export function toTxt2ImgResponse(body: Txt2ImgRequest, result: Txt2ImgResult, c
   const images =
     body.send_images === false
       ? []
-      : result.images.map((img) => encodePng(img.rgb, img.width, img.height, pnginfo ? { parameters: img.infotext } : {}).toString('base64'));
+      : ctx.images ?? result.images.map((img) => encodePng(img.rgb, img.width, img.height, pnginfo ? { parameters: img.infotext } : {}).toString('base64'));
   const provided = providedFields(body) ?? new Set(Object.keys(body));
   return {
     images,
