@@ -41,12 +41,12 @@ test('SSE: queued → started → progress (monotone) → image → succeeded, t
   assert.ok(names.filter((n) => n === 'progress').length >= 10);
   const progress = events.filter((e) => e.event === 'progress');
   for (let i = 1; i < progress.length; i++) assert.ok(progress[i].fraction >= progress[i - 1].fraction, `monotone at ${i}`);
-  assert.equal(progress.at(-1).fraction, 1);
+  assert.equal(progress.at(-1)?.fraction, 1);
   for (let i = 1; i < events.length; i++) assert.ok(events[i].id > events[i - 1].id, 'event ids increase');
   for (const e of events) assert.equal(e.job, job.id);
   for (const f of frames.filter((x) => x.data)) assert.equal(f.id, String(JSON.parse(f.data).id), 'the SSE id: line is the event id');
   assert.ok(frames.some((f) => f.comments.includes('keep-alive')), 'keep-alive comments while waiting behind the blocker');
-  assert.equal(events.at(-2).image.url, `/sdapi/v2/jobs/${job.id}/images/1`);
+  assert.equal(events.at(-2)?.image.url, `/sdapi/v2/jobs/${job.id}/images/1`);
 });
 
 test('SSE resume: Last-Event-ID gets exactly the events after it; a finished job replays and closes', async () => {
@@ -62,7 +62,7 @@ test('SSE resume: Last-Event-ID gets exactly the events after it; a finished job
   const full = await collectEvents(await server.request(`/sdapi/v2/jobs/${job.id}/events`));
   assert.equal(eventNames(full.events).at(-1), 'succeeded');
   assert.deepEqual([...seen, ...resumed.events], full.events, 'nothing lost, nothing twice');
-  const tail = await collectEvents(await server.request(`/sdapi/v2/jobs/${job.id}/events?last_event_id=${full.events.at(-2).id}`));
+  const tail = await collectEvents(await server.request(`/sdapi/v2/jobs/${job.id}/events?last_event_id=${full.events.at(-2)?.id}`));
   assert.deepEqual(eventNames(tail.events), ['succeeded']);
   assert.equal((await server.request('/sdapi/v2/jobs/nope/events')).status, 404);
   assert.equal((await server.request(`/sdapi/v2/jobs/${job.id}/events`, { headers: { 'last-event-id': 'x' } })).status, 422);

@@ -7,8 +7,8 @@ export interface TestServer {
   app: SdApiInstance;
   url: string;
   generator: FakeGenerator;
-  /** fetch relative to the server; JSON-encodes `json` when given. */
-  request(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  /** fetch relative to the server; JSON-encodes `json` when given. `json()` is typed `any` for test assertions. */
+  request(path: string, init?: RequestInit & { json?: unknown }): Promise<{ json(): Promise<any> } & Response>;
 }
 
 /** A listening app with a FakeGenerator; closed automatically after the test file. */

@@ -103,7 +103,15 @@ export class JobService {
     this.lastSeq = lastSeq;
     const webhooks = this.webhooks;
     if (webhooks) this.subscribe('*', (event, record) => webhooks.notify(event, record));
-    for (const record of jobs) await this.recover(record);
+    const restored: [JobRecord, unknown][] = [];
+    for (const record of jobs) {
+      const prepared = await this.recover(record);
+      if (prepared) restored.push([record, prepared.value]);
+    }
+    // Enqueued in one synchronous pass, so that the queue orders them all by priority before the first starts.
+    for (const [record, prepared] of restored) {
+      this.enqueue(record, prepared, record.attempts > 0 ? 'the server stopped while the job was running; it runs once more' : 'restored after a restart');
+    }
     await this.sweep();
     const every = this.options.sweepIntervalMs ?? 10 * 60_000;
     this.sweepTimer = setInterval(() => void this.sweep().catch((e) => this.options.log?.(`job retention sweep failed: ${e}`)), every);
@@ -376,31 +384,30 @@ export class JobService {
   }
 
   /**
-   * A job found in the store at start-up: queued ones go back into the queue in their old order; one that was
-   * running when the process died runs once more, and fails with the reason if it was already such a retry.
+   * A job found in the store at start-up: finished ones stay as they are, queued ones are prepared to go back
+   * into the queue; one that was running when the process died runs once more (attempts 1), and fails with the
+   * reason if it was already such a retry.
    */
-  private async recover(record: JobRecord): Promise<void> {
-    if (FINISHED_STATUSES.includes(record.status)) return;
+  private async recover(record: JobRecord): Promise<{ value: unknown } | undefined> {
+    if (FINISHED_STATUSES.includes(record.status)) return undefined;
     if (record.status === 'running') {
       if (record.attempts >= 2) {
         record.error = { code: 'INTERRUPTED', message: `the server stopped while this job was running, ${record.attempts} times; it is not retried again` };
         this.setFinished(record, 'failed');
         await this.store.put(record, true);
-        return this.emit(record, 'failed', { error: record.error }, true);
+        await this.emit(record, 'failed', { error: record.error }, true);
+        return undefined;
       }
       record.status = 'queued';
       record.startedAt = null;
       await this.store.put(record, true);
     }
-    let prepared: unknown;
     try {
-      prepared = this.kind(record.type).prepare(record.request);
+      return { value: this.kind(record.type).prepare(record.request) };
     } catch (error) {
-      return this.fail(record, error);
+      await this.fail(record, error);
+      return undefined;
     }
-    const reason = record.attempts > 0 ? 'the server stopped while the job was running; it runs once more' : 'restored after a restart';
-    this.enqueue(record, prepared, reason);
-    this.options.log?.(`job ${record.id}: ${reason}`);
   }
 }
 
