@@ -168,7 +168,7 @@ export class SdService {
       const file = files.find((f) => f.sha256?.startsWith(hash.toLowerCase()) || f.legacyHash === hash);
       return file && checkpointTitle(file);
     };
-    return { options, checkpointByHash };
+    return { options, styles: this.styles.database(), checkpointByHash };
   }
 
   /**

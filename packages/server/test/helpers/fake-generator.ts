@@ -2,7 +2,7 @@
  * A deterministic stand-in for the engine: images are a pattern of the seed, infotexts come from the real
  * createInfotext, and the sampling loop honours progress, interrupt and skip hooks like the engine contract says.
  */
-import { createInfotext, type GenerationHooks, type Txt2ImgParams, type Txt2ImgResult } from '@sdapi/engine';
+import { createInfotext, type GenerationHooks, type GenerationProgress, type Img2ImgParams, type Img2ImgResult, type Txt2ImgParams, type Txt2ImgResult } from '@sdapi/engine';
 import type { CheckpointFile, Generator } from '../../src/index.ts';
 
 export const CHECKPOINTS: CheckpointFile[] = [
@@ -23,6 +23,7 @@ export class FakeGenerator implements Generator {
   files = CHECKPOINTS.map((f) => ({ ...f }));
   current: CheckpointFile | null = null;
   readonly calls: Txt2ImgParams[] = [];
+  readonly img2imgCalls: Img2ImgParams[] = [];
   readonly loads: string[] = [];
   /** Milliseconds per sampling step (0 = no waiting). */
   stepDelayMs = 0;
@@ -56,7 +57,7 @@ export class FakeGenerator implements Generator {
       const skip = hooks.skipSignal?.();
       for (let step = 0; step < params.steps; step++) {
         if (hooks.signal?.aborted || skip?.aborted) break;
-        hooks.onProgress?.({ jobNo: n, jobCount: params.nIter, samplingStep: step, samplingSteps: params.steps });
+        hooks.onProgress?.({ jobNo: n, jobCount: params.nIter, samplingStep: step, samplingSteps: params.steps, latent: fakeLatent(params, step), latentFormat: 'sd' });
         if (this.stepDelayMs > 0) await new Promise((r) => setTimeout(r, this.stepDelayMs));
       }
       produced += params.batchSize;
@@ -64,6 +65,14 @@ export class FakeGenerator implements Generator {
     }
     interrupted = hooks.signal?.aborted ?? false;
     return this.result(params, allSeeds.slice(0, produced), allSubseeds.slice(0, produced), interrupted);
+  }
+
+  /** img2img as the fake's txt2img (same pixels and seeds), recorded apart, with the img2img result fields. */
+  async img2img(params: Img2ImgParams, hooks: GenerationHooks): Promise<Img2ImgResult> {
+    this.img2imgCalls.push(params);
+    const result = await this.txt2img(params, hooks);
+    this.calls.pop();
+    return { ...result, batchSize: params.batchSize, denoisingStrength: params.denoisingStrength, extraGenerationParams: { 'Denoising strength': params.denoisingStrength } };
   }
 
   private result(params: Txt2ImgParams, allSeeds: number[], allSubseeds: number[], interrupted: boolean): Txt2ImgResult {
@@ -127,4 +136,11 @@ export class FakeGenerator implements Generator {
       interrupted,
     };
   }
+}
+
+/** A latent whose channel 0 grows with the step (previews change as sampling goes on). */
+function fakeLatent(params: Txt2ImgParams, step: number): GenerationProgress['latent'] {
+  const shape = [params.batchSize, 4, Math.max(1, Math.floor(params.height / 8)), Math.max(1, Math.floor(params.width / 8))];
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(step / Math.max(1, params.steps));
+  return { shape, data } as unknown as GenerationProgress['latent'];
 }
