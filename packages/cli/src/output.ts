@@ -63,7 +63,7 @@ function apiHint(status: number): string | undefined {
   if (status === 401) return 'pass --auth USER:PASS (the server runs with --api-auth)';
   if (status === 404) return 'the server does not have this route (an older A1111, or a missing extension)';
   if (status === 413) return 'the request is too large for the server; use smaller images';
-  if (status === 422) return 'fix the named field; `sdapi models --remote URL` lists valid checkpoints';
+  if (status === 422) return 'check the named field or value (`sdapi models --remote URL` lists checkpoints)';
   if (status === 503) return 'the server is busy or starting; try again';
   return undefined;
 }
