@@ -79,8 +79,8 @@ export function addResiduals(total: readonly Tensor[] | null, next: readonly Ten
   return next.map((r, i) => r.add(total[i]));
 }
 
-/** The UNet call a hook wraps: rows x [N, …] at timesteps [N] with context / SDXL vector, optional residuals. */
-export type ControlledUnet = (x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null, control: readonly Tensor[] | null) => Promise<Tensor>;
+/** The UNet call a hook wraps (context and SDXL vector already bound): rows x [N, …] at timesteps [N], optional residuals. */
+export type ControlledUnet = (x: Tensor, timesteps: readonly number[], control: readonly Tensor[] | null) => Promise<Tensor>;
 
 /**
  * The per-run hook: owns A1111's `sampling_step` clock (set by the sampler callback after each step, read before
@@ -116,9 +116,9 @@ export class ControlHook {
     return total;
   }
 
-  /** Wraps a UNet call: evaluations with an active unit go through the controlled UNet. */
-  wrap(unet: ControlledUnet, condRows: number): (x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null) => Promise<Tensor> {
-    return async (x, timesteps, context, y) => unet(x, timesteps, context, y, await this.residuals(x, timesteps, context, y, condRows));
+  /** One UNet evaluation: with an active unit it goes through the controlled UNet with the summed residuals. */
+  async run(unet: ControlledUnet, x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null, condRows: number): Promise<Tensor> {
+    return unet(x, timesteps, await this.residuals(x, timesteps, context, y, condRows));
   }
 }
 

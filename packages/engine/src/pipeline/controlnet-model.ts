@@ -77,3 +77,47 @@ export class ControlNetModel {
     this.file.close();
   }
 }
+
+/**
+ * Loaded ControlNets, most recently used last; beyond `size` (the extension's option
+ * control_net_model_cache_size, default 2) the oldest is released.
+ */
+export class ControlNetCache {
+  private readonly models = new Map<string, ControlNetModel>();
+
+  constructor(
+    public size = 2,
+    private readonly options: LoadOptions = {},
+  ) {}
+
+  get(path: string): ControlNetModel {
+    let model = this.models.get(path);
+    if (model) this.models.delete(path);
+    else model = ControlNetModel.open(path, this.options);
+    this.models.set(path, model);
+    for (const [key, old] of this.models) {
+      if (this.models.size <= Math.max(1, this.size)) break;
+      this.models.delete(key);
+      void old.release();
+    }
+    return model;
+  }
+
+  async release(): Promise<void> {
+    const models = [...this.models.values()];
+    this.models.clear();
+    await Promise.all(models.map((m) => m.release()));
+  }
+}
+
+const caches = new WeakMap<object, ControlNetCache>();
+
+/** The ControlNet cache that belongs to `owner` (a loaded checkpoint), created on first use. */
+export function controlNetCacheOf(owner: object, options: LoadOptions = {}): ControlNetCache {
+  let cache = caches.get(owner);
+  if (!cache) {
+    cache = new ControlNetCache(2, options);
+    caches.set(owner, cache);
+  }
+  return cache;
+}

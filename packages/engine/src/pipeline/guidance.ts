@@ -16,9 +16,10 @@ export interface GuidanceInputs {
 
 /**
  * One batched model evaluation: rows of `xIn` with the matching rows of `context` (and, for SDXL, of the
- * `vector` conditioning `y`), at noise level `level` (σ or t).
+ * `vector` conditioning `y`), at noise level `level` (σ or t); the first `condRows` rows are conditional (the
+ * rest uncond), which ControlNet's "ControlNet is more important" mode needs.
  */
-export type RowModel = (xIn: Tensor, context: Tensor, level: number, y: Tensor | null) => Promise<Tensor>;
+export type RowModel = (xIn: Tensor, context: Tensor, level: number, y: Tensor | null, condRows: number) => Promise<Tensor>;
 
 export interface Guided {
   guided: Tensor;
@@ -36,7 +37,7 @@ export function guide(inputs: GuidanceInputs, rowModel: RowModel): (x: Tensor, l
     const y = rows[0].vector ? Tensor.stack(rows.map((r) => r.vector as Tensor)) : null; // SDXL: A1111 catenate_conds per key
     const rowShape = [1, ...x.shape.slice(1)];
     const xIn = Tensor.cat([...condRows.flatMap((parts, i) => parts.map(() => x.get(i).reshape(rowShape))), x]);
-    const out = await rowModel(xIn, context, level, y);
+    const out = await rowModel(xIn, context, level, y, rows.length - uncondRows.length);
     step += 1;
     return combine(out, inputs, x.shape[0]);
   };

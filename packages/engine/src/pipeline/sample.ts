@@ -12,6 +12,7 @@ import type { Denoiser, GuidedEpsModel } from '../sampling/types.ts';
 import type { Tensor } from '../tensor.ts';
 import { type CondSchedule, type MultiCond, TextConditioner } from './conditioning.ts';
 import { type GuidanceInputs, guide } from './guidance.ts';
+import type { ControlHook } from './control.ts';
 import { blendLatent, img2imgContext, type InitLatent, kDiffusionStart, type LatentMask, timestepsStart, withImageCond } from './img2img-sampling.ts';
 import type { LoadedModel } from './model.ts';
 import { initialLatent, samplerInfotextParams, sdeNoiseSampler, uniPcOptions } from './sampler-options.ts';
@@ -82,6 +83,8 @@ export interface SamplingRun {
   job?: { no: number; count: number };
 }
 
+  /** ControlNet units (control-units.ts); absent for jobs without any. */
+  control?: ControlHook;
 const predictionOf = (model: LoadedModel): Prediction => (model.config.prediction_type === 'v' ? 'v' : 'eps');
 
 /** A1111's per-call sampler parameters: request eta or the option for the sampler family, s_* from options (s_tmax 0 → ∞). */
@@ -107,12 +110,13 @@ export async function runSampling(model: LoadedModel, prepared: PreparedSampling
   const progress = (i: number, denoised: Tensor) => {
     lastLatent = denoised;
     const latentFormat = model.config.family.startsWith('sdxl') ? 'sdxl' : 'sd';
+    run.control?.onStep(i); // A1111's sampler callback sets state.sampling_step, which ControlNet's schedule reads
     hooks.onProgress?.({ jobNo: job.no, jobCount: job.count, samplingStep: i + 1, samplingSteps, latent: denoised, latentFormat });
   };
   try {
     const latent = prepared.entry.kind === 'timesteps'
-      ? await runTimesteps(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress, ...img2imgContext(run) })
-      : await runKDiffusion(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress, ...img2imgContext(run) });
+      ? await runTimesteps(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress, ...img2imgContext(run), control: run.control })
+      : await runKDiffusion(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress, ...img2imgContext(run), control: run.control });
     return { latent, interrupted: false };
   } catch (error) {
     if (!abort.signal.aborted) throw error;
@@ -133,15 +137,22 @@ interface RunContext {
   concat?: Tensor | null;
 }
 
+  control?: ControlHook;
+}
+
+/** The UNet over one batch of rows; ControlNet units add their residuals (rows < condRows are cond rows). */
+function unetFor(model: LoadedModel, ctx: RunContext, context: Tensor, y: Tensor | null, condRows: number) {
+  const unet = (xIn: Tensor, t: readonly number[], control: readonly Tensor[] | null = null) => model.unet(withImageCond(xIn, ctx.concat), t, context, y, control);
+  return (xIn: Tensor, t: readonly number[]) => (ctx.control ? ctx.control.run(unet, xIn, t, context, y, condRows) : unet(xIn, t));
 function runKDiffusion(model: LoadedModel, prepared: PreparedSampling, inputs: GuidanceInputs, noise: Tensor, ctx: RunContext): Promise<Tensor> {
   const entry = prepared.entry;
   if (entry.kind !== 'k-diffusion') throw new Error('not a k-diffusion sampler');
   const schedule = entry.denoiser === 'lcm' ? new LcmSchedule(prepared.alphasCumprod) : DiscreteSchedule.fromAlphasCumprod(prepared.alphasCumprod);
-  const rows = (context: Tensor, y: Tensor | null): Denoiser => {
-    const unet = (xIn: Tensor, t: readonly number[]) => model.unet(withImageCond(xIn, ctx.concat), t, context, y);
+  const rows = (context: Tensor, y: Tensor | null, condRows: number): Denoiser => {
+    const unet = unetFor(model, ctx, context, y, condRows);
     return schedule instanceof LcmSchedule ? lcmDenoiser(unet, schedule, predictionOf(model)) : compVisDenoiser(unet, schedule, predictionOf(model));
   };
-  const guided = guide(inputs, (xIn, context, sigma, y) => rows(context, y)(xIn, sigma));
+  const guided = guide(inputs, (xIn, context, sigma, y, condRows) => rows(context, y, condRows)(xIn, sigma));
   const { latentMask } = ctx;
   const denoiser: Denoiser = async (x, sigma) => {
     const denoised = (await guided(x, sigma)).guided;
@@ -161,7 +172,7 @@ function runTimesteps(model: LoadedModel, prepared: PreparedSampling, inputs: Gu
   const entry = prepared.entry;
   if (entry.kind !== 'timesteps') throw new Error('not a timesteps sampler');
   const scaled = { ...inputs, cfgScale: inputs.cfgScale * entry.cfgScaleMultiplier }; // DDIM CFG++ maps CFG to [0, 1]
-  const guided = guide(scaled, (xIn, context, t, y) => compVisTimestepsModel((x, ts) => model.unet(withImageCond(x, ctx.concat), ts, context, y), prepared.alphasCumprod, predictionOf(model))(xIn, t));
+  const guided = guide(scaled, (xIn, context, t, y, condRows) => compVisTimestepsModel(unetFor(model, ctx, context, y, condRows), prepared.alphasCumprod, predictionOf(model))(xIn, t));
   const epsModel: GuidedEpsModel = async (x, t) => {
     const { guided: eps, uncond } = await guided(x, t);
     // A1111's CFG denoiser blends whatever it returns with the init latent; for these samplers that is eps.

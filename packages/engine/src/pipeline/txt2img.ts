@@ -5,6 +5,7 @@
 import { ImageRNG } from '../rng/image-rng.ts';
 import { toRgbBytes } from '../image/convert.ts';
 import { stripComments } from '../text/comments.ts';
+import { controlHook, prepareControl } from './control-units.ts';
 import { createInfotext, type InfotextParams } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
 import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
@@ -35,7 +36,10 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
   const negatives = Array<string>(count).fill(comments ? stripComments(params.negativePrompt) : params.negativePrompt);
   // 2. Sampler, scheduler and sigma schedule (shared by every batch).
   const sampling = prepareSampling(model, params);
-  let extraGenerationParams: Record<string, unknown> = sampling.extraGenerationParams;
+  // 2b. ControlNet units: control image → detected map → hint; their infotext keys come first (the extension
+  // writes them in its process() step, before conditioning and sampling add theirs).
+  const control = await prepareControl(model, params.controlNet, params);
+  let extraGenerationParams: Record<string, unknown> = { ...control?.infotext, ...sampling.extraGenerationParams };
   const infotextParams: InfotextParams = {
     allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
     steps: params.steps, samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel,
@@ -52,7 +56,7 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     // 3. Conditioning: prompt-editing schedules and AND parts for the prompts, schedules for the negatives.
     const { cond, uncond, textParams } = await conditionBatch(model, sampling, prompts.slice(...range), negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
     // The text side's keys (TI hashes, Emphasis) come before the sampler's, as in A1111's infotexts.
-    extraGenerationParams = { ...textParams, ...extraGenerationParams };
+    extraGenerationParams = { ...control?.infotext, ...textParams, ...extraGenerationParams };
     infotextParams.extraGenerationParams = extraGenerationParams;
     // 4. Initial noise from each image's own seed; sampler noise continues the same generators.
     const rng = new ImageRNG({
@@ -62,7 +66,7 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
       source: params.options.randn_source, etaNoiseSeedDelta: params.options.eta_noise_seed_delta,
     });
     // 5. Sampling (an interrupt or skip returns the last denoised latent, as A1111 does).
-    const sampled = await runSampling(model, sampling, { cond, uncond, rng, params, hooks, iteration });
+    const sampled = await runSampling(model, sampling, { cond, uncond, rng, params, hooks, iteration, control: controlHook(control, params.steps) });
     interrupted ||= sampled.interrupted;
     // 6. VAE decode and A1111's pixel conversion; 7. infotexts.
     const decoded = await model.decode(sampled.latent);
@@ -77,5 +81,6 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel, clipSkip: params.options.CLIP_stop_at_last_layers,
     sdModelName: model.name, sdModelHash: model.shortHash, extraGenerationParams,
     jobTimestamp: timestamp, interrupted,
+    ...(control && control.detectedMaps.length > 0 ? { detectedMaps: control.detectedMaps.map((m) => ({ width: m.width, height: m.height, rgb: m.data })) } : {}),
   };
 }

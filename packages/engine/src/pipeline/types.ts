@@ -4,6 +4,7 @@
  * (sampler and scheduler labels validated by the caller or the engine, options merged).
  */
 import type { Tensor } from '../tensor.ts';
+import type { ControlNetUnitParams } from './control-units.ts';
 
 /** Engine-relevant A1111 options (§10 of the spec), with A1111's keys. */
 export interface GenerationOptions {
@@ -108,6 +109,8 @@ export interface Txt2ImgParams {
   denoisingStrength?: number | null;
   /** Hires fix (A1111 `enable_hr`); null/absent = off. Needs `denoisingStrength`. */
   hires?: HiresFixParams | null;
+  /** Enabled ControlNet units, in order (sd-webui-controlnet's `alwayson_scripts.controlnet.args`). */
+  controlNet?: ControlNetUnitParams[];
 }
 
 /**
@@ -234,6 +237,11 @@ export interface Txt2ImgResult {
   /** As requested (txt2img: null unless sent). */
   denoisingStrength?: number | null;
   isUsingInpaintingConditioning?: boolean;
+  /**
+   * ControlNet detected maps (8-bit RGB) of the units with `saveDetectedMap`, which A1111 appends to the
+   * response images after the generated ones (without infotext).
+   */
+  detectedMaps?: { width: number; height: number; rgb: Uint8Array }[];
   /**
    * What the job skipped but A1111 would only log: a LoRA not found, network modules that match no layer or do
    * not fit it, an unusable network file; absent when there is nothing to say.

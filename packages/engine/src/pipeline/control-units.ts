@@ -1,0 +1,145 @@
+/**
+ * ControlNet units of a job → what the sampling hook needs (spec controlnet-api.md §3–§4, §7): each unit's
+ * control image is preprocessed, fitted to the generation size into its "detected map", turned into a hint
+ * tensor, and its model loaded; the infotext entries `ControlNet i` are written as the extension writes them.
+ * Anything that cannot be honoured is an InvalidParamsError naming the unit and field (the extension logs and
+ * silently drops ControlNet instead).
+ */
+import { InvalidParamsError } from '../errors.ts';
+import { type ControlResizeMode, fitToSize, pixelPerfectResolution } from '../image/control-map.ts';
+import { type Image8, loadOpenCV } from '../image/opencv.ts';
+import { findPreprocessor, KNOWN_MODULES, PREPROCESSORS, resolveSliders, runPreprocessor } from '../image/preprocessors.ts';
+import { controlResidualCount } from '../models/unet-model.ts';
+import { Tensor } from '../tensor.ts';
+import { formatPyFloat } from './infotext.ts';
+import { type ControlMode, ControlHook, type ControlUnit } from './control.ts';
+import { controlNetCacheOf } from './controlnet-model.ts';
+import type { LoadedModel } from './model.ts';
+import type { RgbaImage } from './types.ts';
+
+/** One enabled unit (sd-webui-controlnet v1.1.455 unit fields, §2), with the model resolved to a file by the caller. */
+export interface ControlNetUnitParams {
+  /** Path of the ControlNet .safetensors file. */
+  modelPath: string;
+  /** Its display name `stem [hash8]`, written into the infotext. */
+  modelName: string;
+  /** Preprocessor name or label (§9). */
+  module: string;
+  /** The control image; null → img2img's first init image (§3). */
+  image: RgbaImage | null;
+  /** Optional mask (first channel used); a non-uniform mask replaces the image for non-inpaint modules (§3). */
+  mask?: RgbaImage | null;
+  weight: number;
+  resizeMode: ControlResizeMode;
+  processorRes: number;
+  thresholdA: number;
+  thresholdB: number;
+  guidanceStart: number;
+  guidanceEnd: number;
+  pixelPerfect: boolean;
+  controlMode: ControlMode;
+  /** With hires fix: which pass the unit acts in. */
+  hrOption?: 'Both' | 'Low res only' | 'High res only';
+  /** Append the fitted map to the result images (default true). */
+  saveDetectedMap?: boolean;
+  advancedWeighting?: number[] | null;
+}
+
+export interface PreparedControl {
+  units: ControlUnit[];
+  /** Fitted maps of the units with saveDetectedMap, in unit order (appended to the result images). */
+  detectedMaps: Image8[];
+  /** `ControlNet i` → value, for extra_generation_params. */
+  infotext: Record<string, string>;
+}
+
+const fail = (i: number, field: string, message: string) => new InvalidParamsError(`controlnet[${i}].${field}`, `ControlNet unit ${i}: ${message}`);
+
+/** §3: the image a unit works on; a non-uniform mask replaces it (the extension's "canvas scribble" rule). */
+function controlImage(unit: ControlNetUnitParams, i: number, initImage: RgbaImage | null): RgbaImage {
+  const image = unit.image ?? initImage;
+  if (!image) throw fail(i, 'image', 'controlnet is enabled but no input image is given');
+  const mask = unit.mask;
+  if (!mask) return image;
+  if (mask.width !== image.width || mask.height !== image.height) throw fail(i, 'mask', `mask is ${mask.width}×${mask.height} but the image is ${image.width}×${image.height}`);
+  let low = false;
+  let high = false;
+  for (let p = 0; p < mask.width * mask.height; p++) {
+    high ||= mask.rgba[4 * p] > 5;
+    low ||= mask.rgba[4 * p] < 250;
+  }
+  if (!(low && high)) return image;
+  const rgba = new Uint8Array(mask.rgba.length);
+  for (let p = 0; p < mask.width * mask.height; p++) rgba.fill(mask.rgba[4 * p], 4 * p, 4 * p + 3).fill(255, 4 * p + 3, 4 * p + 4);
+  return { width: mask.width, height: mask.height, rgba };
+}
+
+/** Detected map [H, W, 3] uint8 → hint [1, 3, H, W] in [0, 1]. */
+export function hintTensor(map: Image8): Tensor {
+  const { width: w, height: h, channels: c } = map;
+  const data = new Float32Array(c * h * w);
+  for (let p = 0; p < h * w; p++) for (let k = 0; k < c; k++) data[k * h * w + p] = map.data[p * c + k] / 255;
+  return new Tensor([1, c, h, w], data);
+}
+
+/** Python str() of a slider value as the extension stores it (ints stay ints, floats print like floats). */
+const pyNumber = (v: number, isInt: boolean) => (isInt && Number.isInteger(v) ? String(v) : formatPyFloat(v));
+
+function infotextValue(u: ControlNetUnitParams, module: string, [res, a, b]: [number, number, number]): string {
+  return [
+    `Module: ${module}`, `Model: ${u.modelName}`, `Weight: ${formatPyFloat(u.weight)}`, `Resize Mode: ${u.resizeMode}`,
+    `Processor Res: ${pyNumber(res, true)}`, `Threshold A: ${pyNumber(a, false)}`, `Threshold B: ${pyNumber(b, false)}`,
+    `Guidance Start: ${formatPyFloat(u.guidanceStart)}`, `Guidance End: ${formatPyFloat(u.guidanceEnd)}`,
+    `Pixel Perfect: ${u.pixelPerfect ? 'True' : 'False'}`, `Control Mode: ${u.controlMode}`,
+  ].join(', ');
+}
+
+/**
+ * Prepares every unit for a job of `width × height` (the first-pass size). Returns null without units.
+ * @throws InvalidParamsError naming `controlnet[i].<field>` for a unit that cannot be honoured.
+ */
+export async function prepareControl(model: LoadedModel, units: readonly ControlNetUnitParams[] | undefined, size: { width: number; height: number }, initImage: RgbaImage | null = null): Promise<PreparedControl | null> {
+  if (!units || units.length === 0) return null;
+  const cv = await loadOpenCV();
+  const h = Math.floor(size.height / 8) * 8;
+  const w = Math.floor(size.width / 8) * 8;
+  const prepared: PreparedControl = { units: [], detectedMaps: [], infotext: {} };
+  for (const [i, unit] of units.entries()) {
+    const p = findPreprocessor(unit.module);
+    if (!p) {
+      const why = KNOWN_MODULES.includes(unit.module) ? 'needs annotator weights or features this server does not have' : 'is not a known module';
+      throw fail(i, 'module', `module '${unit.module}' ${why}; available here: ${PREPROCESSORS.map((x) => x.name).join(', ')}`);
+    }
+    const sliders = resolveSliders(p, unit.processorRes, unit.thresholdA, unit.thresholdB);
+    prepared.infotext[`ControlNet ${i}`] = infotextValue(unit, p.name, sliders);
+    const image = controlImage(unit, i, initImage);
+    const res = unit.pixelPerfect ? pixelPerfectResolution(image.height, image.width, h, w, unit.resizeMode) : sliders[0];
+    const map = fitToSize(cv, runPreprocessor(cv, p, image, res, sliders[1], sliders[2]), w, h, unit.resizeMode);
+    const controlNet = loadControlNet(model, unit, i);
+    prepared.units.push({ model: controlNet, hint: hintTensor(map), weight: unit.weight, guidanceStart: unit.guidanceStart, guidanceEnd: unit.guidanceEnd, controlMode: unit.controlMode, advancedWeighting: unit.advancedWeighting ?? null });
+    if (unit.saveDetectedMap !== false) prepared.detectedMaps.push(map);
+  }
+  return prepared;
+}
+
+/** Opens the unit's model and checks it fits the base model (context width, SDXL vector). */
+function loadControlNet(model: LoadedModel, unit: ControlNetUnitParams, i: number) {
+  let controlNet: ReturnType<ReturnType<typeof controlNetCacheOf>['get']>;
+  try {
+    controlNet = controlNetCacheOf(model).get(unit.modelPath);
+  } catch (error) {
+    throw fail(i, 'model', `cannot load ${unit.modelName}: ${(error as Error).message}`);
+  }
+  const base = model.config.unet;
+  const c = controlNet.config.unet;
+  const fits = c.context_dim === base.context_dim && (c.adm_in_channels === null) === (base.adm_in_channels === null) && controlNet.residualCount === controlResidualCount(base);
+  if (!fits || c.model_channels !== base.model_channels) {
+    throw fail(i, 'model', `${unit.modelName} (context ${c.context_dim}, ${c.model_channels} channels${c.adm_in_channels ? ', SDXL' : ''}) does not fit the loaded ${model.config.family} model (context ${base.context_dim}, ${base.model_channels} channels)`);
+  }
+  return controlNet;
+}
+
+/** A fresh hook for one sampling run (A1111 resets its step clock whenever sampling starts). */
+export function controlHook(prepared: PreparedControl | null, samplingSteps: number): ControlHook | undefined {
+  return prepared ? new ControlHook(prepared.units, samplingSteps) : undefined;
+}

@@ -1,0 +1,61 @@
+/**
+ * txt2img with ControlNet units on the tiny SD1.5 model reproduces the five oracle images of
+ * fixtures/controlnet/e2e_cases.json (no control, Balanced, weight 0.5 with guidance 0.2–0.6, both "more
+ * important" modes) within the issue's bounds, and returns the detected map the extension would append.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { before, test } from 'node:test';
+import { decodePng } from '../src/image/png.ts';
+import type { ControlNetUnitParams } from '../src/pipeline/control-units.ts';
+import { defaultTxt2ImgParams, StableDiffusion } from '../src/stable-diffusion.ts';
+import { fixturePath, needFixture } from './helpers/fixtures.ts';
+import { pixelAgreement } from './helpers/pixels.ts';
+
+const skip = needFixture('controlnet', 'e2e_cases.json') || needFixture('tiny-sd15', 'model.safetensors');
+let sd: StableDiffusion;
+
+before(() => {
+  if (skip) return;
+  sd = StableDiffusion.open(fixturePath('tiny-sd15', 'model.safetensors'));
+});
+
+interface Case {
+  id: string;
+  png: string;
+  request_txt2img: Record<string, unknown> & { alwayson_scripts?: { controlnet: { args: Record<string, unknown>[] } } };
+}
+
+const cases = (): Case[] => (skip ? [] : JSON.parse(readFileSync(fixturePath('controlnet', 'e2e_cases.json'), 'utf8')).cases);
+
+const rgbOf = (png: Uint8Array) => decodePng(png).rgb;
+
+function unitOf(u: Record<string, unknown>): ControlNetUnitParams {
+  const { width, height, rgba } = decodePng(Buffer.from(u.image as string, 'base64'));
+  return {
+    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'), modelName: u.model as string, module: u.module as string,
+    image: { width, height, rgba }, weight: u.weight as number, resizeMode: 'Crop and Resize', processorRes: u.processor_res as number,
+    thresholdA: u.threshold_a as number, thresholdB: u.threshold_b as number, guidanceStart: u.guidance_start as number,
+    guidanceEnd: u.guidance_end as number, pixelPerfect: false, controlMode: u.control_mode as ControlNetUnitParams['controlMode'],
+  };
+}
+
+for (const c of skip ? [{ id: 'e2e cases' } as Case] : cases()) {
+  test(`ControlNet txt2img reproduces ${c.id}`, { skip }, async () => {
+    const r = c.request_txt2img;
+    const params = defaultTxt2ImgParams({
+      prompt: r.prompt as string, seed: r.seed as number, steps: r.steps as number, cfgScale: r.cfg_scale as number, width: 64, height: 64,
+      samplerName: r.sampler_name as string, scheduler: r.scheduler as string, controlNet: (r.alwayson_scripts?.controlnet.args ?? []).map(unitOf),
+    });
+    params.options.randn_source = 'CPU';
+    const result = await sd.txt2img(params);
+    const { mae, within3 } = pixelAgreement(result.images[0].rgb, rgbOf(readFileSync(fixturePath('controlnet', c.png))));
+    console.log(`# ${c.id}: mean abs pixel error ${mae.toFixed(4)}, ${(within3 * 100).toFixed(2)}% within ±3`);
+    assert.ok(mae <= 0.25 && within3 >= 0.99, `${c.id}: mean abs ${mae}, ${within3} within ±3`);
+    if (params.controlNet?.length) {
+      assert.equal(result.detectedMaps?.length, 1);
+      assert.deepEqual(result.detectedMaps?.[0].rgb, rgbOf(readFileSync(fixturePath('controlnet', 'hint.png'))), 'detected map = hint.png');
+      assert.match(String(result.extraGenerationParams['ControlNet 0']), /^Module: none, Model: tiny-controlnet \[8dba536e\], Weight: /);
+    }
+  });
+}
