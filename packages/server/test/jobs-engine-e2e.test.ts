@@ -1,0 +1,80 @@
+/**
+ * Jobs with the real engine (tiny SD1.5 fixture): a v2 job's image URL serves the exact PNG the sync route
+ * returns for the same request, with A1111's pixels (oracle `e2e.euler_a.karras.10`) and the infotext chunk; the
+ * official openai client gets a decodable 64×64 PNG from the engine.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { decodePng, SafetensorsFile } from '@sdapi/engine';
+import OpenAI from 'openai';
+import { buildApp } from '../src/app.ts';
+import { EngineGenerator } from '../src/services/engine-generator.ts';
+import type { SdApiInstance } from '../src/types.ts';
+import { SHARED_DIR } from './helpers/spec.ts';
+
+const fixtures = join(SHARED_DIR, 'fixtures');
+const ckpt = join(fixtures, 'tiny-sd15', 'model.safetensors');
+const oraclePath = join(fixtures, 'samplers', 'tiny_sd15_cfg7.safetensors');
+const skip = existsSync(ckpt) && existsSync(oraclePath) ? false : `fixtures under ${fixtures} are absent (../shared is not beside this clone)`;
+
+let app: SdApiInstance;
+let base: string;
+let generator: EngineGenerator;
+
+before(async () => {
+  if (skip) return;
+  const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-jobs-e2e-'));
+  generator = new EngineGenerator({ dataDir, ckpt, placeholder: false });
+  app = await buildApp({ generator, dataDir });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+});
+
+after(async () => {
+  await app?.close();
+  await generator?.close();
+});
+
+const ASTRONAUT = {
+  prompt: 'a photograph of an astronaut riding a horse', seed: 1234, steps: 10, cfg_scale: 7, width: 64, height: 64,
+  sampler_name: 'Euler a', scheduler: 'Karras', override_settings: { randn_source: 'CPU' },
+};
+
+async function post(path: string, body: unknown) {
+  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { res, json: (await res.json()) as Record<string, any> };
+}
+
+test('a v2 job on the engine: its image URL serves the exact PNG of the sync route, with A1111 pixels', { skip }, async () => {
+  const sync = await post('/sdapi/v1/txt2img', ASTRONAUT);
+  assert.equal(sync.res.status, 200, JSON.stringify(sync.json));
+  const { json: queued } = await post('/sdapi/v2/jobs', { type: 'txt2img', params: ASTRONAUT });
+  let job: Record<string, any> = queued;
+  for (const deadline = Date.now() + 60_000; !['succeeded', 'failed'].includes(job.status) && Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    job = (await (await fetch(`${base}/sdapi/v2/jobs/${queued.id}`)).json()) as Record<string, any>;
+  }
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  const bytes = Buffer.from(await (await fetch(base + job.result.images[0].url)).arrayBuffer());
+  assert.equal(bytes.toString('base64'), sync.json.images[0], 'byte-identical to the sync response');
+  const png = decodePng(bytes);
+  assert.equal(png.text.parameters, job.result.images[0].infotext);
+  assert.equal(png.text.parameters, JSON.parse(sync.json.info).infotexts[0]);
+  const expected = SafetensorsFile.open(oraclePath).readIntegers('e2e.euler_a.karras.10.pixels_uint8_hwc');
+  let sum = 0;
+  for (let i = 0; i < expected.length; i++) sum += Math.abs(png.rgb[i] - expected[i]);
+  const mae = sum / expected.length;
+  console.log(`# v2 job euler_a.karras.10: mean abs pixel error ${mae.toFixed(4)} vs A1111`);
+  assert.ok(mae <= 0.25);
+  assert.match(job.result.parameters.override_settings.sd_model_checkpoint, /^model\.safetensors \[[0-9a-f]{10}\]$/);
+});
+
+test('the official openai client gets a decodable 64×64 PNG from the engine', { skip }, async () => {
+  const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
+  const res = await openai.images.generate({ prompt: 'a cat', size: '64x64' as '256x256', response_format: 'b64_json', steps: 2 } as OpenAI.ImageGenerateParamsNonStreaming);
+  const png = decodePng(Buffer.from(res.data?.[0].b64_json ?? '', 'base64'));
+  assert.deepEqual([png.width, png.height, png.rgb.length], [64, 64, 64 * 64 * 3]);
+  assert.match(png.text.parameters, /^a cat\nSteps: 2, Sampler: Euler, .*Size: 64x64, Model hash: [0-9a-f]{10}, Model: model, /);
+});
