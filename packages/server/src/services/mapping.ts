@@ -168,12 +168,13 @@ function txt2imgInfo(body: Txt2ImgRequest, r: Txt2ImgResult, ctx: ResponseContex
     all_subseeds: r.allSubseeds,
     // pydantic leaves the int default 0 as an int; a sent value is coerced to float.
     subseed_strength: provided.has('subseed_strength') ? float(body.subseed_strength) : body.subseed_strength,
-    width: body.width,
-    height: body.height,
+    // The job's size and effective batch as the engine reports them (img2img lowers the batch to the init images).
+    width: r.width ?? body.width,
+    height: r.height ?? body.height,
     sampler_name: r.samplerName,
     cfg_scale: float(body.cfg_scale),
     steps: body.steps,
-    batch_size: body.batch_size,
+    batch_size: r.batchSize ?? body.batch_size,
     restore_faces: restoreFaces,
     face_restoration_model: restoreFaces ? ctx.options.face_restoration_model : null,
     sd_model_name: r.sdModelName,
@@ -189,7 +190,7 @@ function txt2imgInfo(body: Txt2ImgRequest, r: Txt2ImgResult, ctx: ResponseContex
     styles: body.styles ?? [],
     job_timestamp: r.jobTimestamp,
     clip_skip: r.clipSkip,
-    is_using_inpainting_conditioning: false,
+    is_using_inpainting_conditioning: r.isUsingInpaintingConditioning ?? false,
     version: ctx.version,
   };
 }
