@@ -6,7 +6,7 @@
  * (KNOWN_MODULES) so a request naming one gets a precise refusal instead of "not found".
  */
 import { atResolution, compositeOverWhite, replicate, roundHalfEven } from './control-map.ts';
-import { canny, type CV, gaussianBlur, type Image8, type ImageF, resize } from './opencv.ts';
+import { canny, type CV, gaussianBlur, type Image8, type ImageF, loadOpenCV, resize } from './opencv.ts';
 
 export interface Slider {
   name: string;
@@ -151,4 +151,15 @@ export function resolveSliders(p: Preprocessor, res: number, a: number, b: numbe
 /** Runs `p` on an RGBA image (composited over white first); returns its 3-channel map at the module's own size. */
 export function runPreprocessor(cv: CV, p: Preprocessor, rgba: { width: number; height: number; rgba: Uint8Array }, res: number, a: number, b: number): Image8 {
   return p.run(cv, compositeOverWhite(rgba.rgba, rgba.width, rgba.height), res, a, b);
+}
+
+/**
+ * `/controlnet/detect`: runs module `nameOrLabel` with defaulted, range-checked sliders and returns its map at
+ * the module's own size (no fitting to a generation size).
+ */
+export async function detectMap(nameOrLabel: string, rgba: { width: number; height: number; rgba: Uint8Array }, res: number, a: number, b: number): Promise<Image8> {
+  const p = findPreprocessor(nameOrLabel);
+  if (!p) throw new RangeError(`module '${nameOrLabel}' is not available`);
+  const [r, ta, tb] = resolveSliders(p, res, a, b);
+  return runPreprocessor(await loadOpenCV(), p, rgba, r, ta, tb);
 }
