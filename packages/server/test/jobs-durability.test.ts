@@ -158,3 +158,12 @@ test('store: the journal replays, survives a torn line, is compacted on open, an
   assert.deepEqual([after2.lastEventId, after2.lastSeq], [60, 7], 'counters survive the removal of the newest jobs');
   await last.close();
 });
+
+test('--jobs-retention COUNT[,AGE] parses counts and ages with units; bad values name the flag', async () => {
+  const { parseRetention } = await import('../src/index.ts');
+  assert.deepEqual(parseRetention('1000,7d'), { maxCount: 1000, maxAgeMs: 7 * 86_400_000 });
+  assert.deepEqual(parseRetention('5'), { maxCount: 5, maxAgeMs: 7 * 86_400_000 });
+  assert.deepEqual(parseRetention('0, 90m'), { maxCount: 0, maxAgeMs: 90 * 60_000 });
+  assert.deepEqual(parseRetention('20,1.5h'), { maxCount: 20, maxAgeMs: 1.5 * 3_600_000 });
+  for (const bad of ['', 'lots', '10,7', '10,7w', '-1']) assert.throws(() => parseRetention(bad), /--jobs-retention must be COUNT or COUNT,AGE/);
+});

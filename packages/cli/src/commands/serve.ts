@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EngineGenerator, startServer } from '@sdapi/server';
+import { EngineGenerator, parseRetention, startServer } from '@sdapi/server';
 
 const HELP = `usage: sdapi serve [options]      (npm start -- [options])
 
@@ -18,6 +18,10 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --styles-file FILE     a styles.csv (repeatable; * and ? in the file name; default: <data-dir>/styles.csv)
   --data-dir DIR         config.json, cache.json, models/, outputs live here (default: current directory)
   --api-auth U:P[,U:P]   HTTP Basic credentials for every /sdapi route
+  --api-keys K[,K]       API keys accepted as \`Authorization: Bearer K\` (OpenAI clients) on every route
+  --webhook-secret S     sign job webhooks: X-Sdapi-Signature: sha256=<HMAC-SHA256 of the body>
+  --webhook-allow-local  let webhooks reach loopback and private addresses (refused by default)
+  --jobs-retention N[,A] keep N finished jobs (and their images), none older than A (default 1000,7d)
   --no-hashing           do not compute checkpoint SHA-256 hashes
   --threads N            threads per ONNX operator (default: all cores)
   --api, --nowebui       accepted for A1111 compatibility (the API is always on; there is no UI yet)`;
@@ -32,6 +36,10 @@ const OPTIONS = {
   'styles-file': { type: 'string', multiple: true },
   'data-dir': { type: 'string', default: '.' },
   'api-auth': { type: 'string' },
+  'api-keys': { type: 'string' },
+  'webhook-secret': { type: 'string' },
+  'webhook-allow-local': { type: 'boolean' },
+  'jobs-retention': { type: 'string' },
   'no-hashing': { type: 'boolean' },
   threads: { type: 'string' },
   api: { type: 'boolean' },
@@ -64,7 +72,12 @@ export async function serve(argv: string[]): Promise<number> {
   const host = values['server-name'] ?? (values.listen ? '0.0.0.0' : '127.0.0.1');
   const stylesFiles = values['styles-file']?.map((p) => resolve(p));
   const embeddingsFlags = values['embeddings-dir'] ? { embeddings_dir: resolve(values['embeddings-dir']) } : {};
-  const { app, url } = await startServer({ generator, dataDir, apiAuth: values['api-auth'], port: port(values.port), host, stylesFiles, cmdFlags: embeddingsFlags });
+  const jobs = {
+    apiKeys: values['api-keys'],
+    webhooks: { secret: values['webhook-secret'], allowLocal: values['webhook-allow-local'] },
+    jobsRetention: values['jobs-retention'] === undefined ? undefined : parseRetention(values['jobs-retention']),
+  };
+  const { app, url } = await startServer({ generator, dataDir, apiAuth: values['api-auth'], port: port(values.port), host, stylesFiles, cmdFlags: embeddingsFlags, ...jobs });
   console.log(`sdapi listening on ${url} (API docs: ${url}/docs)`);
   await new Promise<void>((done) => {
     const stop = () => done();
