@@ -11,6 +11,8 @@ import {
   ensureDefaultModel,
   type GenerationHooks,
   HashCache,
+  type Img2ImgParams,
+  type Img2ImgResult,
   StableDiffusion,
   type Txt2ImgParams,
   type Txt2ImgResult,
@@ -83,6 +85,12 @@ export class EngineGenerator implements Generator {
     if (!this.loaded) throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
     this.embeddings.refresh(); // A1111 rescans the embeddings folder before each job when it changed
     return this.loaded.sd.txt2img(params, hooks);
+  }
+
+  async img2img(params: Img2ImgParams, hooks: GenerationHooks): Promise<Img2ImgResult> {
+    if (!this.loaded) throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
+    this.embeddings.refresh();
+    return this.loaded.sd.img2img(params, hooks);
   }
 
   /** Rescans the folder when it changed (A1111 lists what its last job loaded; a new file shows here at once). */

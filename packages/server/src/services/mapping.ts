@@ -62,7 +62,8 @@ export function toTxt2ImgJob(request: Txt2ImgRequest, options: Record<string, un
     nIter: positive(body, 'n_iter'),
     eta: body.eta ?? null,
     styles: body.styles ?? [],
-    options: generationOptions({ ...options, ...settings }),
+    // disable_extra_networks is a request field in A1111; the engine reads it with the options.
+    options: { ...generationOptions({ ...options, ...settings }), disable_extra_networks: body.disable_extra_networks === true },
   };
   return {
     params,
@@ -122,9 +123,24 @@ export function generationOptions(o: Record<string, unknown>): GenerationOptions
     sdxl_clip_l_skip: Boolean(o.sdxl_clip_l_skip),
     enable_prompt_comments: Boolean(o.enable_prompt_comments),
     textual_inversion_add_hashes_to_infotext: Boolean(o.textual_inversion_add_hashes_to_infotext),
+    lora_add_hashes_to_infotext: Boolean(o.lora_add_hashes_to_infotext ?? true),
     add_model_hash_to_info: Boolean(o.add_model_hash_to_info),
     add_model_name_to_info: Boolean(o.add_model_name_to_info),
     add_version_to_infotext: Boolean(o.add_version_to_infotext),
+    ...img2imgOptions(o, num),
+  };
+}
+
+/** The options img2img, inpainting and the hires second pass read (A1111 keys; spec §3.2, §10). */
+function img2imgOptions(o: Record<string, unknown>, num: (key: string) => number): Partial<GenerationOptions> {
+  return {
+    img2img_fix_steps: Boolean(o.img2img_fix_steps),
+    initial_noise_multiplier: num('initial_noise_multiplier'),
+    img2img_extra_noise: num('img2img_extra_noise'),
+    img2img_background_color: String(o.img2img_background_color ?? '#ffffff'),
+    inpainting_mask_weight: num('inpainting_mask_weight'),
+    overlay_inpaint: Boolean(o.overlay_inpaint),
+    upscaler_for_img2img: typeof o.upscaler_for_img2img === 'string' ? o.upscaler_for_img2img : null,
   };
 }
 
@@ -192,5 +208,7 @@ function txt2imgInfo(body: Txt2ImgRequest, r: Txt2ImgResult, ctx: ResponseContex
     clip_skip: r.clipSkip,
     is_using_inpainting_conditioning: r.isUsingInpaintingConditioning ?? false,
     version: ctx.version,
+    // This server's addition: what the job skipped that A1111 only logs (a LoRA not found, unmatched modules, …).
+    ...(r.warnings && r.warnings.length > 0 ? { warnings: r.warnings } : {}),
   };
 }
