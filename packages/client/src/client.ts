@@ -41,6 +41,7 @@ import { EmbeddingsResource } from './resources/embeddings.ts';
 import { ExtensionsResource } from './resources/extensions.ts';
 import { FaceRestorersResource } from './resources/face-restorers.ts';
 import { HypernetworksResource } from './resources/hypernetworks.ts';
+import { JobsResource } from './resources/jobs.ts';
 import { LatentUpscaleModesResource } from './resources/latent-upscale-modes.ts';
 import { LorasResource } from './resources/loras.ts';
 import { MemoryResource } from './resources/memory.ts';
@@ -107,6 +108,8 @@ export class SDClient {
   readonly loras = new LorasResource(this);
   readonly memory = new MemoryResource(this);
   readonly progress = new ProgressResource(this);
+  /** sdapi's async jobs API (`/sdapi/v2/jobs`, not in A1111). */
+  readonly jobs = new JobsResource(this);
   readonly scripts = new ScriptsResource(this);
   readonly scriptInfo = new ScriptInfoResource(this);
   readonly extensions = new ExtensionsResource(this);

@@ -91,3 +91,5 @@ export { type AxisValuesInput, expandXyzAxisValues, type ScriptSelection, type X
 export { similarityRatio } from './lib/similarity.ts';
 export type { ControlNetDetectRequest, ControlNetDetectResponse, ControlNetModuleDetail } from './resources/controlnet.ts';
 export type { ProgressParams } from './resources/progress.ts';
+export type { Capabilities, Job, JobCreateRequest, JobEvent, JobEventType, JobImage, JobList, JobStatus, JobType } from '@sdapi/protocol';
+export type { JobEventsOptions, JobListParams } from './resources/jobs.ts';
