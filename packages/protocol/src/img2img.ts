@@ -73,6 +73,7 @@ export const Img2ImgRequest = Type.Object(
     save_images: t.save_images,
     alwayson_scripts: t.alwayson_scripts,
     infotext: t.infotext,
+    controlnet: t.controlnet,
   },
   { $id: 'StableDiffusionProcessingImg2Img', title: 'StableDiffusionProcessingImg2Img' },
 );

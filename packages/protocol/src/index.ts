@@ -52,3 +52,17 @@ export {
 } from './jobs.ts';
 export { ImageGenerateRequest, ImagesResponse, OpenAIErrorBody, OpenAIModel, OpenAIModelList } from './openai.ts';
 export { LoraItem, LoraList } from './loras.ts';
+export {
+  CONTROLNET_CONTROL_MODES,
+  CONTROLNET_HR_OPTIONS,
+  CONTROLNET_RESIZE_MODES,
+  ControlNetDetectRequest,
+  ControlNetDetectResponse,
+  ControlNetModelList,
+  ControlNetModelListQuery,
+  ControlNetModuleList,
+  ControlNetModuleListQuery,
+  ControlNetSettings,
+  ControlNetUnit,
+  ControlNetVersion,
+} from './controlnet.ts';

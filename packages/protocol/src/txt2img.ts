@@ -4,6 +4,7 @@
  * Field order matters: it is the key order of the `parameters` echo.
  */
 import Type, { type Static } from 'typebox';
+import { ControlNetUnit } from './controlnet.ts';
 import { nullable, PYTHON_INT_DEFAULT, withDefault } from './fields.ts';
 
 const Int = Type.Integer();
@@ -68,6 +69,11 @@ export const Txt2ImgRequest = Type.Object(
     save_images: withDefault(Bool, false),
     alwayson_scripts: withDefault(Type.Record(Str, Type.Any()), {}),
     infotext: nullable(Str, null),
+    /**
+     * sdapi extension: ControlNet units as a typed list (same unit object as `alwayson_scripts.controlnet.args`);
+     * absent from the `parameters` echo unless sent.
+     */
+    controlnet: Type.Optional(Type.Array(ControlNetUnit)),
   },
   { $id: 'StableDiffusionProcessingTxt2Img', title: 'StableDiffusionProcessingTxt2Img' },
 );

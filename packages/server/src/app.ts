@@ -7,10 +7,12 @@ import { join, resolve } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
 import { basicAuthHook, type Credentials, parseApiAuth, parseApiKeys } from './plugins/auth.ts';
+import { registerControlNet } from './plugins/controlnet.ts';
 import { registerEngine } from './plugins/engine.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { registerWire } from './plugins/wire.ts';
+import { controlNetRoutes } from './routes/controlnet.ts';
 import { cmdFlagsRoute } from './routes/sdapi/cmd-flags.ts';
 import { registerJobsApi } from './routes/v2/index.ts';
 import { embeddingsRoutes } from './routes/sdapi/embeddings.ts';
@@ -27,6 +29,7 @@ import { pngInfoRoute } from './routes/sdapi/png-info.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
 import { cmdFlagsBody } from './services/cmd-flags.ts';
 import { GenerationQueue } from './services/generation-queue.ts';
+import { ControlNetService } from './services/controlnet.ts';
 import { EmbeddedJobStore } from './services/jobs/embedded-store.ts';
 import { DEFAULT_RETENTION } from './services/jobs/job-service.ts';
 import type { RetentionPolicy } from './services/jobs/types.ts';
@@ -59,6 +62,8 @@ export interface AppDeps {
   /** Largest request body in bytes (default 256 MiB; img2img bodies carry base64 images). */
   bodyLimit?: number;
   /** Flag values to report at GET /cmd-flags (A1111 destinations: `port`, `listen`, `ckpt_dir`, …). */
+  /** `--controlnet-dir`: ControlNet models besides `<data-dir>/models/ControlNet`. */
+  controlnetDir?: string | null;
   cmdFlags?: Record<string, unknown>;
   /** `--styles-file` paths (`*`/`?` allowed in the file name); default `<data-dir>/styles.csv`, none without a data dir. */
   stylesFiles?: string[];
@@ -101,9 +106,11 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   registerErrorHandling(app);
   registerEngine(app, service);
   await registerOpenApi(app, '0.1.0');
+  registerControlNet(app, new ControlNetService(ControlNetService.dirsFor(deps.dataDir, deps.controlnetDir)));
   const credentials = appCredentials(deps);
   await app.register(async (api: SdApiInstance) => {
     if (credentials) api.addHook('preValidation', basicAuthHook(credentials));
+  controlNetRoutes(app); // the extension's routes sit at the root, outside --api-auth (spec controlnet-api.md §8)
     await registerJobsApi(api, { credentials, limits: capabilityLimits(deps), sseKeepAliveMs: deps.sseKeepAliveMs, wsPingMs: deps.wsPingMs });
     for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
     for (const routes of [img2imgRoute, pngInfoRoute, listRoutes]) routes(api);

@@ -11,9 +11,11 @@ export function img2imgRoute(app: SdApiInstance): void {
     const options = app.sd.options.effective();
     const body = applyInfotext(Img2ImgRequest, req.body, 'img2img', await app.sd.infotextContext());
     const job = await toImg2ImgJob(body, options, app.sd.catalog, (image) => decodeRequestImage(image, options));
+    job.params.controlNet = await app.controlNet.units(body, options, job.params.initImages.length > 0);
     const result = await app.sd.img2img(job);
     const after = app.sd.options.effective();
-    const images = body.send_images === false ? [] : await encodeOutputImages(result.images, after);
+    // ControlNet detected maps follow the generated images, as the extension appends them.
+    const images = body.send_images === false ? [] : await encodeOutputImages([...result.images, ...(result.detectedMaps ?? [])], after);
     return toImg2ImgResponse(body, result, { options: after, version: app.sd.version, images });
   });
 }

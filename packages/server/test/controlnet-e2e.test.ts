@@ -1,0 +1,109 @@
+/**
+ * ControlNet over real HTTP with the real engine: tiny-controlnet.safetensors in `<data-dir>/models/ControlNet`,
+ * the five requests of fixtures/controlnet/e2e_cases.json as sent, and their PNGs (issue bounds: mean abs ≤ 0.25,
+ * ≥ 99% within ±3); the extension's model list, detected map and infotext.
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { decodePng } from '@sdapi/engine';
+import { buildApp } from '../src/app.ts';
+import { EngineGenerator } from '../src/services/engine-generator.ts';
+import type { SdApiInstance } from '../src/types.ts';
+import { SHARED_DIR } from './helpers/spec.ts';
+
+const fixtures = join(SHARED_DIR, 'fixtures');
+const ckpt = join(fixtures, 'tiny-sd15', 'model.safetensors');
+const cnDir = join(fixtures, 'controlnet');
+const skip = existsSync(ckpt) && existsSync(join(cnDir, 'e2e_cases.json')) ? false : `fixtures under ${fixtures} are absent (../shared is not beside this clone)`;
+
+let app: SdApiInstance;
+let base: string;
+let generator: EngineGenerator;
+
+before(async () => {
+  if (skip) return;
+  const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-cn-e2e-'));
+  mkdirSync(join(dataDir, 'models', 'ControlNet'), { recursive: true });
+  copyFileSync(join(cnDir, 'tiny-controlnet.safetensors'), join(dataDir, 'models', 'ControlNet', 'tiny-controlnet.safetensors'));
+  generator = new EngineGenerator({ dataDir, ckpt, placeholder: false });
+  app = await buildApp({ generator, dataDir });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+});
+
+after(async () => {
+  await app?.close();
+  await generator?.close();
+});
+
+async function post(path: string, body: unknown) {
+  const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}
+
+const agreement = (actual: Uint8Array, expected: Uint8Array) => {
+  let sum = 0;
+  let close = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    sum += d;
+    close += d <= 3 ? 1 : 0;
+  }
+  return { mae: sum / expected.length, within3: close / expected.length };
+};
+
+test('GET /controlnet/model_list shows the tiny ControlNet as `stem [hash8]`', { skip }, async () => {
+  const response = await fetch(`${base}/controlnet/model_list`);
+  assert.deepEqual(await response.json(), { model_list: ['tiny-controlnet [8dba536e]'] });
+});
+
+const cases: { id: string; png: string; request_txt2img: Record<string, any> }[] = skip ? [] : JSON.parse(readFileSync(join(cnDir, 'e2e_cases.json'), 'utf8')).cases;
+
+for (const c of skip ? [{ id: 'e2e cases', png: '', request_txt2img: {} }] : cases) {
+  test(`POST /sdapi/v1/txt2img with ControlNet reproduces ${c.id}`, { skip }, async () => {
+    const request = { ...c.request_txt2img, override_settings: { randn_source: 'CPU' } };
+    const { status, body } = await post('/sdapi/v1/txt2img', request);
+    assert.equal(status, 200, JSON.stringify(body).slice(0, 400));
+    const expected = decodePng(readFileSync(join(cnDir, c.png))).rgb;
+    const { mae, within3 } = agreement(decodePng(Buffer.from(body.images[0], 'base64')).rgb, expected);
+    console.log(`# ${c.id}: mean abs pixel error ${mae.toFixed(4)}, ${(within3 * 100).toFixed(2)}% within ±3`);
+    assert.ok(mae <= 0.25 && within3 >= 0.99, `${c.id}: mean abs ${mae}, ${within3} within ±3`);
+    const controlled = Boolean(request.alwayson_scripts);
+    assert.equal(body.images.length, controlled ? 2 : 1, 'the detected map follows the image');
+    if (controlled) {
+      assert.deepEqual(decodePng(Buffer.from(body.images[1], 'base64')).rgb, decodePng(readFileSync(join(cnDir, 'hint.png'))).rgb);
+      const unit = request.alwayson_scripts.controlnet.args[0];
+      const info = JSON.parse(body.info);
+      const f = (v: number) => (Number.isInteger(v) ? `${v}.0` : String(v));
+      assert.equal(
+        info.extra_generation_params['ControlNet 0'],
+        `Module: none, Model: tiny-controlnet [8dba536e], Weight: ${f(unit.weight)}, Resize Mode: Crop and Resize, Processor Res: 512, Threshold A: 0.5, Threshold B: 0.5, Guidance Start: ${f(unit.guidance_start)}, Guidance End: ${f(unit.guidance_end)}, Pixel Perfect: False, Control Mode: ${unit.control_mode}`,
+      );
+      assert.match(info.infotexts[0], /ControlNet 0: "Module: none, Model: tiny-controlnet \[8dba536e\], /);
+    }
+  });
+}
+
+test('the typed top-level `controlnet` field is the same unit (webuiapi-style "ControlNet" key too)', { skip }, async () => {
+  const c = cases.find((x) => x.id === 'e2e_controlnet');
+  assert.ok(c);
+  const { alwayson_scripts, ...rest } = c.request_txt2img;
+  const typed = await post('/sdapi/v1/txt2img', { ...rest, controlnet: alwayson_scripts.controlnet.args, override_settings: { randn_source: 'CPU' } });
+  const keyed = await post('/sdapi/v1/txt2img', { ...rest, alwayson_scripts: { ControlNet: alwayson_scripts.controlnet }, override_settings: { randn_source: 'CPU' } });
+  assert.equal(typed.status, 200, JSON.stringify(typed.body).slice(0, 300));
+  assert.equal(typed.body.images[0], keyed.body.images[0]);
+  const expected = decodePng(readFileSync(join(cnDir, c.png))).rgb;
+  assert.ok(agreement(decodePng(Buffer.from(typed.body.images[0], 'base64')).rgb, expected).mae <= 0.25);
+});
+
+test('a unit naming an unknown model is a 422 naming the unit and field, not a silently dropped control', { skip }, async () => {
+  const c = cases.find((x) => x.id === 'e2e_controlnet');
+  assert.ok(c);
+  const unit = { ...c.request_txt2img.alwayson_scripts.controlnet.args[0], model: 'tiny-controlnet [deadbeef]' };
+  const { status, body } = await post('/sdapi/v1/txt2img', { ...c.request_txt2img, alwayson_scripts: { controlnet: { args: [unit] } } });
+  assert.equal(status, 422);
+  assert.deepEqual(body.detail[0].loc, ['body', 'alwayson_scripts', 'controlnet', 'args', 0, 'model']);
+  assert.match(body.detail[0].msg, /model not found: tiny-controlnet \[deadbeef\]; available: tiny-controlnet \[8dba536e\]/);
+});
