@@ -35,6 +35,7 @@ function img2imgBody(values: GenerateValues, initImages: string[]): Img2ImgReque
   if (values['denoising-strength'] !== undefined) body.denoising_strength = num(values, 'denoising-strength');
   if (values.mask) body.mask = readDataURL(values.mask);
   if (values['mask-blur'] !== undefined) body.mask_blur = num(values, 'mask-blur');
+  if (values['resize-mode'] !== undefined) body.resize_mode = num(values, 'resize-mode');
   if (values['inpaint-full-res']) body.inpaint_full_res = true;
   if (values['inpainting-fill'] !== undefined) {
     const fill = INPAINTING_FILL[values['inpainting-fill'].replace('-', ' ') as keyof typeof INPAINTING_FILL];
@@ -42,6 +43,16 @@ function img2imgBody(values: GenerateValues, initImages: string[]): Img2ImgReque
     body.inpainting_fill = fill;
   }
   return body;
+}
+
+/** The --hires-* flags as A1111's hires-fix fields (any of them enables it; denoising 0.7 as A1111's UI). */
+function withHires(values: GenerateValues, body: Txt2ImgRequest): Txt2ImgRequest {
+  if (values['hires-scale'] === undefined && values['hires-steps'] === undefined && values['hires-upscaler'] === undefined) return body;
+  const hires: Txt2ImgRequest = { ...body, enable_hr: true, denoising_strength: values['denoising-strength'] === undefined ? 0.7 : num(values, 'denoising-strength') };
+  if (values['hires-scale'] !== undefined) hires.hr_scale = num(values, 'hires-scale');
+  if (values['hires-steps'] !== undefined) hires.hr_second_pass_steps = num(values, 'hires-steps');
+  if (values['hires-upscaler'] !== undefined) hires.hr_upscaler = values['hires-upscaler'];
+  return hires;
 }
 
 function readDataURL(path: string): string {
@@ -59,7 +70,7 @@ export async function generateRemote(url: string, values: GenerateValues): Promi
   try {
     const events = init
       ? client.generate('img2img', img2imgBody(values, init), { signal: controller.signal, interval: 500 })
-      : client.generate('txt2img', txt2imgBody(values), { signal: controller.signal, interval: 500 });
+      : client.generate('txt2img', withHires(values, txt2imgBody(values)), { signal: controller.signal, interval: 500 });
     for await (const e of events) {
       if (e.type === 'progress') {
         bar.update({

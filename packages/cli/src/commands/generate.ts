@@ -4,11 +4,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { defaultTxt2ImgParams, encodePng, StableDiffusion } from '@sdapi/engine';
+import { encodePng, type GenerationHooks, StableDiffusion } from '@sdapi/engine';
 import { resolveCheckpoint } from '../checkpoint.ts';
 import { CliError, EXIT, EXIT_CODES_HELP, printJson } from '../output.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { REMOTE_HELP, REMOTE_OPTIONS, remoteURL } from '../remote.ts';
+import { localJob } from './generate-local.ts';
 import { generateRemote } from './generate-remote.ts';
 
 const HELP = `usage: sdapi generate --prompt TEXT [options] -o out.png
@@ -28,13 +29,20 @@ const HELP = `usage: sdapi generate --prompt TEXT [options] -o out.png
   --data-dir DIR           where models/ live (default: the current directory)
   -o, --output FILE        output PNG; with several images, -1, -2 … are inserted before .png
 
-img2img / inpainting (with --remote):
-  --init-image FILE        start from this image (repeat the flag for one image per batch item)
-  --denoising-strength X   0..1, how much to change it (A1111 default 0.75)
-  --mask FILE              inpaint the white area of this mask
+img2img / inpainting (in-process or with --remote):
+  --init-image FILE        start from this image, any format (repeat the flag for one image per batch item)
+  --denoising-strength X   0..1, how much to change it (A1111 default 0.75; hires fix: 0.7)
+  --resize-mode N          0 resize, 1 crop and resize, 2 resize and fill, 3 latent upscale (default 0)
+  --mask FILE              inpaint the white area of this mask (or the transparent area of an RGBA mask)
   --mask-blur N            mask blur radius (default 4)
   --inpainting-fill MODE   fill, original, latent-noise or latent-nothing (default fill)
   --inpaint-full-res       inpaint only the masked area at full resolution
+
+hires fix (txt2img, in-process):
+  --hires-scale S          upscale the first pass by S, then refine it (default 2 when another --hires flag is given)
+  --hires-steps N          second-pass steps (default 0 = --steps)
+  --hires-upscaler NAME    Latent (default), Latent (antialiased|bicubic|bicubic antialiased|nearest|nearest-exact),
+                           Lanczos, Nearest or None
 
 output:
   --json                   print one JSON document ({images: [{path, seed, infotext, ...}]}) instead of lines
@@ -67,6 +75,10 @@ const OPTIONS = {
   'mask-blur': { type: 'string' },
   'inpainting-fill': { type: 'string' },
   'inpaint-full-res': { type: 'boolean' },
+  'resize-mode': { type: 'string' },
+  'hires-scale': { type: 'string' },
+  'hires-steps': { type: 'string' },
+  'hires-upscaler': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   ...REMOTE_OPTIONS,
@@ -98,12 +110,7 @@ export async function generate(argv: string[]): Promise<number> {
   if (!['GPU', 'CPU', 'NV'].includes(rng)) throw new CliError(`--rng must be GPU, CPU or NV, got '${values.rng}'`);
   const remote = remoteURL(values);
   if (remote) return generateRemote(remote, values);
-  if (values['init-image'] || values.mask) {
-    throw new CliError('--init-image/--mask (img2img, inpainting) run on a server for now', EXIT.USAGE, 'add --remote URL of a running `sdapi serve` or A1111');
-  }
-  const ckpt = await resolveCheckpoint({ ckpt: values.ckpt, dataDir: values['data-dir'] });
-  const sd = StableDiffusion.open(ckpt);
-  const params = defaultTxt2ImgParams({
+  const job = await localJob(values, {
     prompt: values.prompt,
     negativePrompt: values['negative-prompt'],
     seed: num(values, 'seed'),
@@ -116,10 +123,12 @@ export async function generate(argv: string[]): Promise<number> {
     batchSize: num(values, 'batch-size'),
     nIter: num(values, 'n-iter'),
   });
-  params.options.CLIP_stop_at_last_layers = num(values, 'clip-skip');
-  params.options.randn_source = rng as 'GPU' | 'CPU' | 'NV';
+  job.params.options.CLIP_stop_at_last_layers = num(values, 'clip-skip');
+  job.params.options.randn_source = rng as 'GPU' | 'CPU' | 'NV';
+  const ckpt = await resolveCheckpoint({ ckpt: values.ckpt, dataDir: values['data-dir'] });
+  const sd = StableDiffusion.open(ckpt);
   const bar = new ProgressBar(process.stderr, Boolean(process.stderr.isTTY) && !values.quiet && !values.json);
-  const result = await sd.txt2img(params, {
+  const hooks: GenerationHooks = {
     onProgress: (p) =>
       bar.update({
         fraction: (p.jobNo + (p.samplingSteps ? p.samplingStep / p.samplingSteps : 0)) / Math.max(1, p.jobCount),
@@ -128,8 +137,14 @@ export async function generate(argv: string[]): Promise<number> {
         job: p.jobNo,
         jobs: p.jobCount,
       }),
-  });
+  };
+  const result = job.kind === 'img2img' ? await sd.img2img(job.params, hooks) : await sd.txt2img(job.params, hooks);
   bar.done();
+  const first = result.images[0];
+  if (job.kind === 'txt2img' && job.params.hires && job.params.hires.scale > 1 && first && first.width === job.params.width) {
+    // Guards against an engine build whose txt2img does not run the hires pass yet: never a silent 1× image.
+    throw new CliError('the engine returned first-pass-sized images: hires fix is not available in this build', EXIT.USAGE, 'drop the --hires-* flags');
+  }
   const written = result.images.map((image, i) => {
     const path = outputPath(values.output as string, i, result.images.length);
     writeFileSync(path, encodePng(image.rgb, image.width, image.height, { parameters: image.infotext }));
