@@ -14,12 +14,12 @@ const ProgressBody = Type.Object({
 });
 
 export function internalTaskRoutes(app: SdApiInstance): void {
-  app.get('/internal/pending-tasks', async () => {
+  app.get('/internal/pending-tasks', { schema: { tags: ['internal'], summary: 'Waiting job ids in queue order (A1111)' } }, async () => {
     const tasks = app.sd.jobs.pendingIds();
     return { size: tasks.length, tasks };
   });
 
-  app.post('/internal/progress', { schema: { body: ProgressBody } }, async (req) => {
+  app.post('/internal/progress', { schema: { tags: ['internal'], summary: 'Progress of one task by id (A1111)', body: ProgressBody } }, async (req) => {
     const id = req.body.id_task ?? '';
     const jobs = app.sd.jobs;
     const record = jobs.get(id);

@@ -18,8 +18,8 @@ export async function openaiRoutes(app: SdApiInstance): Promise<void> {
       if (error instanceof ApiError) reply.headers(error.headers);
       return reply.status(status).send(body);
     });
-    scope.get('/v1/models', { schema: { response: { 200: OpenAIModelList } } }, async () => toModelList(await app.sd.generator.listCheckpoints()));
-    scope.post('/v1/images/generations', { schema: { body: ImageGenerateRequest, response: { 200: ImagesResponse } } }, async (req, reply) => {
+    scope.get('/v1/models', { schema: { tags: ['openai'], summary: 'Checkpoints as OpenAI models', response: { 200: OpenAIModelList } } }, async () => toModelList(await app.sd.generator.listCheckpoints()));
+    scope.post('/v1/images/generations', { schema: { tags: ['openai'], summary: 'OpenAI images.generate on the same queue (b64_json or url)', body: ImageGenerateRequest, response: { 200: ImagesResponse } } }, async (req, reply) => {
       const { body, format } = toTxt2ImgBody(req.body, await app.sd.generator.listCheckpoints());
       const handle = await app.sd.jobs.submit({ type: 'txt2img', request: body, source: 'openai' });
       reply.header('x-job-id', handle.record.id);

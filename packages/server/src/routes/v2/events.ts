@@ -31,6 +31,8 @@ export function eventRoutes(app: SdApiInstance, options: EventStreamOptions = {}
     params: Type.Object({ id: Type.String() }),
     querystring: Type.Object({ last_event_id: Type.Optional(Type.Integer({ description: 'Same as the Last-Event-ID header' })) }),
     produces: ['text/event-stream'],
+    tags: ['jobs'],
+    summary: 'Job events as Server-Sent Events (Last-Event-ID resume; closes after the terminal event)',
   };
   app.get('/sdapi/v2/jobs/:id/events', { schema }, async (req, reply) => {
     const { id } = req.params;

@@ -39,9 +39,10 @@ export function websocketRoutes(app: SdApiInstance, options: WebSocketOptions): 
     wss.close();
   });
   // Documents the endpoint in /docs; a plain GET (no upgrade) gets 426.
-  const description = 'WebSocket endpoint (open with ws:// or wss://). See the module header for the message protocol.';
-  app.get(WS_PATH, { schema: { description } }, async (_req, reply) => reply.code(426).header('upgrade', 'websocket').send({ detail: 'Upgrade Required: open a WebSocket to this URL' }));
-  app.post('/sdapi/v2/ws-ticket', { schema: { response: { 200: WsTicket } } }, async () => {
+  const description =
+    'Open with ws:// or wss://. Send {"op":"subscribe","jobs":[id|"*"],"since"?:n}, {"op":"unsubscribe","jobs":[…]}, {"op":"cancel","job":id}, {"op":"interrupt"}, {"op":"skip"}; receive the same events as SSE ({id, job, event, …}) and {op, ok, error?} answers. Auth: Basic/Bearer header or ?ticket=.';
+  app.get(WS_PATH, { schema: { tags: ['jobs'], summary: 'WebSocket: job events and ops', description } }, async (_req, reply) => reply.code(426).header('upgrade', 'websocket').send({ detail: 'Upgrade Required: open a WebSocket to this URL' }));
+  app.post('/sdapi/v2/ws-ticket', { schema: { tags: ['jobs'], summary: 'A one-time websocket login ticket (?ticket=), valid 60 s', response: { 200: WsTicket } } }, async () => {
     const { ticket, expiresAt } = options.tickets.issue();
     return { ticket, expires_at: new Date(expiresAt).toISOString() };
   });
