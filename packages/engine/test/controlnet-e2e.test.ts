@@ -59,3 +59,24 @@ for (const c of skip ? [{ id: 'e2e cases' } as Case] : cases()) {
     }
   });
 }
+
+test('img2img: a unit without an image uses the first init image (same pixels as sending it), and it changes the result', { skip }, async () => {
+  const { defaultImg2ImgParams } = await import('../src/stable-diffusion.ts');
+  const hint = decodePng(readFileSync(fixturePath('controlnet', 'hint.png')));
+  const init = { width: hint.width, height: hint.height, rgba: hint.rgba };
+  const unit = (image: typeof init | null): ControlNetUnitParams => ({
+    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'), modelName: 'tiny-controlnet [8dba536e]', module: 'invert', image,
+    weight: 1, resizeMode: 'Resize and Fill', processorRes: 512, thresholdA: 64, thresholdB: 64, guidanceStart: 0, guidanceEnd: 1, pixelPerfect: false, controlMode: 'Balanced',
+  });
+  const run = async (controlNet: ControlNetUnitParams[]) => {
+    const params = defaultImg2ImgParams({ prompt: 'a horse', seed: 3, steps: 6, width: 64, height: 64, initImages: [init], denoisingStrength: 0.6, samplerName: 'Euler', controlNet });
+    params.options.randn_source = 'CPU';
+    return sd.img2img(params);
+  };
+  const [fromInit, explicit, plain] = [await run([unit(null)]), await run([unit(init)]), await run([])];
+  assert.deepEqual(fromInit.images[0].rgb, explicit.images[0].rgb);
+  assert.deepEqual(fromInit.detectedMaps?.[0].rgb, Uint8Array.from(hint.rgb, (v) => 255 - v), 'invert of the init image');
+  const { mae } = pixelAgreement(fromInit.images[0].rgb, plain.images[0].rgb);
+  assert.ok(mae > 1, `control changes the img2img result (mean abs ${mae})`);
+  assert.match(fromInit.images[0].infotext, /ControlNet 0: "Module: invert, /);
+});

@@ -63,7 +63,7 @@ const cases: { id: string; png: string; request_txt2img: Record<string, any> }[]
 
 for (const c of skip ? [{ id: 'e2e cases', png: '', request_txt2img: {} }] : cases) {
   test(`POST /sdapi/v1/txt2img with ControlNet reproduces ${c.id}`, { skip }, async () => {
-    const request = { ...c.request_txt2img, override_settings: { randn_source: 'CPU' } };
+    const request: Record<string, any> = { ...c.request_txt2img, override_settings: { randn_source: 'CPU' } };
     const { status, body } = await post('/sdapi/v1/txt2img', request);
     assert.equal(status, 200, JSON.stringify(body).slice(0, 400));
     const expected = decodePng(readFileSync(join(cnDir, c.png))).rgb;

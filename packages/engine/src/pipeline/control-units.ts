@@ -94,11 +94,20 @@ function infotextValue(u: ControlNetUnitParams, module: string, [res, a, b]: [nu
   ].join(', ');
 }
 
+/** img2img: a unit without an image takes the first init image, and A1111's img2img resize mode replaces its own (§3). */
+export interface ControlInit {
+  image: RgbaImage;
+  /** A1111 img2img resize_mode: 0 / 3 just resize, 1 crop and resize, 2 resize and fill. */
+  resizeMode: number;
+}
+
+const A1111_RESIZE: Record<number, ControlResizeMode> = { 0: 'Just Resize', 1: 'Crop and Resize', 2: 'Resize and Fill', 3: 'Just Resize' };
+
 /**
  * Prepares every unit for a job of `width × height` (the first-pass size). Returns null without units.
  * @throws InvalidParamsError naming `controlnet[i].<field>` for a unit that cannot be honoured.
  */
-export async function prepareControl(model: LoadedModel, units: readonly ControlNetUnitParams[] | undefined, size: { width: number; height: number }, initImage: RgbaImage | null = null): Promise<PreparedControl | null> {
+export async function prepareControl(model: LoadedModel, units: readonly ControlNetUnitParams[] | undefined, size: { width: number; height: number }, init: ControlInit | null = null): Promise<PreparedControl | null> {
   if (!units || units.length === 0) return null;
   const cv = await loadOpenCV();
   const h = Math.floor(size.height / 8) * 8;
@@ -112,9 +121,10 @@ export async function prepareControl(model: LoadedModel, units: readonly Control
     }
     const sliders = resolveSliders(p, unit.processorRes, unit.thresholdA, unit.thresholdB);
     prepared.infotext[`ControlNet ${i}`] = infotextValue(unit, p.name, sliders);
-    const image = controlImage(unit, i, initImage);
-    const res = unit.pixelPerfect ? pixelPerfectResolution(image.height, image.width, h, w, unit.resizeMode) : sliders[0];
-    const map = fitToSize(cv, runPreprocessor(cv, p, image, res, sliders[1], sliders[2]), w, h, unit.resizeMode);
+    const image = controlImage(unit, i, init?.image ?? null);
+    const resizeMode = unit.image === null && init ? (A1111_RESIZE[init.resizeMode] ?? 'Just Resize') : unit.resizeMode;
+    const res = unit.pixelPerfect ? pixelPerfectResolution(image.height, image.width, h, w, resizeMode) : sliders[0];
+    const map = fitToSize(cv, runPreprocessor(cv, p, image, res, sliders[1], sliders[2]), w, h, resizeMode);
     const controlNet = loadControlNet(model, unit, i);
     prepared.units.push({ model: controlNet, hint: hintTensor(map), weight: unit.weight, guidanceStart: unit.guidanceStart, guidanceEnd: unit.guidanceEnd, controlMode: unit.controlMode, advancedWeighting: unit.advancedWeighting ?? null });
     if (unit.saveDetectedMap !== false) prepared.detectedMaps.push(map);

@@ -14,6 +14,7 @@ import { encodeBatch, fillLatent, inpaintingConditioning, latentMaskFor, resizeL
 import { blendLatent, img2imgSteps, type InitLatent, type LatentMask } from './img2img-sampling.ts';
 import { createInfotext, type InfotextParams, pyFloat } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
+import { type ControlInit, controlHook, type PreparedControl, prepareControl } from './control-units.ts';
 import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
 import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
 import { allSeeds, jobTimestamp, resolveSeed } from './seeds.ts';
@@ -74,9 +75,12 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
   const sampling = prepareSampling(model, { ...params, steps: Math.max(steps, 1) });
   const noiseMultiplier = params.initialNoiseMultiplier ?? params.options.initial_noise_multiplier ?? 1;
   const extraNoise = params.options.img2img_extra_noise ?? 0;
-  const job: Job = { model, params, hooks, latents, inputs, sampling, batchSize, seeds, subseeds, prompts, negatives };
+  // 4b. ControlNet units: a unit without an image takes the first init image (§3 of the ControlNet spec).
+  const controlInit: ControlInit | null = params.initImages[0] ? { image: params.initImages[0], resizeMode: params.resizeMode } : null;
+  const control = await prepareControl(model, params.controlNet, params, controlInit);
+  const job: Job = { model, params, hooks, latents, inputs, sampling, batchSize, seeds, subseeds, prompts, negatives, control };
   const init = { steps, tEnc, noiseMultiplier, extraNoise };
-  const extra: Record<string, unknown> = { ...inputs.extra };
+  const extra: Record<string, unknown> = { ...control?.infotext, ...inputs.extra }; // the extension's process() runs before init
   if (noiseMultiplier !== 1) extra['Noise multiplier'] = pyFloat(noiseMultiplier);
   const infotextParams: InfotextParams = {
     allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
@@ -107,6 +111,7 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
     sdModelName: model.name, sdModelHash: model.shortHash, extraGenerationParams: infotextParams.extraGenerationParams ?? extra,
     jobTimestamp: timestamp, interrupted, width: params.width, height: params.height, batchSize,
     denoisingStrength: params.denoisingStrength, isUsingInpaintingConditioning: latents.imageCond !== null,
+    ...(control && control.detectedMaps.length > 0 ? { detectedMaps: control.detectedMaps.map((m) => ({ width: m.width, height: m.height, rgb: m.data })) } : {}),
   };
 }
 
@@ -122,6 +127,7 @@ interface Job {
   subseeds: number[];
   prompts: string[];
   negatives: string[];
+  control: PreparedControl | null;
 }
 
 type Pixelless = Omit<GeneratedImage, 'seed' | 'subseed' | 'prompt' | 'negativePrompt' | 'infotext'>;
@@ -143,7 +149,7 @@ async function runIteration(job: Job, iteration: number, start: Omit<InitLatent,
   // A stretched schedule of 0 steps (img2img_fix_steps with strength 0) has nothing to sample.
   if (start.steps > 0) {
     const init: InitLatent = { ...start, latent: latents.init };
-    const sampled = await runSampling(model, job.sampling, { cond, uncond, rng, params, hooks, iteration, init, imageCond: latents.imageCond, latentMask: latents.latentMask });
+    const sampled = await runSampling(model, job.sampling, { cond, uncond, rng, params, hooks, iteration, init, imageCond: latents.imageCond, latentMask: latents.latentMask, control: controlHook(job.control, start.tEnc + 1) });
     latent = sampled.latent;
     interrupted = sampled.interrupted;
   }
