@@ -27,6 +27,7 @@ import { img2imgRoute } from './routes/sdapi/img2img.ts';
 import { listRoutes } from './routes/sdapi/lists.ts';
 import { pngInfoRoute } from './routes/sdapi/png-info.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
+import { systemRoutes } from './routes/sdapi/system.ts';
 import { cmdFlagsBody } from './services/cmd-flags.ts';
 import { GenerationQueue } from './services/generation-queue.ts';
 import { ControlNetService } from './services/controlnet.ts';
@@ -113,7 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   controlNetRoutes(app); // the extension's routes sit at the root, outside --api-auth (spec controlnet-api.md §8)
     await registerJobsApi(api, { credentials, limits: capabilityLimits(deps), sseKeepAliveMs: deps.sseKeepAliveMs, wsPingMs: deps.wsPingMs });
     for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
-    for (const routes of [img2imgRoute, pngInfoRoute, listRoutes]) routes(api);
+    for (const routes of [img2imgRoute, pngInfoRoute, listRoutes, systemRoutes]) routes(api);
   });
   return app;
 }
