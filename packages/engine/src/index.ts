@@ -53,6 +53,7 @@ export { describeCheckpoint } from './checkpoint/inspect.ts';
 export { SD15_CONFIG, TINY_SD15_CONFIG, writeRandomCheckpoint } from './checkpoint/random.ts';
 export { CheckpointCatalog, toSdModelItem } from './checkpoint/catalog.ts';
 export { HashCache } from './checkpoint/hashes.ts';
+export { LoraCatalog, type LoraCatalogOptions, type LoraEntry } from './networks/lora-catalog.ts';
 export { DEFAULT_MODEL_FILE, DEFAULT_MODEL_NOTICE, ensureDefaultModel } from './checkpoint/default-model.ts';
 export type { ModelConfig } from './checkpoint/config.ts';
 export { SAMPLERS, SCHEDULERS, resolveSamplerAndScheduler, samplersResponse, schedulersResponse } from './sampling/registry.ts';

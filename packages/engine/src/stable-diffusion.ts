@@ -5,6 +5,7 @@
 import type { EmbeddingDatabase } from './pipeline/embedding-database.ts';
 import { LoadedModel, type LoadOptions } from './pipeline/model.ts';
 import { describeEmbeddings, type EmbeddingInfo } from './pipeline/textual-inversion.ts';
+import type { LoraCatalog } from './networks/lora-catalog.ts';
 import { img2img } from './pipeline/img2img.ts';
 import { txt2img } from './pipeline/txt2img.ts';
 import type { GenerationHooks, GenerationOptions, Img2ImgParams, Img2ImgResult, Txt2ImgParams, Txt2ImgResult } from './pipeline/types.ts';
@@ -87,6 +88,15 @@ export class StableDiffusion {
     this.model.embeddings = db;
   }
 
+  /** LoRA / LyCORIS files `<lora:NAME:…>` tags may name (spec §6.3); null: none (every tag is "not found"). */
+  get loras(): LoraCatalog | null {
+    return this.model.loras;
+  }
+
+  set loras(catalog: LoraCatalog | null) {
+    this.model.loras = catalog;
+  }
+
   /** The embeddings as this model sees them (GET /sdapi/v1/embeddings): `loaded` fit its text encoders. */
   describeEmbeddings(): { loaded: Map<string, EmbeddingInfo>; skipped: Map<string, EmbeddingInfo> } {
     const db = this.model.embeddings;
@@ -101,13 +111,21 @@ export class StableDiffusion {
     return this.model.path;
   }
 
-  txt2img(params: Txt2ImgParams, hooks: GenerationHooks = {}): Promise<Txt2ImgResult> {
-    return txt2img(this.model, params, hooks);
+  async txt2img(params: Txt2ImgParams, hooks: GenerationHooks = {}): Promise<Txt2ImgResult> {
+    try {
+      return await txt2img(this.model, params, hooks);
+    } finally {
+      this.model.networks.restore(); // a job's LoRAs apply to that job only
+    }
   }
 
   /** img2img / inpainting (spec §3.2): init images and an optional mask → images. */
-  img2img(params: Img2ImgParams, hooks: GenerationHooks = {}): Promise<Img2ImgResult> {
-    return img2img(this.model, params, hooks);
+  async img2img(params: Img2ImgParams, hooks: GenerationHooks = {}): Promise<Img2ImgResult> {
+    try {
+      return await img2img(this.model, params, hooks);
+    } finally {
+      this.model.networks.restore(); // a job's LoRAs apply to that job only
+    }
   }
 
   warmUp(): Promise<void> {

@@ -93,8 +93,10 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
   };
   const images: GeneratedImage[] = [];
   let interrupted = false;
+  const warnings = new Set<string>(); // per batch the same notes would repeat
   for (let iteration = 0; iteration < params.nIter && !hooks.signal?.aborted; iteration++) {
-    const out = await runIteration(job, iteration, init, (textParams) => {
+    const out = await runIteration(job, iteration, init, (textParams, batchWarnings) => {
+      for (const w of batchWarnings) warnings.add(w);
       // Text keys (TI hashes, Emphasis) come after init's and before the sampler's, as in A1111's infotexts.
       infotextParams.extraGenerationParams = { ...extra, ...textParams, ...sampling.extraGenerationParams, ...(extraNoise > 0 ? { 'Extra noise': pyFloat(extraNoise) } : {}) };
     });
@@ -112,6 +114,7 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
     jobTimestamp: timestamp, interrupted, width: params.width, height: params.height, batchSize,
     denoisingStrength: params.denoisingStrength, isUsingInpaintingConditioning: latents.imageCond !== null,
     ...(control && control.detectedMaps.length > 0 ? { detectedMaps: control.detectedMaps.map((m) => ({ width: m.width, height: m.height, rgb: m.data })) } : {}),
+    ...(warnings.size > 0 ? { warnings: [...warnings] } : {}),
   };
 }
 
@@ -133,12 +136,12 @@ interface Job {
 type Pixelless = Omit<GeneratedImage, 'seed' | 'subseed' | 'prompt' | 'negativePrompt' | 'infotext'>;
 
 /** One iteration: conditioning, seed noise, sampling, mask blend, decode, overlay. */
-async function runIteration(job: Job, iteration: number, start: Omit<InitLatent, 'latent'>, onText: (textParams: Record<string, unknown>) => void): Promise<{ images: Pixelless[]; interrupted: boolean }> {
+async function runIteration(job: Job, iteration: number, start: Omit<InitLatent, 'latent'>, onText: (textParams: Record<string, unknown>, warnings: readonly string[]) => void): Promise<{ images: Pixelless[]; interrupted: boolean }> {
   const { model, params, hooks, latents, batchSize } = job;
   const range = [iteration * batchSize, (iteration + 1) * batchSize] as const;
   hooks.onProgress?.({ jobNo: iteration, jobCount: params.nIter, samplingStep: 0, samplingSteps: start.tEnc + 1 });
-  const { cond, uncond, textParams } = await conditionBatch(model, job.sampling, job.prompts.slice(...range), job.negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
-  onText(textParams);
+  const { cond, uncond, textParams, warnings } = await conditionBatch(model, job.sampling, job.prompts.slice(...range), job.negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
+  onText(textParams, warnings);
   const rng = new ImageRNG({
     shape: latents.init.shape.slice(1), seeds: job.seeds.slice(...range), subseeds: job.subseeds.slice(...range), subseedStrength: params.subseedStrength,
     seedResizeFromH: params.seedResizeFromH, seedResizeFromW: params.seedResizeFromW,

@@ -10,11 +10,13 @@ import { alphasCumprodLinear, DiscreteSchedule, LcmSchedule } from '../sampling/
 import { buildSigmas, buildTimesteps, findSampler, resolveSamplerAndScheduler, SAMPLERS, type SamplerEntry, samplerOptionsFor, SCHEDULERS } from '../sampling/registry.ts';
 import type { Denoiser, GuidedEpsModel } from '../sampling/types.ts';
 import type { Tensor } from '../tensor.ts';
+import { parseExtraNetworkPrompts } from '../text/extra-networks.ts';
 import { type CondSchedule, type MultiCond, TextConditioner } from './conditioning.ts';
 import { type GuidanceInputs, guide } from './guidance.ts';
 import type { ControlHook } from './control.ts';
 import { blendLatent, img2imgContext, type InitLatent, kDiffusionStart, type LatentMask, timestepsStart, withImageCond } from './img2img-sampling.ts';
 import type { LoadedModel } from './model.ts';
+import { activateNetworks } from './networks.ts';
 import { initialLatent, samplerInfotextParams, sdeNoiseSampler, uniPcOptions } from './sampler-options.ts';
 import type { SdxlMicroConditioning } from './sdxl-conditioning.ts';
 import { activeEmbeddings } from './textual-inversion.ts';
@@ -197,10 +199,16 @@ function runTimesteps(model: LoadedModel, prepared: PreparedSampling, inputs: Gu
  * `textParams`: the infotext keys the text side adds (`TI hashes`, `Emphasis`).
  */
 export async function conditionBatch(model: LoadedModel, prepared: PreparedSampling, prompts: readonly string[], negatives: readonly string[], options: GenerationOptions, steps: number, micro?: SdxlMicroConditioning) {
+  // A1111 activates the extra networks of the batch's first prompt before its conds (LoRA changes the text
+  // encoder too), and the prompts are encoded without their <…:…> tags.
+  const extra = parseExtraNetworkPrompts(prompts);
+  const networks = await activateNetworks(model, extra.networks, options);
   const multiplier = prepared.entry.options.second_order === 'True' ? 2 : 1; // A1111 counts model calls
   const embeddings = model.embeddings ? activeEmbeddings(model.embeddings, model.config).index : undefined;
   const textOptions = { clipSkip: options.CLIP_stop_at_last_layers, emphasis: options.emphasis, commaPaddingBacktrack: options.comma_padding_backtrack, sdxlClipLSkip: options.sdxl_clip_l_skip, micro, embeddings };
   const conditioner = new TextConditioner(model, textOptions, steps * multiplier);
-  const [cond, uncond] = await Promise.all([conditioner.multicond(prompts), Promise.all(negatives.map((n) => conditioner.schedule(n, true)))]);
-  return { cond, uncond, textParams: conditioner.infotextParams(options.textual_inversion_add_hashes_to_infotext ?? true) };
+  const [cond, uncond] = await Promise.all([conditioner.multicond(extra.prompts), Promise.all(negatives.map((n) => conditioner.schedule(n, true)))]);
+  // `Lora hashes` (written at activation) precede the keys conditioning adds (TI hashes, Emphasis), as in A1111.
+  const textParams = { ...networks.extraGenerationParams, ...conditioner.infotextParams(options.textual_inversion_add_hashes_to_infotext ?? true) };
+  return { cond, uncond, textParams, warnings: networks.warnings };
 }

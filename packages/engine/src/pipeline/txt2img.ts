@@ -50,12 +50,14 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
   };
   const images: GeneratedImage[] = [];
   let interrupted = false;
+  const warnings = new Set<string>(); // per batch the same notes would repeat
   for (let iteration = 0; iteration < params.nIter && !hooks.signal?.aborted; iteration++) {
     const range = [iteration * params.batchSize, (iteration + 1) * params.batchSize] as const;
     hooks.onProgress?.({ jobNo: iteration, jobCount: params.nIter, samplingStep: 0, samplingSteps: params.steps });
     // 3. Conditioning: prompt-editing schedules and AND parts for the prompts, schedules for the negatives.
-    const { cond, uncond, textParams } = await conditionBatch(model, sampling, prompts.slice(...range), negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
-    // The text side's keys (TI hashes, Emphasis) come before the sampler's, as in A1111's infotexts.
+    const { cond, uncond, textParams, warnings: batchWarnings } = await conditionBatch(model, sampling, prompts.slice(...range), negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
+    for (const w of batchWarnings) warnings.add(w);
+    // The text side's keys (Lora hashes, TI hashes, Emphasis) come before the sampler's, as in A1111's infotexts.
     extraGenerationParams = { ...control?.infotext, ...textParams, ...extraGenerationParams };
     infotextParams.extraGenerationParams = extraGenerationParams;
     // 4. Initial noise from each image's own seed; sampler noise continues the same generators.
@@ -81,6 +83,7 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel, clipSkip: params.options.CLIP_stop_at_last_layers,
     sdModelName: model.name, sdModelHash: model.shortHash, extraGenerationParams,
     jobTimestamp: timestamp, interrupted,
+    ...(warnings.size > 0 ? { warnings: [...warnings] } : {}),
     ...(control && control.detectedMaps.length > 0 ? { detectedMaps: control.detectedMaps.map((m) => ({ width: m.width, height: m.height, rgb: m.data })) } : {}),
   };
 }
