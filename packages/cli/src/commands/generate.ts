@@ -9,6 +9,7 @@ import { resolveCheckpoint } from '../checkpoint.ts';
 import { CliError, EXIT, EXIT_CODES_HELP, printJson } from '../output.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { REMOTE_HELP, REMOTE_OPTIONS, remoteURL } from '../remote.ts';
+import { controlNetUnits } from './generate-controlnet.ts';
 import { localJob } from './generate-local.ts';
 import { generateRemote } from './generate-remote.ts';
 
@@ -43,6 +44,11 @@ hires fix (txt2img, in-process):
   --hires-steps N          second-pass steps (default 0 = --steps)
   --hires-upscaler NAME    Latent (default), Latent (antialiased|bicubic|bicubic antialiased|nearest|nearest-exact),
                            Lanczos, Nearest or None
+
+ControlNet (in-process):
+  --controlnet MODEL:IMAGE[:WEIGHT]
+                           a ControlNet unit: MODEL a file or a name in <data-dir>/models/ControlNet, IMAGE the control
+                           map used as is (module none, Crop and Resize, Balanced), WEIGHT 0..2 (default 1); repeatable
 
 output:
   --json                   print one JSON document ({images: [{path, seed, infotext, ...}]}) instead of lines
@@ -79,6 +85,7 @@ const OPTIONS = {
   'hires-scale': { type: 'string' },
   'hires-steps': { type: 'string' },
   'hires-upscaler': { type: 'string' },
+  controlnet: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   ...REMOTE_OPTIONS,
@@ -109,6 +116,7 @@ export async function generate(argv: string[]): Promise<number> {
   const rng = values.rng.toUpperCase();
   if (!['GPU', 'CPU', 'NV'].includes(rng)) throw new CliError(`--rng must be GPU, CPU or NV, got '${values.rng}'`);
   const remote = remoteURL(values);
+  if (remote && values.controlnet) throw new CliError('--controlnet runs in-process only for now', EXIT.USAGE, 'drop --remote, or send alwayson_scripts.controlnet with the client');
   if (remote) return generateRemote(remote, values);
   const job = await localJob(values, {
     prompt: values.prompt,
@@ -125,6 +133,7 @@ export async function generate(argv: string[]): Promise<number> {
   });
   job.params.options.CLIP_stop_at_last_layers = num(values, 'clip-skip');
   job.params.options.randn_source = rng as 'GPU' | 'CPU' | 'NV';
+  job.params.controlNet = await controlNetUnits(values.controlnet, values['data-dir']);
   const ckpt = await resolveCheckpoint({ ckpt: values.ckpt, dataDir: values['data-dir'] });
   const sd = StableDiffusion.open(ckpt);
   const bar = new ProgressBar(process.stderr, Boolean(process.stderr.isTTY) && !values.quiet && !values.json);

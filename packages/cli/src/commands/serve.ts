@@ -15,6 +15,7 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --ckpt FILE            a .safetensors checkpoint, listed first and loaded by default
   --ckpt-dir DIR         another folder of checkpoints
   --embeddings-dir DIR   textual-inversion embeddings (default: <data-dir>/embeddings)
+  --controlnet-dir DIR   ControlNet models besides <data-dir>/models/ControlNet
   --styles-file FILE     a styles.csv (repeatable; * and ? in the file name; default: <data-dir>/styles.csv)
   --data-dir DIR         config.json, cache.json, models/, outputs live here (default: current directory)
   --api-auth U:P[,U:P]   HTTP Basic credentials for every /sdapi route
@@ -33,6 +34,7 @@ const OPTIONS = {
   ckpt: { type: 'string' },
   'ckpt-dir': { type: 'string' },
   'embeddings-dir': { type: 'string' },
+  'controlnet-dir': { type: 'string' },
   'styles-file': { type: 'string', multiple: true },
   'data-dir': { type: 'string', default: '.' },
   'api-auth': { type: 'string' },
@@ -77,7 +79,8 @@ export async function serve(argv: string[]): Promise<number> {
     webhooks: { secret: values['webhook-secret'], allowLocal: values['webhook-allow-local'] },
     jobsRetention: values['jobs-retention'] === undefined ? undefined : parseRetention(values['jobs-retention']),
   };
-  const { app, url } = await startServer({ generator, dataDir, apiAuth: values['api-auth'], port: port(values.port), host, stylesFiles, cmdFlags: embeddingsFlags, ...jobs });
+  const controlnetDir = values['controlnet-dir'] ? resolve(values['controlnet-dir']) : null;
+  const { app, url } = await startServer({ generator, dataDir, controlnetDir, apiAuth: values['api-auth'], port: port(values.port), host, stylesFiles, cmdFlags: embeddingsFlags, ...jobs });
   console.log(`sdapi listening on ${url} (API docs: ${url}/docs)`);
   await new Promise<void>((done) => {
     const stop = () => done();
