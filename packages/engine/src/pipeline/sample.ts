@@ -12,8 +12,8 @@ import type { Denoiser, GuidedEpsModel } from '../sampling/types.ts';
 import type { Tensor } from '../tensor.ts';
 import { parseExtraNetworkPrompts } from '../text/extra-networks.ts';
 import { type CondSchedule, type MultiCond, TextConditioner } from './conditioning.ts';
-import { type GuidanceInputs, guide } from './guidance.ts';
 import type { ControlHook } from './control.ts';
+import { type GuidanceInputs, guide } from './guidance.ts';
 import { blendLatent, img2imgContext, type InitLatent, kDiffusionStart, type LatentMask, timestepsStart, withImageCond } from './img2img-sampling.ts';
 import type { LoadedModel } from './model.ts';
 import { activateNetworks } from './networks.ts';
@@ -83,10 +83,10 @@ export interface SamplingRun {
   latentMask?: LatentMask | null;
   /** Progress numbering when an iteration has several sampling passes (hires fix); default (iteration, nIter). */
   job?: { no: number; count: number };
-}
-
   /** ControlNet units (control-units.ts); absent for jobs without any. */
   control?: ControlHook;
+}
+
 const predictionOf = (model: LoadedModel): Prediction => (model.config.prediction_type === 'v' ? 'v' : 'eps');
 
 /** A1111's per-call sampler parameters: request eta or the option for the sampler family, s_* from options (s_tmax 0 → ∞). */
@@ -110,9 +110,9 @@ export async function runSampling(model: LoadedModel, prepared: PreparedSampling
   const samplingSteps = run.init ? run.init.tEnc + 1 : params.steps; // A1111 launch_sampling(t_enc + 1)
   const job = run.job ?? { no: run.iteration, count: params.nIter };
   const progress = (i: number, denoised: Tensor) => {
+    run.control?.onStep(i); // A1111's sampler callback sets state.sampling_step, which ControlNet's schedule reads
     lastLatent = denoised;
     const latentFormat = model.config.family.startsWith('sdxl') ? 'sdxl' : 'sd';
-    run.control?.onStep(i); // A1111's sampler callback sets state.sampling_step, which ControlNet's schedule reads
     hooks.onProgress?.({ jobNo: job.no, jobCount: job.count, samplingStep: i + 1, samplingSteps, latent: denoised, latentFormat });
   };
   try {
@@ -137,8 +137,6 @@ interface RunContext {
   latentMask?: LatentMask | null;
   /** c_concat rows in guide()'s row order (inpainting models), or null. */
   concat?: Tensor | null;
-}
-
   control?: ControlHook;
 }
 
@@ -146,6 +144,8 @@ interface RunContext {
 function unetFor(model: LoadedModel, ctx: RunContext, context: Tensor, y: Tensor | null, condRows: number) {
   const unet = (xIn: Tensor, t: readonly number[], control: readonly Tensor[] | null = null) => model.unet(withImageCond(xIn, ctx.concat), t, context, y, control);
   return (xIn: Tensor, t: readonly number[]) => (ctx.control ? ctx.control.run(unet, xIn, t, context, y, condRows) : unet(xIn, t));
+}
+
 function runKDiffusion(model: LoadedModel, prepared: PreparedSampling, inputs: GuidanceInputs, noise: Tensor, ctx: RunContext): Promise<Tensor> {
   const entry = prepared.entry;
   if (entry.kind !== 'k-diffusion') throw new Error('not a k-diffusion sampler');
