@@ -10,6 +10,8 @@ export const LoraItem = Type.Object(
     alias: Type.String({ description: 'ss_output_name from the metadata, or the name' }),
     path: Type.String(),
     metadata: Type.Record(Type.String(), Type.Any()),
+    // This server's addition (A1111 lists such files silently and fails when a prompt uses them).
+    error: Type.Optional(Type.String({ description: 'why this file cannot be applied (malformed, pickled, …); absent when it can' })),
   },
   { $id: 'LoraItem', title: 'LoraItem' },
 );

@@ -25,6 +25,7 @@ import { sdModelsRoute } from './routes/sdapi/sd-models.ts';
 import { txt2imgRoute } from './routes/sdapi/txt2img.ts';
 import { img2imgRoute } from './routes/sdapi/img2img.ts';
 import { listRoutes } from './routes/sdapi/lists.ts';
+import { lorasRoutes } from './routes/sdapi/loras.ts';
 import { pngInfoRoute } from './routes/sdapi/png-info.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
 import { systemRoutes } from './routes/sdapi/system.ts';
@@ -107,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   registerErrorHandling(app);
   registerEngine(app, service);
   await registerOpenApi(app, '0.1.0');
+  lorasRoutes(app); // A1111 mounts the Lora routes outside the /sdapi auth dependency (spec §3.26)
   registerControlNet(app, new ControlNetService(ControlNetService.dirsFor(deps.dataDir, deps.controlnetDir)));
   const credentials = appCredentials(deps);
   await app.register(async (api: SdApiInstance) => {

@@ -11,6 +11,7 @@ import {
   ensureDefaultModel,
   type GenerationHooks,
   HashCache,
+  LoraCatalog,
   type Img2ImgParams,
   type Img2ImgResult,
   StableDiffusion,
@@ -18,6 +19,7 @@ import {
   type Txt2ImgResult,
 } from '@sdapi/engine';
 import { ApiError } from './errors.ts';
+import type { LoraList } from '@sdapi/protocol';
 import type { CheckpointFile, EmbeddingList, Generator } from './generator.ts';
 
 export interface EngineGeneratorOptions {
@@ -29,6 +31,8 @@ export interface EngineGeneratorOptions {
   ckptDir?: string | null;
   /** `--embeddings-dir` (default `<data-dir>/embeddings`): textual-inversion embeddings, read recursively. */
   embeddingsDir?: string | null;
+  /** `--lora-dir`: LoRA / LyCORIS files besides `<data-dir>/models/Lora` and `<data-dir>/models/LyCORIS` (subfolders too). */
+  loraDir?: string | null;
   /** `--no-hashing`. */
   noHashing?: boolean;
   /** Write the placeholder model when no checkpoint exists (default true). */
@@ -42,10 +46,13 @@ export class EngineGenerator implements Generator {
   private readonly cache: HashCache;
   private loaded: { file: CheckpointFile; sd: StableDiffusion } | null = null;
   private readonly embeddings: EmbeddingDatabase;
+  private readonly loras: LoraCatalog;
 
   constructor(private readonly options: EngineGeneratorOptions) {
     this.cache = new HashCache(join(options.dataDir, 'cache.json'));
     this.embeddings = new EmbeddingDatabase([options.embeddingsDir ?? join(options.dataDir, 'embeddings')]);
+    const loraDirs = [options.loraDir, join(options.dataDir, 'models', 'Lora'), join(options.dataDir, 'models', 'LyCORIS')];
+    this.loras = new LoraCatalog({ dirs: loraDirs.filter((d): d is string => Boolean(d)), cache: this.cache, noHashing: options.noHashing });
   }
 
   private scan(): CheckpointCatalog {
@@ -75,6 +82,7 @@ export class EngineGenerator implements Generator {
     const sd = StableDiffusion.open(entry.filename, { cacheDir: join(this.options.dataDir, 'cache', 'onnx'), threads: this.options.threads });
     sd.model.shortHash = sha256 ? sha256.slice(0, 10) : null;
     sd.embeddings = this.embeddings;
+    sd.loras = this.loras;
     await this.loaded?.sd.release();
     this.loaded = { file: { ...checkpoint, sha256 }, sd };
     this.options.log?.(`loaded ${entry.name}${sha256 ? ` [${sha256.slice(0, 10)}]` : ''}`);
@@ -84,7 +92,22 @@ export class EngineGenerator implements Generator {
   async txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult> {
     if (!this.loaded) throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
     this.embeddings.refresh(); // A1111 rescans the embeddings folder before each job when it changed
-    return this.loaded.sd.txt2img(params, hooks);
+    return this.logWarnings(await this.loaded.sd.txt2img(params, hooks));
+  }
+
+  /** What a job skipped (LoRA not found, unmatched modules, …) goes to the server log as well as into `info`. */
+  private logWarnings<T extends Txt2ImgResult>(result: T): T {
+    for (const warning of result.warnings ?? []) this.options.log?.(`warning: ${warning}`);
+    return result;
+  }
+
+  /** GET /loras: A1111's fields, plus `error` for a file that cannot be applied. */
+  listLoras(): LoraList {
+    return this.loras.list().map((e) => ({ name: e.name, alias: e.alias, path: e.path, metadata: e.metadata, ...(e.error ? { error: e.error } : {}) }));
+  }
+
+  refreshLoras(): void {
+    this.loras.refresh();
   }
 
   async img2img(params: Img2ImgParams, hooks: GenerationHooks): Promise<Img2ImgResult> {

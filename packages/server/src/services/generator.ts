@@ -4,6 +4,7 @@
  * on the server side of this interface.
  */
 import type { EmbeddingInfo, GenerationHooks, Img2ImgParams, Img2ImgResult, Txt2ImgParams, Txt2ImgResult } from '@sdapi/engine';
+import type { LoraList } from '@sdapi/protocol';
 
 /** A checkpoint file the generator can load (spec §9.1–9.2); the server derives titles and aliases from it. */
 export interface CheckpointFile {
@@ -40,6 +41,10 @@ export interface Generator {
   listEmbeddings?(): EmbeddingList;
   /** Re-reads the embeddings folder (POST /refresh-embeddings); called inside the queue. */
   refreshEmbeddings?(): void;
+  /** LoRA / LyCORIS files (GET /loras); generators without networks leave it out (the list is then empty). */
+  listLoras?(): LoraList;
+  /** Rescans the LoRA folders (POST /refresh-loras). */
+  refreshLoras?(): void;
 }
 
 /** Embeddings by name, in listing order. */

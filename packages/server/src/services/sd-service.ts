@@ -4,7 +4,7 @@
  * runs on, how overrides live and die). No HTTP here.
  */
 import type { EmbeddingInfo as EngineEmbeddingInfo, GenerationHooks, Txt2ImgResult } from '@sdapi/engine';
-import type { EmbeddingItem, EmbeddingsResponse, ProgressResponse, SDModelItem, Txt2ImgRequest } from '@sdapi/protocol';
+import type { EmbeddingItem, EmbeddingsResponse, LoraList, ProgressResponse, SDModelItem, Txt2ImgRequest } from '@sdapi/protocol';
 import type { Img2ImgResult } from '@sdapi/engine';
 import type { Catalog } from './catalog.ts';
 import { checkpointTitle, findCheckpoint, toSdModelItem } from './checkpoints.ts';
@@ -118,6 +118,16 @@ export class SdService {
   /** POST /refresh-embeddings: a forced reload under the queue lock (A1111 takes it too). */
   async refreshEmbeddings(): Promise<void> {
     await this.queue.exclusive(async () => this.generator.refreshEmbeddings?.());
+  }
+
+  /** GET /loras: the LoRA/LyCORIS files found (A1111 shape; `error` for a file that cannot be applied). */
+  loras(): LoraList {
+    return this.generator.listLoras?.() ?? [];
+  }
+
+  /** POST /refresh-loras: rescans the folders (A1111 does it without the queue lock; jobs keep what they loaded). */
+  refreshLoras(): void {
+    this.generator.refreshLoras?.();
   }
 
   async listModels(): Promise<SDModelItem[]> {
