@@ -113,7 +113,7 @@ export class EngineGenerator implements Generator {
   async img2img(params: Img2ImgParams, hooks: GenerationHooks): Promise<Img2ImgResult> {
     if (!this.loaded) throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
     this.embeddings.refresh();
-    return this.loaded.sd.img2img(params, hooks);
+    return this.logWarnings(await this.loaded.sd.img2img(params, hooks));
   }
 
   /** Rescans the folder when it changed (A1111 lists what its last job loaded; a new file shows here at once). */
