@@ -10,6 +10,7 @@ import { CliError, EXIT, EXIT_CODES_HELP, printJson } from '../output.ts';
 import { ProgressBar } from '../progress-bar.ts';
 import { REMOTE_HELP, REMOTE_OPTIONS, remoteURL } from '../remote.ts';
 import { controlNetUnits } from './generate-controlnet.ts';
+import { loraCatalog, withLoraTags } from './generate-lora.ts';
 import { localJob } from './generate-local.ts';
 import { generateRemote } from './generate-remote.ts';
 
@@ -44,6 +45,10 @@ hires fix (txt2img, in-process):
   --hires-steps N          second-pass steps (default 0 = --steps)
   --hires-upscaler NAME    Latent (default), Latent (antialiased|bicubic|bicubic antialiased|nearest|nearest-exact),
                            Lanczos, Nearest or None
+
+LoRA / LyCORIS:
+  --lora NAME[:TE[:UNET]]  add the tag <lora:NAME:TE[:UNET]> to the prompt (TE default 1, UNET default TE); repeatable
+  --lora-dir DIR           in-process: LoRA files besides <data-dir>/models/Lora and models/LyCORIS
 
 ControlNet (in-process):
   --controlnet MODEL:IMAGE[:WEIGHT]
@@ -86,6 +91,8 @@ const OPTIONS = {
   'hires-steps': { type: 'string' },
   'hires-upscaler': { type: 'string' },
   controlnet: { type: 'string', multiple: true },
+  lora: { type: 'string', multiple: true },
+  'lora-dir': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   ...REMOTE_OPTIONS,
@@ -115,11 +122,12 @@ export async function generate(argv: string[]): Promise<number> {
   if (!values.output) throw new CliError('-o/--output is required (where to write the PNG)', EXIT.USAGE, 'e.g. -o out.png');
   const rng = values.rng.toUpperCase();
   if (!['GPU', 'CPU', 'NV'].includes(rng)) throw new CliError(`--rng must be GPU, CPU or NV, got '${values.rng}'`);
+  const prompt = withLoraTags(values.prompt, values.lora);
   const remote = remoteURL(values);
   if (remote && values.controlnet) throw new CliError('--controlnet runs in-process only for now', EXIT.USAGE, 'drop --remote, or send alwayson_scripts.controlnet with the client');
-  if (remote) return generateRemote(remote, values);
+  if (remote) return generateRemote(remote, { ...values, prompt });
   const job = await localJob(values, {
-    prompt: values.prompt,
+    prompt,
     negativePrompt: values['negative-prompt'],
     seed: num(values, 'seed'),
     steps: num(values, 'steps'),
@@ -136,6 +144,7 @@ export async function generate(argv: string[]): Promise<number> {
   job.params.controlNet = await controlNetUnits(values.controlnet, values['data-dir']);
   const ckpt = await resolveCheckpoint({ ckpt: values.ckpt, dataDir: values['data-dir'] });
   const sd = StableDiffusion.open(ckpt);
+  sd.loras = loraCatalog(values['data-dir'], values['lora-dir']);
   const bar = new ProgressBar(process.stderr, Boolean(process.stderr.isTTY) && !values.quiet && !values.json);
   const hooks: GenerationHooks = {
     onProgress: (p) =>
@@ -149,6 +158,7 @@ export async function generate(argv: string[]): Promise<number> {
   };
   const result = job.kind === 'img2img' ? await sd.img2img(job.params, hooks) : await sd.txt2img(job.params, hooks);
   bar.done();
+  for (const warning of result.warnings ?? []) console.error(`warning: ${warning}`);
   const first = result.images[0];
   if (job.kind === 'txt2img' && job.params.hires && job.params.hires.scale > 1 && first && first.width === job.params.width) {
     // Guards against an engine build whose txt2img does not run the hires pass yet: never a silent 1× image.

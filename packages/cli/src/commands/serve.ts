@@ -16,6 +16,7 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --ckpt-dir DIR         another folder of checkpoints
   --embeddings-dir DIR   textual-inversion embeddings (default: <data-dir>/embeddings)
   --controlnet-dir DIR   ControlNet models besides <data-dir>/models/ControlNet
+  --lora-dir DIR         LoRA/LyCORIS files besides <data-dir>/models/Lora and models/LyCORIS (subfolders too)
   --styles-file FILE     a styles.csv (repeatable; * and ? in the file name; default: <data-dir>/styles.csv)
   --data-dir DIR         config.json, cache.json, models/, outputs live here (default: current directory)
   --api-auth U:P[,U:P]   HTTP Basic credentials for every /sdapi route
@@ -35,6 +36,7 @@ const OPTIONS = {
   'ckpt-dir': { type: 'string' },
   'embeddings-dir': { type: 'string' },
   'controlnet-dir': { type: 'string' },
+  'lora-dir': { type: 'string' },
   'styles-file': { type: 'string', multiple: true },
   'data-dir': { type: 'string', default: '.' },
   'api-auth': { type: 'string' },
@@ -68,12 +70,16 @@ export async function serve(argv: string[]): Promise<number> {
   const generator = new EngineGenerator({
     dataDir, ckpt: values.ckpt ? resolve(values.ckpt) : null, ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
     embeddingsDir: values['embeddings-dir'] ? resolve(values['embeddings-dir']) : null,
+    loraDir: values['lora-dir'] ? resolve(values['lora-dir']) : null,
     noHashing: values['no-hashing'], threads, log: (line) => console.log(line),
   });
   await generator.listCheckpoints(); // writes the placeholder model now (with its notice) when there is none
   const host = values['server-name'] ?? (values.listen ? '0.0.0.0' : '127.0.0.1');
   const stylesFiles = values['styles-file']?.map((p) => resolve(p));
-  const embeddingsFlags = values['embeddings-dir'] ? { embeddings_dir: resolve(values['embeddings-dir']) } : {};
+  const embeddingsFlags = {
+    ...(values['embeddings-dir'] ? { embeddings_dir: resolve(values['embeddings-dir']) } : {}),
+    ...(values['lora-dir'] ? { lora_dir: resolve(values['lora-dir']) } : {}),
+  };
   const jobs = {
     apiKeys: values['api-keys'],
     webhooks: { secret: values['webhook-secret'], allowLocal: values['webhook-allow-local'] },
