@@ -36,9 +36,16 @@ test('/sd-vae: models/VAE/** weights and *.vae.* beside checkpoints, natural-sor
   assert.ok(naturalCompare('a2', 'a10') < 0 && naturalCompare('B', 'a') > 0);
 });
 
-test('lists of what this server does not have are empty: hypernetworks, face restorers, Real-ESRGAN, scripts, extensions', async () => {
-  for (const path of ['hypernetworks', 'face-restorers', 'realesrgan-models', 'script-info', 'extensions']) assert.deepEqual(await json(`/sdapi/v1/${path}`), [], path);
-  assert.deepEqual(await json('/sdapi/v1/scripts'), { txt2img: [], img2img: [] });
+test('lists of what this server does not have are empty: hypernetworks, face restorers, Real-ESRGAN, extensions', async () => {
+  for (const path of ['hypernetworks', 'face-restorers', 'realesrgan-models', 'extensions']) assert.deepEqual(await json(`/sdapi/v1/${path}`), [], path);
+});
+
+test('the only script is the always-on ControlNet, one argument per unit slot (webuiapi looks for it here)', async () => {
+  assert.deepEqual(await json('/sdapi/v1/scripts'), { txt2img: ['controlnet'], img2img: ['controlnet'] });
+  const info = await json('/sdapi/v1/script-info');
+  assert.deepEqual(info.map((s: { name: string; is_alwayson: boolean; is_img2img: boolean }) => [s.name, s.is_alwayson, s.is_img2img]), [['controlnet', true, false], ['controlnet', true, true]]);
+  assert.equal(info[0].args.length, 3, 'control_net_unit_count default');
+  assert.deepEqual([info[0].args[0].value.enabled, info[0].args[0].value.module, info[0].args[0].value.model, info[0].args[0].value.weight], [false, 'none', 'None', 1]);
 });
 
 test('/memory: process RSS as used, system memory as total, cuda unavailable', async () => {

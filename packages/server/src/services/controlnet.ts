@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { type ControlNetUnitParams, ControlNetCatalog, detectMap, findPreprocessor, KNOWN_MODULES, PREPROCESSORS, type RgbaImage, type Slider } from '@sdapi/engine';
-import { CONTROLNET_CONTROL_MODES, CONTROLNET_HR_OPTIONS, CONTROLNET_RESIZE_MODES, type ControlNetDetectRequest, ControlNetUnit, coerce, type ValidationIssue } from '@sdapi/protocol';
+import { CONTROLNET_CONTROL_MODES, CONTROLNET_HR_OPTIONS, CONTROLNET_RESIZE_MODES, type ControlNetDetectRequest, ControlNetUnit, coerce, type ScriptInfo, type ValidationIssue } from '@sdapi/protocol';
 import { ApiError, RequestValidationError } from './errors.ts';
 import { decodeRequestImage } from './image-input.ts';
 
@@ -199,4 +199,20 @@ export async function detect(body: ControlNetDetectRequest, options: Record<stri
     out.push({ width: map.width, height: map.height, rgb: map.data });
   }
   return out;
+}
+
+/** A unit object with every default of the extension's model (enabled false), as its UI slots start. */
+export function defaultUnit(): Unit {
+  const coerced = coerce<Unit>(ControlNetUnit, {});
+  if (!coerced.ok) throw new Error('the ControlNetUnit schema has a field without a default');
+  return coerced.value;
+}
+
+/**
+ * The extension as `/sdapi/v1/script-info` lists it (§1): the always-on script `controlnet`, one argument per unit
+ * slot (`control_net_unit_count`), each defaulting to a disabled unit; txt2img entry first, then img2img.
+ */
+export function controlNetScriptInfo(unitCount: number): ScriptInfo[] {
+  const args = Array.from({ length: unitCount }, (_, i) => ({ label: `ControlNet Unit ${i}`, value: defaultUnit(), minimum: null, maximum: null, step: null, choices: null }));
+  return [false, true].map((is_img2img) => ({ name: 'controlnet', is_alwayson: true, is_img2img, args }));
 }

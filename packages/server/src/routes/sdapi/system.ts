@@ -1,13 +1,13 @@
 /**
- * GET /sdapi/v1/scripts, /script-info, /extensions and /memory (spec §3.20, §3.22–§3.24). No selectable or
- * always-on scripts with A1111 script-info entries exist here yet (ControlNet is reached through its own
- * `alwayson_scripts.controlnet` handling and /controlnet/* routes), and extensions are not a concept of this
- * server, so those lists are empty. /memory reports the process and system RAM; `cuda` is unavailable because
+ * GET /sdapi/v1/scripts, /script-info, /extensions and /memory (spec §3.20, §3.22–§3.24). The one script listed
+ * is the always-on `controlnet` (sd-webui-controlnet, so clients such as webuiapi find it); no selectable scripts
+ * exist here yet, and extensions are not a concept of this server, so that list is empty. /memory reports the process and system RAM; `cuda` is unavailable because
  * onnxruntime exposes no allocator statistics.
  */
 import { totalmem } from 'node:os';
 import { PyFloat } from '@sdapi/engine';
 import { ExtensionList, MemoryResponse, ScriptInfoList, ScriptsList } from '@sdapi/protocol';
+import { controlNetScriptInfo } from '../../services/controlnet.ts';
 import type { SdApiInstance } from '../../types.ts';
 
 /**
@@ -21,8 +21,11 @@ export function ramUsage(): { free: PyFloat; used: number; total: PyFloat } {
 }
 
 export function systemRoutes(app: SdApiInstance): void {
-  app.get('/sdapi/v1/scripts', { schema: { response: { 200: ScriptsList } } }, async () => ({ txt2img: [], img2img: [] }));
-  app.get('/sdapi/v1/script-info', { schema: { response: { 200: ScriptInfoList } } }, async () => []);
+  app.get('/sdapi/v1/scripts', { schema: { response: { 200: ScriptsList } } }, async () => ({ txt2img: ['controlnet'], img2img: ['controlnet'] }));
+  app.get('/sdapi/v1/script-info', { schema: { response: { 200: ScriptInfoList } } }, async () => {
+    const count = app.sd.options.effective().control_net_unit_count;
+    return controlNetScriptInfo(typeof count === 'number' ? count : 3);
+  });
   app.get('/sdapi/v1/extensions', { schema: { response: { 200: ExtensionList } } }, async () => []);
   app.get('/sdapi/v1/memory', { schema: { response: { 200: MemoryResponse } } }, async () =>
     // PyFloat boxes serialise as Python floats; the schema's type is the plain-number view clients see.
