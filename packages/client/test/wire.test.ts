@@ -57,6 +57,7 @@ const CALLS: [string, (sd: SDClient) => PromiseLike<unknown>, string, string, un
   ['refreshCheckpoints', (sd) => sd.refreshCheckpoints(), 'POST', '/sdapi/v1/refresh-checkpoints', undefined],
   ['refreshVae', (sd) => sd.refreshVae(), 'POST', '/sdapi/v1/refresh-vae', undefined],
   ['refreshLoras', (sd) => sd.refreshLoras(), 'POST', '/sdapi/v1/refresh-loras', undefined],
+  ['loras.refresh', (sd) => sd.loras.refresh(), 'POST', '/sdapi/v1/refresh-loras', undefined],
   ['refreshEmbeddings', (sd) => sd.refreshEmbeddings(), 'POST', '/sdapi/v1/refresh-embeddings', undefined],
   ['unloadCheckpoint', (sd) => sd.unloadCheckpoint(), 'POST', '/sdapi/v1/unload-checkpoint', undefined],
   ['reloadCheckpoint', (sd) => sd.reloadCheckpoint(), 'POST', '/sdapi/v1/reload-checkpoint', undefined],

@@ -9,4 +9,9 @@ export class LorasResource extends APIResource {
   list(options?: RequestOptions): APIPromise<LoraList> {
     return this._client.get('/sdapi/v1/loras', options);
   }
+
+  /** POST /sdapi/v1/refresh-loras: rescan the LoRA folders (same as `client.refreshLoras()`). */
+  refresh(options?: RequestOptions): APIPromise<null> {
+    return this._client.post('/sdapi/v1/refresh-loras', { ...options, retry: 'idempotent' });
+  }
 }

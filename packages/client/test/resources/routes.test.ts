@@ -63,6 +63,7 @@ const LISTS: [string, string, (sd: SDClient) => PromiseLike<unknown>, (v: any) =
   ['refreshCheckpoints', '/sdapi/v1/refresh-checkpoints', (c) => c.refreshCheckpoints(), (v) => assert.equal(v, null)],
   ['refreshVae', '/sdapi/v1/refresh-vae', (c) => c.refreshVae(), (v) => assert.equal(v, null)],
   ['refreshLoras', '/sdapi/v1/refresh-loras', (c) => c.refreshLoras(), (v) => assert.equal(v, null)],
+  ['loras.refresh', '/sdapi/v1/refresh-loras', (c) => c.loras.refresh(), (v) => assert.equal(v, null)],
   ['refreshEmbeddings', '/sdapi/v1/refresh-embeddings', (c) => c.refreshEmbeddings(), (v) => assert.equal(v, null)],
   ['unloadCheckpoint', '/sdapi/v1/unload-checkpoint', (c) => c.unloadCheckpoint(), (v) => assert.deepEqual(v, {})],
   ['reloadCheckpoint', '/sdapi/v1/reload-checkpoint', (c) => c.reloadCheckpoint(), (v) => assert.deepEqual(v, {})],
