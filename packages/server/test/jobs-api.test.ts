@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodePng } from '@sdapi/engine';
+import { decodePng, encodePng } from '@sdapi/engine';
 import { fakePixels } from './helpers/fake-generator.ts';
 import { startTestServer } from './helpers/http.ts';
 
@@ -230,9 +230,29 @@ test('GET /sdapi/v2/capabilities: models, samplers, schedulers, job types, featu
   assert.equal(caps.a1111_version, 'v1.10.1');
   assert.equal(caps.models.available.length, 2);
   assert.ok(caps.samplers.includes('Euler a') && caps.schedulers.includes('Karras'));
-  assert.deepEqual(caps.job_types, ['txt2img']);
+  assert.deepEqual(caps.job_types, ['txt2img', 'img2img']);
   assert.equal(caps.features.jobs, true);
+  assert.equal(caps.features.previews, true);
   assert.equal(caps.features.durable_jobs, false, 'no data dir: jobs live in memory');
   assert.equal(caps.limits.body_limit_bytes, 256 * 1024 * 1024);
   assert.equal(caps.limits.jobs_retention_count, 1000);
+});
+
+test('img2img is a job too: the sync route answers X-Job-Id, a v2 img2img job validates like the route; init images are not kept', async () => {
+  const init = encodePng(fakePixels(1, 16, 8), 16, 8).toString('base64');
+  const sync = await server.request('/sdapi/v1/img2img', { method: 'POST', json: { prompt: 'i2i', init_images: [init], seed: 4, ...SMALL } });
+  assert.equal(sync.status, 200);
+  const syncJob = await getJob(sync.headers.get('x-job-id') ?? '');
+  assert.deepEqual([syncJob.type, syncJob.status], ['img2img', 'succeeded']);
+  const { res, json } = await submit({ type: 'img2img', params: { prompt: 'i2i', init_images: [init], seed: 4, ...SMALL } });
+  assert.equal(res.status, 202);
+  const done = await waitFor(json.id, ['succeeded']);
+  const stored = Buffer.from(await (await server.request(done.result.images[0].url)).arrayBuffer());
+  assert.equal(stored.toString('base64'), (await sync.json()).images[0], 'the same image as the sync route');
+  assert.equal(done.result.parameters.init_images, null, 'dropped once done, as A1111 echoes it');
+  assert.equal(done.result.parameters.seed, 4);
+  const badImage = await submit({ type: 'img2img', params: { init_images: ['not an image'], ...SMALL } });
+  const badSync = await server.request('/sdapi/v1/img2img', { method: 'POST', json: { init_images: ['not an image'], ...SMALL } });
+  assert.equal(badImage.res.status, badSync.status);
+  assert.deepEqual(badImage.json, await badSync.json());
 });

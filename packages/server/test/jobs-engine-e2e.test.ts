@@ -78,3 +78,26 @@ test('the official openai client gets a decodable 64×64 PNG from the engine', {
   assert.deepEqual([png.width, png.height, png.rgb.length], [64, 64, 64 * 64 * 3]);
   assert.match(png.text.parameters, /^a cat\nSteps: 2, Sampler: Euler, .*Size: 64x64, Model hash: [0-9a-f]{10}, Model: model, /);
 });
+
+test('preview: N puts a latent preview (PNG data URL) in every Nth progress event, live only', { skip }, async () => {
+  const { json: job } = await post('/sdapi/v2/jobs', { type: 'txt2img', params: { ...ASTRONAUT, steps: 6 }, preview: 2 });
+  const ws = await import('ws');
+  const client = new ws.default(`${base.replace('http', 'ws')}/sdapi/v2/ws`);
+  const events: Record<string, any>[] = [];
+  await new Promise<void>((resolve, reject) => {
+    client.on('open', () => client.send(JSON.stringify({ op: 'subscribe', jobs: [job.id] })));
+    client.on('message', (data) => {
+      const m = JSON.parse(String(data));
+      if (m.job === job.id) events.push(m);
+      if (m.event === 'succeeded' || m.event === 'failed') resolve();
+    });
+    client.on('error', reject);
+  });
+  client.close();
+  const previews = events.filter((e) => e.event === 'progress' && typeof e.preview === 'string');
+  assert.ok(previews.length >= 2 && previews.length <= 4, `${previews.length} previews for 6 steps every 2`);
+  const png = decodePng(Buffer.from(previews[0].preview.replace(/^data:image\/png;base64,/, ''), 'base64'));
+  assert.deepEqual([png.width, png.height], [8, 8], 'latent size (64 / 8)');
+  const replay = await (await fetch(`${base}/sdapi/v2/jobs/${job.id}/events`)).text();
+  assert.doesNotMatch(replay, /"preview"/, 'previews are not stored');
+});

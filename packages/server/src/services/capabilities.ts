@@ -36,8 +36,8 @@ export async function capabilities(sd: SdService, limits: CapabilityLimits): Pro
       websocket: true,
       webhooks: limits.webhooks,
       openai_images: true,
-      // The engine's progress carries no latent yet, so progress events have no preview image.
-      previews: false,
+      // `preview: N` on a job: the cheap latent→RGB map every N steps in its progress events.
+      previews: true,
       durable_jobs: sd.jobs.store.durable,
       priorities: true,
     },

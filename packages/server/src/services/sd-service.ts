@@ -5,7 +5,8 @@
  */
 import type { EmbeddingInfo as EngineEmbeddingInfo, GenerationHooks, Txt2ImgResult } from '@sdapi/engine';
 import type { EmbeddingItem, EmbeddingsResponse, LoraList, ProgressResponse, SDModelItem, Txt2ImgRequest } from '@sdapi/protocol';
-import type { Img2ImgResult } from '@sdapi/engine';
+import { encodePng, type GenerationProgress, type Img2ImgResult } from '@sdapi/engine';
+import type { Img2ImgRequest } from '@sdapi/protocol';
 import type { Catalog } from './catalog.ts';
 import { checkpointTitle, findCheckpoint, toSdModelItem } from './checkpoints.ts';
 import type { GenerationQueue } from './generation-queue.ts';
@@ -14,12 +15,12 @@ import type { Img2ImgJob } from './img2img-mapping.ts';
 import type { InfotextContext } from './infotext-request.ts';
 import { EmbeddedJobStore } from './jobs/embedded-store.ts';
 import { type JobHandle, JobService } from './jobs/job-service.ts';
-import { providedSubset, txt2imgKind } from './jobs/kinds.ts';
+import { type Img2ImgPrepared, img2imgKind, type JobKind, providedSubset, type Txt2ImgPrepared, txt2imgKind } from './jobs/kinds.ts';
 import type { JobStore, RetentionPolicy } from './jobs/types.ts';
 import type { WebhookSender } from './jobs/webhooks.ts';
 import type { Txt2ImgJob } from './mapping.ts';
 import { ApiError } from './errors.ts';
-import { LivePreview } from './live-preview.ts';
+import { LivePreview, previewOf } from './live-preview.ts';
 import type { OptionsStore } from './options-store.ts';
 import { PromptStyles } from './styles.ts';
 
@@ -61,38 +62,50 @@ export class SdService {
     this.preview = new LivePreview(this.options);
     this.cmdFlags = deps.cmdFlags;
     this.styles = deps.styles ?? new PromptStyles([]);
-    const txt2img = txt2imgKind({
+    this.jobs = new JobService({
+      store: deps.jobs?.store ?? new EmbeddedJobStore(),
+      queue: this.queue,
+      kinds: this.jobKinds(),
+      retention: deps.jobs?.retention,
+      webhooks: deps.jobs?.webhooks,
+      log: deps.jobs?.log,
+      preview: latentPreview,
+    });
+  }
+
+  /** The job types this generator can run: txt2img, and img2img when the generator has it. */
+  private jobKinds(): { txt2img: JobKind; img2img?: JobKind } {
+    const common = {
       catalog: this.catalog,
       options: this.options,
       version: this.version,
-      run: (job, hooks) => this.runTxt2img(job, this.preview.track(hooks)),
       loadedTitle: () => {
         const current = this.generator.currentCheckpoint();
         return current ? checkpointTitle(current) : null;
       },
-    });
-    this.jobs = new JobService({
-      store: deps.jobs?.store ?? new EmbeddedJobStore(),
-      queue: this.queue,
-      kinds: { txt2img },
-      retention: deps.jobs?.retention,
-      webhooks: deps.jobs?.webhooks,
-      log: deps.jobs?.log,
-    });
+    };
+    const txt2img = txt2imgKind({ ...common, run: (job, hooks) => this.runTxt2img(job, this.preview.track(hooks)) });
+    if (!this.generator.img2img) return { txt2img };
+    return { txt2img, img2img: img2imgKind({ ...common, run: (job, hooks) => this.runImg2img(job, this.preview.track(hooks)) }) };
   }
 
   /**
-   * Queues a txt2img job from an A1111 route (`body` validated, `job` mapped by the route); `force_task_id`
-   * names the job. Await `done` for the engine result.
+   * Queues a txt2img job from the A1111 route: `request` as the client sent it (stored), `prepared` as the route
+   * mapped it; `force_task_id` names the job. Await `done` for the engine result.
    */
-  submitTxt2img(body: Txt2ImgRequest, job: Txt2ImgJob): Promise<JobHandle<Txt2ImgResult>> {
-    return this.jobs.submit<Txt2ImgResult>({ type: 'txt2img', request: providedSubset(body), prepared: { body, job }, id: body.force_task_id, source: 'sdapi' });
+  submitTxt2img(request: Txt2ImgRequest, prepared: Txt2ImgPrepared): Promise<JobHandle<Txt2ImgResult>> {
+    return this.jobs.submit<Txt2ImgResult>({ type: 'txt2img', request: providedSubset(request), prepared, id: request.force_task_id, source: 'sdapi' });
   }
 
   /** Queues a txt2img job and waits for its result (the A1111 route without the job id). */
   async txt2img(body: Txt2ImgRequest, job: Txt2ImgJob): Promise<Txt2ImgResult> {
-    const handle = await this.submitTxt2img(body, job);
+    const handle = await this.submitTxt2img(body, { body, job });
     return (await handle.done).output;
+  }
+
+  /** Queues an img2img job from the A1111 route (see submitTxt2img). */
+  submitImg2img(request: Img2ImgRequest, prepared: Img2ImgPrepared): Promise<JobHandle<Img2ImgResult>> {
+    return this.jobs.submit<Img2ImgResult>({ type: 'img2img', request: providedSubset(request), prepared, id: request.force_task_id, source: 'sdapi' });
   }
 
   /** Inside the queue: the right checkpoint is loaded first (§4.3, §9.5), then the engine runs. */
@@ -186,18 +199,21 @@ export class SdService {
    * one queue, not (yet) through the job records of services/jobs, which know only txt2img so far.
    */
   async img2img(job: Img2ImgJob): Promise<Img2ImgResult> {
-    const { img2img } = this.generator;
-    if (!img2img) throw new ApiError('UNSUPPORTED_PARAM', 'this server\'s generator cannot run img2img');
     const result = await this.queue.submit({
       name: 'scripts_img2img',
       jobCount: job.params.nIter,
-      run: async (hooks) => {
-        await this.ensureCheckpoint(job.checkpointOverride);
-        return img2img.call(this.generator, { ...job.params, infotextVersion: this.version }, this.preview.track(hooks));
-      },
+      run: (hooks) => this.runImg2img(job, this.preview.track(hooks)),
     });
     for (const [key, value] of Object.entries(job.persistentOverrides)) this.options.setInMemory(key, value);
     return result;
+  }
+
+  /** Inside the queue: checkpoint first, then the engine's img2img. */
+  private async runImg2img(job: Img2ImgJob, hooks: GenerationHooks): Promise<Img2ImgResult> {
+    const { img2img } = this.generator;
+    if (!img2img) throw new ApiError('UNSUPPORTED_PARAM', 'this server\'s generator cannot run img2img');
+    await this.ensureCheckpoint(job.checkpointOverride);
+    return img2img.call(this.generator, { ...job.params, infotextVersion: this.version }, hooks);
   }
 
   /**
@@ -229,4 +245,11 @@ function toEmbeddingItem(info: EngineEmbeddingInfo): EmbeddingItem {
   const item: EmbeddingItem = { step: info.step, sd_checkpoint: info.sdCheckpoint, sd_checkpoint_name: info.sdCheckpointName, shape: info.shape, vectors: info.vectors };
   if (info.reason !== undefined) item.reason = info.reason;
   return item;
+}
+
+/** A job progress preview: the cheap latent→RGB map of the first image, as a PNG data URL. */
+function latentPreview(p: GenerationProgress): string | null {
+  if (!p.latent) return null;
+  const image = previewOf(p.latent, p.latentFormat ?? 'sd', false);
+  return `data:image/png;base64,${encodePng(image.rgb, image.width, image.height).toString('base64')}`;
 }

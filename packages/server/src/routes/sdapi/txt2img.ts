@@ -2,17 +2,26 @@
 import { Txt2ImgRequest, Txt2ImgResponse } from '@sdapi/protocol';
 import { encodeOutputImages } from '../../services/image-output.ts';
 import { applyInfotext } from '../../services/infotext-request.ts';
+import { type Txt2ImgPrepared, validateBody } from '../../services/jobs/kinds.ts';
 import { toTxt2ImgJob, toTxt2ImgResponse } from '../../services/mapping.ts';
 import type { SdApiInstance } from '../../types.ts';
 
+/** The route's request → job mapping; v2 and OpenAI txt2img jobs go through it too (definePrepare below). */
+export async function prepareTxt2Img(app: SdApiInstance, request: Txt2ImgRequest): Promise<Txt2ImgPrepared> {
+  const body = applyInfotext(Txt2ImgRequest, request, 'txt2img', await app.sd.infotextContext());
+  const job = toTxt2ImgJob(body, app.sd.options.effective(), app.sd.catalog);
+  job.params.controlNet = await app.controlNet.units(body, app.sd.options.effective());
+  return { body, job };
+}
+
 export function txt2imgRoute(app: SdApiInstance): void {
+  app.sd.jobs.definePrepare('txt2img', (request) => prepareTxt2Img(app, validateBody(Txt2ImgRequest, request)));
   app.post('/sdapi/v1/txt2img', { schema: { body: Txt2ImgRequest, response: { 200: Txt2ImgResponse } } }, async (req, reply) => {
-    const body = applyInfotext(Txt2ImgRequest, req.body, 'txt2img', await app.sd.infotextContext());
-    const job = toTxt2ImgJob(body, app.sd.options.effective(), app.sd.catalog);
-    job.params.controlNet = await app.controlNet.units(body, app.sd.options.effective());
-    const handle = await app.sd.submitTxt2img(body, job);
+    const prepared = await prepareTxt2Img(app, req.body);
+    const handle = await app.sd.submitTxt2img(req.body, prepared);
     reply.header('x-job-id', handle.record.id);
     const { output } = await handle.done;
+    const body = prepared.body;
     // Encoded after the job with the options then in force (a samples_format override does not apply, §4.3).
     const options = app.sd.options.effective();
     // ControlNet detected maps follow the generated images, as the extension appends them.

@@ -52,6 +52,8 @@ export interface JobServiceOptions {
   log?: (message: string) => void;
   /** Delivers the events that jobs asked for to their webhook URLs. */
   webhooks?: WebhookSender;
+  /** A progress preview (data URL) from the engine's progress, for jobs that ask for previews; null if none. */
+  preview?: (progress: GenerationProgress) => string | null;
 }
 
 /** A job this process has in its queue: what the run needs and who waits for it. */
@@ -62,6 +64,8 @@ interface LiveJob {
   reject(error: unknown): void;
   /** Settles when the queue is done with it (shutdown waits for the running one). */
   settled: Promise<unknown>;
+  /** Overall step of the last preview sent. */
+  previewStep?: number;
 }
 
 export const DEFAULT_RETENTION: RetentionPolicy = { maxCount: 1000, maxAgeMs: 7 * 24 * 3600 * 1000 };
@@ -89,6 +93,15 @@ export class JobService {
     this.kinds = options.kinds;
     this.webhooks = options.webhooks;
     this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Replaces how a job type validates and maps its request: the sync route registers its own preparation here
+   * (infotext, ControlNet units, image decoding …), so that v2 and OpenAI jobs mean exactly what the route means.
+   */
+  definePrepare(type: JobType, prepare: JobKind['prepare']): void {
+    const kind = this.kinds[type];
+    if (kind) this.kinds[type] = { ...kind, prepare };
   }
 
   /** Job types this server runs. */
@@ -125,7 +138,7 @@ export class JobService {
   async submit<O = unknown>(spec: SubmitSpec): Promise<JobHandle<O>> {
     const kind = this.kind(spec.type);
     const id = this.newId(spec);
-    const prepared = spec.prepared ?? kind.prepare(spec.request);
+    const prepared = spec.prepared ?? (await kind.prepare(spec.request));
     this.queue.assertRoom();
     const record: JobRecord = {
       id,
@@ -243,7 +256,9 @@ export class JobService {
   /** Emits one event to the store and the subscribers. */
   async emit(record: JobRecord, event: JobEventType, data: Partial<JobEvent>, durable: boolean): Promise<void> {
     const full: JobEvent = { id: ++this.lastEventId, job: record.id, event, time: new Date(this.now()).toISOString(), ...data };
-    const written = this.store.appendEvent(full, durable);
+    // Previews are live only: kept out of the store, so the journal stays small and a replay has none.
+    const { preview: _preview, ...stored } = full;
+    const written = this.store.appendEvent(full.preview === undefined ? full : stored, durable);
     for (const listener of this.listeners) {
       if (listener.job !== '*' && listener.job !== record.id) continue;
       try {
@@ -314,12 +329,12 @@ export class JobService {
     await this.emit(record, 'started', { attempt: record.attempts }, false);
     const onProgress = (p: GenerationProgress) => {
       hooks.onProgress?.(p);
-      this.progress(record, p);
+      this.progress(record, p, live);
     };
     return kind.run(live.prepared, { ...hooks, onProgress });
   }
 
-  private progress(record: JobRecord, p: GenerationProgress): void {
+  private progress(record: JobRecord, p: GenerationProgress, live: LiveJob): void {
     const steps = Math.max(0, p.jobCount) * p.samplingSteps;
     const step = Math.min(steps, Math.max(0, p.jobNo) * p.samplingSteps + p.samplingStep);
     const fraction = steps > 0 ? step / steps : 0;
@@ -327,7 +342,12 @@ export class JobService {
     const elapsed = (this.now() - (record.startedAt ?? this.now())) / 1000;
     const eta = fraction > 0 ? elapsed / fraction - elapsed : null;
     record.progress = { step, steps, fraction, eta_seconds: eta };
-    void this.emit(record, 'progress', { ...record.progress }, false).catch(() => undefined);
+    const data: Partial<JobEvent> = { ...record.progress };
+    if (record.preview > 0 && p.latent && step - (live.previewStep ?? Number.NEGATIVE_INFINITY) >= record.preview) {
+      live.previewStep = step;
+      data.preview = this.options.preview?.(p) ?? null;
+    }
+    void this.emit(record, 'progress', data, false).catch(() => undefined);
   }
 
   /** After the queue: images stored, then the record, then `image` events and `succeeded`. */
@@ -347,6 +367,7 @@ export class JobService {
         images.push({ ...meta, index, mime: 'image/png', etag: etagOf(png), size: png.length });
       }
       record.result = { images, parameters: out.parameters, info: out.info, interrupted: out.interrupted };
+      record.request = kind.retainedRequest?.(record.request) ?? record.request;
       this.setFinished(record, 'succeeded');
       record.progress = { ...record.progress, step: record.progress.steps, fraction: 1, eta_seconds: 0 };
       await this.store.put(record, true);
@@ -403,7 +424,7 @@ export class JobService {
       await this.store.put(record, true);
     }
     try {
-      return { value: this.kind(record.type).prepare(record.request) };
+      return { value: await this.kind(record.type).prepare(record.request) };
     } catch (error) {
       await this.fail(record, error);
       return undefined;

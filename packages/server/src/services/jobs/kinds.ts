@@ -3,11 +3,12 @@
  * validates the A1111 request exactly as its sync route does (same 422), `run` is the GPU work inside the
  * queue, `finish` turns the engine's output into stored images, the effective request and the `info` object.
  */
-import { encodePng, type GenerationHooks, type Txt2ImgResult } from '@sdapi/engine';
-import { coerce, providedFields, Txt2ImgRequest } from '@sdapi/protocol';
+import { encodePng, type GenerationHooks, type Img2ImgResult, type Txt2ImgResult } from '@sdapi/engine';
+import { coerce, type Img2ImgRequest, providedFields, Txt2ImgRequest } from '@sdapi/protocol';
 import type { Catalog } from '../catalog.ts';
-import { RequestValidationError } from '../errors.ts';
-import { type Txt2ImgJob, toTxt2ImgJob, toTxt2ImgResponse } from '../mapping.ts';
+import { ApiError, RequestValidationError } from '../errors.ts';
+import { type Img2ImgJob, toImg2ImgResponse } from '../img2img-mapping.ts';
+import { type ResponseContext, type Txt2ImgJob, toTxt2ImgJob, toTxt2ImgResponse } from '../mapping.ts';
 import type { OptionsStore } from '../options-store.ts';
 
 export interface FinishedImage {
@@ -32,11 +33,20 @@ export interface JobKind<P = any, O = any> {
   /** `state.job` of /sdapi/v1/progress while it runs. */
   progressName: string;
   /** Validates and maps a request body (as the client sent it); throws the sync route's 422. */
-  prepare(request: Record<string, unknown>): P;
+  prepare(request: Record<string, unknown>): P | Promise<P>;
   /** Batches (n_iter): /sdapi/v1/progress `job_count`. */
   jobCount(prepared: P): number;
   run(prepared: P, hooks: GenerationHooks): Promise<O>;
   finish(prepared: P, output: O): KindOutput;
+  /** What of the request to keep once the job is done (default: all of it). */
+  retainedRequest?(request: Record<string, unknown>): Record<string, unknown>;
+}
+
+/** A request body validated by its route's schema, with the sync route's 422 (`loc` under `body`). */
+export function validateBody<T>(schema: object, request: Record<string, unknown>): T {
+  const out = coerce<T>(schema, request, ['body']);
+  if (!out.ok) throw new RequestValidationError(out.errors);
+  return out.value;
 }
 
 /** Only the fields a coerced body carried: what the store keeps, so that re-validation gives the same body. */
@@ -46,35 +56,43 @@ export function providedSubset(body: object): Record<string, unknown> {
   return Object.fromEntries(entries);
 }
 
-export interface Txt2ImgPrepared {
-  body: Txt2ImgRequest;
-  job: Txt2ImgJob;
+export interface Prepared<B, J> {
+  body: B;
+  job: J;
 }
+export type Txt2ImgPrepared = Prepared<Txt2ImgRequest, Txt2ImgJob>;
+export type Img2ImgPrepared = Prepared<Img2ImgRequest, Img2ImgJob>;
 
-export interface Txt2ImgKindDeps {
-  catalog: Catalog;
+/** The request fields both generation routes share, as far as a job kind reads them. */
+type GenerationBody = Pick<Txt2ImgRequest, 'seed' | 'subseed' | 'override_settings' | 'force_task_id'>;
+type GenerationJob = Pick<Txt2ImgJob, 'persistentOverrides'> & { params: { nIter: number; options: object } };
+
+interface GenerationKindDeps<B, J> {
+  progressName: string;
   options: OptionsStore;
   version: string | null;
+  prepare(request: Record<string, unknown>): Prepared<B, J> | Promise<Prepared<B, J>>;
   /** Loads the job's checkpoint and generates (SdService). */
-  run(job: Txt2ImgJob, hooks: GenerationHooks): Promise<Txt2ImgResult>;
+  run(job: J, hooks: GenerationHooks): Promise<Txt2ImgResult>;
+  /** The A1111 `info` JSON text of the route's response. */
+  info(body: B, result: Txt2ImgResult, ctx: ResponseContext): string;
   /** Title (`name [hash]`) of the loaded checkpoint. */
   loadedTitle(): string | null;
+  /** Request fields too large to keep once the job is done (img2img's images). */
+  dropWhenDone?: readonly string[];
 }
 
-export function txt2imgKind(deps: Txt2ImgKindDeps): JobKind<Txt2ImgPrepared, Txt2ImgResult> {
+/** txt2img and img2img: the same stages, with the route's own mapping and `info`. */
+function generationKind<B extends GenerationBody, J extends GenerationJob>(deps: GenerationKindDeps<B, J>): JobKind<Prepared<B, J>, Txt2ImgResult> {
   return {
-    progressName: 'scripts_txt2img',
-    prepare(request) {
-      const out = coerce<Txt2ImgRequest>(Txt2ImgRequest, request, ['body']);
-      if (!out.ok) throw new RequestValidationError(out.errors);
-      return { body: out.value, job: toTxt2ImgJob(out.value, deps.options.effective(), deps.catalog) };
-    },
+    progressName: deps.progressName,
+    prepare: deps.prepare,
     jobCount: (prepared) => prepared.job.params.nIter,
     run: (prepared, hooks) => deps.run(prepared.job, hooks),
     finish({ body, job }, result) {
       // A1111 applies `override_settings_restore_afterwards: false` after the job.
       for (const [key, value] of Object.entries(job.persistentOverrides)) deps.options.setInMemory(key, value);
-      const response = toTxt2ImgResponse({ ...body, send_images: false }, result, { options: deps.options.effective(), version: deps.version });
+      const info = deps.info(body, result, { options: deps.options.effective(), version: deps.version, images: [] });
       return {
         images: result.images.map((img) => ({
           png: encodePng(img.rgb, img.width, img.height, { parameters: img.infotext }),
@@ -84,12 +102,56 @@ export function txt2imgKind(deps: Txt2ImgKindDeps): JobKind<Txt2ImgPrepared, Txt
           subseed: img.subseed,
           infotext: img.infotext,
         })),
-        parameters: effectiveTxt2Img(body, job, result, deps.loadedTitle()),
-        info: JSON.parse(response.info) as Record<string, unknown>,
+        parameters: effectiveRequest(body, job, result, deps.loadedTitle(), deps.dropWhenDone ?? []),
+        info: JSON.parse(info) as Record<string, unknown>,
         interrupted: result.interrupted,
       };
     },
+    retainedRequest: (request) => withoutFields(request, deps.dropWhenDone ?? []),
   };
+}
+
+export interface KindDeps {
+  catalog: Catalog;
+  options: OptionsStore;
+  version: string | null;
+  loadedTitle(): string | null;
+}
+
+export function txt2imgKind(deps: KindDeps & { run(job: Txt2ImgJob, hooks: GenerationHooks): Promise<Txt2ImgResult> }): JobKind<Txt2ImgPrepared, Txt2ImgResult> {
+  return generationKind<Txt2ImgRequest, Txt2ImgJob>({
+    ...deps,
+    progressName: 'scripts_txt2img',
+    // The plain mapping; the txt2img route replaces it with its own (infotext, ControlNet) via definePrepare.
+    prepare(request) {
+      const body = validateBody<Txt2ImgRequest>(Txt2ImgRequest, request);
+      return { body, job: toTxt2ImgJob(body, deps.options.effective(), deps.catalog) };
+    },
+    info: (body, result, ctx) => toTxt2ImgResponse({ ...body, send_images: false }, result, ctx).info,
+  });
+}
+
+/**
+ * img2img jobs. There is no plain mapping here (init images need the route's decoder): the img2img route
+ * registers its preparation with `definePrepare`. The init images and mask are dropped from the stored request
+ * and from `result.parameters` once the job is done (as A1111's echo drops them), so memory stays bounded;
+ * replaying an img2img job needs them attached again.
+ */
+export function img2imgKind(deps: KindDeps & { run(job: Img2ImgJob, hooks: GenerationHooks): Promise<Img2ImgResult> }): JobKind<Img2ImgPrepared, Img2ImgResult> {
+  return generationKind<Img2ImgRequest, Img2ImgJob>({
+    ...deps,
+    progressName: 'scripts_img2img',
+    prepare() {
+      throw new ApiError('UNSUPPORTED_PARAM', 'img2img jobs need the img2img route, which this server has not registered');
+    },
+    info: (body, result, ctx) => toImg2ImgResponse({ ...body, send_images: false }, result, { ...ctx, images: [] }).info,
+    dropWhenDone: ['init_images', 'mask'],
+  });
+}
+
+function withoutFields(request: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
+  if (!fields.some((f) => f in request)) return request;
+  return Object.fromEntries(Object.entries(request).filter(([key]) => !fields.includes(key)));
 }
 
 /**
@@ -97,12 +159,14 @@ export function txt2imgKind(deps: Txt2ImgKindDeps): JobKind<Txt2ImgPrepared, Txt
  * by title with its hash, and every engine option that was in force, pinned through `override_settings` (restored
  * afterwards, so a replay changes no server setting). `force_task_id` is dropped: ids are unique.
  */
-function effectiveTxt2Img(body: Txt2ImgRequest, job: Txt2ImgJob, result: Txt2ImgResult, title: string | null): Record<string, unknown> {
+function effectiveRequest(body: GenerationBody, job: GenerationJob, result: Txt2ImgResult, title: string | null, drop: readonly string[]): Record<string, unknown> {
   const { force_task_id: _taskId, ...rest } = body;
   const overrides: Record<string, unknown> = { ...(body.override_settings ?? {}), ...job.params.options };
   if (title) overrides.sd_model_checkpoint = title;
+  const dropped = Object.fromEntries(drop.map((field) => [field, null]));
   return {
     ...rest,
+    ...dropped,
     seed: result.allSeeds[0] ?? body.seed,
     subseed: result.allSubseeds[0] ?? body.subseed,
     sampler_name: result.samplerName,
