@@ -107,8 +107,10 @@ const A1111_RESIZE: Record<number, ControlResizeMode> = { 0: 'Just Resize', 1: '
  * Prepares every unit for a job of `width × height` (the first-pass size). Returns null without units.
  * @throws InvalidParamsError naming `controlnet[i].<field>` for a unit that cannot be honoured.
  */
-export async function prepareControl(model: LoadedModel, units: readonly ControlNetUnitParams[] | undefined, size: { width: number; height: number }, init: ControlInit | null = null): Promise<PreparedControl | null> {
+export async function prepareControl(model: LoadedModel, units: readonly ControlNetUnitParams[] | undefined, size: { width: number; height: number; hires?: unknown }, init: ControlInit | null = null): Promise<PreparedControl | null> {
   if (!units || units.length === 0) return null;
+  // NOT YET: the hires pass needs a second hint at the hires size, hr_option and forced soft injection (§4.1, §6.6).
+  if (size.hires) throw new InvalidParamsError('controlnet', 'ControlNet units with hires fix are not supported yet; send enable_hr: false or no ControlNet unit');
   const cv = await loadOpenCV();
   const h = Math.floor(size.height / 8) * 8;
   const w = Math.floor(size.width / 8) * 8;
