@@ -116,3 +116,56 @@ test('CFG batch in the three control modes and with two units summed', { skip },
   const inverted = hint.map((v) => Math.fround((255 - Math.round(v * 255)) / 255));
   check(await cfgBatch([{ hint, weight: 1, mode: 'Balanced' }, { hint: inverted, weight: 0.5, mode: 'Balanced' }]), r('cfg.out.two_units'), 'cfg two units');
 });
+
+/** ldm → diffusers names for the tiny layout (written out independently of detect-controlnet.ts's inverse). */
+function toDiffusers(name: string): string {
+  const resnet: Record<string, string> = { 'in_layers.0': 'norm1', 'in_layers.2': 'conv1', 'emb_layers.1': 'time_emb_proj', 'out_layers.0': 'norm2', 'out_layers.3': 'conv2', skip_connection: 'conv_shortcut' };
+  const res = (rest: string) => {
+    const [part, param] = [rest.slice(0, rest.lastIndexOf('.')), rest.slice(rest.lastIndexOf('.') + 1)];
+    return `${resnet[part]}.${param}`;
+  };
+  const blocks: [RegExp, (m: RegExpExecArray) => string][] = [
+    [/^input_blocks\.0\.0\.(.+)$/, (m) => `conv_in.${m[1]}`],
+    [/^input_blocks\.1\.0\.(.+)$/, (m) => `down_blocks.0.resnets.0.${res(m[1])}`],
+    [/^input_blocks\.2\.0\.op\.(.+)$/, (m) => `down_blocks.0.downsamplers.0.conv.${m[1]}`],
+    [/^input_blocks\.3\.0\.(.+)$/, (m) => `down_blocks.1.resnets.0.${res(m[1])}`],
+    [/^input_blocks\.3\.1\.(.+)$/, (m) => `down_blocks.1.attentions.0.${m[1]}`],
+    [/^middle_block\.1\.(.+)$/, (m) => `mid_block.attentions.0.${m[1]}`],
+    [/^middle_block\.([02])\.(.+)$/, (m) => `mid_block.resnets.${Number(m[1]) / 2}.${res(m[2])}`],
+    [/^time_embed\.([02])\.(.+)$/, (m) => `time_embedding.linear_${Number(m[1]) / 2 + 1}.${m[2]}`],
+    [/^input_hint_block\.0\.(.+)$/, (m) => `controlnet_cond_embedding.conv_in.${m[1]}`],
+    [/^input_hint_block\.14\.(.+)$/, (m) => `controlnet_cond_embedding.conv_out.${m[1]}`],
+    [/^input_hint_block\.(\d+)\.(.+)$/, (m) => `controlnet_cond_embedding.blocks.${Number(m[1]) / 2 - 1}.${m[2]}`],
+    [/^zero_convs\.(\d+)\.0\.(.+)$/, (m) => `controlnet_down_blocks.${m[1]}.${m[2]}`],
+    [/^middle_block_out\.0\.(.+)$/, (m) => `controlnet_mid_block.${m[1]}`],
+  ];
+  for (const [re, to] of blocks) {
+    const m = re.exec(name);
+    if (m) return to(m);
+  }
+  throw new Error(`no diffusers name for ${name}`);
+}
+
+test('the same ControlNet in the diffusers layout loads and gives the same residuals', { skip }, async () => {
+  const { writeSafetensors, float32Bytes } = await import('../src/checkpoint/safetensors.ts');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const src = SafetensorsFile.open(fixturePath('controlnet', 'tiny-controlnet.safetensors'));
+  const tensors = new Map(src.keys().map((k) => [toDiffusers(k.replace('control_model.', '')), { dtype: 'F32' as const, shape: src.info(k).shape, data: float32Bytes(src.readFloat32(k)) }]));
+  const path = join(mkdtempSync(join(tmpdir(), 'sdapi-cn-diffusers-')), 'diffusion_pytorch_model.safetensors');
+  writeSafetensors(path, tensors);
+  const model = ControlNetModel.open(path);
+  assert.equal(model.config.layout, 'diffusers');
+  assert.deepEqual(model.config.unet, controlnet.config.unet);
+  const residuals = await model.run(r('in.x'), r('hint.image'), [500], r('in.context'), null);
+  residuals.forEach((res, i) => check(res, r(`control.${i}`), `diffusers control.${i}`));
+});
+
+test('other control-model types are refused by name', { skip }, async () => {
+  const { shapeIndex } = await import('../src/checkpoint/tensor-index.ts');
+  assert.throws(() => detectControlNet(shapeIndex({ lora_controlnet: [1], 'input_blocks.0.0.weight': [320, 4, 3, 3] })), /Control-LoRA is not supported/);
+  assert.throws(() => detectControlNet(shapeIndex({ 'adapter.conv_in.weight': [320, 192, 3, 3] })), /T2I-Adapter is not supported/);
+  assert.throws(() => detectControlNet(shapeIndex({ 'image_proj.proj.weight': [1, 1], 'ip_adapter.1.to_k_ip.weight': [1, 1] })), /IP-Adapter is not supported/);
+  assert.throws(() => detectControlNet(shapeIndex({ 'something.else': [1] })), /Cannot recognize the ControlModel/);
+});

@@ -64,10 +64,13 @@ export function detectControlNet(index: TensorIndex): DetectedControlNet {
   return { config, keyOf: (name) => names.get(name) ?? name };
 }
 
-/** The extension removes `control_model.` wherever it appears; a v1.0 file's `model.diffusion_model.*` copy is ignored. */
+/**
+ * The extension removes the substrings `control_model.` and `adapter.` from every key (§10.3 step 6); a v1.0
+ * file's `model.diffusion_model.*` copy of the base UNet is ignored.
+ */
 function strippedNames(keys: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
-  for (const key of keys) if (!key.startsWith('model.diffusion_model.')) out.set(key.replace('control_model.', ''), key);
+  for (const key of keys) if (!key.startsWith('model.diffusion_model.')) out.set(key.replaceAll('control_model.', '').replaceAll('adapter.', ''), key);
   return out;
 }
 
