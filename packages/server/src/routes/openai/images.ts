@@ -6,7 +6,7 @@ import { ImageGenerateRequest, ImagesResponse, OpenAIModelList } from '@sdapi/pr
 import type { FastifyRequest } from 'fastify';
 import { STATUS_BY_CODE } from '../../plugins/errors.ts';
 import { ApiError, type ApiErrorCode } from '../../services/errors.ts';
-import { imageView } from '../../services/jobs/job-service.ts';
+import { imageView } from '../../services/jobs/ids.ts';
 import { toModelList, toOpenAIError, toTxt2ImgBody } from '../../services/openai-images.ts';
 import type { SdApiInstance } from '../../types.ts';
 

@@ -4,12 +4,12 @@
  * and runs in the same queue, in (priority, arrival) order. No HTTP here: routes, SSE, the websocket and webhooks
  * all read jobs and subscribe to events through this class.
  */
-import { randomInt, randomUUID } from 'node:crypto';
 import type { GenerationHooks, GenerationProgress } from '@sdapi/engine';
 import { FINISHED_STATUSES, type JobEvent, type JobEventType, type JobStatus, type JobType } from '@sdapi/protocol';
 import { ApiError } from '../errors.ts';
 import type { GenerationQueue } from '../generation-queue.ts';
 import { etagOf } from './embedded-store.ts';
+import { imageView, jobId } from './ids.ts';
 import type { JobKind } from './kinds.ts';
 import type { JobRecord, JobSource, JobStore, RetentionPolicy, StoredImage } from './types.ts';
 import type { WebhookSender } from './webhooks.ts';
@@ -70,9 +70,6 @@ interface LiveJob {
 
 export const DEFAULT_RETENTION: RetentionPolicy = { maxCount: 1000, maxAgeMs: 7 * 24 * 3600 * 1000 };
 const SHUTDOWN_WAIT_MS = 10_000;
-
-/** Client-chosen v2 ids: URL- and file-safe, and never all digits or with `:` (BullMQ custom-id rules). */
-const CLIENT_ID = /^[A-Za-z0-9][A-Za-z0-9._~()-]{0,127}$/;
 
 export class JobService {
   readonly store: JobStore;
@@ -283,16 +280,11 @@ export class JobService {
   }
 
   private newId(spec: SubmitSpec): string {
-    const wanted = spec.id ?? null;
-    if (wanted === null || wanted === '') return spec.source === 'sdapi' ? a1111TaskId(spec.type) : randomUUID();
-    if (spec.source === 'v2' && (!CLIENT_ID.test(wanted) || /^\d+$/.test(wanted))) {
-      const message = `id ${JSON.stringify(wanted)} is not a valid job id: use 1-128 characters from A-Z a-z 0-9 . _ ~ ( ) -, starting with a letter or digit, not all digits`;
-      throw new ApiError('INVALID_PARAMS', message);
-    }
-    const existing = this.store.get(wanted);
-    if (existing) throw new ApiError('CONFLICT', `job id ${JSON.stringify(wanted)} is already used (by a ${existing.status} ${existing.type} job); choose another id`);
-    if (this.live.has(wanted)) throw new ApiError('CONFLICT', `job id ${JSON.stringify(wanted)} is already used; choose another id`);
-    return wanted;
+    const id = jobId(spec.id ?? null, spec.source, spec.type);
+    const existing = this.store.get(id);
+    if (existing) throw new ApiError('CONFLICT', `job id ${JSON.stringify(id)} is already used (by a ${existing.status} ${existing.type} job); choose another id`);
+    if (this.live.has(id)) throw new ApiError('CONFLICT', `job id ${JSON.stringify(id)} is already used; choose another id`);
+    return id;
   }
 
   /** Puts a stored job into the queue; the returned promise is the job's `done`. */
@@ -430,17 +422,4 @@ export class JobService {
       return undefined;
     }
   }
-}
-
-/** The wire view of a stored image (its URL is relative to the server root). */
-export function imageView(jobId: string, image: StoredImage) {
-  const { etag: _etag, size: _size, ...rest } = image;
-  return { ...rest, url: `/sdapi/v2/jobs/${encodeURIComponent(jobId)}/images/${image.index}` };
-}
-
-/** A1111's default task id: `task(txt2img-XXXXXXX)` with 7 characters from A-Z0-9 (spec §3.1.2). */
-function a1111TaskId(type: JobType): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  const suffix = Array.from({ length: 7 }, () => alphabet[randomInt(alphabet.length)]).join('');
-  return `task(${type === 'extra-single-image' ? 'extras' : type}-${suffix})`;
 }

@@ -4,7 +4,8 @@
  */
 import { JOB_EVENT_TYPES, JOB_STATUSES, JOB_TYPES, type Job, type JobCreateRequest, type JobEventType, type JobListQuery, type JobStatus, type JobType } from '@sdapi/protocol';
 import { ApiError, RequestValidationError } from '../errors.ts';
-import { imageView, type SubmitSpec } from './job-service.ts';
+import { imageView } from './ids.ts';
+import type { SubmitSpec } from './job-service.ts';
 import type { JobFilter, JobRecord } from './types.ts';
 
 /** Webhook events sent when `webhook.events` is not given: all but the chatty `progress`. */
