@@ -107,3 +107,33 @@ test('a unit naming an unknown model is a 422 naming the unit and field, not a s
   assert.deepEqual(body.detail[0].loc, ['body', 'alwayson_scripts', 'controlnet', 'args', 0, 'model']);
   assert.match(body.detail[0].msg, /model not found: tiny-controlnet \[deadbeef\]; available: tiny-controlnet \[8dba536e\]/);
 });
+
+test('progress and interrupt keep working while a ControlNet unit runs', { skip }, async () => {
+  const c = cases.find((x) => x.id === 'e2e_controlnet');
+  assert.ok(c);
+  const pending = post('/sdapi/v1/txt2img', { ...c.request_txt2img, steps: 400 });
+  let progress = 0;
+  for (let i = 0; i < 200 && progress === 0; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    progress = ((await (await fetch(`${base}/sdapi/v1/progress`)).json()) as { progress: number }).progress;
+  }
+  assert.ok(progress > 0 && progress < 1, `progress ${progress} while sampling`);
+  assert.equal((await fetch(`${base}/sdapi/v1/interrupt`, { method: 'POST' })).status, 200);
+  const { status, body } = await pending;
+  assert.equal(status, 200);
+  assert.equal(body.images.length, 2, 'the interrupted image, then the detected map');
+});
+
+test('a unit mask that is not uniform replaces the control image (the extension\'s canvas-scribble rule); save_detected_map false drops the map', { skip }, async () => {
+  const c = cases.find((x) => x.id === 'e2e_controlnet');
+  assert.ok(c);
+  const rgb = new Uint8Array(64 * 64 * 3).map((_, i) => (Math.floor(i / 3) % 64 < 20 ? 255 : 0));
+  const { encodePng } = await import('@sdapi/engine');
+  const mask = encodePng(rgb, 64, 64).toString('base64');
+  const unit = { ...c.request_txt2img.alwayson_scripts.controlnet.args[0], mask };
+  const masked = await post('/sdapi/v1/txt2img', { ...c.request_txt2img, steps: 2, alwayson_scripts: { controlnet: { args: [unit] } } });
+  assert.equal(masked.status, 200);
+  assert.deepEqual(decodePng(Buffer.from(masked.body.images[1], 'base64')).rgb, rgb);
+  const unsaved = await post('/sdapi/v1/txt2img', { ...c.request_txt2img, steps: 2, alwayson_scripts: { controlnet: { args: [{ ...unit, save_detected_map: false }] } } });
+  assert.equal(unsaved.body.images.length, 1);
+});
