@@ -34,9 +34,30 @@ test('sdapi generate --controlnet reproduces the Balanced oracle image (e2e_cont
   const out = join(dir, 'cn.png');
   const cn = join(FIXTURES, 'controlnet');
   const { code, stderr } = await sdapi([
-    'generate', '--ckpt', join(FIXTURES, 'tiny-sd15', 'model.safetensors'), '--prompt', 'a photograph of an astronaut riding a horse',
-    '--seed', '1234', '--steps', '10', '--width', '64', '--height', '64', '--sampler', 'Euler a', '--scheduler', 'Karras', '--rng', 'CPU',
-    '--controlnet', `${join(cn, 'tiny-controlnet.safetensors')}:${join(cn, 'hint.png')}:1`, '-q', '-o', out,
+    'generate',
+    '--ckpt',
+    join(FIXTURES, 'tiny-sd15', 'model.safetensors'),
+    '--prompt',
+    'a photograph of an astronaut riding a horse',
+    '--seed',
+    '1234',
+    '--steps',
+    '10',
+    '--width',
+    '64',
+    '--height',
+    '64',
+    '--sampler',
+    'Euler a',
+    '--scheduler',
+    'Karras',
+    '--rng',
+    'CPU',
+    '--controlnet',
+    `${join(cn, 'tiny-controlnet.safetensors')}:${join(cn, 'hint.png')}:1`,
+    '-q',
+    '-o',
+    out,
   ]);
   assert.equal(code, 0, stderr);
   const actual = decodePng(readFileSync(out));
@@ -49,7 +70,15 @@ test('sdapi generate --controlnet reproduces the Balanced oracle image (e2e_cont
 });
 
 test('an unknown --controlnet model is a one-line error with a hint', { skip }, async () => {
-  const { code, stderr } = await sdapi(['generate', '--ckpt', join(FIXTURES, 'tiny-sd15', 'model.safetensors'), '--controlnet', `nope:${join(FIXTURES, 'controlnet', 'hint.png')}`, '-o', join(dir, 'x.png')]);
+  const { code, stderr } = await sdapi([
+    'generate',
+    '--ckpt',
+    join(FIXTURES, 'tiny-sd15', 'model.safetensors'),
+    '--controlnet',
+    `nope:${join(FIXTURES, 'controlnet', 'hint.png')}`,
+    '-o',
+    join(dir, 'x.png'),
+  ]);
   assert.notEqual(code, 0);
   assert.match(stderr, /--controlnet model 'nope' is neither a file nor in/);
 });

@@ -33,10 +33,19 @@ const rgbOf = (png: Uint8Array) => decodePng(png).rgb;
 function unitOf(u: Record<string, unknown>): ControlNetUnitParams {
   const { width, height, rgba } = decodePng(Buffer.from(u.image as string, 'base64'));
   return {
-    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'), modelName: u.model as string, module: u.module as string,
-    image: { width, height, rgba }, weight: u.weight as number, resizeMode: 'Crop and Resize', processorRes: u.processor_res as number,
-    thresholdA: u.threshold_a as number, thresholdB: u.threshold_b as number, guidanceStart: u.guidance_start as number,
-    guidanceEnd: u.guidance_end as number, pixelPerfect: false, controlMode: u.control_mode as ControlNetUnitParams['controlMode'],
+    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'),
+    modelName: u.model as string,
+    module: u.module as string,
+    image: { width, height, rgba },
+    weight: u.weight as number,
+    resizeMode: 'Crop and Resize',
+    processorRes: u.processor_res as number,
+    thresholdA: u.threshold_a as number,
+    thresholdB: u.threshold_b as number,
+    guidanceStart: u.guidance_start as number,
+    guidanceEnd: u.guidance_end as number,
+    pixelPerfect: false,
+    controlMode: u.control_mode as ControlNetUnitParams['controlMode'],
   };
 }
 
@@ -44,8 +53,15 @@ for (const c of skip ? [{ id: 'e2e cases' } as Case] : cases()) {
   test(`ControlNet txt2img reproduces ${c.id}`, { skip }, async () => {
     const r = c.request_txt2img;
     const params = defaultTxt2ImgParams({
-      prompt: r.prompt as string, seed: r.seed as number, steps: r.steps as number, cfgScale: r.cfg_scale as number, width: 64, height: 64,
-      samplerName: r.sampler_name as string, scheduler: r.scheduler as string, controlNet: (r.alwayson_scripts?.controlnet.args ?? []).map(unitOf),
+      prompt: r.prompt as string,
+      seed: r.seed as number,
+      steps: r.steps as number,
+      cfgScale: r.cfg_scale as number,
+      width: 64,
+      height: 64,
+      samplerName: r.sampler_name as string,
+      scheduler: r.scheduler as string,
+      controlNet: (r.alwayson_scripts?.controlnet.args ?? []).map(unitOf),
     });
     params.options.randn_source = 'CPU';
     const result = await sd.txt2img(params);
@@ -65,17 +81,42 @@ test('img2img: a unit without an image uses the first init image (same pixels as
   const hint = decodePng(readFileSync(fixturePath('controlnet', 'hint.png')));
   const init = { width: hint.width, height: hint.height, rgba: hint.rgba };
   const unit = (image: typeof init | null): ControlNetUnitParams => ({
-    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'), modelName: 'tiny-controlnet [8dba536e]', module: 'invert', image,
-    weight: 1, resizeMode: 'Resize and Fill', processorRes: 512, thresholdA: 64, thresholdB: 64, guidanceStart: 0, guidanceEnd: 1, pixelPerfect: false, controlMode: 'Balanced',
+    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'),
+    modelName: 'tiny-controlnet [8dba536e]',
+    module: 'invert',
+    image,
+    weight: 1,
+    resizeMode: 'Resize and Fill',
+    processorRes: 512,
+    thresholdA: 64,
+    thresholdB: 64,
+    guidanceStart: 0,
+    guidanceEnd: 1,
+    pixelPerfect: false,
+    controlMode: 'Balanced',
   });
   const run = async (controlNet: ControlNetUnitParams[]) => {
-    const params = defaultImg2ImgParams({ prompt: 'a horse', seed: 3, steps: 6, width: 64, height: 64, initImages: [init], denoisingStrength: 0.6, samplerName: 'Euler', controlNet });
+    const params = defaultImg2ImgParams({
+      prompt: 'a horse',
+      seed: 3,
+      steps: 6,
+      width: 64,
+      height: 64,
+      initImages: [init],
+      denoisingStrength: 0.6,
+      samplerName: 'Euler',
+      controlNet,
+    });
     params.options.randn_source = 'CPU';
     return sd.img2img(params);
   };
   const [fromInit, explicit, plain] = [await run([unit(null)]), await run([unit(init)]), await run([])];
   assert.deepEqual(fromInit.images[0].rgb, explicit.images[0].rgb);
-  assert.deepEqual(fromInit.detectedMaps?.[0].rgb, Uint8Array.from(hint.rgb, (v) => 255 - v), 'invert of the init image');
+  assert.deepEqual(
+    fromInit.detectedMaps?.[0].rgb,
+    Uint8Array.from(hint.rgb, (v) => 255 - v),
+    'invert of the init image',
+  );
   const { mae } = pixelAgreement(fromInit.images[0].rgb, plain.images[0].rgb);
   assert.ok(mae > 1, `control changes the img2img result (mean abs ${mae})`);
   assert.match(fromInit.images[0].infotext, /ControlNet 0: "Module: invert, /);
@@ -85,7 +126,11 @@ test('ControlNet with hires fix is refused by name rather than run without contr
   const c = cases().find((x) => x.id === 'e2e_controlnet');
   assert.ok(c);
   const params = defaultTxt2ImgParams({
-    width: 64, height: 64, steps: 2, denoisingStrength: 0.5, controlNet: (c.request_txt2img.alwayson_scripts?.controlnet.args ?? []).map(unitOf),
+    width: 64,
+    height: 64,
+    steps: 2,
+    denoisingStrength: 0.5,
+    controlNet: (c.request_txt2img.alwayson_scripts?.controlnet.args ?? []).map(unitOf),
     hires: { scale: 2, resizeX: 0, resizeY: 0, upscaler: null, secondPassSteps: 0, samplerName: null, scheduler: null, prompt: '', negativePrompt: '' },
   });
   await assert.rejects(sd.txt2img(params), /ControlNet units with hires fix are not supported yet/);

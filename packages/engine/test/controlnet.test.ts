@@ -73,7 +73,7 @@ test('input_hint_block(hint) matches guided_hint', { skip }, async () => {
 test('every ControlNet residual matches cldm.py', { skip }, async () => {
   const residuals = await controlnet.run(r('in.x'), r('hint.image'), [500], r('in.context'), null);
   assert.equal(residuals.length, 5);
-  residuals.forEach((res, i) => check(res, r(`control.${i}`), `control.${i}`));
+  for (const [i, res] of residuals.entries()) check(res, r(`control.${i}`), `control.${i}`);
 });
 
 test('the controlled UNet: no control, weight 1.0 / 0.6, soft injection, middle only', { skip }, async () => {
@@ -81,13 +81,20 @@ test('the controlled UNet: no control, weight 1.0 / 0.6, soft injection, middle 
   const zeros = residuals.map((c) => Tensor.zeros(c.shape));
   check(await runUnet(unet, r('in.x'), [500], r('in.context'), null), r('unet.out.no_control'), 'plain UNet');
   check(await runUnet(controlled, r('in.x'), [500], r('in.context'), zeros), r('unet.out.no_control'), 'controlled UNet, zero residuals');
-  for (const [w, key] of [[1, 'weight_1_0'], [0.6, 'weight_0_6']] as const) {
+  for (const [w, key] of [
+    [1, 'weight_1_0'],
+    [0.6, 'weight_0_6'],
+  ] as const) {
     const scaled = scaleResiduals(residuals, controlScales({ weight: w, controlMode: 'Balanced' }, 5), { condRows: 1, condOnly: false });
     check(await runUnet(controlled, r('in.x'), [500], r('in.context'), scaled), r(`unet.out.${key}`), `weight ${w}`);
   }
   const soft = controlScales({ weight: 1, controlMode: 'My prompt is more important' }, 5);
   assertCloseTensor(soft, r('soft_scales.weight_1_0').data, { atol: 1e-6, label: 'soft scales' });
-  check(await runUnet(controlled, r('in.x'), [500], r('in.context'), scaleResiduals(residuals, soft, { condRows: 1, condOnly: false })), r('unet.out.soft_weight_1_0'), 'soft injection');
+  check(
+    await runUnet(controlled, r('in.x'), [500], r('in.context'), scaleResiduals(residuals, soft, { condRows: 1, condOnly: false })),
+    r('unet.out.soft_weight_1_0'),
+    'soft injection',
+  );
   check(await runUnet(controlled, r('in.x'), [500], r('in.context'), [...zeros.slice(0, 4), residuals[4]]), r('unet.out.mid_only_weight_1_0'), 'middle only');
 });
 
@@ -114,12 +121,26 @@ test('CFG batch in the three control modes and with two units summed', { skip },
   check(important, r('cfg.out.controlnet_w1_0'), 'cfg ControlNet is more important');
   assertCloseTensor(important.get(1).data, r('cfg.out.no_control').get(1).data, { atol: 1e-5, label: 'uncond row untouched' });
   const inverted = hint.map((v) => Math.fround((255 - Math.round(v * 255)) / 255));
-  check(await cfgBatch([{ hint, weight: 1, mode: 'Balanced' }, { hint: inverted, weight: 0.5, mode: 'Balanced' }]), r('cfg.out.two_units'), 'cfg two units');
+  check(
+    await cfgBatch([
+      { hint, weight: 1, mode: 'Balanced' },
+      { hint: inverted, weight: 0.5, mode: 'Balanced' },
+    ]),
+    r('cfg.out.two_units'),
+    'cfg two units',
+  );
 });
 
 /** ldm → diffusers names for the tiny layout (written out independently of detect-controlnet.ts's inverse). */
 function toDiffusers(name: string): string {
-  const resnet: Record<string, string> = { 'in_layers.0': 'norm1', 'in_layers.2': 'conv1', 'emb_layers.1': 'time_emb_proj', 'out_layers.0': 'norm2', 'out_layers.3': 'conv2', skip_connection: 'conv_shortcut' };
+  const resnet: Record<string, string> = {
+    'in_layers.0': 'norm1',
+    'in_layers.2': 'conv1',
+    'emb_layers.1': 'time_emb_proj',
+    'out_layers.0': 'norm2',
+    'out_layers.3': 'conv2',
+    skip_connection: 'conv_shortcut',
+  };
   const res = (rest: string) => {
     const [part, param] = [rest.slice(0, rest.lastIndexOf('.')), rest.slice(rest.lastIndexOf('.') + 1)];
     return `${resnet[part]}.${param}`;
@@ -152,14 +173,18 @@ test('the same ControlNet in the diffusers layout loads and gives the same resid
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const src = SafetensorsFile.open(fixturePath('controlnet', 'tiny-controlnet.safetensors'));
-  const tensors = new Map(src.keys().map((k) => [toDiffusers(k.replace('control_model.', '')), { dtype: 'F32' as const, shape: src.info(k).shape, data: float32Bytes(src.readFloat32(k)) }]));
+  const tensors = new Map(
+    src
+      .keys()
+      .map((k) => [toDiffusers(k.replace('control_model.', '')), { dtype: 'F32' as const, shape: src.info(k).shape, data: float32Bytes(src.readFloat32(k)) }]),
+  );
   const path = join(mkdtempSync(join(tmpdir(), 'sdapi-cn-diffusers-')), 'diffusion_pytorch_model.safetensors');
   writeSafetensors(path, tensors);
   const model = ControlNetModel.open(path);
   assert.equal(model.config.layout, 'diffusers');
   assert.deepEqual(model.config.unet, controlnet.config.unet);
   const residuals = await model.run(r('in.x'), r('hint.image'), [500], r('in.context'), null);
-  residuals.forEach((res, i) => check(res, r(`control.${i}`), `diffusers control.${i}`));
+  for (const [i, res] of residuals.entries()) check(res, r(`control.${i}`), `diffusers control.${i}`);
 });
 
 test('other control-model types are refused by name', { skip }, async () => {

@@ -17,7 +17,8 @@ import { SHARED_DIR } from './helpers/spec.ts';
 const fixtures = join(SHARED_DIR, 'fixtures');
 const ckpt = join(fixtures, 'tiny-sd15', 'model.safetensors');
 const cnDir = join(fixtures, 'controlnet');
-const skip = existsSync(ckpt) && existsSync(join(cnDir, 'e2e_cases.json')) ? false : `fixtures under ${fixtures} are absent (../shared is not beside this clone)`;
+const skip =
+  existsSync(ckpt) && existsSync(join(cnDir, 'e2e_cases.json')) ? false : `fixtures under ${fixtures} are absent (../shared is not beside this clone)`;
 
 let app: SdApiInstance;
 let base: string;
@@ -59,7 +60,9 @@ test('GET /controlnet/model_list shows the tiny ControlNet as `stem [hash8]`', {
   assert.deepEqual(await response.json(), { model_list: ['tiny-controlnet [8dba536e]'] });
 });
 
-const cases: { id: string; png: string; request_txt2img: Record<string, any> }[] = skip ? [] : JSON.parse(readFileSync(join(cnDir, 'e2e_cases.json'), 'utf8')).cases;
+const cases: { id: string; png: string; request_txt2img: Record<string, any> }[] = skip
+  ? []
+  : JSON.parse(readFileSync(join(cnDir, 'e2e_cases.json'), 'utf8')).cases;
 
 for (const c of skip ? [{ id: 'e2e cases', png: '', request_txt2img: {} }] : cases) {
   test(`POST /sdapi/v1/txt2img with ControlNet reproduces ${c.id}`, { skip }, async () => {
@@ -91,7 +94,11 @@ test('the typed top-level `controlnet` field is the same unit (webuiapi-style "C
   assert.ok(c);
   const { alwayson_scripts, ...rest } = c.request_txt2img;
   const typed = await post('/sdapi/v1/txt2img', { ...rest, controlnet: alwayson_scripts.controlnet.args, override_settings: { randn_source: 'CPU' } });
-  const keyed = await post('/sdapi/v1/txt2img', { ...rest, alwayson_scripts: { ControlNet: alwayson_scripts.controlnet }, override_settings: { randn_source: 'CPU' } });
+  const keyed = await post('/sdapi/v1/txt2img', {
+    ...rest,
+    alwayson_scripts: { ControlNet: alwayson_scripts.controlnet },
+    override_settings: { randn_source: 'CPU' },
+  });
   assert.equal(typed.status, 200, JSON.stringify(typed.body).slice(0, 300));
   assert.equal(typed.body.images[0], keyed.body.images[0]);
   const expected = decodePng(readFileSync(join(cnDir, c.png))).rgb;
@@ -124,7 +131,9 @@ test('progress and interrupt keep working while a ControlNet unit runs', { skip 
   assert.equal(body.images.length, 2, 'the interrupted image, then the detected map');
 });
 
-test('a unit mask that is not uniform replaces the control image (the extension\'s canvas-scribble rule); save_detected_map false drops the map', { skip }, async () => {
+test("a unit mask that is not uniform replaces the control image (the extension's canvas-scribble rule); save_detected_map false drops the map", {
+  skip,
+}, async () => {
   const c = cases.find((x) => x.id === 'e2e_controlnet');
   assert.ok(c);
   const rgb = new Uint8Array(64 * 64 * 3).map((_, i) => (Math.floor(i / 3) % 64 < 20 ? 255 : 0));
@@ -134,6 +143,10 @@ test('a unit mask that is not uniform replaces the control image (the extension\
   const masked = await post('/sdapi/v1/txt2img', { ...c.request_txt2img, steps: 2, alwayson_scripts: { controlnet: { args: [unit] } } });
   assert.equal(masked.status, 200);
   assert.deepEqual(decodePng(Buffer.from(masked.body.images[1], 'base64')).rgb, rgb);
-  const unsaved = await post('/sdapi/v1/txt2img', { ...c.request_txt2img, steps: 2, alwayson_scripts: { controlnet: { args: [{ ...unit, save_detected_map: false }] } } });
+  const unsaved = await post('/sdapi/v1/txt2img', {
+    ...c.request_txt2img,
+    steps: 2,
+    alwayson_scripts: { controlnet: { args: [{ ...unit, save_detected_map: false }] } },
+  });
   assert.equal(unsaved.body.images.length, 1);
 });

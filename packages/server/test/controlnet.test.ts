@@ -110,7 +110,11 @@ test('units are validated before the job: each refusal is a 422 whose loc names 
 });
 
 test('accepted units reach the engine resolved: model file, module name, extension defaults, legacy numbers', async () => {
-  const args = [{ enabled: false, module: 'bogus' }, unit({ model: 'canny', module: 'invert (from white bg & black line)', resize_mode: 2, control_mode: 2, guidance: 0.5 }), null];
+  const args = [
+    { enabled: false, module: 'bogus' },
+    unit({ model: 'canny', module: 'invert (from white bg & black line)', resize_mode: 2, control_mode: 2, guidance: 0.5 }),
+    null,
+  ];
   const { status } = await txt2img({ alwayson_scripts: { ControlNet: { args } } });
   assert.equal(status, 200);
   const units = server.generator.calls.at(-1)?.controlNet;

@@ -32,9 +32,19 @@ export async function controlNetUnits(specs: readonly string[] | undefined, data
       throw new CliError(`--controlnet image ${image} is not an image (${e.message})`);
     });
     units.push({
-      modelPath: path, modelName: name, module: 'none', image: { width: decoded.width, height: decoded.height, rgba: decoded.rgba },
-      weight, resizeMode: 'Crop and Resize', processorRes: -1, thresholdA: -1, thresholdB: -1, guidanceStart: 0, guidanceEnd: 1,
-      pixelPerfect: false, controlMode: 'Balanced',
+      modelPath: path,
+      modelName: name,
+      module: 'none',
+      image: { width: decoded.width, height: decoded.height, rgba: decoded.rgba },
+      weight,
+      resizeMode: 'Crop and Resize',
+      processorRes: -1,
+      thresholdA: -1,
+      thresholdB: -1,
+      guidanceStart: 0,
+      guidanceEnd: 1,
+      pixelPerfect: false,
+      controlMode: 'Balanced',
     });
   }
   return units;
@@ -51,7 +61,11 @@ function findModel(model: string, dataDir: string): { path: string; name: string
   const entry = catalog.find(model);
   if (!entry) {
     const known = catalog.list().map((e) => e.name);
-    throw new CliError(`--controlnet model '${model}' is neither a file nor in ${join(dataDir, 'models', 'ControlNet')}`, undefined, known.length ? `available: ${known.join(', ')}` : 'put ControlNet .safetensors files there');
+    throw new CliError(
+      `--controlnet model '${model}' is neither a file nor in ${join(dataDir, 'models', 'ControlNet')}`,
+      undefined,
+      known.length ? `available: ${known.join(', ')}` : 'put ControlNet .safetensors files there',
+    );
   }
   return { path: entry.filename, name: entry.name };
 }

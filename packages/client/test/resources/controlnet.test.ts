@@ -36,5 +36,8 @@ test('a controlNetUnit() built unit reaches the engine; a bad one is an Unproces
   const [u] = generator.calls.at(-1)?.controlNet ?? [];
   assert.deepEqual([u?.module, u?.weight, u?.controlMode, u?.resizeMode], ['canny', 0.7, 'ControlNet is more important', 'Resize and Fill']);
   const bad = await controlNetUnit({ image: PNG, module: 'canny', model: 'missing' });
-  await assert.rejects(async () => sd.txt2img({ width: 16, height: 16, steps: 1, alwayson_scripts: controlNet([bad]) }), (e: unknown) => e instanceof UnprocessableEntityError && e.status === 422);
+  await assert.rejects(
+    async () => sd.txt2img({ width: 16, height: 16, steps: 1, alwayson_scripts: controlNet([bad]) }),
+    (e: unknown) => e instanceof UnprocessableEntityError && e.status === 422,
+  );
 });

@@ -84,7 +84,8 @@ function encoderConfig(s: KeyShapes): UNetConfig {
   const mc = convIn[0];
   const levels = scanLevels(s, '');
   const nrb = levels[0].resBlocks;
-  if (levels.some((l) => l.resBlocks !== nrb || l.out % mc !== 0)) throw s.unsupported(`ControlNet levels are irregular (${levels.map((l) => `${l.out}×${l.resBlocks}`).join(', ')})`);
+  if (levels.some((l) => l.resBlocks !== nrb || l.out % mc !== 0))
+    throw s.unsupported(`ControlNet levels are irregular (${levels.map((l) => `${l.out}×${l.resBlocks}`).join(', ')})`);
   const attnKey = s.find('', '.attn2.to_k.weight');
   const projIn = s.find('', '.proj_in.weight');
   if (!attnKey || !projIn) throw s.unsupported('ControlNet has no cross-attention (attn2) blocks');
@@ -122,7 +123,12 @@ function diffusersNames(keys: readonly string[]): Map<string, string> {
 }
 
 const RESNET: Record<string, string> = {
-  norm1: 'in_layers.0', conv1: 'in_layers.2', time_emb_proj: 'emb_layers.1', norm2: 'out_layers.0', conv2: 'out_layers.3', conv_shortcut: 'skip_connection',
+  norm1: 'in_layers.0',
+  conv1: 'in_layers.2',
+  time_emb_proj: 'emb_layers.1',
+  norm2: 'out_layers.0',
+  conv2: 'out_layers.3',
+  conv_shortcut: 'skip_connection',
 };
 
 /** One diffusers key → its v1.1 name (null for keys the ControlNet does not use). */

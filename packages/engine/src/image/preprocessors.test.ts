@@ -65,7 +65,13 @@ test('threshold: 255 where min(R, G, B) > threshold (at resolution 64 the 64×64
 });
 
 test('canny finds one vertical edge per row on a step image and nothing else', () => {
-  const out = run('canny', rgba(64, 64, (x) => (x < 32 ? [0, 0, 0] : [255, 255, 255])), 64, 100, 200);
+  const out = run(
+    'canny',
+    rgba(64, 64, (x) => (x < 32 ? [0, 0, 0] : [255, 255, 255])),
+    64,
+    100,
+    200,
+  );
   const columns = new Set<number>();
   for (let y = 0; y < 64; y++) {
     const row = grey(out).slice(y * 64, (y + 1) * 64);
@@ -76,7 +82,16 @@ test('canny finds one vertical edge per row on a step image and nothing else', (
   }
   assert.equal(columns.size, 1);
   assert.ok([31, 32].includes([...columns][0]));
-  assert.ok(grey(run('canny', rgba(64, 64, () => [90, 90, 90]), 64)).every((v) => v === 0), 'flat image: no edges');
+  assert.ok(
+    grey(
+      run(
+        'canny',
+        rgba(64, 64, () => [90, 90, 90]),
+        64,
+      ),
+    ).every((v) => v === 0),
+    'flat image: no edges',
+  );
 });
 
 test('tile_resample: unchanged below rate 1.1, else an area downscale (2×2 means)', () => {
@@ -89,7 +104,15 @@ test('tile_resample: unchanged below rate 1.1, else an area downscale (2×2 mean
 });
 
 test('lineart_standard of a flat image is black (no edges to draw)', () => {
-  assert.ok(grey(run('lineart_standard', rgba(64, 64, () => [200, 200, 200]), 64)).every((v) => v === 0));
+  assert.ok(
+    grey(
+      run(
+        'lineart_standard',
+        rgba(64, 64, () => [200, 200, 200]),
+        64,
+      ),
+    ).every((v) => v === 0),
+  );
 });
 
 test('resize modes: Crop and Resize takes the centre, Resize and Fill pads with the border median', () => {
@@ -102,7 +125,7 @@ test('resize modes: Crop and Resize takes the centre, Resize and Fill pads with 
 
 test('high quality resize keeps a binary map binary (Otsu after the resize)', () => {
   const map: Image8 = { width: 4, height: 4, channels: 3, data: new Uint8Array(48) };
-  for (let p = 0; p < 16; p++) if ((p % 4 < 2) !== (p < 8)) map.data.fill(255, 3 * p, 3 * p + 3);
+  for (let p = 0; p < 16; p++) if (p % 4 < 2 !== p < 8) map.data.fill(255, 3 * p, 3 * p + 3);
   const out = highQualityResize(cv, map, 8, 8);
   assert.deepEqual([out.width, out.height, out.channels], [8, 8, 3]);
   assert.ok(out.data.every((v) => v === 0 || v === 255));

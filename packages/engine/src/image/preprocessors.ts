@@ -6,7 +6,7 @@
  * (KNOWN_MODULES) so a request naming one gets a precise refusal instead of "not found".
  */
 import { atResolution, compositeOverWhite, replicate, roundHalfEven } from './control-map.ts';
-import { canny, type CV, gaussianBlur, type Image8, type ImageF, loadOpenCV, resize } from './opencv.ts';
+import { type CV, canny, gaussianBlur, type Image8, type ImageF, loadOpenCV, resize } from './opencv.ts';
 
 export interface Slider {
   name: string;
@@ -85,31 +85,50 @@ function colorGrid(cv: CV, img: Image8, res: number): Image8 {
 export const PREPROCESSORS: readonly Preprocessor[] = [
   { name: 'none', label: 'none', sliders: [resolution(), null, null], run: (_cv, img) => img },
   {
-    name: 'tile_resample', label: 'tile_resample',
+    name: 'tile_resample',
+    label: 'tile_resample',
     sliders: [resolution(), { name: 'Down Sampling Rate', value: 1, min: 1, max: 8, step: 0.01 }, null],
     run: (cv, img, _res, rate) => (rate < 1.1 ? img : resize(cv, img, Math.trunc(img.width / rate), Math.trunc(img.height / rate), 'area')),
   },
   {
-    name: 'lineart_standard', label: 'lineart_standard (from white bg & black line)', sliders: [resolution(), null, null],
+    name: 'lineart_standard',
+    label: 'lineart_standard (from white bg & black line)',
+    sliders: [resolution(), null, null],
     run: (cv, img, res) => atResolution(cv, img, res, (p) => lineartStandard(cv, p)),
   },
   {
-    name: 'canny', label: 'canny',
-    sliders: [resolution(), { name: 'Low Threshold', value: 100, min: 1, max: 255, step: 1 }, { name: 'High Threshold', value: 200, min: 1, max: 255, step: 1 }],
+    name: 'canny',
+    label: 'canny',
+    sliders: [
+      resolution(),
+      { name: 'Low Threshold', value: 100, min: 1, max: 255, step: 1 },
+      { name: 'High Threshold', value: 200, min: 1, max: 255, step: 1 },
+    ],
     run: (cv, img, res, low, high) => atResolution(cv, img, res, (p) => replicate(canny(cv, p, Math.trunc(low), Math.trunc(high)), 3)),
   },
-  { name: 'invert', label: 'invert (from white bg & black line)', sliders: [null, null, null], run: (_cv, img) => ({ ...img, data: img.data.map((v) => 255 - v) }) },
   {
-    name: 'threshold', label: 'threshold', sliders: [resolution(), { name: 'Binarization Threshold', value: 127, min: 0, max: 255, step: 1 }, null],
+    name: 'invert',
+    label: 'invert (from white bg & black line)',
+    sliders: [null, null, null],
+    run: (_cv, img) => ({ ...img, data: img.data.map((v) => 255 - v) }),
+  },
+  {
+    name: 'threshold',
+    label: 'threshold',
+    sliders: [resolution(), { name: 'Binarization Threshold', value: 127, min: 0, max: 255, step: 1 }, null],
     run: (cv, img, res, thr) => atResolution(cv, img, res, (p) => pointwise(p, (rgb) => (Math.min(...rgb) > thr ? 255 : 0))),
   },
   { name: 'color', label: 't2ia_color_grid', sliders: [resolution(), null, null], run: (cv, img, res) => colorGrid(cv, img, res) },
   {
-    name: 'scribble_xdog', label: 'scribble_xdog', sliders: [resolution(), { name: 'XDoG Threshold', value: 32, min: 1, max: 64, step: 1 }, null],
+    name: 'scribble_xdog',
+    label: 'scribble_xdog',
+    sliders: [resolution(), { name: 'XDoG Threshold', value: 32, min: 1, max: 64, step: 1 }, null],
     run: (cv, img, res, thr) => atResolution(cv, img, res, (p) => scribbleXdog(cv, p, thr)),
   },
   {
-    name: 'blur_gaussian', label: 'blur_gaussian', sliders: [resolution(), { name: 'Sigma', value: 9.0, min: 0.01, max: 64, step: 0.01 }, null],
+    name: 'blur_gaussian',
+    label: 'blur_gaussian',
+    sliders: [resolution(), { name: 'Sigma', value: 9.0, min: 0.01, max: 64, step: 0.01 }, null],
     run: (cv, img, res, sigma) => {
       const k = res / Math.min(img.height, img.width);
       const resized = resize(cv, img, roundHalfEven(img.width * k), roundHalfEven(img.height * k), k > 1 ? 'cubic' : 'area');
@@ -120,15 +139,77 @@ export const PREPROCESSORS: readonly Preprocessor[] = [
 
 /** Every module name of a complete v1.1.455 installation (§9.1); the ones above run here, the rest need weights. */
 export const KNOWN_MODULES: readonly string[] = [
-  'none', 'ip-adapter-auto', 'tile_resample', 'pidinet', 'oneformer_ade20k', 'pidinet_scribble', 'revision_clipvision', 'reference_only',
-  'recolor_luminance', 'openpose_full', 'normal_bae', 'mlsd', 'lineart_standard', 'ip-adapter_clip_sd15', 'inpaint_only', 'depth', 'canny',
-  'invert', 'tile_colorfix+sharp', 'tile_colorfix', 'threshold', 'clip_vision', 'pidinet_sketch', 'color', 'softedge_teed', 'pidinet_safe',
-  'hed_safe', 'hed', 'softedge_anyline', 'shuffle', 'segmentation', 'oneformer_coco', 'anime_face_segment', 'scribble_xdog', 'scribble_hed',
-  'revision_ignore_prompt', 'reference_adain+attn', 'reference_adain', 'recolor_intensity', 'openpose_hand', 'openpose_faceonly', 'openpose_face',
-  'openpose', 'normal_map', 'normal_dsine', 'mobile_sam', 'mediapipe_face', 'lineart', 'lineart_coarse', 'lineart_anime_denoise', 'lineart_anime',
-  'ip-adapter_pulid', 'ip-adapter_face_id_plus', 'ip-adapter_face_id', 'ip-adapter_clip_sdxl_plus_vith', 'ip-adapter_clip_sdxl',
-  'instant_id_face_keypoints', 'instant_id_face_embedding', 'inpaint_only+lama', 'inpaint', 'facexlib', 'dw_openpose_full', 'depth_zoe',
-  'depth_leres++', 'depth_leres', 'depth_hand_refiner', 'depth_anything_v2', 'depth_anything', 'densepose_parula', 'densepose', 'blur_gaussian',
+  'none',
+  'ip-adapter-auto',
+  'tile_resample',
+  'pidinet',
+  'oneformer_ade20k',
+  'pidinet_scribble',
+  'revision_clipvision',
+  'reference_only',
+  'recolor_luminance',
+  'openpose_full',
+  'normal_bae',
+  'mlsd',
+  'lineart_standard',
+  'ip-adapter_clip_sd15',
+  'inpaint_only',
+  'depth',
+  'canny',
+  'invert',
+  'tile_colorfix+sharp',
+  'tile_colorfix',
+  'threshold',
+  'clip_vision',
+  'pidinet_sketch',
+  'color',
+  'softedge_teed',
+  'pidinet_safe',
+  'hed_safe',
+  'hed',
+  'softedge_anyline',
+  'shuffle',
+  'segmentation',
+  'oneformer_coco',
+  'anime_face_segment',
+  'scribble_xdog',
+  'scribble_hed',
+  'revision_ignore_prompt',
+  'reference_adain+attn',
+  'reference_adain',
+  'recolor_intensity',
+  'openpose_hand',
+  'openpose_faceonly',
+  'openpose_face',
+  'openpose',
+  'normal_map',
+  'normal_dsine',
+  'mobile_sam',
+  'mediapipe_face',
+  'lineart',
+  'lineart_coarse',
+  'lineart_anime_denoise',
+  'lineart_anime',
+  'ip-adapter_pulid',
+  'ip-adapter_face_id_plus',
+  'ip-adapter_face_id',
+  'ip-adapter_clip_sdxl_plus_vith',
+  'ip-adapter_clip_sdxl',
+  'instant_id_face_keypoints',
+  'instant_id_face_embedding',
+  'inpaint_only+lama',
+  'inpaint',
+  'facexlib',
+  'dw_openpose_full',
+  'depth_zoe',
+  'depth_leres++',
+  'depth_leres',
+  'depth_hand_refiner',
+  'depth_anything_v2',
+  'depth_anything',
+  'densepose_parula',
+  'densepose',
+  'blur_gaussian',
   'animal_openpose',
 ];
 
@@ -157,7 +238,13 @@ export function runPreprocessor(cv: CV, p: Preprocessor, rgba: { width: number; 
  * `/controlnet/detect`: runs module `nameOrLabel` with defaulted, range-checked sliders and returns its map at
  * the module's own size (no fitting to a generation size).
  */
-export async function detectMap(nameOrLabel: string, rgba: { width: number; height: number; rgba: Uint8Array }, res: number, a: number, b: number): Promise<Image8> {
+export async function detectMap(
+  nameOrLabel: string,
+  rgba: { width: number; height: number; rgba: Uint8Array },
+  res: number,
+  a: number,
+  b: number,
+): Promise<Image8> {
   const p = findPreprocessor(nameOrLabel);
   if (!p) throw new RangeError(`module '${nameOrLabel}' is not available`);
   const [r, ta, tb] = resolveSliders(p, res, a, b);

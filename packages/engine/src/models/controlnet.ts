@@ -10,7 +10,7 @@ import { Conv2d, Linear, Sequential, SiLU } from '../nn/layers.ts';
 import { Module } from '../nn/module.ts';
 import { Graph, type Value } from '../onnx/graph.ts';
 import * as F from '../onnx/ops.ts';
-import { TimestepEmbedSequential, timestepEmbedding } from './unet.ts';
+import { type TimestepEmbedSequential, timestepEmbedding } from './unet.ts';
 import { buildInputBlocks, buildMiddleBlock } from './unet-model.ts';
 
 /** cldm.py `input_hint_block`: eight 3×3 convs with SiLU between, three of them stride 2 (hint size → latent size). */
@@ -80,6 +80,6 @@ export function buildControlNetGraph(config: ControlNetConfig): Graph {
   const t = graph.input('timesteps', ['N']);
   const context = graph.input('context', ['N', 'L', u.context_dim]);
   const y = u.adm_in_channels === null ? null : graph.input('y', ['N', u.adm_in_channels]);
-  model.forward(x, hint, t, context, y).forEach((out, i) => graph.output(out, `control_${i}`));
+  for (const [i, out] of model.forward(x, hint, t, context, y).entries()) graph.output(out, `control_${i}`);
   return graph;
 }

@@ -11,9 +11,9 @@ import { type Image8, loadOpenCV } from '../image/opencv.ts';
 import { findPreprocessor, KNOWN_MODULES, PREPROCESSORS, resolveSliders, runPreprocessor } from '../image/preprocessors.ts';
 import { controlResidualCount } from '../models/unet-model.ts';
 import { Tensor } from '../tensor.ts';
-import { formatPyFloat } from './infotext.ts';
-import { type ControlMode, ControlHook, type ControlUnit } from './control.ts';
+import { ControlHook, type ControlMode, type ControlUnit } from './control.ts';
 import { controlNetCacheOf } from './controlnet-model.ts';
+import { formatPyFloat } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
 import type { RgbaImage } from './types.ts';
 
@@ -61,7 +61,8 @@ function controlImage(unit: ControlNetUnitParams, i: number, initImage: RgbaImag
   if (!image) throw fail(i, 'image', 'controlnet is enabled but no input image is given');
   const mask = unit.mask;
   if (!mask) return image;
-  if (mask.width !== image.width || mask.height !== image.height) throw fail(i, 'mask', `mask is ${mask.width}×${mask.height} but the image is ${image.width}×${image.height}`);
+  if (mask.width !== image.width || mask.height !== image.height)
+    throw fail(i, 'mask', `mask is ${mask.width}×${mask.height} but the image is ${image.width}×${image.height}`);
   let low = false;
   let high = false;
   for (let p = 0; p < mask.width * mask.height; p++) {
@@ -87,10 +88,17 @@ const pyNumber = (v: number, isInt: boolean) => (isInt && Number.isInteger(v) ? 
 
 function infotextValue(u: ControlNetUnitParams, module: string, [res, a, b]: [number, number, number]): string {
   return [
-    `Module: ${module}`, `Model: ${u.modelName}`, `Weight: ${formatPyFloat(u.weight)}`, `Resize Mode: ${u.resizeMode}`,
-    `Processor Res: ${pyNumber(res, true)}`, `Threshold A: ${pyNumber(a, false)}`, `Threshold B: ${pyNumber(b, false)}`,
-    `Guidance Start: ${formatPyFloat(u.guidanceStart)}`, `Guidance End: ${formatPyFloat(u.guidanceEnd)}`,
-    `Pixel Perfect: ${u.pixelPerfect ? 'True' : 'False'}`, `Control Mode: ${u.controlMode}`,
+    `Module: ${module}`,
+    `Model: ${u.modelName}`,
+    `Weight: ${formatPyFloat(u.weight)}`,
+    `Resize Mode: ${u.resizeMode}`,
+    `Processor Res: ${pyNumber(res, true)}`,
+    `Threshold A: ${pyNumber(a, false)}`,
+    `Threshold B: ${pyNumber(b, false)}`,
+    `Guidance Start: ${formatPyFloat(u.guidanceStart)}`,
+    `Guidance End: ${formatPyFloat(u.guidanceEnd)}`,
+    `Pixel Perfect: ${u.pixelPerfect ? 'True' : 'False'}`,
+    `Control Mode: ${u.controlMode}`,
   ].join(', ');
 }
 
@@ -107,10 +115,16 @@ const A1111_RESIZE: Record<number, ControlResizeMode> = { 0: 'Just Resize', 1: '
  * Prepares every unit for a job of `width × height` (the first-pass size). Returns null without units.
  * @throws InvalidParamsError naming `controlnet[i].<field>` for a unit that cannot be honoured.
  */
-export async function prepareControl(model: LoadedModel, units: readonly ControlNetUnitParams[] | undefined, size: { width: number; height: number; hires?: unknown }, init: ControlInit | null = null): Promise<PreparedControl | null> {
+export async function prepareControl(
+  model: LoadedModel,
+  units: readonly ControlNetUnitParams[] | undefined,
+  size: { width: number; height: number; hires?: unknown },
+  init: ControlInit | null = null,
+): Promise<PreparedControl | null> {
   if (!units || units.length === 0) return null;
   // NOT YET: the hires pass needs a second hint at the hires size, hr_option and forced soft injection (§4.1, §6.6).
-  if (size.hires) throw new InvalidParamsError('controlnet', 'ControlNet units with hires fix are not supported yet; send enable_hr: false or no ControlNet unit');
+  if (size.hires)
+    throw new InvalidParamsError('controlnet', 'ControlNet units with hires fix are not supported yet; send enable_hr: false or no ControlNet unit');
   const cv = await loadOpenCV();
   const h = Math.floor(size.height / 8) * 8;
   const w = Math.floor(size.width / 8) * 8;
@@ -128,7 +142,15 @@ export async function prepareControl(model: LoadedModel, units: readonly Control
     const res = unit.pixelPerfect ? pixelPerfectResolution(image.height, image.width, h, w, resizeMode) : sliders[0];
     const map = fitToSize(cv, runPreprocessor(cv, p, image, res, sliders[1], sliders[2]), w, h, resizeMode);
     const controlNet = loadControlNet(model, unit, i);
-    prepared.units.push({ model: controlNet, hint: hintTensor(map), weight: unit.weight, guidanceStart: unit.guidanceStart, guidanceEnd: unit.guidanceEnd, controlMode: unit.controlMode, advancedWeighting: unit.advancedWeighting ?? null });
+    prepared.units.push({
+      model: controlNet,
+      hint: hintTensor(map),
+      weight: unit.weight,
+      guidanceStart: unit.guidanceStart,
+      guidanceEnd: unit.guidanceEnd,
+      controlMode: unit.controlMode,
+      advancedWeighting: unit.advancedWeighting ?? null,
+    });
     if (unit.saveDetectedMap !== false) prepared.detectedMaps.push(map);
   }
   return prepared;
@@ -144,9 +166,16 @@ function loadControlNet(model: LoadedModel, unit: ControlNetUnitParams, i: numbe
   }
   const base = model.config.unet;
   const c = controlNet.config.unet;
-  const fits = c.context_dim === base.context_dim && (c.adm_in_channels === null) === (base.adm_in_channels === null) && controlNet.residualCount === controlResidualCount(base);
+  const fits =
+    c.context_dim === base.context_dim &&
+    (c.adm_in_channels === null) === (base.adm_in_channels === null) &&
+    controlNet.residualCount === controlResidualCount(base);
   if (!fits || c.model_channels !== base.model_channels) {
-    throw fail(i, 'model', `${unit.modelName} (context ${c.context_dim}, ${c.model_channels} channels${c.adm_in_channels ? ', SDXL' : ''}) does not fit the loaded ${model.config.family} model (context ${base.context_dim}, ${base.model_channels} channels)`);
+    throw fail(
+      i,
+      'model',
+      `${unit.modelName} (context ${c.context_dim}, ${c.model_channels} channels${c.adm_in_channels ? ', SDXL' : ''}) does not fit the loaded ${model.config.family} model (context ${base.context_dim}, ${base.model_channels} channels)`,
+    );
   }
   return controlNet;
 }

@@ -19,7 +19,14 @@ function fakeModel(calls: number[], clock: () => number): ControlNetModel {
 test('guidance 0.2–0.6 over 10 steps is active in evaluations 3–7 (A1111 sees sampling_step = max(i − 1, 0))', async () => {
   const calls: number[] = [];
   let evaluation = 0;
-  const unit: ControlUnit = { model: fakeModel(calls, () => evaluation), hint: Tensor.zeros([1, 3, 8, 8]), weight: 0.5, guidanceStart: 0.2, guidanceEnd: 0.6, controlMode: 'Balanced' };
+  const unit: ControlUnit = {
+    model: fakeModel(calls, () => evaluation),
+    hint: Tensor.zeros([1, 3, 8, 8]),
+    weight: 0.5,
+    guidanceStart: 0.2,
+    guidanceEnd: 0.6,
+    controlMode: 'Balanced',
+  };
   const hook = new ControlHook([unit], 10);
   const x = Tensor.zeros([2, 4, 1, 1]);
   for (evaluation = 0; evaluation < 10; evaluation++) {

@@ -30,7 +30,8 @@ const SOFT_BASE = 0.825;
 /** §6.2: the per-residual scales of one unit. */
 export function controlScales(unit: Pick<ControlUnit, 'weight' | 'controlMode' | 'advancedWeighting'>, count: number): number[] {
   if (unit.advancedWeighting) {
-    if (unit.advancedWeighting.length < count) throw new RangeError(`advanced_weighting has ${unit.advancedWeighting.length} entries; the model has ${count} residuals`);
+    if (unit.advancedWeighting.length < count)
+      throw new RangeError(`advanced_weighting has ${unit.advancedWeighting.length} entries; the model has ${count} residuals`);
     return unit.advancedWeighting.slice(0, count);
   }
   if (unit.controlMode === 'Balanced') return Array<number>(count).fill(unit.weight);
@@ -50,7 +51,11 @@ export function unitActive(unit: Pick<ControlUnit, 'guidanceStart' | 'guidanceEn
  * Residual i × scales[i]; rows ≥ `condRows` zeroed when `condOnly` (uncond rows get no control); with
  * `globalAveragePooling` each residual is replaced by its per-channel spatial mean (shuffle models).
  */
-export function scaleResiduals(residuals: readonly Tensor[], scales: readonly number[], { condRows, condOnly, globalAveragePooling = false }: { condRows: number; condOnly: boolean; globalAveragePooling?: boolean }): Tensor[] {
+export function scaleResiduals(
+  residuals: readonly Tensor[],
+  scales: readonly number[],
+  { condRows, condOnly, globalAveragePooling = false }: { condRows: number; condOnly: boolean; globalAveragePooling?: boolean },
+): Tensor[] {
   return residuals.map((r, i) => {
     const [n, c, h, w] = r.shape;
     const out = new Float32Array(r.size);

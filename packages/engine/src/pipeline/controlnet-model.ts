@@ -61,7 +61,11 @@ export class ControlNetModel {
 
   private compiled(): Promise<OrtSession> {
     if (!this.session) {
-      const session = compileGraph(buildControlNetGraph(this.config), this.file, { keyOf: this.keyOf, cacheDir: this.options.cacheDir, intraOpThreads: this.options.threads });
+      const session = compileGraph(buildControlNetGraph(this.config), this.file, {
+        keyOf: this.keyOf,
+        cacheDir: this.options.cacheDir,
+        intraOpThreads: this.options.threads,
+      });
       session.catch(() => {
         this.session = null; // a failed compile may be retried
       });

@@ -2,7 +2,16 @@
  * The sd-webui-controlnet routes (spec controlnet-api.md §8), at the server root as the extension registers
  * them (outside `/sdapi/v1` and its --api-auth).
  */
-import { ControlNetDetectRequest, ControlNetDetectResponse, ControlNetModelList, ControlNetModelListQuery, ControlNetModuleList, ControlNetModuleListQuery, ControlNetSettings, ControlNetVersion } from '@sdapi/protocol';
+import {
+  ControlNetDetectRequest,
+  ControlNetDetectResponse,
+  ControlNetModelList,
+  ControlNetModelListQuery,
+  ControlNetModuleList,
+  ControlNetModuleListQuery,
+  ControlNetSettings,
+  ControlNetVersion,
+} from '@sdapi/protocol';
 import { detect, moduleList } from '../services/controlnet.ts';
 import { encodeOutputImages } from '../services/image-output.ts';
 import type { SdApiInstance } from '../types.ts';
@@ -16,7 +25,9 @@ export function controlNetRoutes(app: SdApiInstance): void {
     const entries = req.query.update === false ? app.controlNet.catalog.list() : app.controlNet.catalog.rescan();
     return { model_list: entries.map((e) => e.name) };
   });
-  app.get('/controlnet/module_list', { schema: { querystring: ControlNetModuleListQuery, response: { 200: ControlNetModuleList } } }, async (req) => moduleList(req.query.alias_names === true));
+  app.get('/controlnet/module_list', { schema: { querystring: ControlNetModuleListQuery, response: { 200: ControlNetModuleList } } }, async (req) =>
+    moduleList(req.query.alias_names === true),
+  );
   app.get('/controlnet/settings', { schema: { response: { 200: ControlNetSettings } } }, async () => {
     const count = app.sd.options.effective().control_net_unit_count;
     return { control_net_unit_count: typeof count === 'number' ? count : 3 };

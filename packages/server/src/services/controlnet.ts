@@ -6,8 +6,26 @@
  * unit that cannot be honoured is a 422 whose `loc` names the unit and the field. No HTTP here.
  */
 import { join } from 'node:path';
-import { type ControlNetUnitParams, ControlNetCatalog, detectMap, findPreprocessor, KNOWN_MODULES, PREPROCESSORS, type RgbaImage, type Slider } from '@sdapi/engine';
-import { CONTROLNET_CONTROL_MODES, CONTROLNET_HR_OPTIONS, CONTROLNET_RESIZE_MODES, type ControlNetDetectRequest, ControlNetUnit, coerce, type ScriptInfo, type ValidationIssue } from '@sdapi/protocol';
+import {
+  ControlNetCatalog,
+  type ControlNetUnitParams,
+  detectMap,
+  findPreprocessor,
+  KNOWN_MODULES,
+  PREPROCESSORS,
+  type RgbaImage,
+  type Slider,
+} from '@sdapi/engine';
+import {
+  CONTROLNET_CONTROL_MODES,
+  CONTROLNET_HR_OPTIONS,
+  CONTROLNET_RESIZE_MODES,
+  type ControlNetDetectRequest,
+  ControlNetUnit,
+  coerce,
+  type ScriptInfo,
+  type ValidationIssue,
+} from '@sdapi/protocol';
 import { ApiError, RequestValidationError } from './errors.ts';
 import { decodeRequestImage } from './image-input.ts';
 
@@ -20,8 +38,10 @@ const unitError = (loc: Loc, msg: string, type = 'value_error.controlnet') => ne
 
 /** §2: resize-mode labels and aliases; ≤1.1.44x numbers (0 Just Resize, 1 Crop and Resize, 2 Resize and Fill, 3+ Just Resize). */
 const RESIZE_ALIASES: Record<string, ControlNetUnitParams['resizeMode']> = {
-  'Inner Fit (Scale to Fit)': 'Crop and Resize', 'Scale to Fit (Inner Fit)': 'Crop and Resize',
-  'Outer Fit (Shrink to Fit)': 'Resize and Fill', 'Envelope (Outer Fit)': 'Resize and Fill',
+  'Inner Fit (Scale to Fit)': 'Crop and Resize',
+  'Scale to Fit (Inner Fit)': 'Crop and Resize',
+  'Outer Fit (Shrink to Fit)': 'Resize and Fill',
+  'Envelope (Outer Fit)': 'Resize and Fill',
 };
 
 function resizeMode(v: unknown, loc: Loc): ControlNetUnitParams['resizeMode'] {
@@ -56,7 +76,10 @@ export function enabledUnits(body: { alwayson_scripts?: Record<string, unknown> 
     args.forEach((arg, i) => {
       if (arg === null) return; // an empty slot
       if (typeof arg !== 'object' || Array.isArray(arg)) {
-        throw unitError([...loc, i], `ControlNet v1.1.455 takes unit objects ({"enabled": true, "module": …}); the positional form of early 2023 is not understood (the extension would ignore it), got ${JSON.stringify(arg)}`);
+        throw unitError(
+          [...loc, i],
+          `ControlNet v1.1.455 takes unit objects ({"enabled": true, "module": …}); the positional form of early 2023 is not understood (the extension would ignore it), got ${JSON.stringify(arg)}`,
+        );
       }
       const coerced = coerce<Unit>(ControlNetUnit, arg, [...loc, i]);
       if (!coerced.ok) throw new RequestValidationError(coerced.errors);
@@ -64,13 +87,22 @@ export function enabledUnits(body: { alwayson_scripts?: Record<string, unknown> 
     });
   }
   if (found.length > unitCount) {
-    throw unitError(found[unitCount].loc, `${found.length} enabled ControlNet units but control_net_unit_count is ${unitCount} (the extension would silently drop the rest); raise the option or send fewer units`);
+    throw unitError(
+      found[unitCount].loc,
+      `${found.length} enabled ControlNet units but control_net_unit_count is ${unitCount} (the extension would silently drop the rest); raise the option or send fewer units`,
+    );
   }
   return found;
 }
 
 /** The deprecated alias `from` of field `to`: giving both fails (§2). */
-function alias(u: Unit, loc: Loc, from: 'input_image' | 'lowvram' | 'guidance' | 'mask_image', to: 'image' | 'low_vram' | 'guidance_end' | 'mask', unset: unknown): unknown {
+function alias(
+  u: Unit,
+  loc: Loc,
+  from: 'input_image' | 'lowvram' | 'guidance' | 'mask_image',
+  to: 'image' | 'low_vram' | 'guidance_end' | 'mask',
+  unset: unknown,
+): unknown {
   const a = u[from];
   if (a === undefined || a === null) return u[to];
   if (u[to] !== unset && u[to] !== null) throw unitError([...loc, from], `both ${from} and ${to} are given; send only ${to}`);
@@ -84,13 +116,15 @@ function checkFields(u: Unit, loc: Loc): void {
   };
   range('weight', u.weight, 0, 2);
   range('guidance_start', u.guidance_start, 0, 1);
-  if (!(CONTROLNET_HR_OPTIONS as readonly string[]).includes(u.hr_option)) throw unitError([...loc, 'hr_option'], `hr_option ${JSON.stringify(u.hr_option)} is not one of ${CONTROLNET_HR_OPTIONS.join(', ')}`);
+  if (!(CONTROLNET_HR_OPTIONS as readonly string[]).includes(u.hr_option))
+    throw unitError([...loc, 'hr_option'], `hr_option ${JSON.stringify(u.hr_option)} is not one of ${CONTROLNET_HR_OPTIONS.join(', ')}`);
   const unsupported: [keyof Unit, boolean][] = [
     ['effective_region_mask', u.effective_region_mask !== null && u.effective_region_mask !== undefined && u.effective_region_mask !== ''],
     ['union_control_type', u.union_control_type !== 'Unknown'],
     ['ipadapter_input', u.ipadapter_input !== null && u.ipadapter_input !== undefined],
   ];
-  for (const [field, given] of unsupported) if (given) throw unitError([...loc, field], `${field} is not supported by this server (ControlNet-Union / IP-Adapter / region masks are not implemented)`);
+  for (const [field, given] of unsupported)
+    if (given) throw unitError([...loc, field], `${field} is not supported by this server (ControlNet-Union / IP-Adapter / region masks are not implemented)`);
 }
 
 export class ControlNetService {
@@ -110,12 +144,19 @@ export class ControlNetService {
    * first init image (§3).
    * @throws RequestValidationError (422) naming the unit and field.
    */
-  async units(body: { alwayson_scripts?: Record<string, unknown> | null; controlnet?: unknown[] | null }, options: Record<string, unknown>, hasInitImage = false): Promise<ControlNetUnitParams[]> {
+  async units(
+    body: { alwayson_scripts?: Record<string, unknown> | null; controlnet?: unknown[] | null },
+    options: Record<string, unknown>,
+    hasInitImage = false,
+  ): Promise<ControlNetUnitParams[]> {
     const count = typeof options.control_net_unit_count === 'number' ? options.control_net_unit_count : 3;
     const raw = enabledUnits(body, count);
     if (raw.length === 0) return [];
     if ((body as { enable_hr?: unknown }).enable_hr === true) {
-      throw unitError(['body', 'enable_hr'], 'hires fix together with ControlNet units is not supported yet (the hires pass needs its own hint); send enable_hr: false');
+      throw unitError(
+        ['body', 'enable_hr'],
+        'hires fix together with ControlNet units is not supported yet (the hires pass needs its own hint); send enable_hr: false',
+      );
     }
     this.catalog.rescan();
     const out: ControlNetUnitParams[] = [];
@@ -131,32 +172,61 @@ export class ControlNetService {
     const p = findPreprocessor(u.module);
     if (!p) {
       const known = KNOWN_MODULES.includes(u.module);
-      const msg = known ? `module '${u.module}' needs annotator weights or features this server does not have` : `module(${u.module}) not found in supported modules.`;
+      const msg = known
+        ? `module '${u.module}' needs annotator weights or features this server does not have`
+        : `module(${u.module}) not found in supported modules.`;
       throw unitError([...loc, 'module'], `${msg} Available: ${PREPROCESSORS.map((x) => x.name).join(', ')}`);
     }
     if (u.model === 'None' || !u.model) throw unitError([...loc, 'model'], 'You have not selected any ControlNet Model.');
     const entry = this.catalog.find(u.model);
-    if (!entry) throw unitError([...loc, 'model'], `model not found: ${u.model}; available: ${this.catalog.list().map((e) => e.name).join(', ') || 'none (put ControlNet files into models/ControlNet)'}`);
+    if (!entry)
+      throw unitError(
+        [...loc, 'model'],
+        `model not found: ${u.model}; available: ${
+          this.catalog
+            .list()
+            .map((e) => e.name)
+            .join(', ') || 'none (put ControlNet files into models/ControlNet)'
+        }`,
+      );
     const { image, mask } = await this.images(u, loc, options, hasInitImage);
     return {
-      modelPath: entry.filename, modelName: entry.name, module: p.name, image, mask,
-      weight: u.weight, resizeMode: resizeMode(u.resize_mode, [...loc, 'resize_mode']), processorRes: u.processor_res,
-      thresholdA: u.threshold_a, thresholdB: u.threshold_b, guidanceStart: u.guidance_start, guidanceEnd,
-      pixelPerfect: u.pixel_perfect, controlMode: controlMode(u.control_mode, [...loc, 'control_mode']),
-      hrOption: u.hr_option as ControlNetUnitParams['hrOption'], saveDetectedMap: u.save_detected_map,
+      modelPath: entry.filename,
+      modelName: entry.name,
+      module: p.name,
+      image,
+      mask,
+      weight: u.weight,
+      resizeMode: resizeMode(u.resize_mode, [...loc, 'resize_mode']),
+      processorRes: u.processor_res,
+      thresholdA: u.threshold_a,
+      thresholdB: u.threshold_b,
+      guidanceStart: u.guidance_start,
+      guidanceEnd,
+      pixelPerfect: u.pixel_perfect,
+      controlMode: controlMode(u.control_mode, [...loc, 'control_mode']),
+      hrOption: u.hr_option as ControlNetUnitParams['hrOption'],
+      saveDetectedMap: u.save_detected_map,
       advancedWeighting: u.advanced_weighting ?? null,
     };
   }
 
   /** §3: the unit's image (string, `{image, mask}`, `[image, mask]`) and mask, decoded. */
-  private async images(u: Unit, loc: Loc, options: Record<string, unknown>, hasInitImage: boolean): Promise<{ image: RgbaImage | null; mask: RgbaImage | null }> {
+  private async images(
+    u: Unit,
+    loc: Loc,
+    options: Record<string, unknown>,
+    hasInitImage: boolean,
+  ): Promise<{ image: RgbaImage | null; mask: RgbaImage | null }> {
     let image = alias(u, loc, 'input_image', 'image', null);
     let mask = alias(u, loc, 'mask_image', 'mask', null);
     if (Array.isArray(image)) {
-      if (image.length !== 1 && !(image.length === 2 && typeof image[0] === 'string')) throw unitError([...loc, 'image'], `only IP-Adapter units take several input images (got ${image.length})`);
+      if (image.length !== 1 && !(image.length === 2 && typeof image[0] === 'string'))
+        throw unitError([...loc, 'image'], `only IP-Adapter units take several input images (got ${image.length})`);
       [image, mask] = image.length === 2 ? image : [image[0], mask];
     }
-    if (image && typeof image === 'object' && !Array.isArray(image)) [image, mask] = [(image as { image?: unknown }).image, (image as { mask?: unknown }).mask ?? mask];
+    if (image && typeof image === 'object' && !Array.isArray(image))
+      [image, mask] = [(image as { image?: unknown }).image, (image as { mask?: unknown }).mask ?? mask];
     if (image === null || image === undefined) {
       if (hasInitImage) return { image: null, mask: null };
       throw unitError([...loc, 'image'], 'controlnet is enabled but no input image is given');
@@ -165,7 +235,8 @@ export class ControlNetService {
   }
 
   private async decode(value: unknown, loc: Loc, options: Record<string, unknown>): Promise<RgbaImage> {
-    if (typeof value !== 'string' || value === '') throw unitError(loc, `expected a base64 image, a data URL or an http(s) URL, got ${JSON.stringify(value)?.slice(0, 40)}`);
+    if (typeof value !== 'string' || value === '')
+      throw unitError(loc, `expected a base64 image, a data URL or an http(s) URL, got ${JSON.stringify(value)?.slice(0, 40)}`);
     try {
       const { width, height, rgba } = await decodeRequestImage(value, options);
       return { width, height, rgba };
@@ -179,7 +250,8 @@ export class ControlNetService {
 /** `GET /controlnet/module_list` (§8): names or labels in the extension's order, with visible sliders. */
 export function moduleList(aliasNames: boolean): { module_list: string[]; module_detail: Record<string, { model_free: boolean; sliders: Slider[] }> } {
   const module_detail: Record<string, { model_free: boolean; sliders: Slider[] }> = {};
-  for (const p of PREPROCESSORS) module_detail[aliasNames ? p.label : p.name] = { model_free: false, sliders: p.sliders.filter((s): s is Slider => s !== null) };
+  for (const p of PREPROCESSORS)
+    module_detail[aliasNames ? p.label : p.name] = { model_free: false, sliders: p.sliders.filter((s): s is Slider => s !== null) };
   return { module_list: PREPROCESSORS.map((p) => (aliasNames ? p.label : p.name)), module_detail };
 }
 
@@ -190,7 +262,10 @@ export async function detect(body: ControlNetDetectRequest, options: Record<stri
   const module = body.controlnet_module ?? 'none';
   if (DETECT_REFUSED.has(module)) throw new ApiError('INVALID_PARAMS', 'Module not supported');
   if (!findPreprocessor(module)) {
-    throw new ApiError('INVALID_PARAMS', KNOWN_MODULES.includes(module) ? `Module not available (${module} needs annotator weights this server does not have)` : 'Module not available');
+    throw new ApiError(
+      'INVALID_PARAMS',
+      KNOWN_MODULES.includes(module) ? `Module not available (${module} needs annotator weights this server does not have)` : 'Module not available',
+    );
   }
   const given = body.controlnet_input_images ?? [];
   const images = given.length > 0 ? given : (body.controlnet_images ?? []);
@@ -198,7 +273,13 @@ export async function detect(body: ControlNetDetectRequest, options: Record<stri
   const out: { width: number; height: number; rgb: Uint8Array }[] = [];
   for (const value of images) {
     const { width, height, rgba } = await decodeRequestImage(value, options);
-    const map = await detectMap(module, { width, height, rgba }, body.controlnet_processor_res ?? -1, body.controlnet_threshold_a ?? -1, body.controlnet_threshold_b ?? -1);
+    const map = await detectMap(
+      module,
+      { width, height, rgba },
+      body.controlnet_processor_res ?? -1,
+      body.controlnet_threshold_a ?? -1,
+      body.controlnet_threshold_b ?? -1,
+    );
     out.push({ width: map.width, height: map.height, rgb: map.data });
   }
   return out;
@@ -216,6 +297,13 @@ export function defaultUnit(): Unit {
  * slot (`control_net_unit_count`), each defaulting to a disabled unit; txt2img entry first, then img2img.
  */
 export function controlNetScriptInfo(unitCount: number): ScriptInfo[] {
-  const args = Array.from({ length: unitCount }, (_, i) => ({ label: `ControlNet Unit ${i}`, value: defaultUnit(), minimum: null, maximum: null, step: null, choices: null }));
+  const args = Array.from({ length: unitCount }, (_, i) => ({
+    label: `ControlNet Unit ${i}`,
+    value: defaultUnit(),
+    minimum: null,
+    maximum: null,
+    step: null,
+    choices: null,
+  }));
   return [false, true].map((is_img2img) => ({ name: 'controlnet', is_alwayson: true, is_img2img, args }));
 }
