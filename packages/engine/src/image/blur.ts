@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 export async function maskBlur(mask: Pixels, sigmaX: number, sigmaY: number): Promise<Pixels> {
   if (mask.channels !== 1) throw new RangeError(`maskBlur needs an L image, got ${mask.channels} channels`);
   if (sigmaX <= 0 && sigmaY <= 0) return mask;
-  const cv = await openCV();
+  const { cv } = await openCV();
   const pass = (img: Pixels, sigma: number, horizontal: boolean): Pixels => {
     const k = 2 * Math.floor(2.5 * sigma + 0.5) + 1;
     const src = cv.matFromArray(img.height, img.width, cv.CV_8UC1, img.data);
@@ -51,14 +51,17 @@ interface OpenCV {
 /**
  * @techstark/opencv-js (OpenCV 4.5 in WebAssembly), once its runtime is up. Polled rather than hooked through
  * onRuntimeInitialized, so that other loaders of the same module in this process cannot steal the callback.
+ * Boxed in `{ cv }`: the module is a thenable whose `then` never fires once it is ready, so a promise must not
+ * resolve to it directly.
  */
-async function openCV(): Promise<OpenCV> {
+async function openCV(): Promise<{ cv: OpenCV }> {
   const mod = createRequire(import.meta.url)('@techstark/opencv-js') as Partial<OpenCV>;
-  for (let waited = 0; typeof mod.matFromArray !== 'function'; waited += 10) {
+  // matFromArray is plain JS and exists at once; Mat comes with the WebAssembly runtime.
+  for (let waited = 0; typeof mod.Mat !== 'function'; waited += 10) {
     if (waited > 30_000) throw new Error('OpenCV (WebAssembly) did not initialise within 30 s');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  return mod as OpenCV;
+  return { cv: mod as OpenCV };
 }
 
 /** BoxBlur.c _gaussian_blur_radius: the extended-box radius whose `passes` passes approximate σ = radius. */

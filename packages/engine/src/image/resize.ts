@@ -28,14 +28,15 @@ export async function resizePixels(img: Pixels, width: number, height: number, k
 }
 
 /**
- * The inner `resize(im, w, h)` of resize_image: L images and upscaler None/Lanczos resize with Lanczos; an
- * upscaler that enlarges (Nearest) runs first at its own integer scale, then Lanczos fixes the size.
+ * The inner `resize(im, w, h)` of resize_image: L images and upscaler None go straight to a Lanczos resize; an
+ * upscaler that enlarges (Lanczos, Nearest) first scales by max(w/W, h/H) with its own filter to
+ * ⌊W·scale⌋ × ⌊H·scale⌋, then Lanczos fixes the exact size.
  */
 async function resizeWith(img: Pixels, w: number, h: number, upscaler: PixelUpscaler): Promise<Pixels> {
-  if (upscaler !== 'Nearest' || img.channels === 1) return resizePixels(img, w, h);
+  if (upscaler === 'None' || img.channels === 1) return resizePixels(img, w, h);
   const scale = Math.max(w / img.width, h / img.height);
   let out = img;
-  if (scale > 1) out = await resizePixels(img, Math.trunc(img.width * scale), Math.trunc(img.height * scale), 'nearest');
+  if (scale > 1) out = await resizePixels(img, Math.trunc(img.width * scale), Math.trunc(img.height * scale), upscaler === 'Nearest' ? 'nearest' : 'lanczos3');
   return out.width === w && out.height === h ? out : resizePixels(out, w, h);
 }
 

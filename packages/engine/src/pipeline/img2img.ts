@@ -87,7 +87,7 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
     steps: params.steps, samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel,
     cfgScale: params.cfgScale, width: params.width, height: params.height, batchSize,
     sdModelName: model.name, sdModelHash: model.shortHash, subseedStrength: params.subseedStrength,
-    seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH, tiling: params.tiling,
+    seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH,
     clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, isUsingInpaintingConditioning: latents.imageCond !== null,
     extraGenerationParams: extra,
   };

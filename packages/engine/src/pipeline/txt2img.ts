@@ -6,6 +6,8 @@ import { ImageRNG } from '../rng/image-rng.ts';
 import { toRgbBytes } from '../image/convert.ts';
 import { stripComments } from '../text/comments.ts';
 import { controlHook, prepareControl } from './control-units.ts';
+import { hiresPass, planHires } from './hires.ts';
+import { latentChannels, txt2imgConditioning } from './img2img-latents.ts';
 import { createInfotext, type InfotextParams } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
 import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
@@ -39,7 +41,9 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
   // 2b. ControlNet units: control image → detected map → hint; their infotext keys come first (the extension
   // writes them in its process() step, before conditioning and sampling add theirs).
   const control = await prepareControl(model, params.controlNet, params);
-  let extraGenerationParams: Record<string, unknown> = { ...control?.infotext, ...sampling.extraGenerationParams };
+  // 2c. Hires fix: the second pass's plan; A1111's init() adds its keys after the scripts' process().
+  const hires = params.hires ? planHires(model, params, prompts, negatives, sampling.extraGenerationParams['Schedule type']) : null;
+  let extraGenerationParams: Record<string, unknown> = { ...control?.infotext, ...hires?.extra, ...sampling.extraGenerationParams };
   const infotextParams: InfotextParams = {
     allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
     steps: params.steps, samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel,
@@ -47,35 +51,44 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     sdModelName: model.name, sdModelHash: model.shortHash, subseedStrength: params.subseedStrength,
     seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH,
     clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, extraGenerationParams,
+    isUsingInpaintingConditioning: model.config.unet.in_channels !== latentChannels(model),
   };
+  const jobCount = params.nIter * (hires ? 2 : 1); // A1111 doubles job_count for the hires pass
   const images: GeneratedImage[] = [];
   let interrupted = false;
   const warnings = new Set<string>(); // per batch the same notes would repeat
   for (let iteration = 0; iteration < params.nIter && !hooks.signal?.aborted; iteration++) {
     const range = [iteration * params.batchSize, (iteration + 1) * params.batchSize] as const;
-    hooks.onProgress?.({ jobNo: iteration, jobCount: params.nIter, samplingStep: 0, samplingSteps: params.steps });
+    hooks.onProgress?.({ jobNo: iteration * (hires ? 2 : 1), jobCount, samplingStep: 0, samplingSteps: params.steps });
     // 3. Conditioning: prompt-editing schedules and AND parts for the prompts, schedules for the negatives.
     const { cond, uncond, textParams, warnings: batchWarnings } = await conditionBatch(model, sampling, prompts.slice(...range), negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
     for (const w of batchWarnings) warnings.add(w);
     // The text side's keys (Lora hashes, TI hashes, Emphasis) come before the sampler's, as in A1111's infotexts.
-    extraGenerationParams = { ...control?.infotext, ...textParams, ...extraGenerationParams };
+    extraGenerationParams = { ...control?.infotext, ...hires?.extra, ...textParams, ...extraGenerationParams };
     infotextParams.extraGenerationParams = extraGenerationParams;
     // 4. Initial noise from each image's own seed; sampler noise continues the same generators.
     const rng = new ImageRNG({
-      shape: [model.config.unet.in_channels, params.height / 8, params.width / 8],
+      shape: [latentChannels(model), params.height / 8, params.width / 8], // A1111 opt_C: 4 even for 9-channel UNets
       seeds: seeds.slice(...range), subseeds: subseeds.slice(...range), subseedStrength: params.subseedStrength,
       seedResizeFromH: params.seedResizeFromH, seedResizeFromW: params.seedResizeFromW,
       source: params.options.randn_source, etaNoiseSeedDelta: params.options.eta_noise_seed_delta,
     });
     // 5. Sampling (an interrupt or skip returns the last denoised latent, as A1111 does).
-    const sampled = await runSampling(model, sampling, { cond, uncond, rng, params, hooks, iteration, control: controlHook(control, params.steps) });
+    // Inpainting checkpoints get A1111's txt2img c_concat: an all-ones mask and the latent of a mid-grey image.
+    const imageCond = infotextParams.isUsingInpaintingConditioning ? await txt2imgConditioning(model, params.batchSize, params.height, params.width) : null;
+    const job = { no: iteration * (hires ? 2 : 1), count: jobCount };
+    let sampled = await runSampling(model, sampling, { cond, uncond, rng, params, hooks, iteration, control: controlHook(control, params.steps), imageCond, job });
+    // 5b. Hires fix: upscale and re-run the tail of the schedule at the target size.
+    if (hires && !sampled.interrupted) {
+      sampled = await hiresPass(model, hires, { latent: sampled.latent, seeds: seeds.slice(...range), subseeds: subseeds.slice(...range), range, iteration, hooks });
+    }
     interrupted ||= sampled.interrupted;
     // 6. VAE decode and A1111's pixel conversion; 7. infotexts.
     const decoded = await model.decode(sampled.latent);
     for (let b = 0; b < params.batchSize; b++) {
       const index = range[0] + b;
       const infotext = createInfotext(infotextParams, { iteration, positionInBatch: b, options: params.options, version: params.infotextVersion === undefined ? INFOTEXT_VERSION : params.infotextVersion });
-      images.push({ width: params.width, height: params.height, rgb: toRgbBytes(decoded, b), seed: seeds[index], subseed: subseeds[index], prompt: prompts[index], negativePrompt: negatives[index], infotext });
+      images.push({ width: decoded.shape[3], height: decoded.shape[2], rgb: toRgbBytes(decoded, b), seed: seeds[index], subseed: subseeds[index], prompt: prompts[index], negativePrompt: negatives[index], infotext });
     }
   }
   return {
@@ -83,6 +96,8 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel, clipSkip: params.options.CLIP_stop_at_last_layers,
     sdModelName: model.name, sdModelHash: model.shortHash, extraGenerationParams,
     jobTimestamp: timestamp, interrupted,
+    width: params.width, height: params.height, batchSize: params.batchSize, denoisingStrength: params.denoisingStrength ?? null,
+    isUsingInpaintingConditioning: infotextParams.isUsingInpaintingConditioning,
     ...(warnings.size > 0 ? { warnings: [...warnings] } : {}),
     ...(control && control.detectedMaps.length > 0 ? { detectedMaps: control.detectedMaps.map((m) => ({ width: m.width, height: m.height, rgb: m.data })) } : {}),
   };

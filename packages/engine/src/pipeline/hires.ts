@@ -1,0 +1,162 @@
+/**
+ * Hires fix (spec §3.1.3): txt2img's second pass, an img2img over the first pass's upscaled result, as A1111's
+ * StableDiffusionProcessingTxt2Img does it (init → calculate_target_resolution → sample_hr_pass): the target
+ * size from hr_scale or hr_resize_x/y (cover, then a central latent crop), a latent upscale
+ * (F.interpolate with the mode's name) or a pixel one (decode → resize → encode), fresh seed noise at the new
+ * size, conditioning from the hires prompts at the hires size, and `hr_second_pass_steps or steps` steps run
+ * exactly (A1111 passes them to sample_img2img, which stretches the schedule by 1 / denoising_strength).
+ *
+ * Deviation: a pixel-space upscale to a size that is not a multiple of 8 resizes to the multiple of 8 below
+ * (A1111 VAE-encodes the odd size and its latent rounds up); latent upscales match A1111 (size // 8).
+ */
+import { pixels } from '../image/compose.ts';
+import { toRgbBytes } from '../image/convert.ts';
+import { interpolate, LATENT_UPSCALE_MODES } from '../image/interpolate.ts';
+import { type PixelUpscaler, resizeImage } from '../image/resize.ts';
+import { ImageRNG } from '../rng/image-rng.ts';
+import { Tensor } from '../tensor.ts';
+import { stripComments } from '../text/comments.ts';
+import { encodeLatents, inpaintingConditioning, latentChannels, toImageTensor, txt2imgConditioning } from './img2img-latents.ts';
+import { img2imgSteps } from './img2img-sampling.ts';
+import { type InfotextContext, pyFloat } from './infotext.ts';
+import type { LoadedModel } from './model.ts';
+import { conditionBatch, type PreparedSampling, prepareSampling, runSampling } from './sample.ts';
+import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
+import type { GenerationHooks, HiresFixParams, Txt2ImgParams } from './types.ts';
+import { validateHires } from './validate-img2img.ts';
+
+export interface HiresPlan {
+  hires: HiresFixParams;
+  /** hr_upscale_to_x/y and the latent crop (in latent pixels) of the cover-then-crop resize. */
+  upscaleTo: { width: number; height: number };
+  truncate: { x: number; y: number };
+  upscaler: string;
+  /** The second pass's parameters (sampler, scheduler, CFG) and its stretched schedule. */
+  params: Txt2ImgParams;
+  sampling: PreparedSampling;
+  steps: number;
+  tEnc: number;
+  hrPrompts: string[];
+  hrNegatives: string[];
+  /** A1111 init()'s infotext keys, in its order. */
+  extra: Record<string, unknown>;
+}
+
+/** A1111 calculate_target_resolution (without the legacy firstphase/old-hires options, which the caller maps). */
+export function hiresTarget(width: number, height: number, h: HiresFixParams): { upscaleTo: { width: number; height: number }; truncate: { x: number; y: number } } {
+  const none = { x: 0, y: 0 };
+  if (h.resizeX === 0 && h.resizeY === 0) return { upscaleTo: { width: Math.trunc(width * h.scale), height: Math.trunc(height * h.scale) }, truncate: none };
+  if (h.resizeY === 0) return { upscaleTo: { width: h.resizeX, height: Math.floor((h.resizeX * height) / width) }, truncate: none };
+  if (h.resizeX === 0) return { upscaleTo: { width: Math.floor((h.resizeY * width) / height), height: h.resizeY }, truncate: none };
+  // Both given: scale to cover the box keeping the aspect ratio, then crop the latent centrally.
+  const upscaleTo = width / height < h.resizeX / h.resizeY
+    ? { width: h.resizeX, height: Math.floor((h.resizeX * height) / width) }
+    : { width: Math.floor((h.resizeY * width) / height), height: h.resizeY };
+  return { upscaleTo, truncate: { x: Math.floor((upscaleTo.width - h.resizeX) / 8), y: Math.floor((upscaleTo.height - h.resizeY) / 8) } };
+}
+
+/** Everything about the second pass that does not depend on the batch; validates the hires fields. */
+export function planHires(model: LoadedModel, params: Txt2ImgParams, prompts: readonly string[], negatives: readonly string[], firstPassSchedule: unknown): HiresPlan {
+  const hires = params.hires as HiresFixParams;
+  validateHires(params, hires);
+  const strength = params.denoisingStrength as number;
+  const comments = params.options.enable_prompt_comments ?? true;
+  const clean = (text: string) => (comments ? stripComments(text) : text);
+  const hrPrompts = prompts.map((p) => (hires.prompt ? clean(hires.prompt) : p));
+  const hrNegatives = negatives.map((n) => (hires.negativePrompt ? clean(hires.negativePrompt) : n));
+  const requested = hires.secondPassSteps || params.steps;
+  const { steps, tEnc } = img2imgSteps(params.steps, strength, true, requested);
+  const passParams: Txt2ImgParams = {
+    ...params, samplerName: hires.samplerName || params.samplerName, scheduler: hires.scheduler || params.scheduler,
+    cfgScale: hires.cfgScale ?? params.cfgScale, steps: Math.max(steps, 1),
+  };
+  const sampling = prepareSampling(model, passParams);
+  const { upscaleTo, truncate } = hiresTarget(params.width, params.height, hires);
+  const upscaler = hires.upscaler ?? 'Latent';
+  const extra = hiresInfotext(params, hires, hrPrompts, hrNegatives, sampling, firstPassSchedule);
+  return { hires, upscaleTo, truncate, upscaler, params: { ...passParams, steps: requested }, sampling, steps, tEnc, hrPrompts, hrNegatives, extra };
+}
+
+/** A1111 txt2img init()'s hires keys, plus `Hires schedule type` when the second pass's differs (its get_sigmas). */
+function hiresInfotext(p: Txt2ImgParams, h: HiresFixParams, hrPrompts: string[], hrNegatives: string[], sampling: PreparedSampling, firstPassSchedule: unknown): Record<string, unknown> {
+  const extra: Record<string, unknown> = { 'Denoising strength': pyFloat(p.denoisingStrength as number) };
+  if (h.samplerName && h.samplerName !== p.samplerName) extra['Hires sampler'] = h.samplerName;
+  extra['Hires prompt'] = (ctx: InfotextContext) => (hrPrompts[ctx.index] !== ctx.p.allPrompts[ctx.index] ? hrPrompts[ctx.index] : null);
+  extra['Hires negative prompt'] = (ctx: InfotextContext) => (hrNegatives[ctx.index] !== ctx.p.allNegativePrompts[ctx.index] ? hrNegatives[ctx.index] : null);
+  const hrSchedule = sampling.extraGenerationParams['Schedule type'];
+  extra['Hires schedule type'] = hrSchedule !== undefined && hrSchedule !== firstPassSchedule ? hrSchedule : null;
+  if (h.resizeX === 0 && h.resizeY === 0) extra['Hires upscale'] = pyFloat(h.scale);
+  else extra['Hires resize'] = `${h.resizeX}x${h.resizeY}`;
+  if (h.secondPassSteps) extra['Hires steps'] = h.secondPassSteps;
+  if (h.upscaler !== null) extra['Hires upscaler'] = h.upscaler;
+  if (h.cfgScale != null && h.cfgScale !== p.cfgScale) extra['Hires CFG Scale'] = pyFloat(h.cfgScale); // A1111 dev / Forge key
+  return extra;
+}
+
+export interface HiresBatch {
+  latent: Tensor;
+  seeds: number[];
+  subseeds: number[];
+  range: readonly [number, number];
+  iteration: number;
+  hooks: GenerationHooks;
+}
+
+/** Upscales one batch's first-pass latent (in latent or pixel space) and crops it to the target. */
+async function upscale(model: LoadedModel, plan: HiresPlan, latent: Tensor): Promise<Tensor> {
+  const [h, w] = [Math.floor(plan.upscaleTo.height / 8), Math.floor(plan.upscaleTo.width / 8)];
+  const mode = LATENT_UPSCALE_MODES[plan.upscaler];
+  let samples: Tensor;
+  if (mode) {
+    samples = interpolate(latent, h, w, mode.mode, mode.antialias);
+  } else {
+    const decoded = await model.decode(latent);
+    const images: Tensor[] = [];
+    for (let b = 0; b < latent.shape[0]; b++) {
+      const lowres = pixels(decoded.shape[3], decoded.shape[2], 3, toRgbBytes(decoded, b));
+      images.push(toImageTensor(await resizeImage(0, lowres, w * 8, h * 8, plan.upscaler as PixelUpscaler)));
+    }
+    samples = await encodeLatents(model, Tensor.cat(images));
+  }
+  return cropLatent(samples, plan.truncate);
+}
+
+/** samples[:, :, ty//2 : H − (ty+1)//2, tx//2 : W − (tx+1)//2] */
+function cropLatent(x: Tensor, { x: tx, y: ty }: { x: number; y: number }): Tensor {
+  if (tx === 0 && ty === 0) return x;
+  const [n, c, h, w] = x.shape;
+  const [top, left] = [Math.floor(ty / 2), Math.floor(tx / 2)];
+  const [oh, ow] = [h - Math.floor((ty + 1) / 2) - top, w - Math.floor((tx + 1) / 2) - left];
+  const out = new Tensor([n, c, oh, ow]);
+  for (let p = 0; p < n * c; p++) {
+    for (let y = 0; y < oh; y++) out.data.set(x.data.subarray(p * h * w + (top + y) * w + left, p * h * w + (top + y) * w + left + ow), (p * oh + y) * ow);
+  }
+  return out;
+}
+
+/** Inpainting checkpoints: A1111 uses the txt2img conditioning unless inpainting_mask_weight < 1. */
+async function hiresImageCond(model: LoadedModel, plan: HiresPlan, samples: Tensor): Promise<Tensor | null> {
+  if (model.config.unet.in_channels === latentChannels(model)) return null;
+  const [n, , h, w] = samples.shape;
+  const weight = plan.params.options.inpainting_mask_weight ?? 1;
+  if (weight >= 1) return txt2imgConditioning(model, n, h * 8, w * 8);
+  return inpaintingConditioning(model, await model.decode(samples), null, weight, true, [h, w]);
+}
+
+/** A1111 sample_hr_pass for one batch: returns the second pass's latent (or the first one's when interrupted). */
+export async function hiresPass(model: LoadedModel, plan: HiresPlan, batch: HiresBatch): Promise<{ latent: Tensor; interrupted: boolean }> {
+  if (batch.hooks.signal?.aborted) return { latent: batch.latent, interrupted: true };
+  const samples = await upscale(model, plan, batch.latent);
+  const [, c, h, w] = samples.shape;
+  const p = plan.params;
+  const micro = sdxlMicroConditioning({ ...p, width: w * 8, height: h * 8 });
+  const { cond, uncond } = await conditionBatch(model, plan.sampling, plan.hrPrompts.slice(...batch.range), plan.hrNegatives.slice(...batch.range), p.options, p.steps, micro);
+  const rng = new ImageRNG({
+    shape: [c, h, w], seeds: batch.seeds, subseeds: batch.subseeds, subseedStrength: p.subseedStrength,
+    seedResizeFromH: p.seedResizeFromH, seedResizeFromW: p.seedResizeFromW, source: p.options.randn_source, etaNoiseSeedDelta: p.options.eta_noise_seed_delta,
+  });
+  if (plan.steps === 0) return { latent: samples, interrupted: false }; // strength 0: nothing to re-run
+  const init = { latent: samples, steps: plan.steps, tEnc: plan.tEnc, noiseMultiplier: 1, extraNoise: p.options.img2img_extra_noise ?? 0 };
+  const job = { no: batch.iteration * 2 + 1, count: p.nIter * 2 };
+  return runSampling(model, plan.sampling, { cond, uncond, rng, params: p, hooks: batch.hooks, iteration: batch.iteration, init, imageCond: await hiresImageCond(model, plan, samples), job });
+}
