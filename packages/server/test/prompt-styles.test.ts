@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { expandStylePaths, styleDivider } from '../src/services/styles.ts';
+import { expandStylePaths, PromptStyles, styleDivider } from '../src/services/styles.ts';
 import { startTestServer } from './helpers/http.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sdapi-styles-'));
@@ -54,4 +54,15 @@ test('no styles file: an empty list; GET /embeddings of a generator without text
   assert.deepEqual(await (await server.request('/sdapi/v1/embeddings')).json(), { loaded: {}, skipped: {} });
   const refresh = await server.request('/sdapi/v1/refresh-embeddings', { method: 'POST' });
   assert.deepEqual([refresh.status, await refresh.json()], [200, null]);
+});
+
+test('hires-fix prompts get the styles when set; empty ones stay empty (they mean the already styled main prompt)', () => {
+  const file = join(dir, 'hires.csv');
+  writeFileSync(file, 'name,prompt,negative_prompt\nsharp,"{prompt}, sharp",soft\n');
+  const styles = new PromptStyles([file]);
+  const hires = { scale: 2, resizeX: 0, resizeY: 0, upscaler: null, secondPassSteps: 0, samplerName: null, scheduler: null, prompt: 'a dog', negativePrompt: '' };
+  const out = styles.apply({ prompt: 'a cat', negativePrompt: 'ugly', styles: ['sharp'], hires });
+  assert.deepEqual([out.prompt, out.negativePrompt, out.hires?.prompt, out.hires?.negativePrompt], ['a cat, sharp', 'ugly, soft', 'a dog, sharp', '']);
+  const none = { prompt: 'a cat', negativePrompt: '', styles: [], hires: null };
+  assert.equal(styles.apply(none), none, 'no styles: the params as they were');
 });

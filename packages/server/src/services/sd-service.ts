@@ -213,7 +213,7 @@ export class SdService {
     const { img2img } = this.generator;
     if (!img2img) throw new ApiError('UNSUPPORTED_PARAM', 'this server\'s generator cannot run img2img');
     await this.ensureCheckpoint(job.checkpointOverride);
-    return img2img.call(this.generator, { ...job.params, infotextVersion: this.version }, hooks);
+    return img2img.call(this.generator, { ...this.styles.apply(job.params), infotextVersion: this.version }, hooks);
   }
 
   /**

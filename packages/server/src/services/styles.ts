@@ -44,6 +44,8 @@ export function expandStylePaths(patterns: readonly string[]): string[] {
   });
 }
 
+type StyledParams = Pick<Txt2ImgParams, 'prompt' | 'negativePrompt' | 'styles' | 'hires'>;
+
 interface LoadedFile {
   path: string;
   stamp: string;
@@ -71,15 +73,18 @@ export class PromptStyles {
     return this.db;
   }
 
-  /** `params` with its `styles` merged into the prompt and the negative prompt (unknown names act as empty styles). */
-  apply<P extends Pick<Txt2ImgParams, 'prompt' | 'negativePrompt' | 'styles'>>(params: P): P {
+  /**
+   * `params` with its `styles` merged into the prompt and the negative prompt (unknown names act as empty styles),
+   * and into hires-fix prompts that are set ('' means the main prompt, which is already styled), as A1111 does.
+   */
+  apply<P extends StyledParams>(params: P): P {
     if (params.styles.length === 0) return params;
     const db = this.database();
-    return {
-      ...params,
-      prompt: db.applyStylesToPrompt(params.prompt, params.styles),
-      negativePrompt: db.applyNegativeStylesToPrompt(params.negativePrompt, params.styles),
-    };
+    const prompt = (text: string) => db.applyStylesToPrompt(text, params.styles);
+    const negative = (text: string) => db.applyNegativeStylesToPrompt(text, params.styles);
+    const { hires } = params;
+    const styledHires = hires && { ...hires, prompt: hires.prompt && prompt(hires.prompt), negativePrompt: hires.negativePrompt && negative(hires.negativePrompt) };
+    return { ...params, prompt: prompt(params.prompt), negativePrompt: negative(params.negativePrompt), ...(hires ? { hires: styledHires } : {}) };
   }
 
   /** The files as they are on disk now, re-read when one appeared, changed or went. */
