@@ -155,7 +155,8 @@ describe('--remote against the server', async () => {
     assert.deepEqual(out.info.all_seeds, [1, 2]);
     const bad = await sdapi(['generate', '--remote', url, '--sampler', 'nope', '--steps', '1', '-o', 'n.png']);
     assert.equal(bad.code, 4);
-    assert.match(bad.stderr, /^error: 422 POST http:\/\/127\.0\.0\.1:\d+\/sdapi\/v1\/txt2img: Sampler not found.*\(hint: check the named field/);
+    // On sdapi the body goes out as a v2 job (generate-job.ts): the same 422, from POST /sdapi/v2/jobs.
+    assert.match(bad.stderr, /^error: 422 POST http:\/\/127\.0\.0\.1:\d+\/sdapi\/v2\/jobs: Sampler not found.*\(hint: check the named field/);
     assert.equal(bad.stderr.trim().split('\n').length, 1);
   });
 

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { decodeImage, type Img2ImgRequest, INPAINTING_FILL, parseInfo, type SDClient, type Txt2ImgRequest } from '@sdapi/client';
 import { CliError, EXIT, printJson } from '../output.ts';
 import { ProgressBar } from '../progress-bar.ts';
+import { generateViaJob, type JobRequest } from './generate-job.ts';
 import { remoteClient } from '../remote.ts';
 import { type GenerateValues, num, outputPath } from './generate.ts';
 
@@ -68,9 +69,15 @@ export async function generateRemote(url: string, values: GenerateValues): Promi
   const onSigint = () => controller.abort();
   process.once('SIGINT', onSigint);
   try {
-    const events = init
-      ? client.generate('img2img', img2imgBody(values, init), { signal: controller.signal, interval: 500 })
-      : client.generate('txt2img', withHires(values, txt2imgBody(values)), { signal: controller.signal, interval: 500 });
+    const request: JobRequest = init ? { type: 'img2img', body: img2imgBody(values, init) } : { type: 'txt2img', body: withHires(values, txt2imgBody(values)) };
+    // sdapi servers: a v2 job whose own events drive the bar; A1111 (no jobs API): polling /progress below.
+    const viaJob = await generateViaJob(client, request, bar, controller.signal);
+    if (viaJob === 'interrupted') return interruptedJob();
+    if (viaJob) return writeResult(values, viaJob.images, viaJob.info);
+    const events =
+      request.type === 'img2img'
+        ? client.generate('img2img', request.body, { signal: controller.signal, interval: 500 })
+        : client.generate('txt2img', request.body, { signal: controller.signal, interval: 500 });
     for await (const e of events) {
       if (e.type === 'progress') {
         bar.update({
@@ -106,6 +113,11 @@ function writeResult(values: GenerateValues, images: string[], info: string): nu
   if (values.json) printJson({ images: written, info: parsed });
   else for (const w of written) console.log(`${w.path}  seed ${w.seed}`);
   return EXIT.OK;
+}
+
+function interruptedJob(): number {
+  console.error('interrupted: cancelled the job on the server');
+  return EXIT.INTERRUPTED;
 }
 
 async function interrupted(client: SDClient): Promise<number> {
