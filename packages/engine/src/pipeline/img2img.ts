@@ -59,6 +59,7 @@ async function prepareLatents(model: LoadedModel, p: Img2ImgParams, inputs: Prep
  */
 export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: GenerationHooks = {}): Promise<Img2ImgResult> {
   validateImg2Img(params, model.config);
+  model.tiling = params.tiling ?? false; // circular convolutions for this job (A1111 apply_circular)
   const timestamp = jobTimestamp();
   // 1. Seeds and prompts for batch_size × n_iter images (A1111 sets them up before init lowers the batch size).
   const count = params.batchSize * params.nIter;
@@ -87,7 +88,7 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
     steps: params.steps, samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel,
     cfgScale: params.cfgScale, width: params.width, height: params.height, batchSize,
     sdModelName: model.name, sdModelHash: model.shortHash, subseedStrength: params.subseedStrength,
-    seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH,
+    seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH, tiling: params.tiling,
     clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, isUsingInpaintingConditioning: latents.imageCond !== null,
     extraGenerationParams: extra,
   };

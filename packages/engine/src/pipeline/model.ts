@@ -10,6 +10,8 @@ import { SafetensorsFile } from '../checkpoint/safetensors.ts';
 import { buildTextEncoderGraph } from '../models/clip-text.ts';
 import { buildUNetGraph } from '../models/unet-model.ts';
 import { buildVAEDecoderGraph, buildVAEEncoderGraph } from '../models/vae.ts';
+import { withCircularConvPadding } from '../onnx/circular-padding.ts';
+import type { Graph } from '../onnx/graph.ts';
 import { compileGraph } from '../runtime/compile.ts';
 import type { LoraCatalog } from '../networks/lora-catalog.ts';
 import type { EmbeddingDatabase } from './embedding-database.ts';
@@ -25,7 +27,9 @@ export interface LoadOptions {
 }
 
 /** `text0`, `text1`: the text encoders in `config.text_encoders` order. */
-type Part = `text${number}` | 'unet' | 'unetControlled' | 'vaeDecoder' | 'vaeEncoder';
+type ImagePart = 'unet' | 'unetControlled' | 'vaeDecoder' | 'vaeEncoder';
+/** `…Circular`: the tiling variant of a UNet/VAE graph (onnx/circular-padding.ts), compiled on first use. */
+type Part = `text${number}` | ImagePart | `${ImagePart}Circular`;
 
 /**
  * Textual-inversion vectors for one text-encoder call: `rows` [N·77·C] replace the token embeddings wherever
@@ -50,6 +54,11 @@ export class LoadedModel {
   readonly config: ModelConfig;
   /** A1111's 10-hex short hash (sha256 of the file), once the caller has computed it; null until then. */
   shortHash: string | null = null;
+  /**
+   * A1111 `tiling`: UNet and VAE convolutions pad circularly (seamless textures). Like A1111's hijack it is a
+   * model-wide switch; each job sets it before running (jobs run one at a time).
+   */
+  tiling = false;
   /** Textual-inversion embeddings prompts may use, once the caller has attached a folder's database; null: none. */
   embeddings: EmbeddingDatabase | null = null;
   /** LoRA / LyCORIS files `<lora:…>` tags may name, once the caller has attached a catalog; null: none. */
@@ -119,18 +128,18 @@ export class LoadedModel {
     control?.forEach((residual, i) => {
       feeds[`control_${i}`] = residual;
     });
-    return (await this.run(control ? 'unetControlled' : 'unet', feeds)).out;
+    return (await this.run(this.variant(control ? 'unetControlled' : 'unet'), feeds)).out;
   }
 
   /** Diffusion-space latent → image [N, 3, H, W] in about [-1, 1]. */
   async decode(latent: Tensor): Promise<Tensor> {
-    const session = await this.session('vaeDecoder');
+    const session = await this.session(this.variant('vaeDecoder'));
     return (await session.run({ latent })).image;
   }
 
   /** Image [N, 3, H, W] in [-1, 1] → moments [N, 8, H/8, W/8]. */
   async encodeImage(image: Tensor): Promise<Tensor> {
-    const session = await this.session('vaeEncoder');
+    const session = await this.session(this.variant('vaeEncoder'));
     return (await session.run({ image })).moments;
   }
 
@@ -154,7 +163,13 @@ export class LoadedModel {
     return session.run({ ...feeds, ...this.networks.weights.feeds(this.fed.get(part) ?? new Map()) });
   }
 
-  private graph(part: Part) {
+  /** The graph variant for the current tiling setting. */
+  private variant(part: ImagePart): Part {
+    return this.tiling ? `${part}Circular` : part;
+  }
+
+  private graph(part: Part): Graph {
+    if (part.endsWith('Circular')) return withCircularConvPadding(this.graph(part.slice(0, -'Circular'.length) as ImagePart));
     switch (part) {
       case 'unet': return buildUNetGraph(this.config.unet);
       case 'unetControlled': return buildUNetGraph(this.config.unet, { control: true });

@@ -27,6 +27,7 @@ export const INFOTEXT_VERSION = 'v1.10.1';
  */
 export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: GenerationHooks = {}): Promise<Txt2ImgResult> {
   validateTxt2Img(params, model.config);
+  model.tiling = params.tiling ?? false; // circular convolutions for this job (A1111 apply_circular)
   const timestamp = jobTimestamp();
   // 1. Seeds and prompts: one entry per image.
   const count = params.batchSize * params.nIter;
@@ -50,7 +51,7 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     cfgScale: params.cfgScale, width: params.width, height: params.height, batchSize: params.batchSize,
     sdModelName: model.name, sdModelHash: model.shortHash, subseedStrength: params.subseedStrength,
     seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH,
-    clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, extraGenerationParams,
+    clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, extraGenerationParams, tiling: params.tiling,
     isUsingInpaintingConditioning: model.config.unet.in_channels !== latentChannels(model),
   };
   const jobCount = params.nIter * (hires ? 2 : 1); // A1111 doubles job_count for the hires pass
