@@ -98,6 +98,22 @@ test('inpainting with mask_blur 0 leaves every unmasked pixel as it was and chan
   }
 });
 
+test('hires ×2 gives a double-size image (latent and Lanczos upscalers); info keeps the first-pass size', { skip }, async () => {
+  for (const hr_upscaler of [null, 'Lanczos']) {
+    const { status, body } = await post('/sdapi/v1/txt2img', { prompt: 'a house', seed: 3, steps: 3, width: 64, height: 48, enable_hr: true, hr_scale: 2, hr_upscaler, denoising_strength: 0.5, hr_second_pass_steps: 2 });
+    assert.equal(status, 200, JSON.stringify(body));
+    const image = await decode(body.images[0]);
+    assert.deepEqual([image.width, image.height], [128, 96], String(hr_upscaler));
+    const info = JSON.parse(body.info);
+    assert.deepEqual([info.width, info.height, info.denoising_strength], [64, 48, 0.5]);
+    assert.match(info.infotexts[0], /Size: 64x48, .*Denoising strength: 0\.5, .*Hires upscale: 2\.0, Hires steps: 2/);
+    if (hr_upscaler) assert.match(info.infotexts[0], /Hires upscaler: Lanczos/);
+  }
+  const refused = await post('/sdapi/v1/txt2img', { prompt: 'x', steps: 1, width: 64, height: 64, enable_hr: true });
+  assert.equal(refused.status, 422);
+  assert.match(refused.body.detail, /enable_hr needs denoising_strength/);
+});
+
 test('/progress shows a running job between 0 and 1 with a current_image; /interrupt ends it quickly with a 200 and an image', { skip }, async () => {
   await post('/sdapi/v1/options', { show_progress_every_n_steps: 1 });
   const job = post('/sdapi/v1/txt2img', { prompt: 'a long job', steps: 400, width: 512, height: 512, seed: 1, sampler_name: 'Euler a' });

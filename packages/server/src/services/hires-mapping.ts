@@ -2,9 +2,10 @@
  * txt2img's hires-fix fields (spec §3.1.3) → the engine's HiresFixParams, checked before any work: A1111 crashes
  * with a 500 on `enable_hr` without `denoising_strength` (TypeError) and on an unknown upscaler; here both are
  * 422s that name the field and the valid choices. A1111's "Use same …" placeholders (what a pasted infotext
- * carries, §3.1.4) mean "same as the first pass" instead of failing later.
+ * carries, §3.1.4) mean "same as the first pass" instead of failing later. A different `hr_checkpoint_name` is refused
+ * (one model is loaded at a time).
  */
-import type { HiresFixParams } from '@sdapi/engine';
+import type { HiresFixParams, Txt2ImgParams } from '@sdapi/engine';
 import type { Txt2ImgRequest } from '@sdapi/protocol';
 import { type Catalog, resolveSampler } from './catalog.ts';
 import { ApiError } from './errors.ts';
@@ -58,6 +59,12 @@ export function toHires(body: Txt2ImgRequest, catalog: Catalog): HiresMapping {
   if (fw === 0 && fh === 0) return { hires, denoisingStrength };
   // Legacy API (pre-1.0 clients): width × height is the final size and firstphase_* the first pass.
   return { hires: { ...hires, resizeX: body.width ?? 512, resizeY: body.height ?? 512 }, denoisingStrength, firstPass: { width: positive(fw, 'firstphase_width'), height: positive(fh, 'firstphase_height') } };
+}
+
+/** The engine fields of the hires mapping, to spread last into Txt2ImgParams (a legacy first pass sets the size). */
+export function hiresJobFields(body: Txt2ImgRequest, catalog: Catalog): Pick<Txt2ImgParams, 'hires' | 'denoisingStrength'> & Partial<Pick<Txt2ImgParams, 'width' | 'height'>> {
+  const { hires, denoisingStrength, firstPass } = toHires(body, catalog);
+  return { hires, denoisingStrength, ...firstPass };
 }
 
 function positive(v: number | null | undefined, field: string): number {

@@ -7,6 +7,7 @@ import { EMPHASIS_MODES, encodePng, type GenerationOptions, PyFloat, pyJsonDumps
 import { providedFields, Txt2ImgRequest, type Txt2ImgResponse } from '@sdapi/protocol';
 import { pyTyped } from '../wire/py-typed.ts';
 import { type Catalog, resolveSampler } from './catalog.ts';
+import { hiresJobFields } from './hires-mapping.ts';
 import { outputFormat } from './image-output.ts';
 import { applyInfotext } from './infotext-request.ts';
 import { ApiError } from './errors.ts';
@@ -22,7 +23,6 @@ export interface Txt2ImgJob {
 
 /** Request fields this server cannot honour yet: refused with 422 rather than silently ignored. */
 const UNSUPPORTED: [keyof Txt2ImgRequest, (v: unknown) => boolean, string][] = [
-  ['enable_hr', (v) => v === true, 'hires fix (enable_hr: true) is not supported yet'],
   ['restore_faces', (v) => v === true, 'face restoration (restore_faces: true) is not supported'],
   ['tiling', (v) => v === true, 'tiling (tiling: true) is not supported yet'],
   ['refiner_checkpoint', (v) => typeof v === 'string' && v !== '' && v !== 'None', 'a refiner (refiner_checkpoint) is not supported yet'],
@@ -64,6 +64,7 @@ export function toTxt2ImgJob(request: Txt2ImgRequest, options: Record<string, un
     styles: body.styles ?? [],
     // disable_extra_networks is a request field in A1111; the engine reads it with the options.
     options: { ...generationOptions({ ...options, ...settings }), disable_extra_networks: body.disable_extra_networks === true },
+    ...hiresJobFields(body, catalog),
   };
   return {
     params,
