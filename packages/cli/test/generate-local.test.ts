@@ -58,6 +58,15 @@ test('sdapi generate --init-image --mask: inpainting keeps the unmasked pixels',
   assert.equal(changed, 0, 'unmasked pixels as they were');
 });
 
+test('sdapi generate --hires-scale 2: a double-size PNG with the Hires infotext keys', { skip }, async () => {
+  const out = join(dir, 'hires.png');
+  const run = await sdapi(['generate', '--ckpt', TINY, '--hires-scale', '2', '--hires-steps', '2', '--hires-upscaler', 'Latent (nearest)', '--denoising-strength', '0.5', '--width', '64', '--height', '32', '--steps', '2', '--seed', '8', '-o', out]);
+  assert.equal(run.code, 0, run.stderr);
+  const png = await decodeImage(readFileSync(out));
+  assert.deepEqual([png.width, png.height], [128, 64]);
+  assert.match(png.text.parameters, /Size: 64x32, .*Denoising strength: 0\.5, .*Hires upscale: 2(\.0)?, Hires steps: 2, Hires upscaler: Latent \(nearest\)/);
+});
+
 test('local job flags: hires flags map to the engine hires fix; bad values name the flag', async () => {
   const job = await localJob({ ...BASE, 'hires-scale': '1.5', 'hires-steps': '4', 'hires-upscaler': 'Latent (bicubic)' }, { width: 64, height: 64 });
   assert.equal(job.kind, 'txt2img');
