@@ -42,7 +42,23 @@ function recordingBar() {
 }
 
 test('generate --remote on sdapi runs a v2 job and writes its PNG', async () => {
-  const run = await sdapi(['generate', '--remote', url, '--prompt', 'via a job', '--seed', '3', '--steps', '4', '--width', '8', '--height', '8', '-o', 'j.png']);
+  const run = await sdapi([
+    'generate',
+    '--remote',
+    url,
+    '--prompt',
+    'via a job',
+    '--seed',
+    '3',
+    '--steps',
+    '4',
+    '--width',
+    '8',
+    '--height',
+    '8',
+    '-o',
+    'j.png',
+  ]);
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, 'j.png  seed 3\n');
   const png = decodePng(readFileSync(join(dir, 'j.png')));
@@ -54,7 +70,12 @@ test('generate --remote on sdapi runs a v2 job and writes its PNG', async () => 
 test('the progress bar is fed by the job events: fractions rise to 1 with steps', async () => {
   const { readings, bar } = recordingBar();
   const client = new SDClient({ baseURL: url });
-  const out = await generateViaJob(client, { type: 'txt2img', body: { prompt: 'bar', steps: 6, width: 8, height: 8, batch_size: 2, n_iter: 2 } }, bar, new AbortController().signal);
+  const out = await generateViaJob(
+    client,
+    { type: 'txt2img', body: { prompt: 'bar', steps: 6, width: 8, height: 8, batch_size: 2, n_iter: 2 } },
+    bar,
+    new AbortController().signal,
+  );
   assert.ok(out && out !== 'interrupted');
   assert.equal(out.images.length, 4);
   assert.ok(readings.length >= 12);

@@ -21,7 +21,11 @@ const SMALL = { width: 16, height: 8 };
 const here = dirname(fileURLToPath(import.meta.url));
 
 async function api(url: string, path: string, init: { method?: string; json?: unknown } = {}) {
-  const res = await fetch(url + path, { method: init.method ?? 'GET', headers: { 'content-type': 'application/json' }, body: init.json === undefined ? undefined : JSON.stringify(init.json) });
+  const res = await fetch(url + path, {
+    method: init.method ?? 'GET',
+    headers: { 'content-type': 'application/json' },
+    body: init.json === undefined ? undefined : JSON.stringify(init.json),
+  });
   return { status: res.status, json: (await res.json()) as Record<string, any> };
 }
 
@@ -49,8 +53,14 @@ test('graceful restart: queued, running and finished jobs survive a new buildApp
   const done = await api(one.url, '/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: { prompt: 'done', seed: 1, steps: 1, ...SMALL } } });
   await waitFor(one.url, done.json.id, ['succeeded']);
   const image = Buffer.from(await (await fetch(`${one.url}/sdapi/v2/jobs/${done.json.id}/images/0`)).arrayBuffer());
-  const running = await api(one.url, '/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: { prompt: 'long', steps: 300, ...SMALL }, id: 'long-one' } });
-  const queued = await api(one.url, '/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: { prompt: 'queued', steps: 2, ...SMALL }, priority: 3, id: 'queued-one' } });
+  const running = await api(one.url, '/sdapi/v2/jobs', {
+    method: 'POST',
+    json: { type: 'txt2img', params: { prompt: 'long', steps: 300, ...SMALL }, id: 'long-one' },
+  });
+  await api(one.url, '/sdapi/v2/jobs', {
+    method: 'POST',
+    json: { type: 'txt2img', params: { prompt: 'queued', steps: 2, ...SMALL }, priority: 3, id: 'queued-one' },
+  });
   await waitFor(one.url, running.json.id, ['running']);
   const lastEvent = (await api(one.url, `/sdapi/v2/jobs/${done.json.id}`)).json;
   await one.app.close();
@@ -61,19 +71,29 @@ test('graceful restart: queued, running and finished jobs survive a new buildApp
   assert.equal(restored.priority, 3);
   const longOne = await waitFor(two.url, 'long-one', ['succeeded']);
   assert.equal(longOne.attempts, 1, 'a graceful stop does not count as an attempt');
-  assert.deepEqual(two.generator.calls.map((c) => c.prompt), ['queued', 'long'], 'priority order kept across the restart');
+  assert.deepEqual(
+    two.generator.calls.map((c) => c.prompt),
+    ['queued', 'long'],
+    'priority order kept across the restart',
+  );
   const kept = (await api(two.url, `/sdapi/v2/jobs/${done.json.id}`)).json;
   assert.deepEqual(kept, lastEvent, 'the finished job is unchanged');
   assert.deepEqual(Buffer.from(await (await fetch(`${two.url}/sdapi/v2/jobs/${done.json.id}/images/0`)).arrayBuffer()), image);
   const events = await (await fetch(`${two.url}/sdapi/v2/jobs/long-one/events`)).text();
   const ids = [...events.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
-  assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'event ids keep increasing across the restart');
+  assert.deepEqual(
+    ids,
+    [...ids].sort((a, b) => a - b),
+    'event ids keep increasing across the restart',
+  );
   assert.match(events, /the server shut down while the job ran; it runs again after the restart/);
 });
 
 /** Starts a server in a child process and resolves with its URL. */
 async function child(dataDir: string, stepMs: number): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'job-server-child.ts'), dataDir, String(stepMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'job-server-child.ts'), dataDir, String(stepMs)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   after(() => proc.kill('SIGKILL'));
   const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
   for await (const line of lines) return { proc, url: JSON.parse(line).url as string };
@@ -113,12 +133,30 @@ test('kill -9 mid-job: the job runs once more; killed again, it fails with the r
   assert.match(history, /"reason":"the server stopped while the job was running; it runs once more"/);
   const behind = await waitFor(third.url, 'behind', ['succeeded']);
   assert.equal(behind.attempts, 1);
-  assert.deepEqual(third.generator.calls.map((c) => c.prompt), ['behind'], 'nothing runs twice: only the waiting job ran');
+  assert.deepEqual(
+    third.generator.calls.map((c) => c.prompt),
+    ['behind'],
+    'nothing runs twice: only the waiting job ran',
+  );
 });
 
 const record = (id: string, seq: number, finishedAt: number | null, status: JobRecord['status'] = 'succeeded'): JobRecord => ({
-  id, seq, type: 'txt2img', source: 'v2', status, priority: 0, createdAt: seq, startedAt: null, finishedAt, attempts: 1, preview: 0, webhook: null,
-  request: { prompt: id }, progress: { step: 0, steps: 0, fraction: 0, eta_seconds: null }, result: null, error: null,
+  id,
+  seq,
+  type: 'txt2img',
+  source: 'v2',
+  status,
+  priority: 0,
+  createdAt: seq,
+  startedAt: null,
+  finishedAt,
+  attempts: 1,
+  preview: 0,
+  webhook: null,
+  request: { prompt: id },
+  progress: { step: 0, steps: 0, fraction: 0, eta_seconds: null },
+  result: null,
+  error: null,
 });
 
 test('store: the journal replays, survives a torn line, is compacted on open, and the sweep keeps count and age', async () => {
@@ -143,9 +181,15 @@ test('store: the journal replays, survives a torn line, is compacted on open, an
 
   const reopened = new EmbeddedJobStore(dir);
   const { jobs, lastEventId, lastSeq } = await reopened.open();
-  assert.deepEqual(jobs.map((j) => j.id), ['job-3', 'job-4', 'job-5', 'job-6', 'waiting']);
+  assert.deepEqual(
+    jobs.map((j) => j.id),
+    ['job-3', 'job-4', 'job-5', 'job-6', 'waiting'],
+  );
   assert.deepEqual([lastEventId, lastSeq], [60, 7]);
-  assert.deepEqual(reopened.events('job-5').map((e) => e.id), [50]);
+  assert.deepEqual(
+    reopened.events('job-5').map((e) => e.id),
+    [50],
+  );
   assert.deepEqual([...((await reopened.readImage(jobs[0], 0)) ?? [])], [3]);
   const lines = readFileSync(join(dir, 'journal.jsonl'), 'utf8').trim().split('\n');
   assert.equal(lines.length, 1 + 5 + 4, 'compacted: counters, 5 jobs, 4 events; no torn line, no removals');
@@ -154,7 +198,11 @@ test('store: the journal replays, survives a torn line, is compacted on open, an
   await reopened.close();
   const last = new EmbeddedJobStore(dir);
   const after2 = await last.open();
-  assert.deepEqual(after2.jobs.map((j) => j.id), ['waiting'], 'only the unfinished job is left');
+  assert.deepEqual(
+    after2.jobs.map((j) => j.id),
+    ['waiting'],
+    'only the unfinished job is left',
+  );
   assert.deepEqual([after2.lastEventId, after2.lastSeq], [60, 7], 'counters survive the removal of the newest jobs');
   await last.close();
 });

@@ -38,8 +38,15 @@ after(async () => {
 });
 
 const ASTRONAUT = {
-  prompt: 'a photograph of an astronaut riding a horse', seed: 1234, steps: 10, cfg_scale: 7, width: 64, height: 64,
-  sampler_name: 'Euler a', scheduler: 'Karras', override_settings: { randn_source: 'CPU' },
+  prompt: 'a photograph of an astronaut riding a horse',
+  seed: 1234,
+  steps: 10,
+  cfg_scale: 7,
+  width: 64,
+  height: 64,
+  sampler_name: 'Euler a',
+  scheduler: 'Karras',
+  override_settings: { randn_source: 'CPU' },
 };
 
 async function post(path: string, body: unknown) {
@@ -73,31 +80,38 @@ test('a v2 job on the engine: its image URL serves the exact PNG of the sync rou
 
 test('the official openai client gets a decodable 64×64 PNG from the engine', { skip }, async () => {
   const openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: 'unused', maxRetries: 0 });
-  const res = await openai.images.generate({ prompt: 'a cat', size: '64x64' as '256x256', response_format: 'b64_json', steps: 2 } as OpenAI.ImageGenerateParamsNonStreaming);
+  const res = await openai.images.generate({
+    prompt: 'a cat',
+    size: '64x64' as '256x256',
+    response_format: 'b64_json',
+    steps: 2,
+  } as OpenAI.ImageGenerateParamsNonStreaming);
   const png = decodePng(Buffer.from(res.data?.[0].b64_json ?? '', 'base64'));
   assert.deepEqual([png.width, png.height, png.rgb.length], [64, 64, 64 * 64 * 3]);
   assert.match(png.text.parameters, /^a cat\nSteps: 2, Sampler: Euler, .*Size: 64x64, Model hash: [0-9a-f]{10}, Model: model, /);
 });
 
 test('preview: N puts a latent preview (PNG data URL) in every Nth progress event, live only', { skip }, async () => {
-  const { json: job } = await post('/sdapi/v2/jobs', { type: 'txt2img', params: { ...ASTRONAUT, steps: 6 }, preview: 2 });
   const ws = await import('ws');
   const client = new ws.default(`${base.replace('http', 'ws')}/sdapi/v2/ws`);
   const events: Record<string, any>[] = [];
+  let id = '';
+  // Subscribed before the job exists: previews are live only, a late subscriber's replay has none.
   await new Promise<void>((resolve, reject) => {
-    client.on('open', () => client.send(JSON.stringify({ op: 'subscribe', jobs: [job.id] })));
-    client.on('message', (data) => {
+    client.on('open', () => client.send(JSON.stringify({ op: 'subscribe', jobs: ['*'] })));
+    client.on('message', async (data) => {
       const m = JSON.parse(String(data));
-      if (m.job === job.id) events.push(m);
-      if (m.event === 'succeeded' || m.event === 'failed') resolve();
+      if (m.op === 'subscribe') id = (await post('/sdapi/v2/jobs', { type: 'txt2img', params: { ...ASTRONAUT, steps: 6 }, preview: 2 })).json.id;
+      if (m.job) events.push(m);
+      if (m.job === id && (m.event === 'succeeded' || m.event === 'failed')) resolve();
     });
     client.on('error', reject);
   });
   client.close();
-  const previews = events.filter((e) => e.event === 'progress' && typeof e.preview === 'string');
+  const previews = events.filter((e) => e.job === id && e.event === 'progress' && typeof e.preview === 'string');
   assert.ok(previews.length >= 2 && previews.length <= 4, `${previews.length} previews for 6 steps every 2`);
   const png = decodePng(Buffer.from(previews[0].preview.replace(/^data:image\/png;base64,/, ''), 'base64'));
   assert.deepEqual([png.width, png.height], [8, 8], 'latent size (64 / 8)');
-  const replay = await (await fetch(`${base}/sdapi/v2/jobs/${job.id}/events`)).text();
+  const replay = await (await fetch(`${base}/sdapi/v2/jobs/${id}/events`)).text();
   assert.doesNotMatch(replay, /"preview"/, 'previews are not stored');
 });

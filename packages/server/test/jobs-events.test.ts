@@ -45,7 +45,10 @@ test('SSE: queued → started → progress (monotone) → image → succeeded, t
   for (let i = 1; i < events.length; i++) assert.ok(events[i].id > events[i - 1].id, 'event ids increase');
   for (const e of events) assert.equal(e.job, job.id);
   for (const f of frames.filter((x) => x.data)) assert.equal(f.id, String(JSON.parse(f.data).id), 'the SSE id: line is the event id');
-  assert.ok(frames.some((f) => f.comments.includes('keep-alive')), 'keep-alive comments while waiting behind the blocker');
+  assert.ok(
+    frames.some((f) => f.comments.includes('keep-alive')),
+    'keep-alive comments while waiting behind the blocker',
+  );
   assert.equal(events.at(-2)?.image.url, `/sdapi/v2/jobs/${job.id}/images/1`);
 });
 
@@ -112,7 +115,10 @@ test('WebSocket: "*" gets the same events as SSE; subscribing to a finished job 
   const ack = await late.until((m) => m.op === 'subscribe');
   assert.deepEqual([ack.ok, ack.error.code], [false, 'NOT_FOUND']);
   await late.until((m) => m.event === 'succeeded');
-  assert.deepEqual(late.messages.filter((m) => m.job === job.id), viaSse);
+  assert.deepEqual(
+    late.messages.filter((m) => m.job === job.id),
+    viaSse,
+  );
 });
 
 test('WebSocket ops: cancel a job, interrupt the running one (partial result), errors for bad ops', async () => {
@@ -197,7 +203,11 @@ test('webhooks: signed events to a loopback receiver (HMAC checked), retried aft
   }
   assert.equal(rx.got.at(-1)?.headers['x-sdapi-attempt'], '2', 'the succeeded event was retried once');
   const picky = await receiver();
-  const second = await submit(hooked, { type: 'txt2img', params: { prompt: 'hook', ...SMALL, steps: 3 }, webhook: { url: picky.url, events: ['progress', 'succeeded'] } });
+  const second = await submit(hooked, {
+    type: 'txt2img',
+    params: { prompt: 'hook', ...SMALL, steps: 3 },
+    webhook: { url: picky.url, events: ['progress', 'succeeded'] },
+  });
   while (!picky.got.some((g) => JSON.parse(g.raw).event === 'succeeded') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   const names = new Set(picky.got.map((g) => JSON.parse(g.raw).event));
   assert.deepEqual([...names], ['progress', 'succeeded']);
@@ -205,15 +215,36 @@ test('webhooks: signed events to a loopback receiver (HMAC checked), retried aft
 });
 
 test('webhooks: loopback, private and non-http targets are refused (422) without --webhook-allow-local', async () => {
-  for (const url of ['http://127.0.0.1:9/x', 'http://localhost/x', 'http://10.1.2.3/x', 'http://[::1]/x', 'http://169.254.169.254/latest', 'ftp://example.com/x', 'http://u:p@example.com/']) {
+  for (const url of [
+    'http://127.0.0.1:9/x',
+    'http://localhost/x',
+    'http://10.1.2.3/x',
+    'http://[::1]/x',
+    'http://169.254.169.254/latest',
+    'ftp://example.com/x',
+    'http://u:p@example.com/',
+  ]) {
     const res = await server.request('/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: SMALL, webhook: { url } } });
     assert.equal(res.status, 422, url);
     assert.match((await res.json()).detail, /webhook\.url/);
   }
-  const events = await server.request('/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: SMALL, webhook: { url: 'http://x.test/', events: ['done'] } } });
+  const events = await server.request('/sdapi/v2/jobs', {
+    method: 'POST',
+    json: { type: 'txt2img', params: SMALL, webhook: { url: 'http://x.test/', events: ['done'] } },
+  });
   assert.equal(events.status, 422);
   assert.deepEqual((await events.json()).detail[0].loc, ['body', 'webhook.events']);
-  for (const [address, ok] of [['8.8.8.8', true], ['2606:4700::1111', true], ['127.0.0.1', false], ['192.168.1.1', false], ['172.16.0.1', false], ['100.64.0.1', false], ['::ffff:127.0.0.1', false], ['fd00::1', false], ['0.0.0.0', false]] as const) {
+  for (const [address, ok] of [
+    ['8.8.8.8', true],
+    ['2606:4700::1111', true],
+    ['127.0.0.1', false],
+    ['192.168.1.1', false],
+    ['172.16.0.1', false],
+    ['100.64.0.1', false],
+    ['::ffff:127.0.0.1', false],
+    ['fd00::1', false],
+    ['0.0.0.0', false],
+  ] as const) {
     assert.equal(isPublicAddress(address), ok, address);
   }
 });

@@ -15,7 +15,9 @@ const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'sk-local-2', m
 const size = (s: string) => s as '256x256';
 
 test('images.generate b64_json: a decodable 64×64 PNG with its infotext, made by a job in the one queue', async () => {
-  const { data, response } = await openai.images.generate({ prompt: 'a red fox', size: size('64x64'), response_format: 'b64_json', seed: 42, steps: 3 } as OpenAI.ImageGenerateParamsNonStreaming).withResponse();
+  const { data, response } = await openai.images
+    .generate({ prompt: 'a red fox', size: size('64x64'), response_format: 'b64_json', seed: 42, steps: 3 } as OpenAI.ImageGenerateParamsNonStreaming)
+    .withResponse();
   assert.equal(data.data?.length, 1);
   const png = decodePng(Buffer.from(data.data?.[0].b64_json ?? '', 'base64'));
   assert.deepEqual([png.width, png.height], [64, 64]);
@@ -41,11 +43,19 @@ test('images.generate url + n: absolute image URLs that serve the PNGs (with the
 test('models.list gives the checkpoints; model picks one for the job', async () => {
   const models = [];
   for await (const m of openai.models.list()) models.push(m);
-  assert.deepEqual(models.map((m) => [m.id, m.object, m.owned_by]), [
-    ['v1-5-pruned-emaonly.safetensors', 'model', 'sdapi'],
-    ['sub/other.safetensors', 'model', 'sdapi'],
-  ]);
-  await openai.images.generate({ prompt: 'other model', model: 'sub/other.safetensors', size: size('8x8'), steps: 1 } as OpenAI.ImageGenerateParamsNonStreaming);
+  assert.deepEqual(
+    models.map((m) => [m.id, m.object, m.owned_by]),
+    [
+      ['v1-5-pruned-emaonly.safetensors', 'model', 'sdapi'],
+      ['sub/other.safetensors', 'model', 'sdapi'],
+    ],
+  );
+  await openai.images.generate({
+    prompt: 'other model',
+    model: 'sub/other.safetensors',
+    size: size('8x8'),
+    steps: 1,
+  } as OpenAI.ImageGenerateParamsNonStreaming);
   assert.equal(server.generator.loads.at(-1), 'sub/other.safetensors');
 });
 

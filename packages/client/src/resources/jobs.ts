@@ -48,7 +48,10 @@ export class JobsResource extends APIResource {
   /** GET /sdapi/v2/jobs: newest first; pass `next_cursor` back as `cursor` for the next page. */
   list(params: JobListParams = {}, options?: RequestOptions): APIPromise<JobList> {
     const join = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(',') : v);
-    return this._client.get('/sdapi/v2/jobs', { query: { status: join(params.status), type: join(params.type), limit: params.limit, cursor: params.cursor }, ...options });
+    return this._client.get('/sdapi/v2/jobs', {
+      query: { status: join(params.status), type: join(params.type), limit: params.limit, cursor: params.cursor },
+      ...options,
+    });
   }
 
   /** DELETE /sdapi/v2/jobs/{id}: a queued job is cancelled at once, a running one at its next step; 409 once finished. */
@@ -58,7 +61,9 @@ export class JobsResource extends APIResource {
 
   /** The bytes of image `index` of a finished job (`result.images[index].url`). */
   async content(id: string, index: number, options?: RequestOptions): Promise<Uint8Array> {
-    const response = await this._client.get<unknown>(`${path(id)}/images/${index}`, { ...options, headers: { accept: 'image/*', ...options?.headers } }).asResponse();
+    const response = await this._client
+      .get<unknown>(`${path(id)}/images/${index}`, { ...options, headers: { accept: 'image/*', ...options?.headers } })
+      .asResponse();
     return new Uint8Array(await response.arrayBuffer());
   }
 

@@ -31,7 +31,10 @@ test('jobs.create with every optional param; list filters and pages; cancel; typ
   const job = await sd.jobs.create({ type: 'txt2img', params: { prompt: 'opts', ...SMALL }, id: 'client-opts', priority: 2, preview: false, webhook: null });
   assert.deepEqual([job.id, job.priority, job.status], ['client-opts', 2, 'queued']);
   const page = await sd.jobs.list({ status: ['queued'], type: 'txt2img', limit: 1 });
-  assert.deepEqual(page.jobs.map((j) => j.id), ['client-opts']);
+  assert.deepEqual(
+    page.jobs.map((j) => j.id),
+    ['client-opts'],
+  );
   const cancelled = await sd.jobs.cancel('client-opts');
   assert.equal(cancelled.status, 'cancelled');
   await assert.rejects(async () => sd.jobs.cancel('client-opts'), ConflictError);

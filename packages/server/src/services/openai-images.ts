@@ -35,15 +35,24 @@ export function toTxt2ImgBody(req: ImageGenerateRequest, checkpoints: readonly C
   const n = req.n ?? 1;
   if (n < 1 || n > MAX_IMAGES) throw new OpenAIError(400, `n must be between 1 and ${MAX_IMAGES}, got ${n}`, 'n');
   const format = req.response_format ?? 'url';
-  if (format !== 'url' && format !== 'b64_json') throw new OpenAIError(400, `response_format must be "url" or "b64_json", got ${JSON.stringify(format)}`, 'response_format');
+  if (format !== 'url' && format !== 'b64_json')
+    throw new OpenAIError(400, `response_format must be "url" or "b64_json", got ${JSON.stringify(format)}`, 'response_format');
   let checkpoint: CheckpointFile | undefined;
   if (req.model) {
     checkpoint = findCheckpoint(checkpoints, req.model);
     const choices = checkpoints.map((c) => c.name).join(', ');
-    if (!checkpoint) throw new OpenAIError(404, `The model ${JSON.stringify(req.model)} does not exist; available models: ${choices}`, 'model', 'model_not_found');
+    if (!checkpoint)
+      throw new OpenAIError(404, `The model ${JSON.stringify(req.model)} does not exist; available models: ${choices}`, 'model', 'model_not_found');
   }
   const body: Record<string, unknown> = { prompt: req.prompt, batch_size: n, width: Number(size[1]), height: Number(size[2]) };
-  const extensions = { negative_prompt: req.negative_prompt, seed: req.seed, steps: req.steps, sampler_name: req.sampler_name, scheduler: req.scheduler, cfg_scale: req.cfg_scale };
+  const extensions = {
+    negative_prompt: req.negative_prompt,
+    seed: req.seed,
+    steps: req.steps,
+    sampler_name: req.sampler_name,
+    scheduler: req.scheduler,
+    cfg_scale: req.cfg_scale,
+  };
   for (const [key, value] of Object.entries(extensions)) if (value !== undefined && value !== null) body[key] = value;
   if (checkpoint) body.override_settings = { sd_model_checkpoint: checkpoint.name };
   return { body, format };

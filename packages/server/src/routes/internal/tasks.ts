@@ -3,8 +3,9 @@
  * in queue order, POST /internal/progress reports one task by id (`force_task_id` or the `X-Job-Id` of a route).
  * Deviation: behind `--api-auth`/`--api-keys` like every route here (A1111 exempts them; ids are not public).
  */
-import Type from 'typebox';
+
 import { withDefault } from '@sdapi/protocol';
+import Type from 'typebox';
 import type { SdApiInstance } from '../../types.ts';
 
 const ProgressBody = Type.Object({

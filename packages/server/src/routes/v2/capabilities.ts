@@ -4,5 +4,9 @@ import { type CapabilityLimits, capabilities } from '../../services/capabilities
 import type { SdApiInstance } from '../../types.ts';
 
 export function capabilitiesRoute(app: SdApiInstance, limits: CapabilityLimits): void {
-  app.get('/sdapi/v2/capabilities', { schema: { tags: ['jobs'], summary: 'Version, models, samplers, job types, features and limits', response: { 200: Capabilities } } }, async () => capabilities(app.sd, limits));
+  app.get(
+    '/sdapi/v2/capabilities',
+    { schema: { tags: ['jobs'], summary: 'Version, models, samplers, job types, features and limits', response: { 200: Capabilities } } },
+    async () => capabilities(app.sd, limits),
+  );
 }

@@ -39,7 +39,8 @@ export function eventRoutes(app: SdApiInstance, options: EventStreamOptions = {}
     if (!app.sd.jobs.get(id)) throw new ApiError('NOT_FOUND', `no job with id ${JSON.stringify(id)}`);
     const header = req.headers['last-event-id'];
     const after = header !== undefined ? Number(header) : (req.query.last_event_id ?? 0);
-    if (!Number.isInteger(after) || after < 0) throw new ApiError('INVALID_PARAMS', `Last-Event-ID must be a non-negative integer, got ${JSON.stringify(header)}`);
+    if (!Number.isInteger(after) || after < 0)
+      throw new ApiError('INVALID_PARAMS', `Last-Event-ID must be a non-negative integer, got ${JSON.stringify(header)}`);
     streamEvents(app.sd.jobs, id, after, reply, options.keepAliveMs ?? 15_000, open);
   });
 }

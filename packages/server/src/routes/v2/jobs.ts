@@ -22,37 +22,62 @@ export function jobRoutes(app: SdApiInstance): void {
     return jobView(record, jobs.queuePosition(id));
   };
 
-  app.post('/sdapi/v2/jobs', { schema: { tags: ['jobs'], summary: 'Submit a generation as an async job (202 + Location)', body: JobCreateRequest, response: { 202: Job } } }, async (req, reply) => {
-    const spec = toSubmitSpec(req.body, PREVIEW_EVERY);
-    if (spec.webhook) await jobs.webhooks?.validateTarget(spec.webhook.url);
-    const { record } = await jobs.submit(spec);
-    const location = `/sdapi/v2/jobs/${encodeURIComponent(record.id)}`;
-    return reply.code(202).header('location', location).header('x-job-id', record.id).send(view(record.id));
-  });
+  app.post(
+    '/sdapi/v2/jobs',
+    { schema: { tags: ['jobs'], summary: 'Submit a generation as an async job (202 + Location)', body: JobCreateRequest, response: { 202: Job } } },
+    async (req, reply) => {
+      const spec = toSubmitSpec(req.body, PREVIEW_EVERY);
+      if (spec.webhook) await jobs.webhooks?.validateTarget(spec.webhook.url);
+      const { record } = await jobs.submit(spec);
+      const location = `/sdapi/v2/jobs/${encodeURIComponent(record.id)}`;
+      return reply.code(202).header('location', location).header('x-job-id', record.id).send(view(record.id));
+    },
+  );
 
-  app.get('/sdapi/v2/jobs', { schema: { tags: ['jobs'], summary: 'List jobs, newest first (cursor pages)', querystring: JobListQuery, response: { 200: JobList } } }, async (req) => {
-    const filter = toJobFilter(req.query);
-    const page = jobs.store.list({ ...filter, limit: filter.limit + 1 });
-    const more = page.length > filter.limit;
-    const shown = page.slice(0, filter.limit);
-    return { jobs: shown.map((r) => jobView(r, jobs.queuePosition(r.id))), next_cursor: more ? encodeCursor(shown[shown.length - 1].seq) : null };
-  });
+  app.get(
+    '/sdapi/v2/jobs',
+    { schema: { tags: ['jobs'], summary: 'List jobs, newest first (cursor pages)', querystring: JobListQuery, response: { 200: JobList } } },
+    async (req) => {
+      const filter = toJobFilter(req.query);
+      const page = jobs.store.list({ ...filter, limit: filter.limit + 1 });
+      const more = page.length > filter.limit;
+      const shown = page.slice(0, filter.limit);
+      return { jobs: shown.map((r) => jobView(r, jobs.queuePosition(r.id))), next_cursor: more ? encodeCursor(shown[shown.length - 1].seq) : null };
+    },
+  );
 
-  app.get('/sdapi/v2/jobs/:id', { schema: { tags: ['jobs'], summary: 'One job', params: JobParams, response: { 200: Job } } }, async (req) => view(req.params.id));
+  app.get('/sdapi/v2/jobs/:id', { schema: { tags: ['jobs'], summary: 'One job', params: JobParams, response: { 200: Job } } }, async (req) =>
+    view(req.params.id),
+  );
 
-  app.delete('/sdapi/v2/jobs/:id', { schema: { tags: ['jobs'], summary: 'Cancel a queued job at once (200) or a running one at its next step (202); 409 once finished', params: JobParams, response: { 200: Job, 202: Job } } }, async (req, reply) => {
-    const record = await jobs.cancel(req.params.id);
-    // A running job stops at the engine's next step check: 202 until then, 200 once it is cancelled.
-    return reply.code(record.status === 'running' ? 202 : 200).send(view(record.id));
-  });
+  app.delete(
+    '/sdapi/v2/jobs/:id',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Cancel a queued job at once (200) or a running one at its next step (202); 409 once finished',
+        params: JobParams,
+        response: { 200: Job, 202: Job },
+      },
+    },
+    async (req, reply) => {
+      const record = await jobs.cancel(req.params.id);
+      // A running job stops at the engine's next step check: 202 until then, 200 once it is cancelled.
+      return reply.code(record.status === 'running' ? 202 : 200).send(view(record.id));
+    },
+  );
 
-  app.get('/sdapi/v2/jobs/:id/images/:index', { schema: { tags: ['jobs'], summary: 'Image bytes of a finished job (ETag, infotext in the PNG)', params: ImageParams, produces: ['image/png'] } }, async (req, reply) => {
-    const found = await jobs.image(req.params.id, req.params.index);
-    if (!found) throw new ApiError('NOT_FOUND', `job ${JSON.stringify(req.params.id)} has no image ${req.params.index}`);
-    reply.header('etag', found.image.etag).header('cache-control', 'private, max-age=31536000, immutable');
-    if (req.headers['if-none-match'] === found.image.etag) return reply.code(304).send();
-    // A stream, not a Buffer: the bytes go out exactly as stored (the wire plugin gzips string/Buffer bodies).
-    reply.header('content-type', found.image.mime).header('content-length', found.bytes.length);
-    return reply.send(Readable.from([Buffer.from(found.bytes)]));
-  });
+  app.get(
+    '/sdapi/v2/jobs/:id/images/:index',
+    { schema: { tags: ['jobs'], summary: 'Image bytes of a finished job (ETag, infotext in the PNG)', params: ImageParams, produces: ['image/png'] } },
+    async (req, reply) => {
+      const found = await jobs.image(req.params.id, req.params.index);
+      if (!found) throw new ApiError('NOT_FOUND', `job ${JSON.stringify(req.params.id)} has no image ${req.params.index}`);
+      reply.header('etag', found.image.etag).header('cache-control', 'private, max-age=31536000, immutable');
+      if (req.headers['if-none-match'] === found.image.etag) return reply.code(304).send();
+      // A stream, not a Buffer: the bytes go out exactly as stored (the wire plugin gzips string/Buffer bodies).
+      reply.header('content-type', found.image.mime).header('content-length', found.bytes.length);
+      return reply.send(Readable.from([Buffer.from(found.bytes)]));
+    },
+  );
 }

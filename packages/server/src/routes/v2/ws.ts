@@ -41,11 +41,17 @@ export function websocketRoutes(app: SdApiInstance, options: WebSocketOptions): 
   // Documents the endpoint in /docs; a plain GET (no upgrade) gets 426.
   const description =
     'Open with ws:// or wss://. Send {"op":"subscribe","jobs":[id|"*"],"since"?:n}, {"op":"unsubscribe","jobs":[…]}, {"op":"cancel","job":id}, {"op":"interrupt"}, {"op":"skip"}; receive the same events as SSE ({id, job, event, …}) and {op, ok, error?} answers. Auth: Basic/Bearer header or ?ticket=.';
-  app.get(WS_PATH, { schema: { tags: ['jobs'], summary: 'WebSocket: job events and ops', description } }, async (_req, reply) => reply.code(426).header('upgrade', 'websocket').send({ detail: 'Upgrade Required: open a WebSocket to this URL' }));
-  app.post('/sdapi/v2/ws-ticket', { schema: { tags: ['jobs'], summary: 'A one-time websocket login ticket (?ticket=), valid 60 s', response: { 200: WsTicket } } }, async () => {
-    const { ticket, expiresAt } = options.tickets.issue();
-    return { ticket, expires_at: new Date(expiresAt).toISOString() };
-  });
+  app.get(WS_PATH, { schema: { tags: ['jobs'], summary: 'WebSocket: job events and ops', description } }, async (_req, reply) =>
+    reply.code(426).header('upgrade', 'websocket').send({ detail: 'Upgrade Required: open a WebSocket to this URL' }),
+  );
+  app.post(
+    '/sdapi/v2/ws-ticket',
+    { schema: { tags: ['jobs'], summary: 'A one-time websocket login ticket (?ticket=), valid 60 s', response: { 200: WsTicket } } },
+    async () => {
+      const { ticket, expiresAt } = options.tickets.issue();
+      return { ticket, expires_at: new Date(expiresAt).toISOString() };
+    },
+  );
 }
 
 /** Null when the upgrade may go ahead, else the 401 detail. */
@@ -65,7 +71,9 @@ function checkAuth(req: IncomingMessage, url: URL, options: WebSocketOptions): s
 function refuse(socket: Duplex, status: number, detail: string): void {
   const body = JSON.stringify({ detail });
   const reason = status === 401 ? 'Unauthorized' : 'Not Found';
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** One client: its subscriptions, its ops, and a heartbeat. */
@@ -135,7 +143,8 @@ async function handle(message: Message, s: SessionState): Promise<void> {
 function subscribeOp(message: Message, s: SessionState, op: 'subscribe' | 'unsubscribe'): void {
   const list = message.jobs;
   if (!Array.isArray(list) || !list.every((j) => typeof j === 'string')) {
-    return s.send({ op, ok: false, error: { code: 'INVALID_PARAMS', message: '"jobs" must be a list of job ids or "*"' } });
+    s.send({ op, ok: false, error: { code: 'INVALID_PARAMS', message: '"jobs" must be a list of job ids or "*"' } });
+    return;
   }
   const since = typeof message.since === 'number' ? message.since : 0;
   const unknown = (list as string[]).filter((id) => id !== '*' && !s.jobs.get(id));

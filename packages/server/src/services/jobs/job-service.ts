@@ -282,7 +282,8 @@ export class JobService {
   private newId(spec: SubmitSpec): string {
     const id = jobId(spec.id ?? null, spec.source, spec.type);
     const existing = this.store.get(id);
-    if (existing) throw new ApiError('CONFLICT', `job id ${JSON.stringify(id)} is already used (by a ${existing.status} ${existing.type} job); choose another id`);
+    if (existing)
+      throw new ApiError('CONFLICT', `job id ${JSON.stringify(id)} is already used (by a ${existing.status} ${existing.type} job); choose another id`);
     if (this.live.has(id)) throw new ApiError('CONFLICT', `job id ${JSON.stringify(id)} is already used; choose another id`);
     return id;
   }

@@ -4,8 +4,9 @@
  * (temp file, fsync, rename, fsync of the folder) to compact it. A torn last line (a crash mid-write) is skipped
  * on open.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+
 import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ApiError } from '../errors.ts';
 

@@ -118,7 +118,9 @@ export interface KindDeps {
   loadedTitle(): string | null;
 }
 
-export function txt2imgKind(deps: KindDeps & { run(job: Txt2ImgJob, hooks: GenerationHooks): Promise<Txt2ImgResult> }): JobKind<Txt2ImgPrepared, Txt2ImgResult> {
+export function txt2imgKind(
+  deps: KindDeps & { run(job: Txt2ImgJob, hooks: GenerationHooks): Promise<Txt2ImgResult> },
+): JobKind<Txt2ImgPrepared, Txt2ImgResult> {
   return generationKind<Txt2ImgRequest, Txt2ImgJob>({
     ...deps,
     progressName: 'scripts_txt2img',
@@ -137,7 +139,9 @@ export function txt2imgKind(deps: KindDeps & { run(job: Txt2ImgJob, hooks: Gener
  * and from `result.parameters` once the job is done (as A1111's echo drops them), so memory stays bounded;
  * replaying an img2img job needs them attached again.
  */
-export function img2imgKind(deps: KindDeps & { run(job: Img2ImgJob, hooks: GenerationHooks): Promise<Img2ImgResult> }): JobKind<Img2ImgPrepared, Img2ImgResult> {
+export function img2imgKind(
+  deps: KindDeps & { run(job: Img2ImgJob, hooks: GenerationHooks): Promise<Img2ImgResult> },
+): JobKind<Img2ImgPrepared, Img2ImgResult> {
   return generationKind<Img2ImgRequest, Img2ImgJob>({
     ...deps,
     progressName: 'scripts_img2img',
@@ -159,7 +163,13 @@ function withoutFields(request: Record<string, unknown>, fields: readonly string
  * by title with its hash, and every engine option that was in force, pinned through `override_settings` (restored
  * afterwards, so a replay changes no server setting). `force_task_id` is dropped: ids are unique.
  */
-function effectiveRequest(body: GenerationBody, job: GenerationJob, result: Txt2ImgResult, title: string | null, drop: readonly string[]): Record<string, unknown> {
+function effectiveRequest(
+  body: GenerationBody,
+  job: GenerationJob,
+  result: Txt2ImgResult,
+  title: string | null,
+  drop: readonly string[],
+): Record<string, unknown> {
   const { force_task_id: _taskId, ...rest } = body;
   const overrides: Record<string, unknown> = { ...(body.override_settings ?? {}), ...job.params.options };
   if (title) overrides.sd_model_checkpoint = title;

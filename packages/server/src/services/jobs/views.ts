@@ -2,7 +2,17 @@
  * Pure mappings between the `/sdapi/v2/jobs` wire and the job service: a create request → a submit spec, a
  * stored record → the Job object, list queries and their opaque cursors.
  */
-import { JOB_EVENT_TYPES, JOB_STATUSES, JOB_TYPES, type Job, type JobCreateRequest, type JobEventType, type JobListQuery, type JobStatus, type JobType } from '@sdapi/protocol';
+import {
+  JOB_EVENT_TYPES,
+  JOB_STATUSES,
+  JOB_TYPES,
+  type Job,
+  type JobCreateRequest,
+  type JobEventType,
+  type JobListQuery,
+  type JobStatus,
+  type JobType,
+} from '@sdapi/protocol';
 import { ApiError, RequestValidationError } from '../errors.ts';
 import { imageView } from './ids.ts';
 import type { SubmitSpec } from './job-service.ts';
@@ -72,11 +82,19 @@ export function jobView(record: JobRecord, queuePosition: number | null): Job {
 
 /** `?status=a,b&type=t&limit=n&cursor=c` → a store filter; unknown names are a 422 listing the choices. */
 export function toJobFilter(query: JobListQuery): JobFilter {
-  const split = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+  const split = (v: string | undefined) =>
+    v
+      ? v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   const statuses = split(query.status);
   const types = split(query.type);
   const bad = (field: string, value: string, choices: readonly string[]) =>
-    new RequestValidationError([{ loc: ['query', field], msg: `unexpected value ${JSON.stringify(value)}; permitted: ${choices.join(', ')}`, type: 'value_error.const' }]);
+    new RequestValidationError([
+      { loc: ['query', field], msg: `unexpected value ${JSON.stringify(value)}; permitted: ${choices.join(', ')}`, type: 'value_error.const' },
+    ]);
   for (const s of statuses ?? []) if (!(JOB_STATUSES as readonly string[]).includes(s)) throw bad('status', s, JOB_STATUSES);
   for (const t of types ?? []) if (!(JOB_TYPES as readonly string[]).includes(t)) throw bad('type', t, JOB_TYPES);
   const limit = query.limit ?? 50;
@@ -93,6 +111,7 @@ export function encodeCursor(seq: number): string {
 
 function decodeCursor(cursor: string): number {
   const match = /^seq:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new RequestValidationError([{ loc: ['query', 'cursor'], msg: 'invalid cursor: pass the next_cursor of the previous page', type: 'value_error' }]);
+  if (!match)
+    throw new RequestValidationError([{ loc: ['query', 'cursor'], msg: 'invalid cursor: pass the next_cursor of the previous page', type: 'value_error' }]);
   return Number(match[1]);
 }

@@ -70,7 +70,7 @@ export class WebhookSender {
   /** Queues delivery of `event` when the job asked for it; returns at once. */
   notify(event: JobEvent, record: JobRecord | undefined): void {
     const hook = record?.webhook;
-    if (!hook || !hook.events.includes(event.event) || this.abort.signal.aborted) return;
+    if (!hook?.events.includes(event.event) || this.abort.signal.aborted) return;
     const body = JSON.stringify(event);
     const previous = this.chains.get(event.job) ?? Promise.resolve();
     const next = previous.then(() => this.deliver(hook.url, event, body));
@@ -113,12 +113,16 @@ export class WebhookSender {
     if (literal) return Promise.resolve({ retry: false, why: literal });
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(target, { method: 'POST', headers, lookup: this.guardedLookup(), timeout: this.options.timeoutMs ?? 10_000, signal: this.abort.signal }, (res) => {
-        res.resume(); // the body is not needed
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) resolve('ok');
-        else resolve({ retry: status === 408 || status === 429 || status >= 500, why: `HTTP ${status}` });
-      });
+      const req = send(
+        target,
+        { method: 'POST', headers, lookup: this.guardedLookup(), timeout: this.options.timeoutMs ?? 10_000, signal: this.abort.signal },
+        (res) => {
+          res.resume(); // the body is not needed
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve('ok');
+          else resolve({ retry: status === 408 || status === 429 || status >= 500, why: `HTTP ${status}` });
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('timed out')));
       req.on('error', reject);
       req.end(body);
@@ -165,6 +169,10 @@ function backoffMs(attempt: number, base: number): number {
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    const stop = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    signal.addEventListener('abort', stop, { once: true });
   });
 }
