@@ -35,7 +35,27 @@ test('sdapi generate --init-image JPEG --resize-mode 1 --denoising-strength: an 
   const init = join(dir, 'init.jpg');
   writeFileSync(init, await encodeImage(gradient(40, 24), 40, 24, { format: 'jpeg' }));
   const out = join(dir, 'img2img.png');
-  const run = await sdapi(['generate', '--ckpt', TINY, '--init-image', init, '--resize-mode', '1', '--denoising-strength', '0.6', '--width', '64', '--height', '48', '--steps', '3', '--seed', '4', '-o', out]);
+  const run = await sdapi([
+    'generate',
+    '--ckpt',
+    TINY,
+    '--init-image',
+    init,
+    '--resize-mode',
+    '1',
+    '--denoising-strength',
+    '0.6',
+    '--width',
+    '64',
+    '--height',
+    '48',
+    '--steps',
+    '3',
+    '--seed',
+    '4',
+    '-o',
+    out,
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const png = await decodeImage(readFileSync(out));
   assert.deepEqual([png.width, png.height], [64, 48]);
@@ -50,7 +70,25 @@ test('sdapi generate --init-image --mask: inpainting keeps the unmasked pixels',
   for (let y = 0; y < 32; y++) mask.fill(255, y * w * 3, y * w * 3 + 32 * 3);
   writeFileSync(join(dir, 'mask.png'), encodePng(mask, w, h));
   const out = join(dir, 'inpaint.png');
-  const run = await sdapi(['generate', '--ckpt', TINY, '--init-image', join(dir, 'in.png'), '--mask', join(dir, 'mask.png'), '--mask-blur', '0', '--width', '64', '--height', '64', '--steps', '3', '-o', out]);
+  const run = await sdapi([
+    'generate',
+    '--ckpt',
+    TINY,
+    '--init-image',
+    join(dir, 'in.png'),
+    '--mask',
+    join(dir, 'mask.png'),
+    '--mask-blur',
+    '0',
+    '--width',
+    '64',
+    '--height',
+    '64',
+    '--steps',
+    '3',
+    '-o',
+    out,
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const png = await decodeImage(readFileSync(out));
   let changed = 0;
@@ -60,7 +98,29 @@ test('sdapi generate --init-image --mask: inpainting keeps the unmasked pixels',
 
 test('sdapi generate --hires-scale 2: a double-size PNG with the Hires infotext keys', { skip }, async () => {
   const out = join(dir, 'hires.png');
-  const run = await sdapi(['generate', '--ckpt', TINY, '--hires-scale', '2', '--hires-steps', '2', '--hires-upscaler', 'Latent (nearest)', '--denoising-strength', '0.5', '--width', '64', '--height', '32', '--steps', '2', '--seed', '8', '-o', out]);
+  const run = await sdapi([
+    'generate',
+    '--ckpt',
+    TINY,
+    '--hires-scale',
+    '2',
+    '--hires-steps',
+    '2',
+    '--hires-upscaler',
+    'Latent (nearest)',
+    '--denoising-strength',
+    '0.5',
+    '--width',
+    '64',
+    '--height',
+    '32',
+    '--steps',
+    '2',
+    '--seed',
+    '8',
+    '-o',
+    out,
+  ]);
   assert.equal(run.code, 0, run.stderr);
   const png = await decodeImage(readFileSync(out));
   assert.deepEqual([png.width, png.height], [128, 64]);
@@ -70,7 +130,10 @@ test('sdapi generate --hires-scale 2: a double-size PNG with the Hires infotext 
 test('local job flags: hires flags map to the engine hires fix; bad values name the flag', async () => {
   const job = await localJob({ ...BASE, 'hires-scale': '1.5', 'hires-steps': '4', 'hires-upscaler': 'Latent (bicubic)' }, { width: 64, height: 64 });
   assert.equal(job.kind, 'txt2img');
-  assert.deepEqual([job.params.hires?.scale, job.params.hires?.secondPassSteps, job.params.hires?.upscaler, job.params.denoisingStrength], [1.5, 4, 'Latent (bicubic)', 0.7]);
+  assert.deepEqual(
+    [job.params.hires?.scale, job.params.hires?.secondPassSteps, job.params.hires?.upscaler, job.params.denoisingStrength],
+    [1.5, 4, 'Latent (bicubic)', 0.7],
+  );
   await assert.rejects(localJob({ ...BASE, mask: 'm.png' }, {}), /--mask needs --init-image/);
   await assert.rejects(localJob({ ...BASE, 'hires-scale': '0' }, {}), /--hires-scale must be > 0/);
   await assert.rejects(localJob({ ...BASE, 'init-image': [join(dir, 'nope.png')] }, {}), /--init-image .*nope\.png: ENOENT/);

@@ -40,7 +40,11 @@ describe('img2img, png-info and list models against vectors/api_models.json', { 
     test(`${name}: field names, order, required, nullability and defaults`, () => {
       const props = schema.properties as Record<string, Prop>;
       const expected = models[name] as Field[];
-      assert.deepEqual(Object.keys(props), expected.map((f) => f.name), 'fields in order');
+      assert.deepEqual(
+        Object.keys(props),
+        expected.map((f) => f.name),
+        'fields in order',
+      );
       const required = new Set(schema.required ?? []);
       for (const f of expected) {
         const nullable = props[f.name].anyOf?.some((b) => b.type === 'null') ?? false;

@@ -49,7 +49,14 @@ const decode = async (b64: string) => decodeImage(Buffer.from(b64, 'base64'));
 
 test('img2img to a new size with resize mode 1 gives that size and a Denoising strength infotext', { skip }, async () => {
   const { status, body } = await post('/sdapi/v1/img2img', {
-    init_images: [b64png(picture(48, 32), 48, 32)], resize_mode: 1, width: 64, height: 96, denoising_strength: 0.5, steps: 4, seed: 5, sampler_name: 'Euler',
+    init_images: [b64png(picture(48, 32), 48, 32)],
+    resize_mode: 1,
+    width: 64,
+    height: 96,
+    denoising_strength: 0.5,
+    steps: 4,
+    seed: 5,
+    sampler_name: 'Euler',
   });
   assert.equal(status, 200, JSON.stringify(body));
   const image = await decode(body.images[0]);
@@ -61,7 +68,15 @@ test('img2img to a new size with resize mode 1 gives that size and a Denoising s
 });
 
 test('a 2×2 img2img batch gives 4 images with seeds s…s+3', { skip }, async () => {
-  const { status, body } = await post('/sdapi/v1/img2img', { init_images: [b64png(picture(64, 64), 64, 64)], batch_size: 2, n_iter: 2, seed: 100, steps: 3, width: 64, height: 64 });
+  const { status, body } = await post('/sdapi/v1/img2img', {
+    init_images: [b64png(picture(64, 64), 64, 64)],
+    batch_size: 2,
+    n_iter: 2,
+    seed: 100,
+    steps: 3,
+    width: 64,
+    height: 64,
+  });
   assert.equal(status, 200, JSON.stringify(body));
   assert.equal(body.images.length, 4);
   assert.deepEqual(JSON.parse(body.info).all_seeds, [100, 101, 102, 103]);
@@ -74,8 +89,18 @@ test('inpainting with mask_blur 0 leaves every unmasked pixel as it was and chan
   for (let y = 16; y < 40; y++) for (let x = 8; x < 32; x++) mask.fill(255, (y * w + x) * 3, (y * w + x) * 3 + 3);
   for (const inpaint_full_res of [false, true]) {
     const { status, body } = await post('/sdapi/v1/img2img', {
-      init_images: [b64png(init, w, h)], mask: b64png(mask, w, h), mask_blur: 0, inpainting_fill: 1, inpaint_full_res, inpaint_full_res_padding: 8,
-      denoising_strength: 0.9, steps: 4, seed: 11, width: w, height: h, prompt: 'a red square',
+      init_images: [b64png(init, w, h)],
+      mask: b64png(mask, w, h),
+      mask_blur: 0,
+      inpainting_fill: 1,
+      inpaint_full_res,
+      inpaint_full_res_padding: 8,
+      denoising_strength: 0.9,
+      steps: 4,
+      seed: 11,
+      width: w,
+      height: h,
+      prompt: 'a red square',
     });
     assert.equal(status, 200, JSON.stringify(body));
     const out = await decode(body.images[0]);
@@ -100,7 +125,18 @@ test('inpainting with mask_blur 0 leaves every unmasked pixel as it was and chan
 
 test('hires ×2 gives a double-size image (latent and Lanczos upscalers); info keeps the first-pass size', { skip }, async () => {
   for (const hr_upscaler of [null, 'Lanczos']) {
-    const { status, body } = await post('/sdapi/v1/txt2img', { prompt: 'a house', seed: 3, steps: 3, width: 64, height: 48, enable_hr: true, hr_scale: 2, hr_upscaler, denoising_strength: 0.5, hr_second_pass_steps: 2 });
+    const { status, body } = await post('/sdapi/v1/txt2img', {
+      prompt: 'a house',
+      seed: 3,
+      steps: 3,
+      width: 64,
+      height: 48,
+      enable_hr: true,
+      hr_scale: 2,
+      hr_upscaler,
+      denoising_strength: 0.5,
+      hr_second_pass_steps: 2,
+    });
     assert.equal(status, 200, JSON.stringify(body));
     const image = await decode(body.images[0]);
     assert.deepEqual([image.width, image.height], [128, 96], String(hr_upscaler));

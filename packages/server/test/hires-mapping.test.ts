@@ -20,13 +20,52 @@ test('enable_hr off: no hires; denoising_strength passes through (null unless se
 test('the A1111 defaults map to Latent ×2 with the first-pass sampler, steps and prompts', () => {
   const { hires, denoisingStrength } = toHires(body({ enable_hr: true, denoising_strength: 0.55 }), catalog);
   assert.equal(denoisingStrength, 0.55);
-  assert.deepEqual(hires, { scale: 2, resizeX: 0, resizeY: 0, upscaler: null, secondPassSteps: 0, samplerName: null, scheduler: null, prompt: '', negativePrompt: '' });
+  assert.deepEqual(hires, {
+    scale: 2,
+    resizeX: 0,
+    resizeY: 0,
+    upscaler: null,
+    secondPassSteps: 0,
+    samplerName: null,
+    scheduler: null,
+    prompt: '',
+    negativePrompt: '',
+  });
 });
 
 test('every field, and the "Use same …" placeholders of pasted infotexts mean the first pass', () => {
-  const fields = { enable_hr: true, denoising_strength: 0.7, hr_scale: 1.5, hr_upscaler: 'Latent (bicubic antialiased)', hr_second_pass_steps: 6, hr_resize_x: 96, hr_sampler_name: 'DPM++ 2M Karras', hr_prompt: 'detailed', hr_negative_prompt: 'blurry' };
-  assert.deepEqual(toHires(body(fields), catalog).hires, { scale: 1.5, resizeX: 96, resizeY: 0, upscaler: 'Latent (bicubic antialiased)', secondPassSteps: 6, samplerName: 'DPM++ 2M', scheduler: 'Karras', prompt: 'detailed', negativePrompt: 'blurry' });
-  const pasted = toHires(body({ enable_hr: true, denoising_strength: 0.7, hr_sampler_name: 'Use same sampler', hr_scheduler: 'Use same scheduler', hr_checkpoint_name: 'Use same checkpoint' }), catalog).hires;
+  const fields = {
+    enable_hr: true,
+    denoising_strength: 0.7,
+    hr_scale: 1.5,
+    hr_upscaler: 'Latent (bicubic antialiased)',
+    hr_second_pass_steps: 6,
+    hr_resize_x: 96,
+    hr_sampler_name: 'DPM++ 2M Karras',
+    hr_prompt: 'detailed',
+    hr_negative_prompt: 'blurry',
+  };
+  assert.deepEqual(toHires(body(fields), catalog).hires, {
+    scale: 1.5,
+    resizeX: 96,
+    resizeY: 0,
+    upscaler: 'Latent (bicubic antialiased)',
+    secondPassSteps: 6,
+    samplerName: 'DPM++ 2M',
+    scheduler: 'Karras',
+    prompt: 'detailed',
+    negativePrompt: 'blurry',
+  });
+  const pasted = toHires(
+    body({
+      enable_hr: true,
+      denoising_strength: 0.7,
+      hr_sampler_name: 'Use same sampler',
+      hr_scheduler: 'Use same scheduler',
+      hr_checkpoint_name: 'Use same checkpoint',
+    }),
+    catalog,
+  ).hires;
   assert.deepEqual([pasted?.samplerName, pasted?.scheduler], [null, null]);
 });
 
@@ -37,7 +76,8 @@ test('legacy firstphase_width/height: they are the first pass and width × heigh
 });
 
 test('422s that name the field: no denoising_strength, unknown upscaler or sampler, other checkpoint, bad numbers', () => {
-  const refuse = (fields: Record<string, unknown>, pattern: RegExp) => assert.throws(() => toHires(body({ enable_hr: true, denoising_strength: 0.5, ...fields }), catalog), pattern);
+  const refuse = (fields: Record<string, unknown>, pattern: RegExp) =>
+    assert.throws(() => toHires(body({ enable_hr: true, denoising_strength: 0.5, ...fields }), catalog), pattern);
   assert.throws(() => toHires(body({ enable_hr: true }), catalog), /enable_hr needs denoising_strength/);
   refuse({ hr_upscaler: 'R-ESRGAN 4x+' }, /hr_upscaler: could not find upscaler named "R-ESRGAN 4x\+"; valid choices: Latent, .*Lanczos, Nearest/);
   refuse({ hr_sampler_name: 'Euler z' }, /Sampler not found/);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encodePng } from '@sdapi/engine';
-import { ApiError } from '../src/index.ts';
+import type { ApiError } from '../src/index.ts';
 import { decodeRequestImage, isGlobalAddress } from '../src/services/image-input.ts';
 import { startTestServer } from './helpers/http.ts';
 import { needVector, readVector } from './helpers/spec.ts';
@@ -62,7 +62,21 @@ test('base64 with URL-safe characters or line breaks inside still decodes (non-a
 
 test('isGlobalAddress: only global unicast addresses pass', () => {
   for (const a of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111', '::ffff:8.8.8.8']) assert.equal(isGlobalAddress(a), true, a);
-  for (const a of ['127.0.0.1', '10.0.0.1', '172.16.3.4', '192.168.1.1', '169.254.169.254', '0.0.0.0', '100.64.0.1', '::1', 'fe80::1', 'fc00::1', '::ffff:127.0.0.1', '224.0.0.1', 'not-an-ip']) {
+  for (const a of [
+    '127.0.0.1',
+    '10.0.0.1',
+    '172.16.3.4',
+    '192.168.1.1',
+    '169.254.169.254',
+    '0.0.0.0',
+    '100.64.0.1',
+    '::1',
+    'fe80::1',
+    'fc00::1',
+    '::ffff:127.0.0.1',
+    '224.0.0.1',
+    'not-an-ip',
+  ]) {
     assert.equal(isGlobalAddress(a), false, a);
   }
 });
@@ -107,7 +121,10 @@ describe('image URLs', () => {
   });
 
   test('requests disabled: "Requests not allowed"', async () => {
-    await assert.rejects(decodeRequestImage(`${base}/img.png`, { ...ALLOW, api_enable_requests: false }), (e: ApiError) => e.code === 'IMAGE_URL_NOT_ALLOWED' && e.message === 'Requests not allowed');
+    await assert.rejects(
+      decodeRequestImage(`${base}/img.png`, { ...ALLOW, api_enable_requests: false }),
+      (e: ApiError) => e.code === 'IMAGE_URL_NOT_ALLOWED' && e.message === 'Requests not allowed',
+    );
   });
 
   test('with local requests allowed (config.json): fetched, redirects followed, user agent sent; non-images are "Invalid image url"', async () => {

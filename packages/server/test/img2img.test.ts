@@ -17,7 +17,9 @@ async function img2img(body: Record<string, unknown>) {
 }
 
 test('maps the image fields to the engine: init images, mask (alpha kept), blur, fill, full-res, invert, resize mode', async () => {
-  const rgba = await sharp(Buffer.alloc(16 * 8 * 4, 255), { raw: { width: 16, height: 8, channels: 4 } }).png().toBuffer();
+  const rgba = await sharp(Buffer.alloc(16 * 8 * 4, 255), { raw: { width: 16, height: 8, channels: 4 } })
+    .png()
+    .toBuffer();
   const jpeg = await encodeImage(rgb(16, 8, 30), 16, 8, { format: 'jpeg' });
   const { status, body } = await img2img({
     ...SMALL,
@@ -39,7 +41,17 @@ test('maps the image fields to the engine: init images, mask (alpha kept), blur,
   assert.ok(call.initImages[0].rgba[0] < 60, 'the JPEG was decoded');
   assert.deepEqual([call.mask?.width, call.mask?.height], [16, 8]);
   assert.deepEqual(
-    [call.maskBlurX, call.maskBlurY, call.inpaintingFill, call.inpaintFullRes, call.inpaintFullResPadding, call.inpaintingMaskInvert, call.resizeMode, call.denoisingStrength, call.initialNoiseMultiplier],
+    [
+      call.maskBlurX,
+      call.maskBlurY,
+      call.inpaintingFill,
+      call.inpaintFullRes,
+      call.inpaintFullResPadding,
+      call.inpaintingMaskInvert,
+      call.resizeMode,
+      call.denoisingStrength,
+      call.initialNoiseMultiplier,
+    ],
     [0, 0, 1, false, 12, true, 2, 0.4, 1.1],
   );
   assert.equal(call.maskRound, true);
@@ -58,7 +70,9 @@ test('defaults: denoising 0.75, blur 4×4, one init image per batch item lowers 
   assert.equal(info.batch_size, 2);
 });
 
-test('parameters echo every field in model order; init_images and mask are null unless include_init_images', { skip: needVector('api_models.json') }, async () => {
+test('parameters echo every field in model order; init_images and mask are null unless include_init_images', {
+  skip: needVector('api_models.json'),
+}, async () => {
   const order = Object.keys(readVector('api_models.json').img2img_vars_of_empty_request);
   const plain = await img2img({ ...SMALL, init_images: [INIT], mask: INIT });
   assert.deepEqual(Object.keys(plain.body.parameters), order);

@@ -23,7 +23,7 @@ describe('vectors/infotext_override_settings.json, every case', { skip }, async 
   if (skip) return;
   const vector = readVector<{ infotext_key_to_setting: [string, string][]; cases: OverrideCase[] }>('infotext_override_settings.json');
   const defaults = (await OptionsStore.open()).effective();
-  test('the option table maps exactly the vector\'s infotext keys, in its order', () => {
+  test("the option table maps exactly the vector's infotext keys, in its order", () => {
     const rows = OPTION_TABLE.filter((row) => row[3] !== undefined).map(([key, , , infotext]) => [infotext, key]);
     assert.deepEqual(rows, vector.infotext_key_to_setting);
   });
@@ -31,20 +31,26 @@ describe('vectors/infotext_override_settings.json, every case', { skip }, async 
     test(`case ${i}: ${Object.keys(c.params).join(', ')} (auto swap ${c.disable_weights_auto_swap ? 'off' : 'on'})`, () => {
       const current = { ...defaults, disable_weights_auto_swap: c.disable_weights_auto_swap };
       // No checkpoint has hash abcdef1234, so `Model hash` never maps (as in the vector).
-      assert.deepEqual(infotextOverrideSettings(c.params, current, () => undefined), c.expected);
+      assert.deepEqual(
+        infotextOverrideSettings(c.params, current, () => undefined),
+        c.expected,
+      );
     });
   });
 });
 
 test('Model hash switches the checkpoint only with auto swap on and a checkpoint of that hash', () => {
   const find = (hash: string) => (hash === 'abcdef1234' ? 'model.safetensors [abcdef1234]' : undefined);
-  assert.deepEqual(infotextOverrideSettings({ 'Model hash': 'abcdef1234' }, { disable_weights_auto_swap: false }, find), [['Model hash', 'sd_model_checkpoint', 'model.safetensors [abcdef1234]']]);
+  assert.deepEqual(infotextOverrideSettings({ 'Model hash': 'abcdef1234' }, { disable_weights_auto_swap: false }, find), [
+    ['Model hash', 'sd_model_checkpoint', 'model.safetensors [abcdef1234]'],
+  ]);
   assert.deepEqual(infotextOverrideSettings({ 'Model hash': 'abcdef1234' }, { disable_weights_auto_swap: true }, find), []);
 });
 
 describe('the infotext request field', async () => {
   const server = await startTestServer();
-  const INFOTEXT = 'a red fox\nNegative prompt: blurry\nSteps: 3, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 5.5, Seed: 42, Size: 24x16, Clip skip: 2, ENSD: 31337';
+  const INFOTEXT =
+    'a red fox\nNegative prompt: blurry\nSteps: 3, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 5.5, Seed: 42, Size: 24x16, Clip skip: 2, ENSD: 31337';
   const txt2img = async (body: Record<string, unknown>) => {
     const res = await server.request('/sdapi/v1/txt2img', { method: 'POST', json: body });
     return { status: res.status, body: (await res.json()) as Record<string, any> };
@@ -78,7 +84,10 @@ describe('the infotext request field', async () => {
 
   test('img2img: only sampler/steps/seed fields are filled, not the prompt or size', async () => {
     const init = encodePng(new Uint8Array(16 * 8 * 3).fill(50), 16, 8).toString('base64');
-    const res = await server.request('/sdapi/v1/img2img', { method: 'POST', json: { init_images: [init], infotext: INFOTEXT, width: 16, height: 8, prompt: 'kept' } });
+    const res = await server.request('/sdapi/v1/img2img', {
+      method: 'POST',
+      json: { init_images: [init], infotext: INFOTEXT, width: 16, height: 8, prompt: 'kept' },
+    });
     assert.equal(res.status, 200, await res.clone().text());
     const call = server.generator.img2imgCalls.at(-1);
     assert.ok(call);

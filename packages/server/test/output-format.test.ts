@@ -13,7 +13,12 @@ const txt2img = async (body: Record<string, unknown> = SMALL) => {
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 };
 
-for (const [samplesFormat, format] of [['jpg', 'jpeg'], ['JPEG', 'jpeg'], ['webp', 'webp'], ['png', 'png']] as const) {
+for (const [samplesFormat, format] of [
+  ['jpg', 'jpeg'],
+  ['JPEG', 'jpeg'],
+  ['webp', 'webp'],
+  ['png', 'png'],
+] as const) {
   test(`samples_format ${samplesFormat}: images are ${format} with the infotext where A1111 puts it`, async () => {
     await setOptions({ samples_format: samplesFormat, jpeg_quality: 95, enable_pnginfo: true });
     const { status, body } = await txt2img();

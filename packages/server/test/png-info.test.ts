@@ -24,7 +24,10 @@ const skip = needVector('infotext_parse.json');
 
 async function post(server: Awaited<ReturnType<typeof startTestServer>>, image: string) {
   const res = await server.request('/sdapi/v1/png-info', { method: 'POST', json: { image } });
-  return { status: res.status, body: (await res.json()) as { info: string; items: Record<string, unknown>; parameters: Record<string, unknown>; detail?: string } };
+  return {
+    status: res.status,
+    body: (await res.json()) as { info: string; items: Record<string, unknown>; parameters: Record<string, unknown>; detail?: string },
+  };
 }
 
 describe('png-info reproduces every case of vectors/infotext_parse.json', { skip }, async () => {
@@ -76,7 +79,10 @@ describe('png-info sources', async () => {
     const comment = JSON.stringify({ steps: 28, sampler: 'k_euler_ancestral', seed: 123, scale: 11, uc: 'lowres, bad' }).replace('"scale":11', '"scale":11.0');
     const png = encodePng(RGB, 8, 8, { Software: 'NovelAI', Description: 'masterpiece, 1girl', Comment: comment });
     const { body } = await post(server, png.toString('base64'));
-    assert.equal(body.info, 'masterpiece, 1girl\nNegative prompt: lowres, bad\nSteps: 28, Sampler: Euler a, CFG scale: 11.0, Seed: 123, Size: 8x8, Clip skip: 2, ENSD: 31337');
+    assert.equal(
+      body.info,
+      'masterpiece, 1girl\nNegative prompt: lowres, bad\nSteps: 28, Sampler: Euler a, CFG scale: 11.0, Seed: 123, Size: 8x8, Clip skip: 2, ENSD: 31337',
+    );
     assert.equal(body.parameters.Sampler, 'Euler a');
     assert.equal(body.parameters.ENSD, '31337');
   });

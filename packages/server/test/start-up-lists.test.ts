@@ -1,14 +1,21 @@
 /** The cheap GET lists clients call at start-up (spec §3.12, §3.14, §3.20, §3.22–§3.24), over HTTP. */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { totalmem, tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { naturalCompare } from '../src/services/vae-files.ts';
 import { startTestServer } from './helpers/http.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-lists-'));
-for (const f of ['models/VAE/vae10.safetensors', 'models/VAE/vae9.pt', 'models/VAE/sub/Anime.ckpt', 'models/VAE/notes.txt', 'models/Stable-diffusion/m.vae.safetensors', 'models/Stable-diffusion/m.safetensors']) {
+for (const f of [
+  'models/VAE/vae10.safetensors',
+  'models/VAE/vae9.pt',
+  'models/VAE/sub/Anime.ckpt',
+  'models/VAE/notes.txt',
+  'models/Stable-diffusion/m.vae.safetensors',
+  'models/Stable-diffusion/m.safetensors',
+]) {
   mkdirSync(join(dataDir, f, '..'), { recursive: true });
   writeFileSync(join(dataDir, f), 'x');
 }
@@ -22,16 +29,27 @@ const json = async (path: string) => JSON.parse((await get(path)).text);
 
 test('/upscalers: only what this server has (None, Lanczos, Nearest), A1111 item shape with float scale', async () => {
   const { text } = await get('/sdapi/v1/upscalers');
-  assert.equal(text, '[{"name":"None","model_name":null,"model_path":null,"model_url":null,"scale":4.0},{"name":"Lanczos","model_name":null,"model_path":null,"model_url":null,"scale":4.0},{"name":"Nearest","model_name":null,"model_path":null,"model_url":null,"scale":4.0}]');
+  assert.equal(
+    text,
+    '[{"name":"None","model_name":null,"model_path":null,"model_url":null,"scale":4.0},{"name":"Lanczos","model_name":null,"model_path":null,"model_url":null,"scale":4.0},{"name":"Nearest","model_name":null,"model_path":null,"model_url":null,"scale":4.0}]',
+  );
 });
 
 test('/latent-upscale-modes: the six latent modes in A1111 order', async () => {
-  assert.deepEqual(await json('/sdapi/v1/latent-upscale-modes'), ['Latent', 'Latent (antialiased)', 'Latent (bicubic)', 'Latent (bicubic antialiased)', 'Latent (nearest)', 'Latent (nearest-exact)'].map((name) => ({ name })));
+  assert.deepEqual(
+    await json('/sdapi/v1/latent-upscale-modes'),
+    ['Latent', 'Latent (antialiased)', 'Latent (bicubic)', 'Latent (bicubic antialiased)', 'Latent (nearest)', 'Latent (nearest-exact)'].map((name) => ({
+      name,
+    })),
+  );
 });
 
 test('/sd-vae: models/VAE/** weights and *.vae.* beside checkpoints, natural-sorted by file name', async () => {
   const list = (await json('/sdapi/v1/sd-vae')) as { model_name: string; filename: string }[];
-  assert.deepEqual(list.map((v) => v.model_name), ['Anime.ckpt', 'm.vae.safetensors', 'vae9.pt', 'vae10.safetensors']);
+  assert.deepEqual(
+    list.map((v) => v.model_name),
+    ['Anime.ckpt', 'm.vae.safetensors', 'vae9.pt', 'vae10.safetensors'],
+  );
   assert.equal(list[0].filename, join(dataDir, 'models/VAE/sub/Anime.ckpt'));
   assert.ok(naturalCompare('a2', 'a10') < 0 && naturalCompare('B', 'a') > 0);
 });
@@ -43,9 +61,18 @@ test('lists of what this server does not have are empty: hypernetworks, face res
 test('the only script is the always-on ControlNet, one argument per unit slot (webuiapi looks for it here)', async () => {
   assert.deepEqual(await json('/sdapi/v1/scripts'), { txt2img: ['controlnet'], img2img: ['controlnet'] });
   const info = await json('/sdapi/v1/script-info');
-  assert.deepEqual(info.map((s: { name: string; is_alwayson: boolean; is_img2img: boolean }) => [s.name, s.is_alwayson, s.is_img2img]), [['controlnet', true, false], ['controlnet', true, true]]);
+  assert.deepEqual(
+    info.map((s: { name: string; is_alwayson: boolean; is_img2img: boolean }) => [s.name, s.is_alwayson, s.is_img2img]),
+    [
+      ['controlnet', true, false],
+      ['controlnet', true, true],
+    ],
+  );
   assert.equal(info[0].args.length, 3, 'control_net_unit_count default');
-  assert.deepEqual([info[0].args[0].value.enabled, info[0].args[0].value.module, info[0].args[0].value.model, info[0].args[0].value.weight], [false, 'none', 'None', 1]);
+  assert.deepEqual(
+    [info[0].args[0].value.enabled, info[0].args[0].value.module, info[0].args[0].value.model, info[0].args[0].value.weight],
+    [false, 'none', 'None', 1],
+  );
 });
 
 test('/memory: process RSS as used, system memory as total, cuda unavailable', async () => {

@@ -3,7 +3,17 @@
  * (images and masks of any format sharp reads, EXIF orientation applied), plus the hires-fix flags.
  */
 import { readFileSync } from 'node:fs';
-import { decodeImage, defaultImg2ImgParams, defaultTxt2ImgParams, type HiresFixParams, type Img2ImgParams, type InpaintingFill, type ResizeMode, type RgbaImage, type Txt2ImgParams } from '@sdapi/engine';
+import {
+  decodeImage,
+  defaultImg2ImgParams,
+  defaultTxt2ImgParams,
+  type HiresFixParams,
+  type Img2ImgParams,
+  type InpaintingFill,
+  type ResizeMode,
+  type RgbaImage,
+  type Txt2ImgParams,
+} from '@sdapi/engine';
 import { CliError } from '../output.ts';
 
 /** The flags this module reads (a subset of generate's parsed values). */
@@ -85,7 +95,17 @@ function hiresParams(values: LocalValues): HiresFixParams | null {
   if (scale <= 0) throw new CliError(`--hires-scale must be > 0, got ${scale}`);
   const steps = values['hires-steps'] === undefined ? 0 : num(values, 'hires-steps');
   if (!Number.isInteger(steps) || steps < 0) throw new CliError(`--hires-steps must be an integer ≥ 0 (0 = as many as --steps), got ${steps}`);
-  return { scale, resizeX: 0, resizeY: 0, upscaler: values['hires-upscaler'] ?? null, secondPassSteps: steps, samplerName: null, scheduler: null, prompt: '', negativePrompt: '' };
+  return {
+    scale,
+    resizeX: 0,
+    resizeY: 0,
+    upscaler: values['hires-upscaler'] ?? null,
+    secondPassSteps: steps,
+    samplerName: null,
+    scheduler: null,
+    prompt: '',
+    negativePrompt: '',
+  };
 }
 
 async function readImage(file: string, flag: string): Promise<RgbaImage> {

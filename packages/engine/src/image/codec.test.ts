@@ -33,7 +33,12 @@ for (const format of ['jpeg', 'webp'] as const) {
     assert.equal(tiff.toString('latin1', 0, 4), 'MM\0*');
     const at = tiff.indexOf('UNICODE\0', 0, 'latin1');
     assert.ok(at > 0, 'UserComment starts with the UNICODE character code');
-    assert.equal(Buffer.from(tiff.subarray(at + 8, at + 8 + INFOTEXT.length * 2)).swap16().toString('utf16le'), INFOTEXT);
+    assert.equal(
+      Buffer.from(tiff.subarray(at + 8, at + 8 + INFOTEXT.length * 2))
+        .swap16()
+        .toString('utf16le'),
+      INFOTEXT,
+    );
     assert.equal(readUserComment(exif), INFOTEXT);
     const d = await decodeImage(file);
     assert.equal(d.userComment, INFOTEXT);
@@ -50,19 +55,26 @@ test('an empty infotext still writes an (empty) UserComment, as A1111 does', asy
 });
 
 test('EXIF orientation is applied (a 6×4 image tagged "rotate 90° CW" decodes as 4×6)', async () => {
-  const jpeg = await sharp(Buffer.from(RGB), { raw: { width: W, height: H, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  const jpeg = await sharp(Buffer.from(RGB), { raw: { width: W, height: H, channels: 3 } })
+    .jpeg()
+    .withMetadata({ orientation: 6 })
+    .toBuffer();
   const d = await decodeImage(jpeg);
   assert.deepEqual([d.width, d.height], [H, W]);
 });
 
 test('palette PNGs with transparency and grey PNGs become RGBA', async () => {
   const rgba = new Uint8Array(W * H * 4).map((_, i) => (i % 4 === 3 ? (i < 40 ? 0 : 255) : 200));
-  const palette = await sharp(Buffer.from(rgba), { raw: { width: W, height: H, channels: 4 } }).png({ palette: true }).toBuffer();
+  const palette = await sharp(Buffer.from(rgba), { raw: { width: W, height: H, channels: 4 } })
+    .png({ palette: true })
+    .toBuffer();
   const d = await decodeImage(palette);
   assert.equal(d.hasAlpha, true);
   assert.equal(d.rgba[3], 0, 'transparent pixel keeps alpha 0');
   assert.equal(d.rgba[W * H * 4 - 1], 255);
-  const grey = await sharp(Buffer.alloc(W * H, 77), { raw: { width: W, height: H, channels: 1 } }).png().toBuffer();
+  const grey = await sharp(Buffer.alloc(W * H, 77), { raw: { width: W, height: H, channels: 1 } })
+    .png()
+    .toBuffer();
   const g = await decodeImage(grey);
   assert.deepEqual([...g.rgba.subarray(0, 4)], [77, 77, 77, 255]);
 });

@@ -39,7 +39,12 @@ export async function decodeImage(bytes: Uint8Array, options: { maxPixels?: numb
   const limitInputPixels = options.maxPixels ?? 16384 * 16384;
   try {
     const meta = await sharp(input, { limitInputPixels }).metadata();
-    const { data, info } = await sharp(input, { limitInputPixels }).autoOrient().toColourspace('srgb').ensureAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(input, { limitInputPixels })
+      .autoOrient()
+      .toColourspace('srgb')
+      .ensureAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
     return {
       width: info.width,
       height: info.height,

@@ -11,7 +11,17 @@ import { type Catalog, resolveSampler } from './catalog.ts';
 import { ApiError } from './errors.ts';
 
 /** `hr_upscaler` values the engine implements: the six latent modes and the pixel upscalers of GET /upscalers. */
-export const HIRES_UPSCALERS = ['Latent', 'Latent (antialiased)', 'Latent (bicubic)', 'Latent (bicubic antialiased)', 'Latent (nearest)', 'Latent (nearest-exact)', 'None', 'Lanczos', 'Nearest'];
+export const HIRES_UPSCALERS = [
+  'Latent',
+  'Latent (antialiased)',
+  'Latent (bicubic)',
+  'Latent (bicubic antialiased)',
+  'Latent (nearest)',
+  'Latent (nearest-exact)',
+  'None',
+  'Lanczos',
+  'Nearest',
+];
 
 export interface HiresMapping {
   hires: HiresFixParams | null;
@@ -30,7 +40,7 @@ export function toHires(body: Txt2ImgRequest, catalog: Catalog): HiresMapping {
   const denoisingStrength = body.denoising_strength ?? null;
   if (!body.enable_hr) return { hires: null, denoisingStrength };
   if (denoisingStrength === null) {
-    throw invalid('enable_hr needs denoising_strength: how much the second pass may change the upscaled image, from 0 to 1 (A1111\'s UI uses 0.7)');
+    throw invalid("enable_hr needs denoising_strength: how much the second pass may change the upscaled image, from 0 to 1 (A1111's UI uses 0.7)");
   }
   if (denoisingStrength < 0 || denoisingStrength > 1) throw invalid(`denoising_strength must be from 0 to 1, got ${denoisingStrength}`);
   const upscaler = body.hr_upscaler ?? null;
@@ -38,7 +48,10 @@ export function toHires(body: Txt2ImgRequest, catalog: Catalog): HiresMapping {
     throw invalid(`hr_upscaler: could not find upscaler named ${JSON.stringify(upscaler)}; valid choices: ${HIRES_UPSCALERS.join(', ')}`);
   }
   if (!same(body.hr_checkpoint_name, 'Use same checkpoint')) {
-    throw new ApiError('UNSUPPORTED_PARAM', `hr_checkpoint_name ${JSON.stringify(body.hr_checkpoint_name)}: a different checkpoint for the second pass is not supported; leave it null`);
+    throw new ApiError(
+      'UNSUPPORTED_PARAM',
+      `hr_checkpoint_name ${JSON.stringify(body.hr_checkpoint_name)}: a different checkpoint for the second pass is not supported; leave it null`,
+    );
   }
   // Checked now (422 naming the valid choices); a scheduler suffix ("DPM++ 2M Karras") counts when hr_scheduler is empty.
   const sampler = same(body.hr_sampler_name, 'Use same sampler') ? null : resolveSampler(catalog, body.hr_sampler_name, null);
@@ -58,11 +71,18 @@ export function toHires(body: Txt2ImgRequest, catalog: Catalog): HiresMapping {
   const fh = body.firstphase_height ?? 0;
   if (fw === 0 && fh === 0) return { hires, denoisingStrength };
   // Legacy API (pre-1.0 clients): width × height is the final size and firstphase_* the first pass.
-  return { hires: { ...hires, resizeX: body.width ?? 512, resizeY: body.height ?? 512 }, denoisingStrength, firstPass: { width: positive(fw, 'firstphase_width'), height: positive(fh, 'firstphase_height') } };
+  return {
+    hires: { ...hires, resizeX: body.width ?? 512, resizeY: body.height ?? 512 },
+    denoisingStrength,
+    firstPass: { width: positive(fw, 'firstphase_width'), height: positive(fh, 'firstphase_height') },
+  };
 }
 
 /** The engine fields of the hires mapping, to spread last into Txt2ImgParams (a legacy first pass sets the size). */
-export function hiresJobFields(body: Txt2ImgRequest, catalog: Catalog): Pick<Txt2ImgParams, 'hires' | 'denoisingStrength'> & Partial<Pick<Txt2ImgParams, 'width' | 'height'>> {
+export function hiresJobFields(
+  body: Txt2ImgRequest,
+  catalog: Catalog,
+): Pick<Txt2ImgParams, 'hires' | 'denoisingStrength'> & Partial<Pick<Txt2ImgParams, 'width' | 'height'>> {
   const { hires, denoisingStrength, firstPass } = toHires(body, catalog);
   return { hires, denoisingStrength, ...firstPass };
 }

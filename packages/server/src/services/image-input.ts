@@ -59,7 +59,10 @@ export function stripDataUrl(value: string): string {
   const data = afterSemicolon?.split(',')[1];
   if (data === undefined) {
     const shown = value.length > 40 ? `${value.slice(0, 40)}…` : value;
-    throw new ApiError('INVALID_IMAGE', `${INVALID}: a data URL must look like data:image/<type>;base64,<data> (one parameter, then a comma), got ${JSON.stringify(shown)}`);
+    throw new ApiError(
+      'INVALID_IMAGE',
+      `${INVALID}: a data URL must look like data:image/<type>;base64,<data> (one parameter, then a comma), got ${JSON.stringify(shown)}`,
+    );
   }
   return data;
 }
@@ -166,6 +169,8 @@ function readBody(response: IncomingMessage, maxBytes: number, target: URL): Pro
     response.on('close', () => {
       if (!response.complete) reject(new ApiError('INVALID_IMAGE', `Invalid image url: the connection to ${target.origin} closed early (timed out or reset)`));
     });
-    response.on('error', (cause) => reject(new ApiError('INVALID_IMAGE', `Invalid image url: reading ${target.origin}${target.pathname} failed (${cause.message})`, { cause })));
+    response.on('error', (cause) =>
+      reject(new ApiError('INVALID_IMAGE', `Invalid image url: reading ${target.origin}${target.pathname} failed (${cause.message})`, { cause })),
+    );
   });
 }

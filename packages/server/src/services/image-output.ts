@@ -12,7 +12,10 @@ const FORMATS: Record<string, OutputFormat> = { png: 'png', jpg: 'jpeg', jpeg: '
 /** The codec format for a `samples_format` value; anything else is A1111's `Invalid image format`. */
 export function outputFormat(samplesFormat: unknown): OutputFormat {
   const format = typeof samplesFormat === 'string' ? FORMATS[samplesFormat.toLowerCase()] : undefined;
-  if (!format) throw new ApiError('INVALID_IMAGE_FORMAT', 'Invalid image format', { cause: `samples_format ${JSON.stringify(samplesFormat)} is not one of png, jpg, jpeg, webp` });
+  if (!format)
+    throw new ApiError('INVALID_IMAGE_FORMAT', 'Invalid image format', {
+      cause: `samples_format ${JSON.stringify(samplesFormat)} is not one of png, jpg, jpeg, webp`,
+    });
   return format;
 }
 

@@ -8,7 +8,7 @@ import { Img2ImgRequest, type Img2ImgResponse, providedFields, type Txt2ImgReque
 import { pyTyped } from '../wire/py-typed.ts';
 import type { Catalog } from './catalog.ts';
 import { ApiError } from './errors.ts';
-import { type ResponseContext, toTxt2ImgJob, toTxt2ImgResponse, type Txt2ImgJob } from './mapping.ts';
+import { type ResponseContext, type Txt2ImgJob, toTxt2ImgJob, toTxt2ImgResponse } from './mapping.ts';
 
 export interface Img2ImgJob extends Omit<Txt2ImgJob, 'params'> {
   params: Img2ImgParams;
@@ -53,10 +53,15 @@ export async function toImg2ImgJob(body: Img2ImgRequest, options: Record<string,
 
 async function decodeInitImages(values: unknown[], batchSize: number, decode: ImageDecoder): Promise<DecodedImage[]> {
   if (values.length === 0) throw new ApiError('INVALID_PARAMS', 'init_images is empty: send at least one image (base64, a data: URL or an http(s) URL)');
-  if (values.length > batchSize) throw new ApiError('INVALID_PARAMS', `bad number of images passed: ${values.length}; expecting ${batchSize} or less (init_images may hold at most batch_size images)`);
+  if (values.length > batchSize)
+    throw new ApiError(
+      'INVALID_PARAMS',
+      `bad number of images passed: ${values.length}; expecting ${batchSize} or less (init_images may hold at most batch_size images)`,
+    );
   const out: DecodedImage[] = [];
   for (const [i, value] of values.entries()) {
-    if (typeof value !== 'string') throw new ApiError('INVALID_PARAMS', `init_images[${i}] must be a string (base64, a data: URL or an http(s) URL), got ${JSON.stringify(value)}`);
+    if (typeof value !== 'string')
+      throw new ApiError('INVALID_PARAMS', `init_images[${i}] must be a string (base64, a data: URL or an http(s) URL), got ${JSON.stringify(value)}`);
     out.push(await decode(value));
   }
   return out;
@@ -74,7 +79,8 @@ function choice(body: Img2ImgRequest, field: IntField, count: number, labels: st
 }
 
 function unit(v: number | null | undefined, field: string): number {
-  if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || v > 1) throw new ApiError('INVALID_PARAMS', `${field} must be a number from 0 to 1, got ${JSON.stringify(v ?? null)}`);
+  if (typeof v !== 'number' || Number.isNaN(v) || v < 0 || v > 1)
+    throw new ApiError('INVALID_PARAMS', `${field} must be a number from 0 to 1, got ${JSON.stringify(v ?? null)}`);
   return v;
 }
 

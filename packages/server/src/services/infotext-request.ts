@@ -74,7 +74,12 @@ export function parseOptionsFrom(options: Record<string, unknown>): InfotextPars
  * (converted by the field's type, as pydantic would), `override_settings` gains the §8.5 settings it lacks.
  * Idempotent: filled fields count as sent afterwards.
  */
-export function applyInfotext<B extends { infotext?: string | null; override_settings?: Record<string, unknown> | null }>(schema: TSchema, body: B, tab: 'txt2img' | 'img2img', ctx: InfotextContext): B {
+export function applyInfotext<B extends { infotext?: string | null; override_settings?: Record<string, unknown> | null }>(
+  schema: TSchema,
+  body: B,
+  tab: 'txt2img' | 'img2img',
+  ctx: InfotextContext,
+): B {
   if (typeof body.infotext !== 'string' || body.infotext === '') return body;
   const params = parseGenerationParameters(body.infotext, parseOptionsFrom(ctx.options), ctx.styles);
   const provided = providedFields(body) ?? new Set(Object.keys(body));
@@ -92,7 +97,10 @@ export function applyInfotext<B extends { infotext?: string | null; override_set
   const out = coerce<B>(schema, input, ['body']);
   if (!out.ok) {
     const e = out.errors[0];
-    throw new ApiError('INVALID_PARAMS', `infotext: the value for ${e.loc.slice(1).join('.')} (${JSON.stringify(input[String(e.loc[1])])}) does not fit the field: ${e.msg}`);
+    throw new ApiError(
+      'INVALID_PARAMS',
+      `infotext: the value for ${e.loc.slice(1).join('.')} (${JSON.stringify(input[String(e.loc[1])])}) does not fit the field: ${e.msg}`,
+    );
   }
   return out.value;
 }
@@ -102,7 +110,11 @@ export function applyInfotext<B extends { infotext?: string | null; override_set
  * it equals the value in force. `Model hash` → `sd_model_checkpoint` only with `disable_weights_auto_swap` off and
  * a checkpoint of that hash. Rows `[infotext key, option key, value]` in option-table order.
  */
-export function infotextOverrideSettings(params: ParsedInfotext, current: Record<string, unknown>, checkpointByHash?: (hash: string) => string | undefined): [string, string, unknown][] {
+export function infotextOverrideSettings(
+  params: ParsedInfotext,
+  current: Record<string, unknown>,
+  checkpointByHash?: (hash: string) => string | undefined,
+): [string, string, unknown][] {
   const out: [string, string, unknown][] = [];
   for (const [key, defaultValue, , infotextKey] of OPTION_TABLE) {
     if (infotextKey === undefined || !Object.hasOwn(params, infotextKey)) continue;

@@ -11,7 +11,24 @@ import type { Catalog } from './catalog.ts';
 import { parseOptionsFrom } from './infotext-request.ts';
 
 /** Pillow info keys A1111 leaves out of `items` (only text entries reach us, so few of them can occur). */
-const IGNORED_ITEMS = new Set(['parameters', 'jfif', 'jfif_version', 'jfif_unit', 'jfif_density', 'dpi', 'exif', 'loop', 'background', 'timestamp', 'duration', 'progressive', 'progression', 'icc_profile', 'chromaticity', 'photoshop']);
+const IGNORED_ITEMS = new Set([
+  'parameters',
+  'jfif',
+  'jfif_version',
+  'jfif_unit',
+  'jfif_density',
+  'dpi',
+  'exif',
+  'loop',
+  'background',
+  'timestamp',
+  'duration',
+  'progressive',
+  'progression',
+  'icc_profile',
+  'chromaticity',
+  'photoshop',
+]);
 
 export interface PngInfoContext {
   options: Record<string, unknown>;
@@ -51,7 +68,9 @@ function samplerByLowerName(catalog: Catalog, name: string): string | undefined 
 
 /** JSON with Python's number types kept (`11.0` stays a float, printed `11.0`). */
 function parsePyNumbers(text: string): unknown {
-  const tagged = text.replace(/"(?:\\.|[^"\\])*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g, (tok) => (tok.startsWith('"') || !/[.eE]/.test(tok) ? tok : `{"$pyfloat":${tok}}`));
+  const tagged = text.replace(/"(?:\\.|[^"\\])*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g, (tok) =>
+    tok.startsWith('"') || !/[.eE]/.test(tok) ? tok : `{"$pyfloat":${tok}}`,
+  );
   try {
     return JSON.parse(tagged, (_k, v) => (v && typeof v === 'object' && '$pyfloat' in v ? new PyFloat(v.$pyfloat) : v));
   } catch {

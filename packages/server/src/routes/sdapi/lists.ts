@@ -12,11 +12,20 @@ import type { SdApiInstance } from '../../types.ts';
 const UPSCALERS = ['None', 'Lanczos', 'Nearest'].map((name) => ({ name, model_name: null, model_path: null, model_url: null, scale: 4 }));
 
 /** torch interpolate modes behind the names: bilinear, bilinear+antialias, bicubic, bicubic+antialias, nearest, nearest-exact. */
-export const LATENT_UPSCALE_MODES = ['Latent', 'Latent (antialiased)', 'Latent (bicubic)', 'Latent (bicubic antialiased)', 'Latent (nearest)', 'Latent (nearest-exact)'];
+export const LATENT_UPSCALE_MODES = [
+  'Latent',
+  'Latent (antialiased)',
+  'Latent (bicubic)',
+  'Latent (bicubic antialiased)',
+  'Latent (nearest)',
+  'Latent (nearest-exact)',
+];
 
 export function listRoutes(app: SdApiInstance): void {
   app.get('/sdapi/v1/upscalers', { schema: { response: { 200: UpscalerList } } }, async () => UPSCALERS);
-  app.get('/sdapi/v1/latent-upscale-modes', { schema: { response: { 200: LatentUpscalerModeList } } }, async () => LATENT_UPSCALE_MODES.map((name) => ({ name })));
+  app.get('/sdapi/v1/latent-upscale-modes', { schema: { response: { 200: LatentUpscalerModeList } } }, async () =>
+    LATENT_UPSCALE_MODES.map((name) => ({ name })),
+  );
   app.get('/sdapi/v1/sd-vae', { schema: { response: { 200: SDVaeList } } }, async () => {
     const flags = app.sd.cmdFlags;
     const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
