@@ -95,6 +95,7 @@ export class LoadedModel {
   async warmUp(): Promise<void> {
     const text = this.config.text_encoders.map((_, i): Part => `text${i}`);
     await Promise.all([...text, 'unet', 'vaeDecoder'].map((p) => this.session(p as Part)));
+    for (const fed of this.fed.values()) this.networks.weights.preload(fed); // the fed weights too, not on the first run
   }
 
   /**

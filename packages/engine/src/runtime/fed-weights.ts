@@ -29,6 +29,11 @@ export class FedWeights {
     return value;
   }
 
+  /** Reads the checkpoint values of `params` (name → dims) now rather than on the first run. */
+  preload(params: ReadonlyMap<string, readonly number[]>): void {
+    for (const [name, dims] of params) this.base(name, dims);
+  }
+
   /**
    * Weights to feed instead of the checkpoint's until the next call (an empty map restores the checkpoint).
    * Each must have the shape of the weight it replaces.
