@@ -19,7 +19,16 @@ before(() => {
 });
 
 const hires = (h: Partial<HiresFixParams> = {}): HiresFixParams => ({
-  scale: 2, resizeX: 0, resizeY: 0, upscaler: null, secondPassSteps: 0, samplerName: null, scheduler: null, prompt: '', negativePrompt: '', ...h,
+  scale: 2,
+  resizeX: 0,
+  resizeY: 0,
+  upscaler: null,
+  secondPassSteps: 0,
+  samplerName: null,
+  scheduler: null,
+  prompt: '',
+  negativePrompt: '',
+  ...h,
 });
 const params = (h: Partial<HiresFixParams>, overrides: Partial<Txt2ImgParams> = {}): Txt2ImgParams =>
   defaultTxt2ImgParams({ prompt: 'a cat', seed: 5, steps: 4, width: 64, height: 64, denoisingStrength: 0.5, hires: hires(h), ...overrides });
@@ -63,12 +72,24 @@ test('hr_resize_x/y covers then crops; pixel upscalers decode, resize and re-enc
 test('hires sampler, scheduler and prompts: keys only where they differ', { skip }, async () => {
   const result = await sd.txt2img(params({ samplerName: 'DPM++ 2M', prompt: 'a dog' }, { batchSize: 2 }));
   assert.equal(result.images.length, 2);
-  assert.match(result.images[1].infotext, /Denoising strength: 0\.5, Hires sampler: DPM\+\+ 2M, Hires prompt: a dog, Hires schedule type: Karras, Hires upscale: 2\.0/);
+  assert.match(
+    result.images[1].infotext,
+    /Denoising strength: 0\.5, Hires sampler: DPM\+\+ 2M, Hires prompt: a dog, Hires schedule type: Karras, Hires upscale: 2\.0/,
+  );
   const same = await sd.txt2img(params({ samplerName: 'Euler', prompt: 'a cat' }));
   assert.doesNotMatch(same.images[0].infotext, /Hires (sampler|prompt|schedule type)/);
 });
 
 test('hires fix refuses a missing denoising_strength and unknown upscalers', { skip }, async () => {
-  await assert.rejects(sd.txt2img(params({}, { denoisingStrength: null })), (e: unknown) => e instanceof InvalidParamsError && e.param === 'denoising_strength' && /enable_hr needs denoising_strength/.test(e.message));
-  await assert.rejects(sd.txt2img(params({ upscaler: 'R-ESRGAN 4x+' })), (e: unknown) => e instanceof InvalidParamsError && e.param === 'hr_upscaler' && /could not find upscaler named R-ESRGAN 4x\+; valid choices: Latent, .*Nearest/.test(e.message));
+  await assert.rejects(
+    sd.txt2img(params({}, { denoisingStrength: null })),
+    (e: unknown) => e instanceof InvalidParamsError && e.param === 'denoising_strength' && /enable_hr needs denoising_strength/.test(e.message),
+  );
+  await assert.rejects(
+    sd.txt2img(params({ upscaler: 'R-ESRGAN 4x+' })),
+    (e: unknown) =>
+      e instanceof InvalidParamsError &&
+      e.param === 'hr_upscaler' &&
+      /could not find upscaler named R-ESRGAN 4x\+; valid choices: Latent, .*Nearest/.test(e.message),
+  );
 });

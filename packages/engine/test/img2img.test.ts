@@ -14,10 +14,10 @@ import { InvalidParamsError } from '../src/errors.ts';
 import { fromRgbBytes, toRgbBytes } from '../src/image/convert.ts';
 import { encodeLatents } from '../src/pipeline/img2img-latents.ts';
 import type { Img2ImgParams, RgbaImage } from '../src/pipeline/types.ts';
-import { defaultImg2ImgParams, defaultTxt2ImgParams, StableDiffusion } from '../src/stable-diffusion.ts';
 import { ImageRNG } from '../src/rng/image-rng.ts';
 import { alphasCumprodLinear } from '../src/sampling/discrete-schedule.ts';
 import { getTimesteps } from '../src/sampling/samplers-timesteps.ts';
+import { defaultImg2ImgParams, defaultTxt2ImgParams, StableDiffusion } from '../src/stable-diffusion.ts';
 import type { Tensor } from '../src/tensor.ts';
 import { fixturePath, needFixture } from './helpers/fixtures.ts';
 
@@ -129,7 +129,8 @@ test('inverted mask with blur: the box is kept, the outside repainted; infotext 
   const result = await sd.img2img(params({ mask, maskBlurX: 2, maskBlurY: 2, inpaintingMaskInvert: true, inpaintFullRes: false }));
   const out = result.images[0].rgb;
   // mask_for_overlay = clip(2·blurred mask): pixels well inside the (inverted-away) box stay exact.
-  for (let y = 24; y < 40; y++) for (let x = 24; x < 40; x++) for (let c = 0; c < 3; c++) assert.equal(out[(y * 64 + x) * 3 + c], initRgb[(y * 64 + x) * 3 + c]);
+  for (let y = 24; y < 40; y++)
+    for (let x = 24; x < 40; x++) for (let c = 0; c < 3; c++) assert.equal(out[(y * 64 + x) * 3 + c], initRgb[(y * 64 + x) * 3 + c]);
   assert.match(result.images[0].infotext, /Denoising strength: 0\.75, Mask mode: Inpaint not masked, Mask blur: 2, Masked content: fill/);
 });
 
@@ -163,7 +164,11 @@ test('bad img2img parameters are refused with the field named', { skip }, async 
   await refused(params({ resizeMode: 4 as 0 }), 'resize_mode', /0 \(just resize\).*3 \(latent upscale\), got 4/);
   await refused(params({ denoisingStrength: 1.5 }), 'denoising_strength', /from 0 to 1, got 1\.5/);
   await refused(params({ initImages: [{ width: 64, height: 64, rgba: new Uint8Array(10) }] }), 'init_images[0]', /needs 16384 bytes, got 10/);
-  await refused(params({ mask: boxMask(32, 32, [0, 0, 8, 8]) }), 'mask', /inpaint_full_res needs the mask \(32x32\) to be the size of init_images\[0\] \(64x64\)/);
+  await refused(
+    params({ mask: boxMask(32, 32, [0, 0, 8, 8]) }),
+    'mask',
+    /inpaint_full_res needs the mask \(32x32\) to be the size of init_images\[0\] \(64x64\)/,
+  );
   await refused(params({ mask: boxMask(64, 64, [0, 0, 8, 8]), inpaintingFill: 7 as 0 }), 'inpainting_fill', /got 7/);
   const taesd = params({});
   taesd.options.sd_vae_encode_method = 'TAESD';
@@ -171,7 +176,19 @@ test('bad img2img parameters are refused with the field named', { skip }, async 
 });
 
 test('two init images with batch size 3 make a batch of 2 (A1111: the batch shrinks to the images)', { skip }, async () => {
-  const result = await sd.img2img(params({ initImages: [init, rgbaOf(initRgb.map((v) => 255 - v), 64, 64)], batchSize: 3 }));
+  const result = await sd.img2img(
+    params({
+      initImages: [
+        init,
+        rgbaOf(
+          initRgb.map((v) => 255 - v),
+          64,
+          64,
+        ),
+      ],
+      batchSize: 3,
+    }),
+  );
   assert.equal(result.batchSize, 2);
   assert.equal(result.images.length, 2);
   assert.deepEqual(result.allSeeds, [2, 3, 4]); // seeds are set up for batch_size × n_iter before the batch shrinks

@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { withCircularConvPadding } from '../src/onnx/circular-padding.ts';
 import { buildVAEEncoderGraph } from '../src/models/vae.ts';
-import { Tensor } from '../src/tensor.ts';
+import { withCircularConvPadding } from '../src/onnx/circular-padding.ts';
 import { defaultTxt2ImgParams, StableDiffusion } from '../src/stable-diffusion.ts';
+import { Tensor } from '../src/tensor.ts';
 import { fixturePath, needFixture, openFixture } from './helpers/fixtures.ts';
 
 const skip = needFixture('tiny-sd15', 'model.safetensors');
@@ -63,7 +63,9 @@ test('tiling: UNet and VAE decoder commute with circular shifts; without it they
   const circular = await check(true);
   const zeros = await check(false);
   model.tiling = false;
-  console.log(`# shift equivariance, relative max error: circular UNet ${circular.unet.toExponential(2)}, VAE ${circular.vae.toExponential(2)}; zero padding UNet ${zeros.unet.toExponential(2)}, VAE ${zeros.vae.toExponential(2)}`);
+  console.log(
+    `# shift equivariance, relative max error: circular UNet ${circular.unet.toExponential(2)}, VAE ${circular.vae.toExponential(2)}; zero padding UNet ${zeros.unet.toExponential(2)}, VAE ${zeros.vae.toExponential(2)}`,
+  );
   assert.ok(circular.unet < 1e-4 && circular.vae < 1e-4, 'circular padding must make both networks shift-equivariant');
   assert.ok(zeros.unet > 1e-2 && zeros.vae > 1e-2, 'zero padding is not shift-equivariant (the check has teeth)');
 });

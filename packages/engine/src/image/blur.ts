@@ -5,8 +5,9 @@
  *   extended box blur per axis, ported from python-pillow/Pillow@9.5.0 src/libImaging/BoxBlur.c (HPND),
  *   with its 24-bit fixed-point weights, so it is byte-exact.
  */
-import type { Pixels } from './compose.ts';
+
 import { createRequire } from 'node:module';
+import type { Pixels } from './compose.ts';
 
 /**
  * A1111's mask blur on an L image: `cv2.GaussianBlur(mask, (k, 1), σx)` then `(1, k)` with σy, each with
@@ -110,7 +111,7 @@ function blurAxis(src: Uint8Array, width: number, height: number, channels: numb
   const res = new Uint8Array(len);
   for (let l = 0; l < lines; l++) {
     for (let c = 0; c < channels; c++) {
-      const index = (i: number) => (horizontal ? (l * width + i) : (i * width + l)) * channels + c;
+      const index = (i: number) => (horizontal ? l * width + i : i * width + l) * channels + c;
       for (let i = 0; i < len; i++) line[i] = src[index(i)];
       boxLine(line, res, r);
       for (let i = 0; i < len; i++) out[index(i)] = res[i];

@@ -64,7 +64,9 @@ export function invert(img: Pixels): Pixels {
  */
 export function alphaComposite(dst: Pixels, src: Pixels): Pixels {
   if (dst.channels !== 4 || src.channels !== 4 || dst.width !== src.width || dst.height !== src.height) {
-    throw new RangeError(`alphaComposite needs two RGBA images of one size, got ${dst.width}x${dst.height}x${dst.channels} and ${src.width}x${src.height}x${src.channels}`);
+    throw new RangeError(
+      `alphaComposite needs two RGBA images of one size, got ${dst.width}x${dst.height}x${dst.channels} and ${src.width}x${src.height}x${src.channels}`,
+    );
   }
   const out = new Uint8Array(dst.data.length);
   const PRECISION = 128; // 1 << PRECISION_BITS (7)

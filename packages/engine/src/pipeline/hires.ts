@@ -43,20 +43,31 @@ export interface HiresPlan {
 }
 
 /** A1111 calculate_target_resolution (without the legacy firstphase/old-hires options, which the caller maps). */
-export function hiresTarget(width: number, height: number, h: HiresFixParams): { upscaleTo: { width: number; height: number }; truncate: { x: number; y: number } } {
+export function hiresTarget(
+  width: number,
+  height: number,
+  h: HiresFixParams,
+): { upscaleTo: { width: number; height: number }; truncate: { x: number; y: number } } {
   const none = { x: 0, y: 0 };
   if (h.resizeX === 0 && h.resizeY === 0) return { upscaleTo: { width: Math.trunc(width * h.scale), height: Math.trunc(height * h.scale) }, truncate: none };
   if (h.resizeY === 0) return { upscaleTo: { width: h.resizeX, height: Math.floor((h.resizeX * height) / width) }, truncate: none };
   if (h.resizeX === 0) return { upscaleTo: { width: Math.floor((h.resizeY * width) / height), height: h.resizeY }, truncate: none };
   // Both given: scale to cover the box keeping the aspect ratio, then crop the latent centrally.
-  const upscaleTo = width / height < h.resizeX / h.resizeY
-    ? { width: h.resizeX, height: Math.floor((h.resizeX * height) / width) }
-    : { width: Math.floor((h.resizeY * width) / height), height: h.resizeY };
+  const upscaleTo =
+    width / height < h.resizeX / h.resizeY
+      ? { width: h.resizeX, height: Math.floor((h.resizeX * height) / width) }
+      : { width: Math.floor((h.resizeY * width) / height), height: h.resizeY };
   return { upscaleTo, truncate: { x: Math.floor((upscaleTo.width - h.resizeX) / 8), y: Math.floor((upscaleTo.height - h.resizeY) / 8) } };
 }
 
 /** Everything about the second pass that does not depend on the batch; validates the hires fields. */
-export function planHires(model: LoadedModel, params: Txt2ImgParams, prompts: readonly string[], negatives: readonly string[], firstPassSchedule: unknown): HiresPlan {
+export function planHires(
+  model: LoadedModel,
+  params: Txt2ImgParams,
+  prompts: readonly string[],
+  negatives: readonly string[],
+  firstPassSchedule: unknown,
+): HiresPlan {
   const hires = params.hires as HiresFixParams;
   validateHires(params, hires);
   const strength = params.denoisingStrength as number;
@@ -67,8 +78,11 @@ export function planHires(model: LoadedModel, params: Txt2ImgParams, prompts: re
   const requested = hires.secondPassSteps || params.steps;
   const { steps, tEnc } = img2imgSteps(params.steps, strength, true, requested);
   const passParams: Txt2ImgParams = {
-    ...params, samplerName: hires.samplerName || params.samplerName, scheduler: hires.scheduler || params.scheduler,
-    cfgScale: hires.cfgScale ?? params.cfgScale, steps: Math.max(steps, 1),
+    ...params,
+    samplerName: hires.samplerName || params.samplerName,
+    scheduler: hires.scheduler || params.scheduler,
+    cfgScale: hires.cfgScale ?? params.cfgScale,
+    steps: Math.max(steps, 1),
   };
   const sampling = prepareSampling(model, passParams);
   const { upscaleTo, truncate } = hiresTarget(params.width, params.height, hires);
@@ -78,7 +92,14 @@ export function planHires(model: LoadedModel, params: Txt2ImgParams, prompts: re
 }
 
 /** A1111 txt2img init()'s hires keys, plus `Hires schedule type` when the second pass's differs (its get_sigmas). */
-function hiresInfotext(p: Txt2ImgParams, h: HiresFixParams, hrPrompts: string[], hrNegatives: string[], sampling: PreparedSampling, firstPassSchedule: unknown): Record<string, unknown> {
+function hiresInfotext(
+  p: Txt2ImgParams,
+  h: HiresFixParams,
+  hrPrompts: string[],
+  hrNegatives: string[],
+  sampling: PreparedSampling,
+  firstPassSchedule: unknown,
+): Record<string, unknown> {
   const extra: Record<string, unknown> = { 'Denoising strength': pyFloat(p.denoisingStrength as number) };
   if (h.samplerName && h.samplerName !== p.samplerName) extra['Hires sampler'] = h.samplerName;
   extra['Hires prompt'] = (ctx: InfotextContext) => (hrPrompts[ctx.index] !== ctx.p.allPrompts[ctx.index] ? hrPrompts[ctx.index] : null);
@@ -150,13 +171,37 @@ export async function hiresPass(model: LoadedModel, plan: HiresPlan, batch: Hire
   const [, c, h, w] = samples.shape;
   const p = plan.params;
   const micro = sdxlMicroConditioning({ ...p, width: w * 8, height: h * 8 });
-  const { cond, uncond } = await conditionBatch(model, plan.sampling, plan.hrPrompts.slice(...batch.range), plan.hrNegatives.slice(...batch.range), p.options, p.steps, micro);
+  const { cond, uncond } = await conditionBatch(
+    model,
+    plan.sampling,
+    plan.hrPrompts.slice(...batch.range),
+    plan.hrNegatives.slice(...batch.range),
+    p.options,
+    p.steps,
+    micro,
+  );
   const rng = new ImageRNG({
-    shape: [c, h, w], seeds: batch.seeds, subseeds: batch.subseeds, subseedStrength: p.subseedStrength,
-    seedResizeFromH: p.seedResizeFromH, seedResizeFromW: p.seedResizeFromW, source: p.options.randn_source, etaNoiseSeedDelta: p.options.eta_noise_seed_delta,
+    shape: [c, h, w],
+    seeds: batch.seeds,
+    subseeds: batch.subseeds,
+    subseedStrength: p.subseedStrength,
+    seedResizeFromH: p.seedResizeFromH,
+    seedResizeFromW: p.seedResizeFromW,
+    source: p.options.randn_source,
+    etaNoiseSeedDelta: p.options.eta_noise_seed_delta,
   });
   if (plan.steps === 0) return { latent: samples, interrupted: false }; // strength 0: nothing to re-run
   const init = { latent: samples, steps: plan.steps, tEnc: plan.tEnc, noiseMultiplier: 1, extraNoise: p.options.img2img_extra_noise ?? 0 };
   const job = { no: batch.iteration * 2 + 1, count: p.nIter * 2 };
-  return runSampling(model, plan.sampling, { cond, uncond, rng, params: p, hooks: batch.hooks, iteration: batch.iteration, init, imageCond: await hiresImageCond(model, plan, samples), job });
+  return runSampling(model, plan.sampling, {
+    cond,
+    uncond,
+    rng,
+    params: p,
+    hooks: batch.hooks,
+    iteration: batch.iteration,
+    init,
+    imageCond: await hiresImageCond(model, plan, samples),
+    job,
+  });
 }

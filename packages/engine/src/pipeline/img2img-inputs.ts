@@ -5,10 +5,24 @@
  * over the result. The latent half (VAE encode, latent mask, noise fill, inpainting conditioning) is in
  * img2img-latents.ts.
  */
-import { maskBlur, pilGaussianBlur } from '../image/blur.ts';
-import { alphaComposite, convert, crop, flatten, invert, maskedOntoBlank, parseHexColor, type Pixels, pixels, premultiply, toL, unpremultiply } from '../image/compose.ts';
-import { resizeImage } from '../image/resize.ts';
+
 import { InvalidParamsError } from '../errors.ts';
+import { maskBlur, pilGaussianBlur } from '../image/blur.ts';
+import {
+  alphaComposite,
+  convert,
+  crop,
+  flatten,
+  invert,
+  maskedOntoBlank,
+  type Pixels,
+  parseHexColor,
+  pixels,
+  premultiply,
+  toL,
+  unpremultiply,
+} from '../image/compose.ts';
+import { resizeImage } from '../image/resize.ts';
 import type { Img2ImgParams, RgbaImage } from './types.ts';
 
 export type Box = readonly [number, number, number, number];
@@ -97,7 +111,14 @@ export function expandCropRegion(box: Box, width: number, height: number, imageW
 export function fillMasked(image: Pixels, mask: Pixels): Pixels {
   let out = pixels(image.width, image.height, 4);
   const masked = maskedOntoBlank(premultiply(convert(image, 4)), invert(toL(mask)));
-  for (const [radius, repeats] of [[256, 1], [64, 1], [16, 2], [4, 4], [2, 2], [0, 1]] as const) {
+  for (const [radius, repeats] of [
+    [256, 1],
+    [64, 1],
+    [16, 2],
+    [4, 4],
+    [2, 2],
+    [0, 1],
+  ] as const) {
     const blurred = unpremultiply(pilGaussianBlur(masked, radius));
     for (let i = 0; i < repeats; i++) out = alphaComposite(out, blurred);
   }
@@ -156,7 +177,14 @@ export async function prepareImages(p: Img2ImgParams): Promise<PreparedImages> {
   const batchSize = batchSizeFor(images.length, p.batchSize);
   const repeat = <T>(xs: T[]): T[] => (xs.length === 1 ? Array<T>(batchSize).fill(xs[0]) : xs);
   const overlayList = imageMask && (p.options.overlay_inpaint ?? true) ? repeat(overlays) : null;
-  return { images: repeat(images), imageMask, overlays: overlayList, pasteTo: box ? [box[0], box[1], box[2] - box[0], box[3] - box[1]] : null, batchSize, extra };
+  return {
+    images: repeat(images),
+    imageMask,
+    overlays: overlayList,
+    pasteTo: box ? [box[0], box[1], box[2] - box[0], box[3] - box[1]] : null,
+    batchSize,
+    extra,
+  };
 }
 
 /** A1111's rule: 1 image serves the whole batch; k ≤ batch_size images make the batch k; more is an error. */

@@ -72,7 +72,14 @@ export function resizeLatent(latent: Tensor, width: number, height: number): Ten
  * latent of the source image with the masked part blended out by `weight` (option inpainting_mask_weight).
  * `mask` null = everything masked (txt2img: the source is then irrelevant at weight 1).
  */
-export async function inpaintingConditioning(model: LoadedModel, source: Tensor, mask: Pixels | null, weight: number, round: boolean, latentSize: readonly [number, number]): Promise<Tensor> {
+export async function inpaintingConditioning(
+  model: LoadedModel,
+  source: Tensor,
+  mask: Pixels | null,
+  weight: number,
+  round: boolean,
+  latentSize: readonly [number, number],
+): Promise<Tensor> {
   const [n, , H, W] = source.shape;
   const m = new Float32Array(H * W).fill(1);
   if (mask) for (let p = 0; p < m.length; p++) m[p] = round ? Math.round(mask.data[p] / 255) : Math.fround(mask.data[p] / 255);

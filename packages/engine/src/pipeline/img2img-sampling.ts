@@ -3,9 +3,10 @@
  * the truncated schedule and its noised start latent, the latent inpainting mask applied after every model
  * call, and inpainting models' extra UNet input channels. sample.ts calls these; they know nothing of ORT.
  */
-import type { PreparedSampling } from './sample.ts';
+
 import { Tensor } from '../tensor.ts';
 import type { MultiCond } from './conditioning.ts';
+import type { PreparedSampling } from './sample.ts';
 
 /** A1111 `setup_img2img_steps` result plus the latent to start from: a schedule of `steps`, of which `tEnc + 1` run. */
 export interface InitLatent {

@@ -25,17 +25,28 @@ function intRange(name: string, value: unknown, min: number, max: number): void 
 }
 
 function checkImage(name: string, img: RgbaImage): void {
-  const ok = img && Number.isInteger(img.width) && Number.isInteger(img.height) && img.width > 0 && img.height > 0 && img.width <= MAX_SIDE && img.height <= MAX_SIDE;
-  if (!ok) throw new InvalidParamsError(name, `${name} must be an image of 1 to ${MAX_SIDE} pixels per side, got ${img ? `${img.width}x${img.height}` : String(img)}`, 'INVALID_IMAGE');
+  const ok =
+    img && Number.isInteger(img.width) && Number.isInteger(img.height) && img.width > 0 && img.height > 0 && img.width <= MAX_SIDE && img.height <= MAX_SIDE;
+  if (!ok)
+    throw new InvalidParamsError(
+      name,
+      `${name} must be an image of 1 to ${MAX_SIDE} pixels per side, got ${img ? `${img.width}x${img.height}` : String(img)}`,
+      'INVALID_IMAGE',
+    );
   if (!(img.rgba instanceof Uint8Array) || img.rgba.length !== img.width * img.height * 4) {
-    throw new InvalidParamsError(name, `${name}: ${img.width}x${img.height} RGBA needs ${img.width * img.height * 4} bytes, got ${img.rgba?.length}`, 'INVALID_IMAGE');
+    throw new InvalidParamsError(
+      name,
+      `${name}: ${img.width}x${img.height} RGBA needs ${img.width * img.height * 4} bytes, got ${img.rgba?.length}`,
+      'INVALID_IMAGE',
+    );
   }
 }
 
 /** Engine options that would need models or code we do not have are refused rather than ignored. */
 function checkOptions(p: Txt2ImgParams): void {
   const method = p.options.sd_vae_encode_method ?? 'Full';
-  if (method !== 'Full') throw new InvalidParamsError('sd_vae_encode_method', `sd_vae_encode_method '${method}' is not available (no TAESD weights); valid choices: Full`);
+  if (method !== 'Full')
+    throw new InvalidParamsError('sd_vae_encode_method', `sd_vae_encode_method '${method}' is not available (no TAESD weights); valid choices: Full`);
   const upscaler = p.options.upscaler_for_img2img ?? null;
   if (upscaler !== null && !(PIXEL_UPSCALERS as readonly string[]).includes(upscaler)) {
     throw new InvalidParamsError('upscaler_for_img2img', `upscaler_for_img2img '${upscaler}' is not available; valid choices: ${PIXEL_UPSCALERS.join(', ')}`);
@@ -45,15 +56,26 @@ function checkOptions(p: Txt2ImgParams): void {
 export function validateImg2Img(p: Img2ImgParams, config: ModelConfig): void {
   validateTxt2Img(p, config);
   checkOptions(p);
-  if (!Array.isArray(p.initImages) || p.initImages.length === 0) throw new InvalidParamsError('init_images', 'init_images must hold at least one image, got none');
-  p.initImages.forEach((img, i) => checkImage(`init_images[${i}]`, img));
+  if (!Array.isArray(p.initImages) || p.initImages.length === 0)
+    throw new InvalidParamsError('init_images', 'init_images must hold at least one image, got none');
+  for (const [i, img] of p.initImages.entries()) checkImage(`init_images[${i}]`, img);
   if (p.initImages.length > p.batchSize) {
-    throw new InvalidParamsError('init_images', `bad number of images passed: ${p.initImages.length}; expecting ${p.batchSize} or less (batch_size ${p.batchSize})`);
+    throw new InvalidParamsError(
+      'init_images',
+      `bad number of images passed: ${p.initImages.length}; expecting ${p.batchSize} or less (batch_size ${p.batchSize})`,
+    );
   }
-  if (![0, 1, 2, 3].includes(p.resizeMode)) throw new InvalidParamsError('resize_mode', `resize_mode must be 0 (just resize), 1 (crop and resize), 2 (resize and fill) or 3 (latent upscale), got ${JSON.stringify(p.resizeMode)}`);
+  if (![0, 1, 2, 3].includes(p.resizeMode))
+    throw new InvalidParamsError(
+      'resize_mode',
+      `resize_mode must be 0 (just resize), 1 (crop and resize), 2 (resize and fill) or 3 (latent upscale), got ${JSON.stringify(p.resizeMode)}`,
+    );
   unitInterval('denoising_strength', p.denoisingStrength);
   if (p.initialNoiseMultiplier != null && !Number.isFinite(p.initialNoiseMultiplier)) {
-    throw new InvalidParamsError('initial_noise_multiplier', `initial_noise_multiplier must be a finite number, got ${JSON.stringify(p.initialNoiseMultiplier)}`);
+    throw new InvalidParamsError(
+      'initial_noise_multiplier',
+      `initial_noise_multiplier must be a finite number, got ${JSON.stringify(p.initialNoiseMultiplier)}`,
+    );
   }
   if (p.mask) validateMask(p);
 }
@@ -64,18 +86,28 @@ function validateMask(p: Img2ImgParams): void {
   intRange('mask_blur_x', p.maskBlurX ?? 4, 0, 64);
   intRange('mask_blur_y', p.maskBlurY ?? 4, 0, 64);
   const fill = p.inpaintingFill ?? 0;
-  if (![0, 1, 2, 3].includes(fill)) throw new InvalidParamsError('inpainting_fill', `inpainting_fill must be 0 (fill), 1 (original), 2 (latent noise) or 3 (latent nothing), got ${JSON.stringify(fill)}`);
+  if (![0, 1, 2, 3].includes(fill))
+    throw new InvalidParamsError(
+      'inpainting_fill',
+      `inpainting_fill must be 0 (fill), 1 (original), 2 (latent noise) or 3 (latent nothing), got ${JSON.stringify(fill)}`,
+    );
   intRange('inpaint_full_res_padding', p.inpaintFullResPadding ?? 0, 0, MAX_SIDE);
   const fullRes = p.inpaintFullRes ?? true;
   for (const [i, img] of p.initImages.entries()) {
     const sameSize = img.width === mask.width && img.height === mask.height;
     // "Only masked" crops the init images with a box found on the mask; A1111 silently misplaces it otherwise.
     if (fullRes && !sameSize) {
-      throw new InvalidParamsError('mask', `inpaint_full_res needs the mask (${mask.width}x${mask.height}) to be the size of init_images[${i}] (${img.width}x${img.height})`);
+      throw new InvalidParamsError(
+        'mask',
+        `inpaint_full_res needs the mask (${mask.width}x${mask.height}) to be the size of init_images[${i}] (${img.width}x${img.height})`,
+      );
     }
     // Latent upscale keeps the image size, while the mask is resized to width × height: A1111 fails there.
     if (!fullRes && p.resizeMode === 3 && (img.width !== p.width || img.height !== p.height)) {
-      throw new InvalidParamsError('resize_mode', `resize_mode 3 with a mask needs init_images[${i}] (${img.width}x${img.height}) to be width x height (${p.width}x${p.height}); use resize mode 0-2`);
+      throw new InvalidParamsError(
+        'resize_mode',
+        `resize_mode 3 with a mask needs init_images[${i}] (${img.width}x${img.height}) to be width x height (${p.width}x${p.height}); use resize mode 0-2`,
+      );
     }
   }
 }
@@ -86,12 +118,14 @@ export function validateHires(p: Txt2ImgParams, h: HiresFixParams): void {
     throw new InvalidParamsError('denoising_strength', 'enable_hr needs denoising_strength (0 to 1; 0.7 is the usual choice) for the second pass, got null');
   }
   unitInterval('denoising_strength', p.denoisingStrength);
-  if (!(typeof h.scale === 'number' && Number.isFinite(h.scale) && h.scale > 0)) throw new InvalidParamsError('hr_scale', `hr_scale must be a positive number, got ${JSON.stringify(h.scale)}`);
+  if (!(typeof h.scale === 'number' && Number.isFinite(h.scale) && h.scale > 0))
+    throw new InvalidParamsError('hr_scale', `hr_scale must be a positive number, got ${JSON.stringify(h.scale)}`);
   intRange('hr_resize_x', h.resizeX, 0, MAX_SIDE);
   intRange('hr_resize_y', h.resizeY, 0, MAX_SIDE);
   intRange('hr_second_pass_steps', h.secondPassSteps, 0, 1000);
   if (h.upscaler !== null && !HIRES_UPSCALERS.includes(h.upscaler)) {
     throw new InvalidParamsError('hr_upscaler', `could not find upscaler named ${h.upscaler}; valid choices: ${HIRES_UPSCALERS.join(', ')}`);
   }
-  if (h.cfgScale != null && !Number.isFinite(h.cfgScale)) throw new InvalidParamsError('hr_cfg', `hr_cfg must be a finite number, got ${JSON.stringify(h.cfgScale)}`);
+  if (h.cfgScale != null && !Number.isFinite(h.cfgScale))
+    throw new InvalidParamsError('hr_cfg', `hr_cfg must be a finite number, got ${JSON.stringify(h.cfgScale)}`);
 }
