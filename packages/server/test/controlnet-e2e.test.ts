@@ -150,3 +150,23 @@ test("a unit mask that is not uniform replaces the control image (the extension'
   });
   assert.equal(unsaved.body.images.length, 1);
 });
+
+test('v2 jobs take the same units (typed `controlnet` field); a bad unit is refused at submit', { skip }, async () => {
+  const c = cases.find((x) => x.id === 'e2e_controlnet');
+  assert.ok(c);
+  const { alwayson_scripts, ...rest } = c.request_txt2img;
+  const params = { ...rest, controlnet: alwayson_scripts.controlnet.args, override_settings: { randn_source: 'CPU' } };
+  const submitted = await post('/sdapi/v2/jobs', { type: 'txt2img', params });
+  assert.ok(submitted.status === 200 || submitted.status === 201 || submitted.status === 202, JSON.stringify(submitted.body).slice(0, 300));
+  let job = submitted.body;
+  for (let i = 0; i < 400 && !['succeeded', 'failed', 'cancelled'].includes(job.status); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    job = await (await fetch(`${base}/sdapi/v2/jobs/${job.id}`)).json();
+  }
+  assert.equal(job.status, 'succeeded', JSON.stringify(job).slice(0, 300));
+  const png = new Uint8Array(await (await fetch(`${base}/sdapi/v2/jobs/${job.id}/images/0`)).arrayBuffer());
+  const { mae } = agreement(decodePng(png).rgb, decodePng(readFileSync(join(cnDir, c.png))).rgb);
+  assert.ok(mae <= 0.25, `v2 job image mean abs ${mae}`);
+  const bad = await post('/sdapi/v2/jobs', { type: 'txt2img', params: { ...params, controlnet: [{ ...params.controlnet[0], module: 'nope' }] } });
+  assert.equal(bad.status, 422);
+});
