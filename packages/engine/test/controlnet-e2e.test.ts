@@ -135,3 +135,31 @@ test('ControlNet with hires fix is refused by name rather than run without contr
   });
   await assert.rejects(sd.txt2img(params), /ControlNet units with hires fix are not supported yet/);
 });
+
+test('pixel perfect runs the preprocessor at the target resolution (canny on 32² for a 64² job: resolution 64)', { skip }, async () => {
+  const { prepareControl } = await import('../src/pipeline/control-units.ts');
+  const { detectMap } = await import('../src/image/preprocessors.ts');
+  const rgba = new Uint8Array(32 * 32 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i >> 2) % 32 < 13 ? 20 : 230));
+  const image = { width: 32, height: 32, rgba };
+  const unit = (pixelPerfect: boolean): ControlNetUnitParams => ({
+    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'),
+    modelName: 'tiny-controlnet [8dba536e]',
+    module: 'canny',
+    image,
+    weight: 1,
+    resizeMode: 'Crop and Resize',
+    processorRes: 512,
+    thresholdA: -1,
+    thresholdB: -1,
+    guidanceStart: 0,
+    guidanceEnd: 1,
+    pixelPerfect,
+    controlMode: 'Balanced',
+  });
+  const perfect = await prepareControl(sd.model, [unit(true)], { width: 64, height: 64 });
+  const direct = await detectMap('canny', image, 64, -1, -1);
+  assert.deepEqual(perfect?.detectedMaps[0].data, direct.data);
+  const at512 = await prepareControl(sd.model, [unit(false)], { width: 64, height: 64 });
+  assert.equal(at512?.detectedMaps[0].width, 64, 'a 512² map is fitted to the job size');
+  assert.notDeepEqual(at512?.detectedMaps[0].data, direct.data);
+});
