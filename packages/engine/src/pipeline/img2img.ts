@@ -9,12 +9,12 @@ import { toRgbBytes } from '../image/convert.ts';
 import { ImageRNG } from '../rng/image-rng.ts';
 import { Tensor } from '../tensor.ts';
 import { stripComments } from '../text/comments.ts';
+import { type ControlInit, controlHook, type PreparedControl, prepareControl } from './control-units.ts';
 import { applyOverlay, type PreparedImages, prepareImages } from './img2img-inputs.ts';
 import { encodeBatch, fillLatent, inpaintingConditioning, latentMaskFor, resizeLatent, toImageTensor } from './img2img-latents.ts';
-import { blendLatent, img2imgSteps, type InitLatent, type LatentMask } from './img2img-sampling.ts';
+import { blendLatent, type InitLatent, img2imgSteps, type LatentMask } from './img2img-sampling.ts';
 import { createInfotext, type InfotextParams, pyFloat } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
-import { type ControlInit, controlHook, type PreparedControl, prepareControl } from './control-units.ts';
 import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
 import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
 import { allSeeds, jobTimestamp, resolveSeed } from './seeds.ts';
@@ -83,15 +83,7 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
   const init = { steps, tEnc, noiseMultiplier, extraNoise };
   const extra: Record<string, unknown> = { ...control?.infotext, ...inputs.extra }; // the extension's process() runs before init
   if (noiseMultiplier !== 1) extra['Noise multiplier'] = pyFloat(noiseMultiplier);
-  const infotextParams: InfotextParams = {
-    allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
-    steps: params.steps, samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel,
-    cfgScale: params.cfgScale, width: params.width, height: params.height, batchSize,
-    sdModelName: model.name, sdModelHash: model.shortHash, subseedStrength: params.subseedStrength,
-    seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH, tiling: params.tiling,
-    clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, isUsingInpaintingConditioning: latents.imageCond !== null,
-    extraGenerationParams: extra,
-  };
+  const infotextParams = infotextParamsFor(job, extra);
   const images: GeneratedImage[] = [];
   let interrupted = false;
   const warnings = new Set<string>(); // per batch the same notes would repeat
@@ -99,23 +91,86 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
     const out = await runIteration(job, iteration, init, (textParams, batchWarnings) => {
       for (const w of batchWarnings) warnings.add(w);
       // Text keys (TI hashes, Emphasis) come after init's and before the sampler's, as in A1111's infotexts.
-      infotextParams.extraGenerationParams = { ...extra, ...textParams, ...sampling.extraGenerationParams, ...(extraNoise > 0 ? { 'Extra noise': pyFloat(extraNoise) } : {}) };
+      infotextParams.extraGenerationParams = {
+        ...extra,
+        ...textParams,
+        ...sampling.extraGenerationParams,
+        ...(extraNoise > 0 ? { 'Extra noise': pyFloat(extraNoise) } : {}),
+      };
     });
     interrupted ||= out.interrupted;
     for (const [b, image] of out.images.entries()) {
       const index = iteration * batchSize + b;
-      const infotext = createInfotext(infotextParams, { iteration, positionInBatch: b, options: params.options, version: params.infotextVersion === undefined ? INFOTEXT_VERSION : params.infotextVersion });
+      const infotext = createInfotext(infotextParams, {
+        iteration,
+        positionInBatch: b,
+        options: params.options,
+        version: params.infotextVersion === undefined ? INFOTEXT_VERSION : params.infotextVersion,
+      });
       images.push({ ...image, seed: seeds[index], subseed: subseeds[index], prompt: prompts[index], negativePrompt: negatives[index], infotext });
     }
   }
+  return resultOf(job, images, infotextParams.extraGenerationParams ?? extra, { timestamp, interrupted, warnings: [...warnings] });
+}
+
+function resultOf(
+  job: Job,
+  images: GeneratedImage[],
+  extraGenerationParams: Record<string, unknown>,
+  run: { timestamp: string; interrupted: boolean; warnings: string[] },
+): Img2ImgResult {
+  const { model, params, sampling, control } = job;
   return {
-    images, allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
-    samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel, clipSkip: params.options.CLIP_stop_at_last_layers,
-    sdModelName: model.name, sdModelHash: model.shortHash, extraGenerationParams: infotextParams.extraGenerationParams ?? extra,
-    jobTimestamp: timestamp, interrupted, width: params.width, height: params.height, batchSize,
-    denoisingStrength: params.denoisingStrength, isUsingInpaintingConditioning: latents.imageCond !== null,
-    ...(control && control.detectedMaps.length > 0 ? { detectedMaps: control.detectedMaps.map((m) => ({ width: m.width, height: m.height, rgb: m.data })) } : {}),
-    ...(warnings.size > 0 ? { warnings: [...warnings] } : {}),
+    images,
+    allPrompts: job.prompts,
+    allNegativePrompts: job.negatives,
+    allSeeds: job.seeds,
+    allSubseeds: job.subseeds,
+    samplerName: sampling.samplerName,
+    scheduler: sampling.schedulerLabel,
+    clipSkip: params.options.CLIP_stop_at_last_layers,
+    sdModelName: model.name,
+    sdModelHash: model.shortHash,
+    extraGenerationParams,
+    jobTimestamp: run.timestamp,
+    interrupted: run.interrupted,
+    width: params.width,
+    height: params.height,
+    batchSize: job.batchSize,
+    denoisingStrength: params.denoisingStrength,
+    isUsingInpaintingConditioning: job.latents.imageCond !== null,
+    ...(control && control.detectedMaps.length > 0
+      ? { detectedMaps: control.detectedMaps.map((m) => ({ width: m.width, height: m.height, rgb: m.data })) }
+      : {}),
+    ...(run.warnings.length > 0 ? { warnings: run.warnings } : {}),
+  };
+}
+
+/** What create_infotext reads for this job (`extraGenerationParams` is completed per batch). */
+function infotextParamsFor(job: Job, extra: Record<string, unknown>): InfotextParams {
+  const { model, params, sampling, latents } = job;
+  return {
+    allPrompts: job.prompts,
+    allNegativePrompts: job.negatives,
+    allSeeds: job.seeds,
+    allSubseeds: job.subseeds,
+    steps: params.steps,
+    samplerName: sampling.samplerName,
+    scheduler: sampling.schedulerLabel,
+    cfgScale: params.cfgScale,
+    width: params.width,
+    height: params.height,
+    batchSize: job.batchSize,
+    sdModelName: model.name,
+    sdModelHash: model.shortHash,
+    subseedStrength: params.subseedStrength,
+    seedResizeFromW: params.seedResizeFromW,
+    seedResizeFromH: params.seedResizeFromH,
+    tiling: params.tiling,
+    clipSkip: params.options.CLIP_stop_at_last_layers,
+    eta: params.eta,
+    isUsingInpaintingConditioning: latents.imageCond !== null,
+    extraGenerationParams: extra,
   };
 }
 
@@ -137,23 +192,52 @@ interface Job {
 type Pixelless = Omit<GeneratedImage, 'seed' | 'subseed' | 'prompt' | 'negativePrompt' | 'infotext'>;
 
 /** One iteration: conditioning, seed noise, sampling, mask blend, decode, overlay. */
-async function runIteration(job: Job, iteration: number, start: Omit<InitLatent, 'latent'>, onText: (textParams: Record<string, unknown>, warnings: readonly string[]) => void): Promise<{ images: Pixelless[]; interrupted: boolean }> {
+async function runIteration(
+  job: Job,
+  iteration: number,
+  start: Omit<InitLatent, 'latent'>,
+  onText: (textParams: Record<string, unknown>, warnings: readonly string[]) => void,
+): Promise<{ images: Pixelless[]; interrupted: boolean }> {
   const { model, params, hooks, latents, batchSize } = job;
   const range = [iteration * batchSize, (iteration + 1) * batchSize] as const;
   hooks.onProgress?.({ jobNo: iteration, jobCount: params.nIter, samplingStep: 0, samplingSteps: start.tEnc + 1 });
-  const { cond, uncond, textParams, warnings } = await conditionBatch(model, job.sampling, job.prompts.slice(...range), job.negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
+  const { cond, uncond, textParams, warnings } = await conditionBatch(
+    model,
+    job.sampling,
+    job.prompts.slice(...range),
+    job.negatives.slice(...range),
+    params.options,
+    params.steps,
+    sdxlMicroConditioning(params),
+  );
   onText(textParams, warnings);
   const rng = new ImageRNG({
-    shape: latents.init.shape.slice(1), seeds: job.seeds.slice(...range), subseeds: job.subseeds.slice(...range), subseedStrength: params.subseedStrength,
-    seedResizeFromH: params.seedResizeFromH, seedResizeFromW: params.seedResizeFromW,
-    source: params.options.randn_source, etaNoiseSeedDelta: params.options.eta_noise_seed_delta,
+    shape: latents.init.shape.slice(1),
+    seeds: job.seeds.slice(...range),
+    subseeds: job.subseeds.slice(...range),
+    subseedStrength: params.subseedStrength,
+    seedResizeFromH: params.seedResizeFromH,
+    seedResizeFromW: params.seedResizeFromW,
+    source: params.options.randn_source,
+    etaNoiseSeedDelta: params.options.eta_noise_seed_delta,
   });
   let latent = latents.init;
   let interrupted = false;
   // A stretched schedule of 0 steps (img2img_fix_steps with strength 0) has nothing to sample.
   if (start.steps > 0) {
     const init: InitLatent = { ...start, latent: latents.init };
-    const sampled = await runSampling(model, job.sampling, { cond, uncond, rng, params, hooks, iteration, init, imageCond: latents.imageCond, latentMask: latents.latentMask, control: controlHook(job.control, start.tEnc + 1) });
+    const sampled = await runSampling(model, job.sampling, {
+      cond,
+      uncond,
+      rng,
+      params,
+      hooks,
+      iteration,
+      init,
+      imageCond: latents.imageCond,
+      latentMask: latents.latentMask,
+      control: controlHook(job.control, start.tEnc + 1),
+    });
     latent = sampled.latent;
     interrupted = sampled.interrupted;
   }
