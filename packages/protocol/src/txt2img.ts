@@ -70,10 +70,10 @@ export const Txt2ImgRequest = Type.Object(
     alwayson_scripts: withDefault(Type.Record(Str, Type.Any()), {}),
     infotext: nullable(Str, null),
     /**
-     * sdapi extension: ControlNet units as a typed list (same unit object as `alwayson_scripts.controlnet.args`);
-     * absent from the `parameters` echo unless sent.
+     * sdapi extension (`x-sdapi-extension`, not in A1111's model): ControlNet units as a typed list (same unit
+     * object as `alwayson_scripts.controlnet.args`); absent from the `parameters` echo unless sent.
      */
-    controlnet: Type.Optional(Type.Array(ControlNetUnit)),
+    controlnet: Type.Optional(Type.Array(ControlNetUnit, { 'x-sdapi-extension': true })),
   },
   { $id: 'StableDiffusionProcessingTxt2Img', title: 'StableDiffusionProcessingTxt2Img' },
 );

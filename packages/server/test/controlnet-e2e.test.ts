@@ -119,12 +119,16 @@ test('progress and interrupt keep working while a ControlNet unit runs', { skip 
   const c = cases.find((x) => x.id === 'e2e_controlnet');
   assert.ok(c);
   const pending = post('/sdapi/v1/txt2img', { ...c.request_txt2img, steps: 400 });
-  let progress = 0;
-  for (let i = 0; i < 200 && progress === 0; i++) {
+  // Wait until sampling is under way (steps counted), so the interrupt lands inside the ControlNet-driven loop.
+  let progress = { progress: 0, state: { sampling_step: 0 } };
+  for (let i = 0; i < 400 && progress.state.sampling_step < 2; i++) {
     await new Promise((r) => setTimeout(r, 25));
-    progress = ((await (await fetch(`${base}/sdapi/v1/progress`)).json()) as { progress: number }).progress;
+    progress = (await (await fetch(`${base}/sdapi/v1/progress`)).json()) as typeof progress;
   }
-  assert.ok(progress > 0 && progress < 1, `progress ${progress} while sampling`);
+  assert.ok(
+    progress.state.sampling_step >= 2 && progress.progress > 0 && progress.progress < 1,
+    `progress ${JSON.stringify(progress).slice(0, 200)} while sampling`,
+  );
   assert.equal((await fetch(`${base}/sdapi/v1/interrupt`, { method: 'POST' })).status, 200);
   const { status, body } = await pending;
   assert.equal(status, 200);
@@ -161,7 +165,7 @@ test('v2 jobs take the same units (typed `controlnet` field); a bad unit is refu
   let job = submitted.body;
   for (let i = 0; i < 400 && !['succeeded', 'failed', 'cancelled'].includes(job.status); i++) {
     await new Promise((r) => setTimeout(r, 50));
-    job = await (await fetch(`${base}/sdapi/v2/jobs/${job.id}`)).json();
+    job = (await (await fetch(`${base}/sdapi/v2/jobs/${job.id}`)).json()) as Record<string, any>;
   }
   assert.equal(job.status, 'succeeded', JSON.stringify(job).slice(0, 300));
   const png = new Uint8Array(await (await fetch(`${base}/sdapi/v2/jobs/${job.id}/images/0`)).arrayBuffer());
