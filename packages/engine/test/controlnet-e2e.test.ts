@@ -163,3 +163,61 @@ test('pixel perfect runs the preprocessor at the target resolution (canny on 32Â
   assert.equal(at512?.detectedMaps[0].width, 64, 'a 512Â² map is fitted to the job size');
   assert.notDeepEqual(at512?.detectedMaps[0].data, direct.data);
 });
+
+test('img2img "only masked": the control image is cropped like the init image (inpaint_crop_input_image)', { skip }, async () => {
+  const { defaultImg2ImgParams } = await import('../src/stable-diffusion.ts');
+  const { resizeImage } = await import('../src/image/resize.ts');
+  const { crop } = await import('../src/image/compose.ts');
+  const rgb = new Uint8Array(64 * 64 * 3).map((_, i) => (i * 7) % 251);
+  const init = { width: 64, height: 64, rgba: new Uint8Array(64 * 64 * 4).map((_, i) => (i % 4 === 3 ? 255 : rgb[(i >> 2) * 3 + (i % 4)])) };
+  // White square 16..47: with no blur and no padding the crop box is [16, 16, 48, 48] (already square like the job).
+  const mask = {
+    width: 64,
+    height: 64,
+    rgba: new Uint8Array(64 * 64 * 4).map((_, i) => {
+      const p = i >> 2;
+      const [x, y] = [p % 64, Math.floor(p / 64)];
+      return i % 4 === 3 || (x >= 16 && x < 48 && y >= 16 && y < 48) ? 255 : 0;
+    }),
+  };
+  const unit = (inpaintCropInputImage: boolean): ControlNetUnitParams => ({
+    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'),
+    modelName: 'tiny-controlnet [8dba536e]',
+    module: 'none',
+    image: init,
+    inpaintCropInputImage,
+    weight: 1,
+    resizeMode: 'Crop and Resize',
+    processorRes: -1,
+    thresholdA: -1,
+    thresholdB: -1,
+    guidanceStart: 0,
+    guidanceEnd: 1,
+    pixelPerfect: false,
+    controlMode: 'Balanced',
+  });
+  const run = (controlNet: ControlNetUnitParams[]) =>
+    sd.img2img(
+      defaultImg2ImgParams({
+        prompt: 'x',
+        seed: 1,
+        steps: 2,
+        width: 64,
+        height: 64,
+        initImages: [init],
+        mask,
+        maskBlurX: 0,
+        maskBlurY: 0,
+        inpaintFullRes: true,
+        inpaintFullResPadding: 0,
+        denoisingStrength: 0.5,
+        samplerName: 'Euler',
+        controlNet,
+      }),
+    );
+  const cropped = await run([unit(true)]);
+  const expected = await resizeImage(2, crop({ width: 64, height: 64, channels: 3, data: rgb }, [16, 16, 48, 48]), 64, 64);
+  assert.deepEqual(cropped.detectedMaps?.[0].rgb, expected.data);
+  const whole = await run([unit(false)]);
+  assert.deepEqual(whole.detectedMaps?.[0].rgb, rgb, 'inpaint_crop_input_image false: the whole image');
+});

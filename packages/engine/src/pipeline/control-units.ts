@@ -6,9 +6,11 @@
  * silently drops ControlNet instead).
  */
 import { InvalidParamsError } from '../errors.ts';
-import { type ControlResizeMode, fitToSize, pixelPerfectResolution } from '../image/control-map.ts';
+import { crop as cropPixels } from '../image/compose.ts';
+import { type ControlResizeMode, compositeOverWhite, fitToSize, pixelPerfectResolution } from '../image/control-map.ts';
 import { type Image8, loadOpenCV } from '../image/opencv.ts';
 import { findPreprocessor, KNOWN_MODULES, PREPROCESSORS, resolveSliders, runPreprocessor } from '../image/preprocessors.ts';
+import { resizeImage } from '../image/resize.ts';
 import { controlResidualCount } from '../models/unet-model.ts';
 import { Tensor } from '../tensor.ts';
 import { ControlHook, type ControlMode, type ControlUnit } from './control.ts';
@@ -42,6 +44,8 @@ export interface ControlNetUnitParams {
   hrOption?: 'Both' | 'Low res only' | 'High res only';
   /** Append the fitted map to the result images (default true). */
   saveDetectedMap?: boolean;
+  /** img2img "only masked" inpainting: crop the control image like the init image (default true, §4.4). */
+  inpaintCropInputImage?: boolean;
   advancedWeighting?: number[] | null;
 }
 
@@ -107,6 +111,30 @@ export interface ControlInit {
   image: RgbaImage;
   /** A1111 img2img resize_mode: 0 / 3 just resize, 1 crop and resize, 2 resize and fill. */
   resizeMode: number;
+  /** "Only masked" inpainting: the crop box [x1, y1, x2, y2] in mask coordinates and the mask size. */
+  crop?: { box: [number, number, number, number]; maskWidth: number; maskHeight: number } | null;
+}
+
+const MODE_NUMBER: Record<ControlResizeMode, 0 | 1 | 2> = { 'Just Resize': 0, 'Crop and Resize': 1, 'Resize and Fill': 2 };
+
+/**
+ * §4.4: the control image resized to the mask size with the unit's mode (A1111's resize_image), cropped to the
+ * inpaint region, and resized back to the job size with Resize and Fill, so it lines up with the cropped init.
+ * Alpha is composited over white first, which the extension does before any of this (§3).
+ */
+async function cropLikeInit(
+  image: RgbaImage,
+  mode: ControlResizeMode,
+  crop: NonNullable<ControlInit['crop']>,
+  width: number,
+  height: number,
+): Promise<RgbaImage> {
+  const rgb = compositeOverWhite(image.rgba, image.width, image.height);
+  const fitted = await resizeImage(MODE_NUMBER[mode], { width: rgb.width, height: rgb.height, channels: 3, data: rgb.data }, crop.maskWidth, crop.maskHeight);
+  const back = await resizeImage(2, cropPixels(fitted, crop.box), width, height);
+  const rgba = new Uint8Array(width * height * 4).fill(255);
+  for (let p = 0; p < width * height; p++) rgba.set(back.data.subarray(3 * p, 3 * p + 3), 4 * p);
+  return { width, height, rgba };
 }
 
 const A1111_RESIZE: Record<number, ControlResizeMode> = { 0: 'Just Resize', 1: 'Crop and Resize', 2: 'Resize and Fill', 3: 'Just Resize' };
@@ -137,8 +165,9 @@ export async function prepareControl(
     }
     const sliders = resolveSliders(p, unit.processorRes, unit.thresholdA, unit.thresholdB);
     prepared.infotext[`ControlNet ${i}`] = infotextValue(unit, p.name, sliders);
-    const image = controlImage(unit, i, init?.image ?? null);
+    let image = controlImage(unit, i, init?.image ?? null);
     const resizeMode = unit.image === null && init ? (A1111_RESIZE[init.resizeMode] ?? 'Just Resize') : unit.resizeMode;
+    if (init?.crop && unit.inpaintCropInputImage !== false) image = await cropLikeInit(image, resizeMode, init.crop, w, h);
     const res = unit.pixelPerfect ? pixelPerfectResolution(image.height, image.width, h, w, resizeMode) : sliders[0];
     const map = fitToSize(cv, runPreprocessor(cv, p, image, res, sliders[1], sliders[2]), w, h, resizeMode);
     const controlNet = loadControlNet(model, unit, i);

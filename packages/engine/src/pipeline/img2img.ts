@@ -77,7 +77,9 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
   const noiseMultiplier = params.initialNoiseMultiplier ?? params.options.initial_noise_multiplier ?? 1;
   const extraNoise = params.options.img2img_extra_noise ?? 0;
   // 4b. ControlNet units: a unit without an image takes the first init image (§3 of the ControlNet spec).
-  const controlInit: ControlInit | null = params.initImages[0] ? { image: params.initImages[0], resizeMode: params.resizeMode } : null;
+  const box = inputs.pasteTo && params.mask ? inputs.pasteTo : null; // "only masked": [x, y, w, h] in mask coordinates
+  const crop = box && params.mask ? { box: [box[0], box[1], box[0] + box[2], box[1] + box[3]] as [number, number, number, number], maskWidth: params.mask.width, maskHeight: params.mask.height } : null;
+  const controlInit: ControlInit | null = params.initImages[0] ? { image: params.initImages[0], resizeMode: params.resizeMode, crop } : null;
   const control = await prepareControl(model, params.controlNet, params, controlInit);
   const job: Job = { model, params, hooks, latents, inputs, sampling, batchSize, seeds, subseeds, prompts, negatives, control };
   const init = { steps, tEnc, noiseMultiplier, extraNoise };

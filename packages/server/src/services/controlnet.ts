@@ -207,6 +207,7 @@ export class ControlNetService {
       controlMode: controlMode(u.control_mode, [...loc, 'control_mode']),
       hrOption: u.hr_option as ControlNetUnitParams['hrOption'],
       saveDetectedMap: u.save_detected_map,
+      inpaintCropInputImage: u.inpaint_crop_input_image,
       advancedWeighting: u.advanced_weighting ?? null,
     };
   }
