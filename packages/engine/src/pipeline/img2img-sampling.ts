@@ -7,6 +7,8 @@
 import { Tensor } from '../tensor.ts';
 import type { MultiCond } from './conditioning.ts';
 import type { PreparedSampling } from './sample.ts';
+import { initialLatent } from './sampler-options.ts';
+import type { GenerationOptions } from './types.ts';
 
 /** A1111 `setup_img2img_steps` result plus the latent to start from: a schedule of `steps`, of which `tEnc + 1` run. */
 export interface InitLatent {
@@ -79,9 +81,9 @@ export function withImageCond(xIn: Tensor, concat: Tensor | null | undefined): T
 }
 
 /** k-diffusion start: the sigmas to run and x = init + noise·σ_start (+ extra noise); txt2img: noise·σ_0. */
-export function kDiffusionStart(prepared: PreparedSampling, noise: Tensor, init: InitLatent | undefined): { sigmas: number[]; x: Tensor } {
+export function kDiffusionStart(prepared: PreparedSampling, noise: Tensor, init: InitLatent | undefined, options: Pick<GenerationOptions, 'sgm_noise_multiplier'>): { sigmas: number[]; x: Tensor } {
   const sigmas = init ? prepared.sigmas.slice(init.steps - init.tEnc - 1) : prepared.sigmas;
-  let x = noise.mul(Math.fround(sigmas[0]));
+  let x = initialLatent(noise, sigmas[0], options); // noise·σ, or noise·√(1+σ²) with sgm_noise_multiplier
   if (!init) return { sigmas, x };
   x = init.latent.add(x);
   if (init.extraNoise > 0) x = x.add(noise.mul(init.extraNoise));

@@ -17,7 +17,7 @@ import { type GuidanceInputs, guide } from './guidance.ts';
 import { blendLatent, img2imgContext, type InitLatent, kDiffusionStart, type LatentMask, timestepsStart, withImageCond } from './img2img-sampling.ts';
 import type { LoadedModel } from './model.ts';
 import { activateNetworks } from './networks.ts';
-import { initialLatent, samplerInfotextParams, sdeNoiseSampler, uniPcOptions } from './sampler-options.ts';
+import { samplerInfotextParams, sdeNoiseSampler, uniPcOptions } from './sampler-options.ts';
 import type { SdxlMicroConditioning } from './sdxl-conditioning.ts';
 import { activeEmbeddings } from './textual-inversion.ts';
 import type { GenerationHooks, GenerationOptions, Txt2ImgParams } from './types.ts';
@@ -160,8 +160,8 @@ function runKDiffusion(model: LoadedModel, prepared: PreparedSampling, inputs: G
     const denoised = (await guided(x, sigma)).guided;
     return latentMask ? blendLatent(denoised, latentMask) : denoised;
   };
-  const start = kDiffusionStart(prepared, noise, ctx.init); // img2img: the tail of the schedule, from init + noise·σ
-  return entry.sample(denoiser, ctx.init ? start.x : initialLatent(noise, start.sigmas[0], ctx.params.options), start.sigmas, {
+  const start = kDiffusionStart(prepared, noise, ctx.init, ctx.params.options); // img2img: the tail of the schedule, from init + noise·σ
+  return entry.sample(denoiser, start.x, start.sigmas, {
     ...samplerOptionsFor(entry, samplerParams(entry, ctx.params)),
     noise: () => ctx.rng.next(),
     noiseSampler: sdeNoiseSampler(entry, noise.shape, start.sigmas, ctx.rng.seeds), // DPM++ SDE family: Brownian tree
