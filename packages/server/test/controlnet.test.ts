@@ -130,3 +130,11 @@ test('accepted units reach the engine resolved: model file, module name, extensi
   assert.equal(none.status, 200);
   assert.deepEqual(server.generator.calls.at(-1)?.controlNet, [], 'webuiapi sends [] when it has no unit');
 });
+
+test('effective_region_mask is decoded and handed to the engine; an undecodable one is a 422 on that field', async () => {
+  const ok = await txt2img({ controlnet: [unit({ effective_region_mask: IMAGE })] });
+  assert.equal(ok.status, 200);
+  assert.deepEqual([server.generator.calls.at(-1)?.controlNet?.[0].effectiveRegionMask?.width], [16]);
+  const bad = await txt2img({ controlnet: [unit({ effective_region_mask: 'garbage' })] });
+  assert.deepEqual(bad.json.detail[0].loc, ['body', 'controlnet', 0, 'effective_region_mask']);
+});

@@ -47,6 +47,8 @@ export interface ControlNetUnitParams {
   /** img2img "only masked" inpainting: crop the control image like the init image (default true, §4.4). */
   inpaintCropInputImage?: boolean;
   advancedWeighting?: number[] | null;
+  /** Its first channel / 255 multiplies the unit's residuals (resized bilinearly to each). */
+  effectiveRegionMask?: RgbaImage | null;
 }
 
 export interface PreparedControl {
@@ -77,6 +79,11 @@ function controlImage(unit: ControlNetUnitParams, i: number, initImage: RgbaImag
   const rgba = new Uint8Array(mask.rgba.length);
   for (let p = 0; p < mask.width * mask.height; p++) rgba.fill(mask.rgba[4 * p], 4 * p, 4 * p + 3).fill(255, 4 * p + 3, 4 * p + 4);
   return { width: mask.width, height: mask.height, rgba };
+}
+
+/** The first channel of an RGBA image / 255. */
+function regionPlane(img: RgbaImage): { width: number; height: number; data: Float32Array } {
+  return { width: img.width, height: img.height, data: Float32Array.from({ length: img.width * img.height }, (_, p) => img.rgba[4 * p] / 255) };
 }
 
 /** Detected map [H, W, 3] uint8 → hint [1, 3, H, W] in [0, 1]. */
@@ -179,6 +186,7 @@ export async function prepareControl(
       guidanceEnd: unit.guidanceEnd,
       controlMode: unit.controlMode,
       advancedWeighting: unit.advancedWeighting ?? null,
+      regionMask: unit.effectiveRegionMask ? regionPlane(unit.effectiveRegionMask) : null,
     });
     if (unit.saveDetectedMap !== false) prepared.detectedMaps.push(map);
   }

@@ -57,3 +57,24 @@ test('cond-only residuals zero the uncond rows; global average pooling takes the
   assert.deepEqual(Array.from(sum[0].data), [2, 4, 6, 12, 10, 10, 10, 10]);
   assert.throws(() => addResiduals([r], [r, r]), /different base architectures/);
 });
+
+test('effective_region_mask: bilinear like torch (align_corners=False) and multiplied into every residual', async () => {
+  const { resizeBilinear } = await import('./control.ts');
+  const up = resizeBilinear({ width: 2, height: 2, data: Float32Array.from([0, 1, 2, 3]) }, 4, 4);
+  assert.deepEqual(Array.from(up), [0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3]);
+  const calls: number[] = [];
+  const regionMask = { width: 4, height: 1, data: Float32Array.from([0, 0, 1, 1]) };
+  const model = {
+    config: { unet: { in_channels: 4 }, global_average_pooling: false },
+    run: async () => {
+      calls.push(1);
+      return [Tensor.full([1, 1, 2, 4], 2)];
+    },
+  } as unknown as ControlNetModel;
+  const hook = new ControlHook(
+    [{ model, hint: Tensor.zeros([1, 3, 8, 8]), weight: 1, guidanceStart: 0, guidanceEnd: 1, controlMode: 'Balanced', regionMask }],
+    1,
+  );
+  const [res] = (await hook.residuals(Tensor.zeros([1, 4, 2, 4]), [1], Tensor.zeros([1, 1, 1]), null, 1)) ?? [];
+  assert.deepEqual(Array.from(res.data), [0, 0, 2, 2, 0, 0, 2, 2]);
+});

@@ -22,6 +22,8 @@ export interface ControlUnit {
   controlMode: ControlMode;
   /** Replaces the scale list entirely when given (§6.2). */
   advancedWeighting?: readonly number[] | null;
+  /** effective_region_mask: a [0, 1] plane (first channel / 255) that multiplies every scaled residual (§6.6). */
+  regionMask?: { width: number; height: number; data: Float32Array } | null;
 }
 
 /** Soft-injection base: the extension's 13-entry list `0.825^(12−i)`, truncated to the model's residual count. */
@@ -116,7 +118,8 @@ export class ControlHook {
       const raw = await unit.model.run(xc, unit.hint, timesteps, context, y);
       const gap = unit.model.config.global_average_pooling;
       const condOnly = unit.controlMode === 'ControlNet is more important' || gap;
-      total = addResiduals(total, scaleResiduals(raw, controlScales(unit, raw.length), { condRows, condOnly, globalAveragePooling: gap }));
+      const scaled = scaleResiduals(raw, controlScales(unit, raw.length), { condRows, condOnly, globalAveragePooling: gap });
+      total = addResiduals(total, unit.regionMask ? scaled.map((r) => maskResidual(r, unit.regionMask as NonNullable<ControlUnit['regionMask']>)) : scaled);
     }
     return total;
   }
@@ -125,6 +128,40 @@ export class ControlHook {
   async run(unet: ControlledUnet, x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null, condRows: number): Promise<Tensor> {
     return unet(x, timesteps, await this.residuals(x, timesteps, context, y, condRows));
   }
+}
+
+/**
+ * torch.nn.functional.interpolate(mode='bilinear', align_corners=False) of one plane (half-pixel centres, edge
+ * clamped, no antialias), as the extension resizes the region mask to each residual.
+ */
+export function resizeBilinear(src: { width: number; height: number; data: Float32Array }, width: number, height: number): Float32Array {
+  const out = new Float32Array(width * height);
+  const sx = src.width / width;
+  const sy = src.height / height;
+  for (let y = 0; y < height; y++) {
+    const fy = Math.max(0, (y + 0.5) * sy - 0.5);
+    const y0 = Math.min(Math.floor(fy), src.height - 1);
+    const y1 = Math.min(y0 + 1, src.height - 1);
+    const wy = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.max(0, (x + 0.5) * sx - 0.5);
+      const x0 = Math.min(Math.floor(fx), src.width - 1);
+      const x1 = Math.min(x0 + 1, src.width - 1);
+      const wx = fx - x0;
+      const at = (yy: number, xx: number) => src.data[yy * src.width + xx];
+      out[y * width + x] = (1 - wy) * ((1 - wx) * at(y0, x0) + wx * at(y0, x1)) + wy * ((1 - wx) * at(y1, x0) + wx * at(y1, x1));
+    }
+  }
+  return out;
+}
+
+/** A residual [N, C, h, w] times the region mask resized to h × w. */
+function maskResidual(r: Tensor, mask: NonNullable<ControlUnit['regionMask']>): Tensor {
+  const [n, c, h, w] = r.shape;
+  const plane = resizeBilinear(mask, w, h);
+  const out = new Float32Array(r.size);
+  for (let k = 0; k < n * c; k++) for (let p = 0; p < h * w; p++) out[k * h * w + p] = r.data[k * h * w + p] * plane[p];
+  return new Tensor(r.shape, out);
 }
 
 /** x[:, :c] of an NCHW tensor. */

@@ -119,12 +119,11 @@ function checkFields(u: Unit, loc: Loc): void {
   if (!(CONTROLNET_HR_OPTIONS as readonly string[]).includes(u.hr_option))
     throw unitError([...loc, 'hr_option'], `hr_option ${JSON.stringify(u.hr_option)} is not one of ${CONTROLNET_HR_OPTIONS.join(', ')}`);
   const unsupported: [keyof Unit, boolean][] = [
-    ['effective_region_mask', u.effective_region_mask !== null && u.effective_region_mask !== undefined && u.effective_region_mask !== ''],
     ['union_control_type', u.union_control_type !== 'Unknown'],
     ['ipadapter_input', u.ipadapter_input !== null && u.ipadapter_input !== undefined],
   ];
   for (const [field, given] of unsupported)
-    if (given) throw unitError([...loc, field], `${field} is not supported by this server (ControlNet-Union / IP-Adapter / region masks are not implemented)`);
+    if (given) throw unitError([...loc, field], `${field} is not supported by this server (ControlNet-Union / IP-Adapter are not implemented)`);
 }
 
 export class ControlNetService {
@@ -208,6 +207,7 @@ export class ControlNetService {
       hrOption: u.hr_option as ControlNetUnitParams['hrOption'],
       saveDetectedMap: u.save_detected_map,
       inpaintCropInputImage: u.inpaint_crop_input_image,
+      effectiveRegionMask: u.effective_region_mask ? await this.decode(u.effective_region_mask, [...loc, 'effective_region_mask'], options) : null,
       advancedWeighting: u.advanced_weighting ?? null,
     };
   }
