@@ -2,7 +2,8 @@
  * POST /sdapi/v1/png-info (spec §3.4): the infotext an image carries (PNG `parameters` chunk, or a non-empty EXIF
  * UserComment, which wins), the image's other text entries, and the infotext parsed as A1111 parses it (§8.4).
  * NovelAI PNGs (`Software: NovelAI`) are turned into an A1111 infotext first.
- * Not done: GIF comments and JPEG COM segments (sharp does not expose them), and the Lora extension's rewrite of
+ * Not done: GIF comments and JPEG COM segments (sharp does not expose them), Pillow's non-text info entries that
+ * A1111 would list in `items` (PNG `gamma`, `srgb`, `transparency`, `aspect`), and the Lora extension's rewrite of
  * `<lora:alias:…>` tags by `Lora hashes` (no LoRA catalogue is consulted here).
  */
 import { type DecodedImage, PyFloat, parseGenerationParameters, pyStr, type StyleDatabase } from '@sdapi/engine';
