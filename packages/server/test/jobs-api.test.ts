@@ -284,3 +284,10 @@ test('img2img is a job too: the sync route answers X-Job-Id, a v2 img2img job va
   assert.equal(badImage.res.status, badSync.status);
   assert.deepEqual(badImage.json, await badSync.json());
 });
+
+test('two submissions racing for one id: exactly one gets it, the other a 409', async () => {
+  const [a, b] = await Promise.all([0, 1].map((i) => submit({ type: 'txt2img', params: { prompt: `race ${i}`, ...SMALL }, id: 'raced-id' })));
+  assert.deepEqual([a.res.status, b.res.status].sort(), [202, 409]);
+  const winner = a.res.status === 202 ? a.json : b.json;
+  assert.equal((await waitFor('raced-id', ['succeeded'])).created_at, winner.created_at, 'the stored job is the one that got 202');
+});

@@ -134,8 +134,9 @@ export class JobService {
    */
   async submit<O = unknown>(spec: SubmitSpec): Promise<JobHandle<O>> {
     const kind = this.kind(spec.type);
-    const id = this.newId(spec);
     const prepared = spec.prepared ?? (await kind.prepare(spec.request));
+    // From the id check to the store write nothing awaits: two submissions cannot both take one id.
+    const id = this.newId(spec);
     this.queue.assertRoom();
     const record: JobRecord = {
       id,
