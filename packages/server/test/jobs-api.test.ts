@@ -259,6 +259,8 @@ test('GET /sdapi/v2/capabilities: models, samplers, schedulers, job types, featu
   assert.equal(caps.models.available.length, 2);
   assert.ok(caps.samplers.includes('Euler a') && caps.schedulers.includes('Karras'));
   assert.deepEqual(caps.job_types, ['txt2img', 'img2img']);
+  assert.ok(caps.upscalers.includes('Latent') && caps.upscalers.includes('Lanczos'));
+  assert.ok(Array.isArray(caps.networks));
   assert.equal(caps.features.jobs, true);
   assert.equal(caps.features.previews, true);
   assert.equal(caps.features.durable_jobs, false, 'no data dir: jobs live in memory');

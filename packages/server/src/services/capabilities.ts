@@ -6,6 +6,11 @@ import type { Capabilities } from '@sdapi/protocol';
 import { checkpointTitle } from './checkpoints.ts';
 import type { SdService } from './sd-service.ts';
 
+export interface CapabilityLists {
+  /** Upscaler names a request may use (`hr_upscaler`): latent modes and the built-in ones. */
+  upscalers: string[];
+}
+
 export interface CapabilityLimits {
   bodyLimit: number;
   maxQueued: number | null;
@@ -17,7 +22,7 @@ export interface CapabilityLimits {
 /** The package version reported as `version`. */
 export const SERVER_VERSION = '0.1.0';
 
-export async function capabilities(sd: SdService, limits: CapabilityLimits): Promise<Capabilities> {
+export async function capabilities(sd: SdService, limits: CapabilityLimits, lists: CapabilityLists): Promise<Capabilities> {
   const files = await sd.generator.listCheckpoints();
   const loaded = sd.generator.currentCheckpoint();
   return {
@@ -26,9 +31,9 @@ export async function capabilities(sd: SdService, limits: CapabilityLimits): Pro
     models: { loaded: loaded ? checkpointTitle(loaded) : null, available: files.map(checkpointTitle) },
     samplers: sd.catalog.samplers.map((s) => s.name),
     schedulers: sd.catalog.schedulers.map((s) => s.label),
-    // Upscalers and extra networks are not served yet (their issues are open); the lists say so by being empty.
-    upscalers: [],
-    networks: [],
+    upscalers: lists.upscalers,
+    // Extra networks by name: the LoRA/LyCORIS files found (`<lora:name:weight>` in a prompt).
+    networks: sd.loras().map((l) => l.name),
     job_types: sd.jobs.types(),
     features: {
       jobs: true,

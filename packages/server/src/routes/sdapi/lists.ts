@@ -9,7 +9,7 @@ import { listVaeFiles } from '../../services/vae-files.ts';
 import type { SdApiInstance } from '../../types.ts';
 
 /** A1111 lists its built-in upscalers with `scale` 4 (the UpscalerData default) and no model. */
-const UPSCALERS = ['None', 'Lanczos', 'Nearest'].map((name) => ({ name, model_name: null, model_path: null, model_url: null, scale: 4 }));
+export const UPSCALERS = ['None', 'Lanczos', 'Nearest'].map((name) => ({ name, model_name: null, model_path: null, model_url: null, scale: 4 }));
 
 /** torch interpolate modes behind the names: bilinear, bilinear+antialias, bicubic, bicubic+antialias, nearest, nearest-exact. */
 export const LATENT_UPSCALE_MODES = [

@@ -2,11 +2,12 @@
 import { Capabilities } from '@sdapi/protocol';
 import { type CapabilityLimits, capabilities } from '../../services/capabilities.ts';
 import type { SdApiInstance } from '../../types.ts';
+import { LATENT_UPSCALE_MODES, UPSCALERS } from '../sdapi/lists.ts';
 
 export function capabilitiesRoute(app: SdApiInstance, limits: CapabilityLimits): void {
   app.get(
     '/sdapi/v2/capabilities',
     { schema: { tags: ['jobs'], summary: 'Version, models, samplers, job types, features and limits', response: { 200: Capabilities } } },
-    async () => capabilities(app.sd, limits),
+    async () => capabilities(app.sd, limits, { upscalers: [...LATENT_UPSCALE_MODES, ...UPSCALERS.map((u) => u.name)] }),
   );
 }
