@@ -215,3 +215,11 @@ test('--jobs-retention COUNT[,AGE] parses counts and ages with units; bad values
   assert.deepEqual(parseRetention('20,1.5h'), { maxCount: 20, maxAgeMs: 1.5 * 3_600_000 });
   for (const bad of ['', 'lots', '10,7', '10,7w', '-1']) assert.throws(() => parseRetention(bad), /--jobs-retention must be COUNT or COUNT,AGE/);
 });
+
+test('a server that never queues a job writes no jobs folder', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-nojobs-'));
+  const idle = await startApp(dataDir, 0);
+  assert.equal((await api(idle.url, '/sdapi/v2/jobs')).status, 200);
+  await idle.app.close();
+  assert.equal(existsSync(join(dataDir, 'jobs')), false);
+});

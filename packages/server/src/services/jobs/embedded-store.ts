@@ -39,7 +39,7 @@ export class EmbeddedJobStore implements JobStore {
       const { journal, entries } = await Journal.open(join(this.dir, 'journal.jsonl'));
       this.journal = journal;
       for (const entry of entries as Entry[]) this.apply(entry);
-      await journal.rewrite(() => this.snapshot()); // compact what the last run appended
+      if (entries.length > 0) await journal.rewrite(() => this.snapshot()); // compact what the last run appended
     }
     const jobs = [...this.jobs.values()].sort((a, b) => a.seq - b.seq);
     return { jobs, lastEventId: this.lastEventId, lastSeq: this.lastSeq };

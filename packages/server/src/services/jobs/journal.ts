@@ -25,14 +25,13 @@ export class Journal {
   /** Lines appended since the file was last (re)written: the compaction trigger. */
   linesSinceRewrite = 0;
 
-  private constructor(
-    private readonly path: string,
-    private handle: FileHandle,
-  ) {}
+  /** Opened on the first write, so that a server that never queues a job leaves no files behind. */
+  private handle: FileHandle | null = null;
+
+  private constructor(private readonly path: string) {}
 
   /** Opens (creating) the journal and returns the entries it holds; `skipped` counts unreadable lines. */
   static async open(path: string): Promise<{ journal: Journal; entries: unknown[]; skipped: number }> {
-    await mkdir(dirname(path), { recursive: true });
     const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? '' : Promise.reject(e)));
     const entries: unknown[] = [];
     let skipped = 0;
@@ -44,7 +43,7 @@ export class Journal {
         skipped++; // a torn write from a crash: the entries before it are whole
       }
     }
-    const journal = new Journal(path, await open(path, 'a'));
+    const journal = new Journal(path);
     journal.linesSinceRewrite = entries.length;
     return { journal, entries, skipped };
   }
@@ -65,6 +64,7 @@ export class Journal {
   rewrite(snapshot: () => unknown[]): Promise<void> {
     return this.serial(async () => {
       const entries = snapshot();
+      await mkdir(dirname(this.path), { recursive: true });
       const tmp = `${this.path}.tmp`;
       const out = await open(tmp, 'w');
       try {
@@ -75,7 +75,7 @@ export class Journal {
       }
       await rename(tmp, this.path);
       await syncFolder(dirname(this.path));
-      await this.handle.close();
+      await this.handle?.close();
       this.handle = await open(this.path, 'a');
       this.linesSinceRewrite = entries.length;
     });
@@ -86,8 +86,8 @@ export class Journal {
     if (this.closed) return;
     this.closed = true;
     await this.serial(async () => {
-      await this.handle.sync();
-      await this.handle.close();
+      await this.handle?.sync();
+      await this.handle?.close();
     });
   }
 
@@ -97,13 +97,23 @@ export class Journal {
     this.buffer = [];
     if (batch.length === 0) return;
     try {
-      await this.handle.write(batch.map((p) => p.line).join(''));
-      if (batch.some((p) => p.durable)) await this.handle.datasync();
+      const handle = await this.openHandle();
+      await handle.write(batch.map((p) => p.line).join(''));
+      if (batch.some((p) => p.durable)) await handle.datasync();
       this.linesSinceRewrite += batch.length;
       for (const p of batch) p.resolve();
     } catch (error) {
       for (const p of batch) p.reject(error);
     }
+  }
+
+  private async openHandle(): Promise<FileHandle> {
+    if (this.handle) return this.handle;
+    await mkdir(dirname(this.path), { recursive: true });
+    this.handle = await open(this.path, 'a');
+    // A new file's directory entry must reach the disk too.
+    await syncFolder(dirname(this.path));
+    return this.handle;
   }
 
   private serial(work: () => Promise<void>): Promise<void> {
