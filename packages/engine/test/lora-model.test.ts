@@ -97,6 +97,7 @@ test('the README tag forms: named te/unet, the ss_output_name alias, <lyco:…>;
   for (const tags of ['<lora:lora_kohya:unet=0.6:te=0.8>', '<lora:tinyKohyaLora_v1:0.8:0.6>', '<lyco:lora_kohya:0.8:0.6>']) {
     const { warnings } = await activate(`${PROMPT} ${tags}`);
     assert.deepEqual(warnings, [], tags);
+    assert.equal(model.networks.patchesSpatialConvs, false, 'attention-only LoRA: the default UNet session');
     check((await outputs()).own, 'lora_kohya.unet.out_own_context');
   }
   const { warnings, extraGenerationParams } = await activate(`${PROMPT} <lora:no_such_lora:1>`);
@@ -108,9 +109,12 @@ test('the README tag forms: named te/unet, the ss_output_name alias, <lyco:…>;
 test('after a network the checkpoint weights come back bit for bit, and the same network again gives the same outputs', { skip }, async () => {
   await activate(PROMPT);
   const before = await outputs();
+  assert.equal(model.networks.patchesSpatialConvs, false);
   await activate(`${PROMPT} <lora:locon_kohya:0.8:0.6>`);
+  assert.equal(model.networks.patchesSpatialConvs, true, 'LoCon patches 3×3 convs: the UNet runs its +spatial variant');
   const first = await outputs();
   await activate(PROMPT);
+  assert.equal(model.networks.patchesSpatialConvs, false);
   const restored = await outputs();
   await activate(`${PROMPT} <lora:locon_kohya:0.8:0.6>`);
   const again = await outputs();
@@ -123,5 +127,6 @@ test('after a network the checkpoint weights come back bit for bit, and the same
 
 test('the infotext hash is the addnet hash of the file (index.json)', { skip }, async () => {
   const { extraGenerationParams } = await activate(`${PROMPT} <lora:lora_kohya:0.8> <lora:loha:0.5>`);
+  assert.equal(model.networks.patchesSpatialConvs, true, 'LoHa patches 3×3 convs');
   assert.equal(extraGenerationParams['Lora hashes'], 'lora_kohya: b233a8628c02, loha: 24e155479ebd');
 });

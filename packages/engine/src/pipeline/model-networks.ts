@@ -1,8 +1,8 @@
 /**
- * A loaded model's side of LoRA / LyCORIS: which weights its sessions take as inputs (every Linear/Conv2d weight
- * of the UNet and the text encoders, the weights networks can patch), the layer table networks are matched
- * against, and merged weights cached per (network set, multipliers). Applying networks only changes what the
- * next runs feed; no session is rebuilt, and `restore()` feeds the checkpoint's weights again.
+ * A loaded model's side of LoRA / LyCORIS: which weights its sessions take as inputs (the Linear and 1×1-conv
+ * weights of the UNet and the text encoders; spatial convs in a UNet variant, see below), the layer table
+ * networks are matched against, and merged weights cached per (network set, multipliers). Applying networks only
+ * changes what the next runs feed; no session is rebuilt, and `restore()` feeds the checkpoint's weights again.
  */
 import type { ModelConfig } from '../checkpoint/config.ts';
 import type { SafetensorsFile } from '../checkpoint/safetensors.ts';
@@ -20,8 +20,18 @@ import type { Tensor } from '../tensor.ts';
  */
 const MERGE_CACHE_SIZE = 2;
 
+/**
+ * Spatial (k×k, k > 1) conv weights stay initializers in the default sessions: ORT's NCHWc conv kernels need
+ * constant weights, and feeding them made a 512² SD1.5 UNet step 2× slower (3.6 s vs 1.8 s, 16-core Xeon, ORT
+ * 1.30), while fed Linear and 1×1-conv weights cost nothing measurable. Networks that patch spatial convs (LoCon,
+ * LoHa, LoKr on ResBlocks) run the UNet's `+spatial` session variant, compiled once on first use and kept.
+ */
+const isSpatialConv = (dims: readonly number[]) => dims.length === 4 && dims[2] * dims[3] > 1;
+
 export class ModelNetworks {
   readonly weights: FedWeights;
+  /** Whether the weights being fed include spatial conv weights (the UNet then runs its `+spatial` variant). */
+  patchesSpatialConvs = false;
   private index: LayerIndex | null = null;
   private readonly cache = new Map<string, Promise<MergeResult>>();
 
@@ -29,10 +39,14 @@ export class ModelNetworks {
     this.weights = new FedWeights(file);
   }
 
-  /** The parameters of `graph` that its session takes as inputs: name → dims (none for graphs networks never patch). */
-  fedParams(graph: Graph, patchable: boolean): Map<string, readonly number[]> {
+  /**
+   * The parameters of `graph` that its session takes as inputs: name → dims (none for graphs networks never patch;
+   * spatial conv weights only in the `spatial` variant).
+   */
+  fedParams(graph: Graph, patchable: boolean, spatial = false): Map<string, readonly number[]> {
     const fed = new Map<string, readonly number[]>();
-    if (patchable) for (const p of graph.params.values()) if (isNetworkTarget(p.name, p.dims)) fed.set(p.name, p.dims);
+    if (!patchable) return fed;
+    for (const p of graph.params.values()) if (isNetworkTarget(p.name, p.dims) && (spatial || !isSpatialConv(p.dims))) fed.set(p.name, p.dims);
     return fed;
   }
 
@@ -74,11 +88,12 @@ export class ModelNetworks {
   /** Feeds `weights` (checkpoint key → merged value) from the next run on. */
   apply(weights: ReadonlyMap<string, Tensor>): void {
     this.weights.setOverrides(weights);
+    this.patchesSpatialConvs = [...weights.values()].some((w) => isSpatialConv(w.shape));
   }
 
   /** Feeds the checkpoint's own weights again. */
   restore(): void {
-    this.weights.setOverrides(new Map());
+    this.apply(new Map());
   }
 
   clear(): void {

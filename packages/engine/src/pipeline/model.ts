@@ -67,9 +67,10 @@ export class LoadedModel {
   readonly networks: ModelNetworks;
   private readonly file: SafetensorsFile;
   private readonly options: LoadOptions;
-  private readonly sessions = new Map<Part, Promise<OrtSession>>();
-  /** Per part: the parameters its session takes as inputs (name → dims). */
-  private readonly fed = new Map<Part, Map<string, readonly number[]>>();
+  /** Keyed by part, `+spatial` for the UNet variant that also takes its spatial conv weights as inputs. */
+  private readonly sessions = new Map<string, Promise<OrtSession>>();
+  /** Per session key: the parameters that session takes as inputs (name → dims). */
+  private readonly fed = new Map<string, Map<string, readonly number[]>>();
 
   private constructor(path: string, file: SafetensorsFile, config: ModelConfig, options: LoadOptions) {
     this.path = path;
@@ -144,24 +145,29 @@ export class LoadedModel {
     return (await session.run({ image })).moments;
   }
 
-  private session(part: Part): Promise<OrtSession> {
-    let session = this.sessions.get(part);
+  private session(part: Part, spatial = false): Promise<OrtSession> {
+    const key = spatial ? `${part}+spatial` : part;
+    let session = this.sessions.get(key);
     if (!session) {
       const graph = this.graph(part);
       // UNet and text-encoder weights are session inputs so LoRA-merged ones can be fed (model-networks.ts).
-      const fed = this.networks.fedParams(graph, !part.startsWith('vae'));
-      this.fed.set(part, fed);
+      const fed = this.networks.fedParams(graph, !part.startsWith('vae'), spatial);
+      this.fed.set(key, fed);
       session = compileGraph(graph, this.file, { cacheDir: this.options.cacheDir, intraOpThreads: this.options.threads, fedParams: new Set(fed.keys()) });
-      session.catch(() => this.sessions.delete(part)); // a failed compile may be retried
-      this.sessions.set(part, session);
+      session.catch(() => this.sessions.delete(key)); // a failed compile may be retried
+      this.sessions.set(key, session);
     }
     return session;
   }
 
-  /** Runs `part` with `feeds` plus its fed weights (the checkpoint's, or the active networks' merge). */
+  /**
+   * Runs `part` with `feeds` plus its fed weights (the checkpoint's, or the active networks' merge); the UNet runs
+   * its `+spatial` variant while the active networks patch spatial convs.
+   */
   private async run(part: Part, feeds: Record<string, Feed>): Promise<Record<string, Tensor>> {
-    const session = await this.session(part);
-    return session.run({ ...feeds, ...this.networks.weights.feeds(this.fed.get(part) ?? new Map()) });
+    const spatial = part.startsWith('unet') && this.networks.patchesSpatialConvs;
+    const session = await this.session(part, spatial);
+    return session.run({ ...feeds, ...this.networks.weights.feeds(this.fed.get(spatial ? `${part}+spatial` : part) ?? new Map()) });
   }
 
   /** The graph variant for the current tiling setting. */
