@@ -120,13 +120,15 @@ test('progress and interrupt keep working while a ControlNet unit runs', { skip 
   assert.ok(c);
   const pending = post('/sdapi/v1/txt2img', { ...c.request_txt2img, steps: 400 });
   // Wait until sampling is under way (steps counted), so the interrupt lands inside the ControlNet-driven loop.
-  let progress = { progress: 0, state: { sampling_step: 0 } };
-  for (let i = 0; i < 400 && progress.state.sampling_step < 2; i++) {
+  // The state keeps the previous job's step counters until this one starts, so also wait for its 400 steps.
+  let progress = { progress: 0, state: { sampling_step: 0, sampling_steps: 0, job_count: 0 } };
+  const running = () => progress.state.job_count > 0 && progress.state.sampling_steps === 400 && progress.state.sampling_step >= 2;
+  for (let i = 0; i < 400 && !running(); i++) {
     await new Promise((r) => setTimeout(r, 25));
     progress = (await (await fetch(`${base}/sdapi/v1/progress`)).json()) as typeof progress;
   }
   assert.ok(
-    progress.state.sampling_step >= 2 && progress.progress > 0 && progress.progress < 1,
+    running() && progress.progress > 0 && progress.progress < 1,
     `progress ${JSON.stringify(progress).slice(0, 200)} while sampling`,
   );
   assert.equal((await fetch(`${base}/sdapi/v1/interrupt`, { method: 'POST' })).status, 200);
