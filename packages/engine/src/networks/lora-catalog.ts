@@ -47,6 +47,8 @@ const FILE_CACHE_LIMIT = 8;
 export class LoraCatalog {
   private entries = new Map<string, LoraEntry>();
   private readonly files = new Map<string, NetworkFile>();
+  /** Short hashes by file identity, so a repeated request does not even consult cache.json. */
+  private readonly hashes = new Map<string, string | null>();
 
   constructor(private readonly options: LoraCatalogOptions) {
     this.refresh();
@@ -89,9 +91,14 @@ export class LoraCatalog {
   async shortHash(entry: LoraEntry): Promise<string | null> {
     const stored = entry.metadata.sshs_model_hash;
     if (typeof stored === 'string' && stored !== '') return networkShortHash(stored);
+    const id = `${entry.path}|${entry.size}|${entry.mtimeMs}`;
+    const known = this.hashes.get(id);
+    if (known !== undefined) return known;
     const addnet = extname(entry.path).toLowerCase() === '.safetensors';
     const sha256 = await cachedSha256(entry.path, `lora/${entry.name}`, { cache: this.options.cache, noHashing: this.options.noHashing, addnet });
-    return sha256 ? networkShortHash(sha256) : null;
+    const short = sha256 ? networkShortHash(sha256) : null;
+    if (short) this.hashes.set(id, short); // a null (--no-hashing) may be filled in cache.json later
+    return short;
   }
 
   /** The parsed network (cached while the file's size and mtime stay the same); throws for an unusable file. */

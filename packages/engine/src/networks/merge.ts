@@ -96,9 +96,10 @@ function matchNetwork(net: ActiveNetwork, ctx: MergeContext, warnings: string[])
 
 const multiplierOf = (net: ActiveNetwork, sdKey: string) => (usesTextEncoderMultiplier(sdKey) ? net.te : net.unet);
 
-/** The working copy of a weight: the merge so far, else a copy of the checkpoint's. */
-function working(key: string, ctx: MergeContext, result: MergeResult): Tensor {
-  return result.weights.get(key) ?? ctx.baseWeight(key).clone();
+/** W ← W + ΔW for `key`: onto the merge so far in place, else onto a new copy of the checkpoint's weight. */
+function accumulate(key: string, delta: Tensor, ctx: MergeContext, result: MergeResult): void {
+  const merged = result.weights.get(key);
+  result.weights.set(key, addUpdown(merged ?? ctx.baseWeight(key), delta, merged !== undefined));
 }
 
 async function deltaFor(net: ActiveNetwork, module: NetworkModuleWeights, sdKey: string, target: readonly number[], ctx: MergeContext): Promise<Tensor> {
@@ -114,10 +115,7 @@ function countError(net: ActiveNetwork, layer: string, error: unknown, result: M
 async function applyLayer(net: ActiveNetwork, module: NetworkModuleWeights, match: ModuleMatch, ctx: MergeContext, result: MergeResult): Promise<void> {
   const { key, dims } = match.target;
   try {
-    const delta = await deltaFor(net, module, match.sdKey, dims, ctx);
-    const weight = working(key, ctx, result);
-    addUpdown(weight, delta);
-    result.weights.set(key, weight);
+    accumulate(key, await deltaFor(net, module, match.sdKey, dims, ctx), ctx, result);
   } catch (error) {
     countError(net, match.target.layer, error, result);
   }
@@ -140,12 +138,8 @@ async function applyAttention(net: ActiveNetwork, target: NetworkTarget, matched
     const qkv = await Promise.all([q, k, v].map((p) => deltaFor(net, p.module, p.match.sdKey, target.dims, ctx)));
     const outDelta = await deltaFor(net, out.module, out.match.sdKey, ctx.baseWeight(outKey).shape, ctx);
     // As in A1111, in_proj stays patched if out_proj then fails (the two are updated one after the other).
-    const inProj = working(target.key, ctx, result);
-    addUpdown(inProj, vstack(qkv));
-    result.weights.set(target.key, inProj);
-    const outProj = working(outKey, ctx, result);
-    addUpdown(outProj, outDelta);
-    result.weights.set(outKey, outProj);
+    accumulate(target.key, vstack(qkv), ctx, result);
+    accumulate(outKey, outDelta, ctx, result);
   } catch (error) {
     countError(net, target.layer, error, result);
   }

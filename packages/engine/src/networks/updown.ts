@@ -86,19 +86,23 @@ export function calcScale(m: NetworkModuleWeights, dim: number | null): number {
 /**
  * A1111 finalize_updown: reshape to the layer's shape when the element counts agree (else keep the module's
  * shape, which then fails to add), then ΔW · scale · multiplier, each product rounded to float32 as torch does
- * for a float32 tensor times a Python float.
+ * for a float32 tensor times a Python float. Scales `updown` in place (calcUpdown's result is always fresh).
  */
 export function finalizeUpdown(updown: Tensor, target: readonly number[], scale: number, multiplier: number): Tensor {
   const shaped = numel(target) === updown.size ? updown.reshape(target) : updown;
   const s = Math.fround(scale);
   const mult = Math.fround(multiplier);
-  const out = new Float32Array(shaped.size);
-  for (let i = 0; i < out.length; i++) out[i] = Math.fround(shaped.data[i] * s) * mult;
-  return new Tensor(shaped.shape, out);
+  const d = shaped.data;
+  for (let i = 0; i < d.length; i++) d[i] = Math.fround(d[i] * s) * mult;
+  return shaped;
 }
 
-/** `W + ΔW` in float32 (W is updated in place); an inpainting conv_in (9 input channels) takes a 4-channel ΔW zero-padded. */
-export function addUpdown(weight: Tensor, updown: Tensor): void {
+/**
+ * `W + ΔW` in float32: into `weight` itself when `inPlace`, else into a new tensor (so a checkpoint weight is
+ * never modified); an inpainting conv_in (9 input channels) takes a 4-channel ΔW zero-padded. Throws, changing
+ * nothing, when the shapes differ.
+ */
+export function addUpdown(weight: Tensor, updown: Tensor, inPlace: boolean): Tensor {
   const delta = weight.shape.length === 4 && weight.shape[1] === 9 && updown.shape.length === 4 && updown.shape[1] === 4 ? padChannels(updown, 9) : updown;
   const same = delta.shape.length === weight.shape.length && delta.shape.every((d, i) => d === weight.shape[i]);
   if (!same) {
@@ -106,7 +110,10 @@ export function addUpdown(weight: Tensor, updown: Tensor): void {
     throw new Error(`The size of tensor a (${weight.shape[axis] ?? '?'}) must match the size of tensor b (${delta.shape[axis] ?? '?'}) at non-singleton dimension ${axis} (weight [${weight.shape.join(', ')}], ΔW [${delta.shape.join(', ')}])`);
   }
   const w = weight.data;
-  for (let i = 0; i < w.length; i++) w[i] += delta.data[i];
+  const d = delta.data;
+  const out = inPlace ? w : new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = w[i] + d[i];
+  return inPlace ? weight : new Tensor(weight.shape, out);
 }
 
 function padChannels(t: Tensor, channels: number): Tensor {
