@@ -3,6 +3,7 @@
  * itself (cached under bench-results/). Prints session-creation time, time per UNet step (CFG batch of 2 at
  * 512×512), VAE decode time, the whole 512×512 txt2img, and the peak resident memory. Times are also given as a
  * ratio to a float32 GEMM measured in the same run (the machines are noisy; ratios travel better than seconds).
+ * Then the cost of a LoRA: a first and a repeated 1-step request with a new one, against one UNet step (bench-lora.ts).
  *
  *   npm run bench                 # 20 steps
  *   npm run bench -- --steps 4    # quicker
@@ -11,6 +12,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultTxt2ImgParams, SD15_CONFIG, StableDiffusion, writeRandomCheckpoint } from '@sdapi/engine';
+import { benchLora } from './bench-lora.ts';
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '20' }, dir: { type: 'string', default: 'bench-results' } } });
 const steps = Number(values.steps);
@@ -63,5 +65,7 @@ stepTimes.sort((a, b) => a - b);
 const median = stepTimes[Math.floor(stepTimes.length / 2)];
 console.log(`512×512 txt2img, ${steps} steps Euler a, CFG batch 2: ${total.toFixed(1)} s`);
 console.log(`  UNet step (median of ${stepTimes.length}): ${median.toFixed(2)} s = ${(median / yardstick).toFixed(0)}× the JS GEMM yardstick (${(yardstick * 1000).toFixed(0)} ms)`);
+console.log(`  peak RSS ${gib(peakRss())}`);
+await benchLora(sd, ckpt, dir, median);
 console.log(`  peak RSS ${gib(peakRss())}`);
 await sd.release();
