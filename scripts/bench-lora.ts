@@ -58,14 +58,19 @@ function writeRandomLora(ckpt: string, path: string, convs: boolean): number {
 /** Runs the requests and prints their times next to one UNet step (`unetStep` seconds, measured by the caller). */
 export async function benchLora(sd: StableDiffusion, ckpt: string, dir: string, unetStep: number): Promise<void> {
   mkdirSync(join(dir, 'lora'), { recursive: true });
-  for (const [name, convs] of [['benchLora', false], ['benchLoCon', true]] as const) {
+  for (const [name, convs] of [
+    ['benchLora', false],
+    ['benchLoCon', true],
+  ] as const) {
     const path = join(dir, 'lora', `${name}.safetensors`);
     if (!existsSync(path)) console.log(`wrote ${path}: ${writeRandomLora(ckpt, path, convs)} modules, rank ${RANK}`);
   }
   sd.loras = new LoraCatalog({ dirs: [join(dir, 'lora')] });
   const request = async (tag: string) => {
     const t0 = performance.now();
-    const result = await sd.txt2img(defaultTxt2ImgParams({ prompt: `a photograph of an astronaut riding a horse ${tag}`, seed: 1, steps: 1, samplerName: 'Euler', width: 512, height: 512 }));
+    const result = await sd.txt2img(
+      defaultTxt2ImgParams({ prompt: `a photograph of an astronaut riding a horse ${tag}`, seed: 1, steps: 1, samplerName: 'Euler', width: 512, height: 512 }),
+    );
     if (result.warnings?.length) console.log(`  warnings: ${result.warnings.join('; ')}`);
     return (performance.now() - t0) / 1000;
   };

@@ -32,20 +32,59 @@ test('--lora NAME[:TE[:UNET]] becomes an A1111 tag appended to the prompt; bad v
 
 function sdapi(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(process.execPath, [join(repo, 'packages/cli/bin/sdapi.js'), ...args], { cwd: dir, timeout: 120_000, env: { ...process.env, SDAPI_REMOTE: '' } }, (error, stdout, stderr) => {
-      done({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(repo, 'packages/cli/bin/sdapi.js'), ...args],
+      { cwd: dir, timeout: 120_000, env: { ...process.env, SDAPI_REMOTE: '' } },
+      (error, stdout, stderr) => {
+        done({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 test("in-process --lora lora_kohya:0.8 reproduces A1111's e2e_lora; an unknown name is a warning on stderr", { skip }, async () => {
   const out = join(dir, 'lora.png');
-  const common = ['generate', '--ckpt', TINY, '--lora-dir', LORA, '--seed', '1234', '--steps', '10', '--sampler', 'Euler a', '--scheduler', 'Karras', '--rng', 'CPU', '--width', '64', '--height', '64'];
-  const run = await sdapi([...common, '--prompt', 'a photograph of an astronaut riding a horse', '--lora', 'lora_kohya:0.8', '--lora', 'no_such_lora', '-q', '-o', out]);
+  const common = [
+    'generate',
+    '--ckpt',
+    TINY,
+    '--lora-dir',
+    LORA,
+    '--seed',
+    '1234',
+    '--steps',
+    '10',
+    '--sampler',
+    'Euler a',
+    '--scheduler',
+    'Karras',
+    '--rng',
+    'CPU',
+    '--width',
+    '64',
+    '--height',
+    '64',
+  ];
+  const run = await sdapi([
+    ...common,
+    '--prompt',
+    'a photograph of an astronaut riding a horse',
+    '--lora',
+    'lora_kohya:0.8',
+    '--lora',
+    'no_such_lora',
+    '-q',
+    '-o',
+    out,
+  ]);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /warning: Lora not found: no_such_lora/);
   const png = decodePng(readFileSync(out));
-  assert.match(png.text.parameters, /^a photograph of an astronaut riding a horse <lora:lora_kohya:0\.8> <lora:no_such_lora>\n.*Lora hashes: "lora_kohya: b233a8628c02"/);
+  assert.match(
+    png.text.parameters,
+    /^a photograph of an astronaut riding a horse <lora:lora_kohya:0\.8> <lora:no_such_lora>\n.*Lora hashes: "lora_kohya: b233a8628c02"/,
+  );
   const expected = SafetensorsFile.open(join(LORA, 'expected.safetensors')).readIntegers('e2e_lora.pixels_uint8_hwc');
   const mae = expected.reduce((sum, v, i) => sum + Math.abs(png.rgb[i] - v), 0) / expected.length;
   console.log(`# sdapi generate --lora: mean abs pixel error ${mae.toFixed(4)} vs A1111's e2e_lora`);

@@ -19,7 +19,10 @@ import { TINY_SD2V, TINY_SDXL } from './helpers/tiny-configs.ts';
 
 function layersOf(config: ModelConfig): LayerIndex {
   const graphs = [buildUNetGraph(config.unet), ...config.text_encoders.map((t) => buildTextEncoderGraph(t))];
-  return buildLayerIndex(config, graphs.flatMap((g) => [...g.params.values()]));
+  return buildLayerIndex(
+    config,
+    graphs.flatMap((g) => [...g.params.values()]),
+  );
 }
 
 const sdxl = layersOf(TINY_SDXL);
@@ -30,31 +33,56 @@ test('SDXL: lora_te1_ reaches CLIP-L by the fallback, lora_te2_ the OpenCLIP tow
   assert.equal(te1?.target.key, 'conditioner.embedders.0.transformer.text_model.encoder.layers.0.self_attn.q_proj.weight');
   assert.equal(te1?.sdKey, '0_transformer_text_model_encoder_layers_0_self_attn_q_proj');
   const q = matchModule('lora_te2_text_model_encoder_layers_1_self_attn_q_proj', sdxl, false);
-  assert.deepEqual([q?.target.kind, q?.target.key, q?.part, q?.sdKey], ['mha', 'conditioner.embedders.1.model.transformer.resblocks.1.attn.in_proj_weight', 'q', '1_model_transformer_resblocks_1_attn_q_proj']);
-  assert.equal(matchModule('lora_te2_text_model_encoder_layers_1_self_attn_out_proj', sdxl, false)?.target.key, 'conditioner.embedders.1.model.transformer.resblocks.1.attn.out_proj.weight');
-  assert.equal(matchModule('lora_te2_text_model_encoder_layers_0_mlp_fc1', sdxl, false)?.target.key, 'conditioner.embedders.1.model.transformer.resblocks.0.mlp.c_fc.weight');
-  assert.equal(matchModule('lora_te2_text_model_encoder_layers_0_mlp_fc2', sdxl, false)?.target.key, 'conditioner.embedders.1.model.transformer.resblocks.0.mlp.c_proj.weight');
+  assert.deepEqual(
+    [q?.target.kind, q?.target.key, q?.part, q?.sdKey],
+    ['mha', 'conditioner.embedders.1.model.transformer.resblocks.1.attn.in_proj_weight', 'q', '1_model_transformer_resblocks_1_attn_q_proj'],
+  );
+  assert.equal(
+    matchModule('lora_te2_text_model_encoder_layers_1_self_attn_out_proj', sdxl, false)?.target.key,
+    'conditioner.embedders.1.model.transformer.resblocks.1.attn.out_proj.weight',
+  );
+  assert.equal(
+    matchModule('lora_te2_text_model_encoder_layers_0_mlp_fc1', sdxl, false)?.target.key,
+    'conditioner.embedders.1.model.transformer.resblocks.0.mlp.c_fc.weight',
+  );
+  assert.equal(
+    matchModule('lora_te2_text_model_encoder_layers_0_mlp_fc2', sdxl, false)?.target.key,
+    'conditioner.embedders.1.model.transformer.resblocks.0.mlp.c_proj.weight',
+  );
   assert.equal(matchModule('lora_te_text_model_encoder_layers_0_self_attn_q_proj', sdxl, false), null, 'SDXL has no transformer_text_model_* layer');
 });
 
 test('SDXL: compvis-named UNet keys (kohya SDXL) map through lora_unet → diffusion_model; SD1-layout diffusers names keep A1111 formulas', () => {
   const m = matchModule('lora_unet_input_blocks_5_1_transformer_blocks_1_attn1_to_q', sdxl, false);
   assert.equal(m?.target.key, 'model.diffusion_model.input_blocks.5.1.transformer_blocks.1.attn1.to_q.weight');
-  assert.equal(matchModule('lora_unet_mid_block_attentions_0_transformer_blocks_1_attn2_to_k', sdxl, false)?.target.key, 'model.diffusion_model.middle_block.1.transformer_blocks.1.attn2.to_k.weight');
+  assert.equal(
+    matchModule('lora_unet_mid_block_attentions_0_transformer_blocks_1_attn2_to_k', sdxl, false)?.target.key,
+    'model.diffusion_model.middle_block.1.transformer_blocks.1.attn2.to_k.weight',
+  );
   // A1111's SD1.5 formula sends down_blocks_1_attentions_0 to input_blocks_4_1 (1 + 3·1 + 0), which this
   // one-ResBlock-per-level layout does not have (a layout-derived conversion would say input_blocks_3_1): unmatched.
   assert.equal(matchModule('lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q', sdxl, false), null);
 });
 
 test('SD2: lora_te_ names take OpenCLIP form (mlp_fc2 → mlp_c_proj, self_attn k → fused in_proj)', () => {
-  assert.equal(matchModule('lora_te_text_model_encoder_layers_1_mlp_fc2', sd2, true)?.target.key, 'cond_stage_model.model.transformer.resblocks.1.mlp.c_proj.weight');
+  assert.equal(
+    matchModule('lora_te_text_model_encoder_layers_1_mlp_fc2', sd2, true)?.target.key,
+    'cond_stage_model.model.transformer.resblocks.1.mlp.c_proj.weight',
+  );
   const k = matchModule('lora_te_text_model_encoder_layers_0_self_attn_k_proj', sd2, true);
   assert.deepEqual([k?.target.key, k?.part], ['cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight', 'k']);
   assert.equal(matchModule('lora_te_text_model_encoder_layers_0_self_attn_k_proj', sd2, false), null, 'not SD2: HF names, no such layer');
 });
 
 test('text-encoder layers take the TE multiplier (transformer within the first 20 characters), UNet layers the UNet one', () => {
-  for (const [layer, te] of [['1_model_transformer_resblocks_0_attn_q_proj', true], ['0_transformer_text_model_encoder_layers_0_mlp_fc1', true], ['model_transformer_resblocks_3_attn', true], ['transformer_text_model_encoder_layers_0_mlp_fc1', true], ['diffusion_model_middle_block_1_transformer_blocks_0_attn1_to_q', false], ['diffusion_model_input_blocks_1_1_transformer_blocks_0_attn2_to_k', false]] as const) {
+  for (const [layer, te] of [
+    ['1_model_transformer_resblocks_0_attn_q_proj', true],
+    ['0_transformer_text_model_encoder_layers_0_mlp_fc1', true],
+    ['model_transformer_resblocks_3_attn', true],
+    ['transformer_text_model_encoder_layers_0_mlp_fc1', true],
+    ['diffusion_model_middle_block_1_transformer_blocks_0_attn1_to_q', false],
+    ['diffusion_model_input_blocks_1_1_transformer_blocks_0_attn2_to_k', false],
+  ] as const) {
     assert.equal(usesTextEncoderMultiplier(layer), te, layer);
   }
 });
@@ -64,7 +92,17 @@ function loraModule(name: string, out: number, inDim: number, seed: number): Net
   const values = (n: number, s: number) => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(s * 7.3 + i * 1.7) * 0.1));
   const up = new Tensor([out, 2], values(out * 2, seed));
   const down = new Tensor([2, inDim], values(2 * inDim, seed + 0.5));
-  return { name, type: 'lora', unsupported: null, w: new Map([['lora_up.weight', up], ['lora_down.weight', down]]), alpha: 1, scale: null };
+  return {
+    name,
+    type: 'lora',
+    unsupported: null,
+    w: new Map([
+      ['lora_up.weight', up],
+      ['lora_down.weight', down],
+    ]),
+    alpha: 1,
+    scale: null,
+  };
 }
 
 /** ΔW = (up @ down) · 0.5 · m in float32, computed directly. */
@@ -74,11 +112,12 @@ function expectedDelta(m: NetworkModuleWeights, multiplier: number): Float32Arra
   const [out, r] = up.shape;
   const inDim = down.shape[1];
   const d = new Float32Array(out * inDim);
-  for (let i = 0; i < out; i++) for (let j = 0; j < inDim; j++) {
-    let acc = 0;
-    for (let k = 0; k < r; k++) acc += up.data[i * r + k] * down.data[k * inDim + j];
-    d[i * inDim + j] = Math.fround(Math.fround(acc) * 0.5) * Math.fround(multiplier);
-  }
+  for (let i = 0; i < out; i++)
+    for (let j = 0; j < inDim; j++) {
+      let acc = 0;
+      for (let k = 0; k < r; k++) acc += up.data[i * r + k] * down.data[k * inDim + j];
+      d[i * inDim + j] = Math.fround(Math.fround(acc) * 0.5) * Math.fround(multiplier);
+    }
   return d;
 }
 

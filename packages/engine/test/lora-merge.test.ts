@@ -21,9 +21,24 @@ import { TINY_SD15 } from './helpers/tiny-configs.ts';
 
 const skip = needFixture('lora', 'expected.safetensors') || needFixture('tiny-sd15', 'model.safetensors');
 
-interface CaseModule { network: string; network_module: string; a1111_layer: string; ldm_key: string; dim: number | null; scale: number; multiplier: number }
-interface Case { activate_args: { names: string[]; te_multipliers: number[]; unet_multipliers: number[] }; modules: CaseModule[]; merged_keys: string[] }
-interface Index { key_mapping: { network_module: string; a1111_layer: string | null; ldm_key: string | null }[]; cases: Record<string, Case> }
+interface CaseModule {
+  network: string;
+  network_module: string;
+  a1111_layer: string;
+  ldm_key: string;
+  dim: number | null;
+  scale: number;
+  multiplier: number;
+}
+interface Case {
+  activate_args: { names: string[]; te_multipliers: number[]; unet_multipliers: number[] };
+  modules: CaseModule[];
+  merged_keys: string[];
+}
+interface Index {
+  key_mapping: { network_module: string; a1111_layer: string | null; ldm_key: string | null }[];
+  cases: Record<string, Case>;
+}
 
 let index: Index;
 let expected: SafetensorsFile;
@@ -43,7 +58,10 @@ before(() => {
   expected = openFixture('lora', 'expected.safetensors');
   checkpoint = openFixture('tiny-sd15', 'model.safetensors');
   const graphs = [buildUNetGraph(TINY_SD15.unet), buildTextEncoderGraph(TINY_SD15.text_encoders[0])];
-  layers = buildLayerIndex(TINY_SD15, graphs.flatMap((g) => [...g.params.values()]));
+  layers = buildLayerIndex(
+    TINY_SD15,
+    graphs.flatMap((g) => [...g.params.values()]),
+  );
 });
 
 test('every module of the six files maps to the layer A1111 patched (or to none, as A1111)', { skip }, () => {
@@ -81,13 +99,20 @@ for (const name of ['lora_kohya', 'locon_kohya', 'loha', 'lokr', 'lora_diffusers
     const base = (key: string) => new Tensor(checkpoint.info(key).shape, checkpoint.readFloat32(key));
     const result = await mergeNetworks(activeNetworks(c), { index: layers, isSd2: false, baseWeight: base, matmul: jsMatMul });
     const prefix = `${name}.merged.`;
-    const want = expected.keys().filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
+    const want = expected
+      .keys()
+      .filter((k) => k.startsWith(prefix))
+      .map((k) => k.slice(prefix.length))
+      .sort();
     assert.deepEqual([...result.weights.keys()].sort(), want, 'the set of changed weights');
     let worst = 0;
     for (const key of want) {
       const ref = expected.readFloat32(prefix + key);
       const scale = Math.max(...ref.map(Math.abs));
-      const err = assertCloseTensor((result.weights.get(key) as Tensor).data, ref, { atol: 1e-6 * scale, label: `${name} ${key.replace(/^(cond_stage_model\.transformer\.text_model|model\.diffusion_model)\./, '')}` });
+      const err = assertCloseTensor((result.weights.get(key) as Tensor).data, ref, {
+        atol: 1e-6 * scale,
+        label: `${name} ${key.replace(/^(cond_stage_model\.transformer\.text_model|model\.diffusion_model)\./, '')}`,
+      });
       worst = Math.max(worst, err / scale);
     }
     console.log(`# ${name}: ${want.length} merged weights, worst max abs error ${worst.toExponential(2)} × max|W|`);
@@ -101,7 +126,12 @@ test('lora_unmatched: 4 modules reported unmatched, the wrong-shaped one counted
   assert.deepEqual([...result.errors], [['lora_unmatched', 1]]);
   const unmatched = result.warnings.find((w) => w.includes('matched no layer'));
   assert.ok(unmatched, result.warnings.join('\n'));
-  for (const m of ['lora_te_text_model_encoder_layers_7_self_attn_q_proj', 'lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q', 'lora_unet_up_blocks_0_upsamplers_0_conv', 'unet']) {
+  for (const m of [
+    'lora_te_text_model_encoder_layers_7_self_attn_q_proj',
+    'lora_unet_down_blocks_1_attentions_0_transformer_blocks_0_attn1_to_q',
+    'lora_unet_up_blocks_0_upsamplers_0_conv',
+    'unet',
+  ]) {
     assert.match(unmatched, new RegExp(`\\b${m}\\b`));
   }
   const failed = result.warnings.find((w) => w.includes('diffusion_model_output_blocks_3_0_in_layers_2'));

@@ -18,9 +18,17 @@ import { SHARED_DIR } from './helpers/spec.ts';
 const fixtures = join(SHARED_DIR, 'fixtures');
 const ckpt = join(fixtures, 'tiny-sd15', 'model.safetensors');
 const loraFixtures = join(fixtures, 'lora');
-const skip = existsSync(ckpt) && existsSync(join(loraFixtures, 'expected.safetensors')) ? false : `fixtures under ${fixtures} are absent (../shared is not beside this clone)`;
+const skip =
+  existsSync(ckpt) && existsSync(join(loraFixtures, 'expected.safetensors'))
+    ? false
+    : `fixtures under ${fixtures} are absent (../shared is not beside this clone)`;
 const FILES: [string, string][] = [
-  ['lora_kohya', 'tinyKohyaLora_v1'], ['locon_kohya', 'tinyLoCon_v1'], ['loha', 'tinyLoHa'], ['lokr', 'tinyLoKr'], ['lora_diffusers', 'lora_diffusers'], ['lora_unmatched', 'lora_unmatched'],
+  ['lora_kohya', 'tinyKohyaLora_v1'],
+  ['locon_kohya', 'tinyLoCon_v1'],
+  ['loha', 'tinyLoHa'],
+  ['lokr', 'tinyLoKr'],
+  ['lora_diffusers', 'lora_diffusers'],
+  ['lora_unmatched', 'lora_unmatched'],
 ];
 const AUTH = { authorization: `Basic ${Buffer.from('me:secret').toString('base64')}` };
 
@@ -47,8 +55,23 @@ after(async () => {
 });
 
 async function txt2img(prompt: string) {
-  const body = { prompt, negative_prompt: '', seed: 1234, sampler_name: 'Euler a', scheduler: 'Karras', steps: 10, cfg_scale: 7, width: 64, height: 64, override_settings: { randn_source: 'CPU' } };
-  const response = await fetch(`${base}/sdapi/v1/txt2img`, { method: 'POST', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify(body) });
+  const body = {
+    prompt,
+    negative_prompt: '',
+    seed: 1234,
+    sampler_name: 'Euler a',
+    scheduler: 'Karras',
+    steps: 10,
+    cfg_scale: 7,
+    width: 64,
+    height: 64,
+    override_settings: { randn_source: 'CPU' },
+  };
+  const response = await fetch(`${base}/sdapi/v1/txt2img`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...AUTH },
+    body: JSON.stringify(body),
+  });
   const json = (await response.json()) as Record<string, any>;
   assert.equal(response.status, 200, JSON.stringify(json));
   return { rgb: decodePng(Buffer.from(json.images[0], 'base64')).rgb, info: JSON.parse(json.info) };
@@ -89,12 +112,21 @@ test('an unknown LoRA is generated without and said in info.warnings and the log
   assert.ok(log.includes('warning: Lora not found: no_such_lora'), log.join('\n'));
   const unmatched = await txt2img('a photograph of an astronaut riding a horse <lora:lora_unmatched:0.8:0.6>');
   const warnings: string[] = unmatched.info.warnings;
-  assert.ok(warnings.some((w) => /4 modules matched no layer/.test(w)), warnings.join('\n'));
+  assert.ok(
+    warnings.some((w) => /4 modules matched no layer/.test(w)),
+    warnings.join('\n'),
+  );
   assert.ok(warnings.includes('Networks with errors: lora_unmatched (1)'), warnings.join('\n'));
 });
 
 test('GET /sdapi/v1/loras lists the six files with aliases and metadata, without credentials; refresh-loras rescans', { skip }, async () => {
-  const list = (await (await fetch(`${base}/sdapi/v1/loras`)).json()) as { name: string; alias: string; path: string; metadata: Record<string, unknown>; error?: string }[];
+  const list = (await (await fetch(`${base}/sdapi/v1/loras`)).json()) as {
+    name: string;
+    alias: string;
+    path: string;
+    metadata: Record<string, unknown>;
+    error?: string;
+  }[];
   assert.deepEqual(list.map((l) => [l.name, l.alias]).sort(), [...FILES].sort());
   const kohya = list.find((l) => l.name === 'lora_kohya');
   assert.equal(kohya?.path, join(loraDir, 'lora_kohya.safetensors'));
@@ -108,5 +140,8 @@ test('GET /sdapi/v1/loras lists the six files with aliases and metadata, without
   const broken = after.find((l) => l.name === 'broken');
   assert.match(broken?.error ?? '', /header length|too short/);
   const used = await txt2img('a photograph of an astronaut riding a horse <lora:broken:1>');
-  assert.ok((used.info.warnings as string[]).some((w) => w.startsWith('Lora broken (') && w.includes('cannot be used')), JSON.stringify(used.info.warnings));
+  assert.ok(
+    (used.info.warnings as string[]).some((w) => w.startsWith('Lora broken (') && w.includes('cannot be used')),
+    JSON.stringify(used.info.warnings),
+  );
 });

@@ -98,16 +98,24 @@ const RULES: readonly Rule[] = [
   [/^lora_unet_conv_in(.*)/, (m) => `diffusion_model_input_blocks_0_0${m[1]}`],
   [/^lora_unet_conv_out(.*)/, (m) => `diffusion_model_out_2${m[1]}`],
   [/^lora_unet_time_embedding_linear_(\d+)(.*)/, (m) => `diffusion_model_time_embed_${Number(m[1]) * 2 - 2}${m[2]}`],
-  [/^lora_unet_down_blocks_(\d+)_(attentions|resnets)_(\d+)_(.+)/, (m) =>
-    `diffusion_model_input_blocks_${1 + Number(m[1]) * 3 + Number(m[3])}_${m[2] === 'attentions' ? 1 : 0}_${suffixOf(m[2], m[4])}`],
-  [/^lora_unet_mid_block_(attentions|resnets)_(\d+)_(.+)/, (m) =>
-    `diffusion_model_middle_block_${m[1] === 'attentions' ? 1 : Number(m[2]) * 2}_${suffixOf(m[1], m[3])}`],
-  [/^lora_unet_up_blocks_(\d+)_(attentions|resnets)_(\d+)_(.+)/, (m) =>
-    `diffusion_model_output_blocks_${Number(m[1]) * 3 + Number(m[3])}_${m[2] === 'attentions' ? 1 : 0}_${suffixOf(m[2], m[4])}`],
+  [
+    /^lora_unet_down_blocks_(\d+)_(attentions|resnets)_(\d+)_(.+)/,
+    (m) => `diffusion_model_input_blocks_${1 + Number(m[1]) * 3 + Number(m[3])}_${m[2] === 'attentions' ? 1 : 0}_${suffixOf(m[2], m[4])}`,
+  ],
+  [
+    /^lora_unet_mid_block_(attentions|resnets)_(\d+)_(.+)/,
+    (m) => `diffusion_model_middle_block_${m[1] === 'attentions' ? 1 : Number(m[2]) * 2}_${suffixOf(m[1], m[3])}`,
+  ],
+  [
+    /^lora_unet_up_blocks_(\d+)_(attentions|resnets)_(\d+)_(.+)/,
+    (m) => `diffusion_model_output_blocks_${Number(m[1]) * 3 + Number(m[3])}_${m[2] === 'attentions' ? 1 : 0}_${suffixOf(m[2], m[4])}`,
+  ],
   [/^lora_unet_down_blocks_(\d+)_downsamplers_0_conv/, (m) => `diffusion_model_input_blocks_${3 + Number(m[1]) * 3}_0_op`],
   [/^lora_unet_up_blocks_(\d+)_upsamplers_0_conv/, (m) => `diffusion_model_output_blocks_${2 + Number(m[1]) * 3}_${Number(m[1]) > 0 ? 2 : 1}_conv`],
-  [/^lora_te_text_model_encoder_layers_(\d+)_(.+)/, (m, isSd2) =>
-    isSd2 ? `model_transformer_resblocks_${m[1]}_${openClipSuffix(m[2])}` : `transformer_text_model_encoder_layers_${m[1]}_${m[2]}`],
+  [
+    /^lora_te_text_model_encoder_layers_(\d+)_(.+)/,
+    (m, isSd2) => (isSd2 ? `model_transformer_resblocks_${m[1]}_${openClipSuffix(m[2])}` : `transformer_text_model_encoder_layers_${m[1]}_${m[2]}`),
+  ],
   [/^lora_te2_text_model_encoder_layers_(\d+)_(.+)/, (m) => `1_model_transformer_resblocks_${m[1]}_${openClipSuffix(m[2])}`],
 ];
 

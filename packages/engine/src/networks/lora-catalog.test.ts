@@ -14,12 +14,22 @@ import { LoraCatalog, orderedMetadata } from './lora-catalog.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'sdapi-lora-catalog-'));
 const lora = (path: string, metadata: Record<string, string> = {}) =>
-  writeSafetensors(path, { 'lora_unet_conv_out.lora_up.weight': { dtype: 'F32', shape: [1, 1], data: float32Bytes(Float32Array.from([Math.random()])) } }, metadata);
+  writeSafetensors(
+    path,
+    { 'lora_unet_conv_out.lora_up.weight': { dtype: 'F32', shape: [1, 1], data: float32Bytes(Float32Array.from([Math.random()])) } },
+    metadata,
+  );
 
 mkdirSync(join(root, 'sub10'), { recursive: true });
 mkdirSync(join(root, 'sub9'), { recursive: true });
 lora(join(root, 'a2.safetensors'), { ss_output_name: 'shared' });
-lora(join(root, 'a10.safetensors'), { ss_output_name: 'Aunique', zz: 'first', ss_tag_frequency: '{"x": {"cat": 3}}', ss_sd_model_name: 'v1-5', broken: '{not json' });
+lora(join(root, 'a10.safetensors'), {
+  ss_output_name: 'Aunique',
+  zz: 'first',
+  ss_tag_frequency: '{"x": {"cat": 3}}',
+  ss_sd_model_name: 'v1-5',
+  broken: '{not json',
+});
 lora(join(root, 'sub9', 'b.safetensors'), { ss_output_name: 'shared' });
 lora(join(root, 'sub10', 'c.safetensors'), { ss_output_name: 'None' });
 lora(join(root, 'sub10', 'hashed.safetensors'), { sshs_model_hash: '0123456789abcdef0123' });
@@ -29,11 +39,20 @@ writeFileSync(join(root, 'broken.safetensors'), 'definitely not safetensors');
 test('files under every folder in natural order, named by stem, aliased by ss_output_name; unusable ones say why', () => {
   const catalog = new LoraCatalog({ dirs: [root, join(root, 'missing')] });
   const list = catalog.list();
-  assert.deepEqual(list.map((e) => e.name), ['a2', 'a10', 'broken', 'old', 'b', 'c', 'hashed']);
-  assert.deepEqual(list.map((e) => e.alias), ['shared', 'Aunique', 'broken', 'old', 'shared', 'None', 'hashed']);
+  assert.deepEqual(
+    list.map((e) => e.name),
+    ['a2', 'a10', 'broken', 'old', 'b', 'c', 'hashed'],
+  );
+  assert.deepEqual(
+    list.map((e) => e.alias),
+    ['shared', 'Aunique', 'broken', 'old', 'shared', 'None', 'hashed'],
+  );
   assert.match(list[2].error ?? '', /broken\.safetensors/);
   assert.match(list[3].error ?? '', /pickled file.*never loaded/);
-  assert.deepEqual(list.filter((e) => e.error === null).map((e) => e.name), ['a2', 'a10', 'b', 'c', 'hashed']);
+  assert.deepEqual(
+    list.filter((e) => e.error === null).map((e) => e.name),
+    ['a2', 'a10', 'b', 'c', 'hashed'],
+  );
 });
 
 test('lookup: file stem first, then a unique alias; shared aliases and none/Addams only by name', () => {

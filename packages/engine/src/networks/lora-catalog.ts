@@ -38,7 +38,13 @@ export interface LoraCatalogOptions {
 
 const EXTENSIONS = new Set(['.safetensors', '.pt', '.ckpt']);
 /** A1111 `metadata_tags_order`: these keys come first, in this order; the rest keep the file's order. */
-const METADATA_ORDER: Readonly<Record<string, number>> = { ss_sd_model_name: 1, ss_resolution: 2, ss_clip_skip: 3, ss_num_train_images: 10, ss_tag_frequency: 20 };
+const METADATA_ORDER: Readonly<Record<string, number>> = {
+  ss_sd_model_name: 1,
+  ss_resolution: 2,
+  ss_clip_skip: 3,
+  ss_num_train_images: 10,
+  ss_tag_frequency: 20,
+};
 /** Aliases A1111 never resolves (`forbidden_network_aliases`, compared lower-cased). */
 const FORBIDDEN_ALIASES = new Set(['none', 'addams']);
 /** Parsed network files kept in memory (A1111 `lora_in_memory_limit` defaults to none; a few small files are cheap). */

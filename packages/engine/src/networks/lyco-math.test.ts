@@ -8,7 +8,11 @@ import { test } from 'node:test';
 import { Tensor } from '../tensor.ts';
 import { jsMatMul, kron, makeWeightCp, matmulSync, rebuildConventional, rebuildCpDecomposition } from './lyco-math.ts';
 
-const seeded = (shape: number[], seed: number) => new Tensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.fround(Math.sin(seed + i * 0.37))));
+const seeded = (shape: number[], seed: number) =>
+  new Tensor(
+    shape,
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => Math.fround(Math.sin(seed + i * 0.37))),
+  );
 
 test('rebuildCpDecomposition (lora_mid): mid[n, m] = δ(n, m)·g gives (up @ down) ⊗ g', () => {
   const r = 3;
@@ -29,7 +33,10 @@ test('rebuildConventional with dyn uses only the first dyn ranks, like slicing t
   const full = await rebuildConventional(up, down, [6, 5], null, jsMatMul);
   assert.deepEqual((await rebuildConventional(up, down, [6, 5], 4, jsMatMul)).data, full.data, 'dyn = rank changes nothing');
   const two = await rebuildConventional(up, down, [6, 5], 2, jsMatMul);
-  const upSliced = new Tensor([6, 2], Float32Array.from({ length: 12 }, (_, i) => up.data[Math.floor(i / 2) * 4 + (i % 2)]));
+  const upSliced = new Tensor(
+    [6, 2],
+    Float32Array.from({ length: 12 }, (_, i) => up.data[Math.floor(i / 2) * 4 + (i % 2)]),
+  );
   assert.deepEqual(two.data, matmulSync(upSliced, new Tensor([2, 5], down.data.slice(0, 10))).data);
   assert.notDeepEqual(two.data, full.data);
 });
@@ -53,10 +60,11 @@ test('makeWeightCp with a core of ones sums the rank factors: out[p, r] = Σ_i w
   const wb = seeded([3, 5], 8);
   const got = makeWeightCp(t, wa, wb);
   assert.deepEqual(got.shape, [4, 5, 1, 1]);
-  for (let p = 0; p < 4; p++) for (let r = 0; r < 5; r++) {
-    const expected = (wa.data[p] + wa.data[4 + p]) * (wb.data[r] + wb.data[5 + r] + wb.data[10 + r]);
-    assert.ok(Math.abs(got.data[p * 5 + r] - expected) < 1e-5, `[${p}, ${r}]`);
-  }
+  for (let p = 0; p < 4; p++)
+    for (let r = 0; r < 5; r++) {
+      const expected = (wa.data[p] + wa.data[4 + p]) * (wb.data[r] + wb.data[5 + r] + wb.data[10 + r]);
+      assert.ok(Math.abs(got.data[p * 5 + r] - expected) < 1e-5, `[${p}, ${r}]`);
+    }
 });
 
 test('matmul refuses mismatched shapes with both shapes in the message', () => {

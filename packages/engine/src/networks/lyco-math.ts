@@ -76,18 +76,21 @@ export function makeWeightCp(t: Tensor, wa: Tensor, wb: Tensor): Tensor {
   const kk = kh * kw;
   // temp[i, r, k, l] = Σ_j t[i, j, k, l] · wb[j, r]
   const temp = new Float32Array(r1 * inDim * kk);
-  for (let i = 0; i < r1; i++) for (let r = 0; r < inDim; r++) for (let s = 0; s < kk; s++) {
-    let acc = 0;
-    for (let j = 0; j < r2; j++) acc += t.data[(i * r2 + j) * kk + s] * wb.data[j * inDim + r];
-    temp[(i * inDim + r) * kk + s] = acc;
-  }
+  for (let i = 0; i < r1; i++)
+    for (let r = 0; r < inDim; r++)
+      for (let s = 0; s < kk; s++) {
+        let acc = 0;
+        for (let j = 0; j < r2; j++) acc += t.data[(i * r2 + j) * kk + s] * wb.data[j * inDim + r];
+        temp[(i * inDim + r) * kk + s] = acc;
+      }
   // result[p, r, k, l] = Σ_i temp[i, r, k, l] · wa[i, p]
   const result = new Float32Array(out * inDim * kk);
-  for (let p = 0; p < out; p++) for (let rs = 0; rs < inDim * kk; rs++) {
-    let acc = 0;
-    for (let i = 0; i < r1; i++) acc += temp[i * inDim * kk + rs] * wa.data[i * out + p];
-    result[p * inDim * kk + rs] = acc;
-  }
+  for (let p = 0; p < out; p++)
+    for (let rs = 0; rs < inDim * kk; rs++) {
+      let acc = 0;
+      for (let i = 0; i < r1; i++) acc += temp[i * inDim * kk + rs] * wa.data[i * out + p];
+      result[p * inDim * kk + rs] = acc;
+    }
   return new Tensor([out, inDim, kh, kw], result);
 }
 
@@ -107,16 +110,19 @@ export function rebuildCpDecomposition(up: Tensor, down: Tensor, mid: Tensor): T
   const kk = kh * kw;
   // upMid[i, m, k, l] = Σ_n up[i, n] · mid[n, m, k, l]
   const upMid = new Float64Array(out * rm * kk);
-  for (let i = 0; i < out; i++) for (let n = 0; n < rn; n++) {
-    const uv = u.data[i * rn + n];
-    for (let ms = 0; ms < rm * kk; ms++) upMid[i * rm * kk + ms] += uv * mid.data[n * rm * kk + ms];
-  }
+  for (let i = 0; i < out; i++)
+    for (let n = 0; n < rn; n++) {
+      const uv = u.data[i * rn + n];
+      for (let ms = 0; ms < rm * kk; ms++) upMid[i * rm * kk + ms] += uv * mid.data[n * rm * kk + ms];
+    }
   const result = new Float32Array(out * inDim * kk);
-  for (let i = 0; i < out; i++) for (let j = 0; j < inDim; j++) for (let s = 0; s < kk; s++) {
-    let acc = 0;
-    for (let m = 0; m < rm; m++) acc += upMid[(i * rm + m) * kk + s] * d.data[m * inDim + j];
-    result[(i * inDim + j) * kk + s] = acc;
-  }
+  for (let i = 0; i < out; i++)
+    for (let j = 0; j < inDim; j++)
+      for (let s = 0; s < kk; s++) {
+        let acc = 0;
+        for (let m = 0; m < rm; m++) acc += upMid[(i * rm + m) * kk + s] * d.data[m * inDim + j];
+        result[(i * inDim + j) * kk + s] = acc;
+      }
   return new Tensor([out, inDim, kh, kw], result);
 }
 

@@ -6,7 +6,7 @@
  * The result holds only the touched weights, keyed by checkpoint key; the caller feeds them to the sessions.
  */
 import { Tensor } from '../tensor.ts';
-import { type LayerIndex, matchModule, type ModuleMatch, type NetworkTarget, usesTextEncoderMultiplier } from './key-mapping.ts';
+import { type LayerIndex, type ModuleMatch, matchModule, type NetworkTarget, usesTextEncoderMultiplier } from './key-mapping.ts';
 import type { MatMul } from './lyco-math.ts';
 import { type NetworkFile, type NetworkModuleWeights, unsupportedMessage } from './network-file.ts';
 import { addUpdown, calcScale, calcUpdown, finalizeUpdown } from './updown.ts';
@@ -62,7 +62,8 @@ export async function mergeNetworks(networks: readonly ActiveNetwork[], ctx: Mer
     const mhaLayers = new Map<string, NetworkTarget>();
     for (const { module, match } of matched.values()) {
       if (match.target.kind === 'mha') mhaLayers.set(match.target.layer, match.target);
-      else if (mhaOutKeys.has(match.target.key)) continue; // applied with its attention's q/k/v below, or not at all
+      else if (mhaOutKeys.has(match.target.key))
+        continue; // applied with its attention's q/k/v below, or not at all
       else await applyLayer(net, module, match, ctx, result);
     }
     for (const target of mhaLayers.values()) await applyAttention(net, target, matched, ctx, result);
@@ -86,7 +87,9 @@ function matchNetwork(net: ActiveNetwork, ctx: MergeContext, warnings: string[])
     matched.set(match.sdKey, { module, match });
   }
   if (unmatched.length > 0) {
-    warnings.push(`Lora ${net.name}: ${unmatched.length} module${unmatched.length === 1 ? '' : 's'} matched no layer of this model and ${unmatched.length === 1 ? 'was' : 'were'} skipped: ${unmatched.join(', ')}`);
+    warnings.push(
+      `Lora ${net.name}: ${unmatched.length} module${unmatched.length === 1 ? '' : 's'} matched no layer of this model and ${unmatched.length === 1 ? 'was' : 'were'} skipped: ${unmatched.join(', ')}`,
+    );
   }
   if (net.file.bundledEmbeddings.length > 0) {
     warnings.push(`Lora ${net.name}: bundled embeddings (${net.file.bundledEmbeddings.join(', ')}) are not applied`);
@@ -125,11 +128,19 @@ async function applyLayer(net: ActiveNetwork, module: NetworkModuleWeights, matc
  * torch MultiheadAttention (OpenCLIP): A1111 patches the fused in_proj with [Δq; Δk; Δv] and out_proj with Δout,
  * and only when all four modules are present; otherwise the layer keeps its weights.
  */
-async function applyAttention(net: ActiveNetwork, target: NetworkTarget, matched: ReadonlyMap<string, Matched>, ctx: MergeContext, result: MergeResult): Promise<void> {
+async function applyAttention(
+  net: ActiveNetwork,
+  target: NetworkTarget,
+  matched: ReadonlyMap<string, Matched>,
+  ctx: MergeContext,
+  result: MergeResult,
+): Promise<void> {
   const parts = ['q_proj', 'k_proj', 'v_proj', 'out_proj'].map((p) => matched.get(`${target.layer}_${p}`));
   if (parts.some((p) => !p) || !target.outKey) {
     const present = ['q', 'k', 'v', 'out'].filter((_, i) => parts[i]);
-    result.warnings.push(`Lora ${net.name}: attention ${target.layer} has modules for ${present.join(', ')} only; A1111 patches a MultiheadAttention only when q, k, v and out_proj are all present, so it was skipped`);
+    result.warnings.push(
+      `Lora ${net.name}: attention ${target.layer} has modules for ${present.join(', ')} only; A1111 patches a MultiheadAttention only when q, k, v and out_proj are all present, so it was skipped`,
+    );
     return;
   }
   const [q, k, v, out] = parts as Matched[];
@@ -148,7 +159,8 @@ async function applyAttention(net: ActiveNetwork, target: NetworkTarget, matched
 /** torch.vstack of 2-D tensors. */
 function vstack(parts: readonly Tensor[]): Tensor {
   const width = parts[0].shape[1];
-  if (parts.some((t) => t.shape.length !== 2 || t.shape[1] !== width)) throw new Error(`cannot stack q/k/v deltas of shapes ${parts.map((t) => `[${t.shape.join(', ')}]`).join(', ')}`);
+  if (parts.some((t) => t.shape.length !== 2 || t.shape[1] !== width))
+    throw new Error(`cannot stack q/k/v deltas of shapes ${parts.map((t) => `[${t.shape.join(', ')}]`).join(', ')}`);
   const out = new Float32Array(parts.reduce((n, t) => n + t.size, 0));
   let offset = 0;
   for (const t of parts) {
@@ -158,10 +170,19 @@ function vstack(parts: readonly Tensor[]): Tensor {
   return new Tensor([out.length / width, width], out);
 }
 
-function reportOrphanOutProjections(net: ActiveNetwork, matched: ReadonlyMap<string, Matched>, mhaLayers: ReadonlyMap<string, NetworkTarget>, outKeys: ReadonlySet<string>, warnings: string[]): void {
+function reportOrphanOutProjections(
+  net: ActiveNetwork,
+  matched: ReadonlyMap<string, Matched>,
+  mhaLayers: ReadonlyMap<string, NetworkTarget>,
+  outKeys: ReadonlySet<string>,
+  warnings: string[],
+): void {
   for (const { match } of matched.values()) {
     if (!outKeys.has(match.target.key)) continue;
     const owner = match.sdKey.replace(/_out_proj$/, '');
-    if (!mhaLayers.has(owner)) warnings.push(`Lora ${net.name}: ${match.sdKey} has no q/k/v modules beside it; A1111 patches a MultiheadAttention's out_proj only together with them, so it was skipped`);
+    if (!mhaLayers.has(owner))
+      warnings.push(
+        `Lora ${net.name}: ${match.sdKey} has no q/k/v modules beside it; A1111 patches a MultiheadAttention's out_proj only together with them, so it was skipped`,
+      );
   }
 }

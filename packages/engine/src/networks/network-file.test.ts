@@ -62,7 +62,9 @@ test('lora_A/lora_B become up/down and lose alpha (scale 1); BF16 and F32 files 
   assert.equal(b?.alpha, 2);
 });
 
-const index: LayerIndex = new Map([['diffusion_model_out_2', { layer: 'diffusion_model_out_2', key: 'model.diffusion_model.out.2.weight', dims: [2, 2], kind: 'linear' as const }]]);
+const index: LayerIndex = new Map([
+  ['diffusion_model_out_2', { layer: 'diffusion_model_out_2', key: 'model.diffusion_model.out.2.weight', dims: [2, 2], kind: 'linear' as const }],
+]);
 const ctx = { index, isSd2: false, baseWeight: () => new Tensor([2, 2], Float32Array.from([1, 1, 1, 1])), matmul: jsMatMul };
 
 test('a matched module of an unsupported type refuses the whole network; an unmatched one is ignored', async () => {

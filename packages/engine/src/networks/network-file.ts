@@ -126,7 +126,17 @@ function readModule(file: SafetensorsFile, name: string, parts: ReadonlyMap<stri
     // stored alpha (and scale) is dropped and the scale is 1.0 (README, case lora_diffusers).
     const up = w.get('lora_B.weight') as Tensor;
     const down = w.get('lora_A.weight') as Tensor;
-    return { name, type: 'lora', unsupported: null, w: new Map([['lora_up.weight', up], ['lora_down.weight', down]]), alpha: null, scale: null };
+    return {
+      name,
+      type: 'lora',
+      unsupported: null,
+      w: new Map([
+        ['lora_up.weight', up],
+        ['lora_down.weight', down],
+      ]),
+      alpha: null,
+      scale: null,
+    };
   }
   return { name, type: typed.type, unsupported: null, w, alpha: scalar('alpha'), scale: scalar('scale') };
 }

@@ -5,7 +5,7 @@
  * shape when the element counts agree, then multiplied by the scale and the multiplier, in that order, in float32.
  */
 import { numel, Tensor } from '../tensor.ts';
-import { hadamard, kron, makeWeightCp, type MatMul, rebuildConventional, rebuildCpDecomposition, reshapeTo } from './lyco-math.ts';
+import { hadamard, kron, type MatMul, makeWeightCp, rebuildConventional, rebuildCpDecomposition, reshapeTo } from './lyco-math.ts';
 import type { NetworkModuleWeights } from './network-file.ts';
 
 export interface Updown {
@@ -24,10 +24,14 @@ const need = (m: NetworkModuleWeights, part: string): Tensor => {
 /** The type's reconstruction against a layer whose weight has shape `target` (calc_updown before finalize_updown). */
 export function calcUpdown(m: NetworkModuleWeights, target: readonly number[], dyn: number | null, matmul: MatMul): Promise<Updown> {
   switch (m.type) {
-    case 'lora': return loraUpdown(m, dyn, matmul);
-    case 'loha': return lohaUpdown(m, matmul);
-    case 'lokr': return lokrUpdown(m, target, matmul);
-    default: throw new Error(`module ${m.name} ${m.unsupported ?? 'has no known type'}`);
+    case 'lora':
+      return loraUpdown(m, dyn, matmul);
+    case 'loha':
+      return lohaUpdown(m, matmul);
+    case 'lokr':
+      return lokrUpdown(m, target, matmul);
+    default:
+      throw new Error(`module ${m.name} ${m.unsupported ?? 'has no known type'}`);
   }
 }
 
@@ -69,7 +73,8 @@ async function lokrUpdown(m: NetworkModuleWeights, target: readonly number[], ma
   const w2b = m.w.get('lokr_w2_b');
   const w1 = m.w.get('lokr_w1') ?? (await matmul(need(m, 'lokr_w1_a'), need(m, 'lokr_w1_b')));
   const t2 = m.w.get('lokr_t2');
-  const w2 = m.w.get('lokr_w2') ?? (t2 ? makeWeightCp(t2, need(m, 'lokr_w2_a'), need(m, 'lokr_w2_b')) : await matmul(need(m, 'lokr_w2_a'), need(m, 'lokr_w2_b')));
+  const w2 =
+    m.w.get('lokr_w2') ?? (t2 ? makeWeightCp(t2, need(m, 'lokr_w2_a'), need(m, 'lokr_w2_b')) : await matmul(need(m, 'lokr_w2_a'), need(m, 'lokr_w2_b')));
   const shape = target.length === 4 ? [...target] : [w1.shape[0] * w2.shape[0], w1.shape[1] * w2.shape[1]];
   const a = w2.shape.length === 4 ? w1.reshape([...w1.shape, 1, 1]) : w1; // w1 viewed as (a, c, 1, 1) next to a conv w2
   const dim = w2b ? w2b.shape[0] : w1b ? w1b.shape[0] : null;
@@ -107,7 +112,9 @@ export function addUpdown(weight: Tensor, updown: Tensor, inPlace: boolean): Ten
   const same = delta.shape.length === weight.shape.length && delta.shape.every((d, i) => d === weight.shape[i]);
   if (!same) {
     const axis = delta.shape.findIndex((d, i) => d !== weight.shape[i]);
-    throw new Error(`The size of tensor a (${weight.shape[axis] ?? '?'}) must match the size of tensor b (${delta.shape[axis] ?? '?'}) at non-singleton dimension ${axis} (weight [${weight.shape.join(', ')}], ΔW [${delta.shape.join(', ')}])`);
+    throw new Error(
+      `The size of tensor a (${weight.shape[axis] ?? '?'}) must match the size of tensor b (${delta.shape[axis] ?? '?'}) at non-singleton dimension ${axis} (weight [${weight.shape.join(', ')}], ΔW [${delta.shape.join(', ')}])`,
+    );
   }
   const w = weight.data;
   const d = delta.data;

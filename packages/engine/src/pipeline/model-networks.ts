@@ -8,7 +8,7 @@ import type { ModelConfig } from '../checkpoint/config.ts';
 import type { SafetensorsFile } from '../checkpoint/safetensors.ts';
 import { buildLayerIndex, isNetworkTarget, type LayerIndex, type ParamLike } from '../networks/key-mapping.ts';
 import { jsMatMul } from '../networks/lyco-math.ts';
-import { type ActiveNetwork, mergeNetworks, type MergeResult } from '../networks/merge.ts';
+import { type ActiveNetwork, type MergeResult, mergeNetworks } from '../networks/merge.ts';
 import type { Graph } from '../onnx/graph.ts';
 import { FedWeights } from '../runtime/fed-weights.ts';
 import { ortMatMul } from '../runtime/ort-matmul.ts';
@@ -35,7 +35,11 @@ export class ModelNetworks {
   private index: LayerIndex | null = null;
   private readonly cache = new Map<string, Promise<MergeResult>>();
 
-  constructor(file: SafetensorsFile, private readonly config: ModelConfig, private readonly targetGraphs: () => Graph[]) {
+  constructor(
+    file: SafetensorsFile,
+    private readonly config: ModelConfig,
+    private readonly targetGraphs: () => Graph[],
+  ) {
     this.weights = new FedWeights(file);
   }
 

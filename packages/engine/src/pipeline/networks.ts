@@ -5,8 +5,9 @@
  * tags feeds the checkpoint's weights again. What A1111 only logs (a name not found, unmatched or ill-fitting
  * modules, an unusable file) comes back as warnings; the infotext gets `Lora hashes`.
  */
-import { loraMultipliers, type ExtraNetworkData, type ExtraNetworkParams } from '../text/extra-networks.ts';
+
 import type { ActiveNetwork } from '../networks/merge.ts';
+import { type ExtraNetworkData, type ExtraNetworkParams, loraMultipliers } from '../text/extra-networks.ts';
 import type { LoadedModel } from './model.ts';
 import type { GenerationOptions } from './types.ts';
 
@@ -74,7 +75,11 @@ function loraTags(data: ExtraNetworkData, warnings: string[]): ExtraNetworkParam
 }
 
 /** One tag → its network (and short hash), or null with a warning (A1111 skips it and generates without). */
-async function resolveTag(model: LoadedModel, tag: ExtraNetworkParams, warnings: string[]): Promise<{ network: ActiveNetwork; hash: string | null; id: string } | null> {
+async function resolveTag(
+  model: LoadedModel,
+  tag: ExtraNetworkParams,
+  warnings: string[],
+): Promise<{ network: ActiveNetwork; hash: string | null; id: string } | null> {
   const { name, te, unet, dyn } = loraMultipliers(tag);
   const entry = model.loras?.find(name);
   if (!entry) {
@@ -84,7 +89,7 @@ async function resolveTag(model: LoadedModel, tag: ExtraNetworkParams, warnings:
   try {
     const file = model.loras?.load(entry);
     if (!file) return null;
-    const hash = await model.loras?.shortHash(entry) ?? null;
+    const hash = (await model.loras?.shortHash(entry)) ?? null;
     return { network: { name, file, te, unet, dyn }, hash, id: `${entry.path}|${entry.size}|${entry.mtimeMs}` };
   } catch (error) {
     warnings.push(`Lora ${name} (${entry.path}) cannot be used: ${(error as Error).message}`);
