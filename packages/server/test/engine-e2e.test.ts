@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodePng, SafetensorsFile } from '@sdapi/engine';
 import { buildApp } from '../src/app.ts';
-import { EngineGenerator } from '../src/services/engine-generator.ts';
+import type { EngineGenerator } from '../src/services/engine-generator.ts';
 import type { SdApiInstance } from '../src/types.ts';
 import { SHARED_DIR } from './helpers/spec.ts';
+import { startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
 
 const fixtures = join(SHARED_DIR, 'fixtures');
 const ckpt = join(fixtures, 'tiny-sd15', 'model.safetensors');
@@ -23,18 +24,15 @@ let app: SdApiInstance;
 let base: string;
 let generator: EngineGenerator;
 
+let server: TinyEngineServer | undefined;
+
 before(async () => {
   if (skip) return;
-  const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-e2e-'));
-  generator = new EngineGenerator({ dataDir, ckpt, placeholder: false });
-  app = await buildApp({ generator, dataDir });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  server = await startTinyEngineServer('e2e');
+  ({ app, base, generator } = server);
 });
 
-after(async () => {
-  await app?.close();
-  await generator?.close();
-});
+after(() => server?.close());
 
 async function txt2img(body: Record<string, unknown>) {
   const response = await fetch(`${base}/sdapi/v1/txt2img`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -42,11 +40,22 @@ async function txt2img(body: Record<string, unknown>) {
 }
 
 const ASTRONAUT = {
-  prompt: 'a photograph of an astronaut riding a horse', negative_prompt: '', seed: 1234, steps: 10, cfg_scale: 7, width: 64, height: 64,
+  prompt: 'a photograph of an astronaut riding a horse',
+  negative_prompt: '',
+  seed: 1234,
+  steps: 10,
+  cfg_scale: 7,
+  width: 64,
+  height: 64,
   override_settings: { randn_source: 'CPU' },
 };
 
-for (const [run, sampler_name, scheduler] of [['euler_a.karras.10', 'Euler a', 'Karras'], ['dpmpp_2m.karras.10', 'DPM++ 2M', 'Karras'], ['euler.uniform.10', 'Euler', 'Uniform'], ['ddim.eta0.10', 'DDIM', null]] as const) {
+for (const [run, sampler_name, scheduler] of [
+  ['euler_a.karras.10', 'Euler a', 'Karras'],
+  ['dpmpp_2m.karras.10', 'DPM++ 2M', 'Karras'],
+  ['euler.uniform.10', 'Euler', 'Uniform'],
+  ['ddim.eta0.10', 'DDIM', null],
+] as const) {
   test(`POST /sdapi/v1/txt2img reproduces A1111's pixels: ${run}`, { skip }, async () => {
     const { status, body } = await txt2img({ ...ASTRONAUT, sampler_name, scheduler });
     assert.equal(status, 200, JSON.stringify(body));
@@ -66,7 +75,12 @@ for (const [run, sampler_name, scheduler] of [['euler_a.karras.10', 'Euler a', '
     assert.equal(png.text.parameters, info.infotexts[0], 'the PNG parameters chunk is the infotext');
     assert.deepEqual(info.all_seeds, [1234]);
     const escaped = sampler_name.replace(/[+]/g, '\\+');
-    assert.match(info.infotexts[0], new RegExp(`^a photograph of an astronaut riding a horse\nSteps: 10, Sampler: ${escaped}, .*Seed: 1234, Size: 64x64, Model hash: [0-9a-f]{10}, Model: model, RNG: CPU, Version: v1\\.10\\.1$`));
+    assert.match(
+      info.infotexts[0],
+      new RegExp(
+        `^a photograph of an astronaut riding a horse\nSteps: 10, Sampler: ${escaped}, .*Seed: 1234, Size: 64x64, Model hash: [0-9a-f]{10}, Model: model, RNG: CPU, Version: v1\\.10\\.1$`,
+      ),
+    );
   });
 }
 

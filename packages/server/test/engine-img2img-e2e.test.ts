@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodeImage, encodePng } from '@sdapi/engine';
 import { buildApp } from '../src/app.ts';
-import { EngineGenerator } from '../src/services/engine-generator.ts';
+import type { EngineGenerator } from '../src/services/engine-generator.ts';
 import type { SdApiInstance } from '../src/types.ts';
 import { SHARED_DIR } from './helpers/spec.ts';
+import { startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
 
 const ckpt = join(SHARED_DIR, 'fixtures', 'tiny-sd15', 'model.safetensors');
 const skip = existsSync(ckpt) ? false : `fixture ${ckpt} is absent (../shared is not beside this clone)`;
@@ -20,18 +21,15 @@ let app: SdApiInstance;
 let base: string;
 let generator: EngineGenerator;
 
+let server: TinyEngineServer | undefined;
+
 before(async () => {
   if (skip) return;
-  const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-img2img-e2e-'));
-  generator = new EngineGenerator({ dataDir, ckpt, placeholder: false });
-  app = await buildApp({ generator, dataDir });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  server = await startTinyEngineServer('img2img-e2e');
+  ({ app, base, generator } = server);
 });
 
-after(async () => {
-  await app?.close();
-  await generator?.close();
-});
+after(() => server?.close());
 
 async function post(path: string, body: unknown) {
   const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

@@ -11,9 +11,10 @@ import { after, before, test } from 'node:test';
 import { decodePng, SafetensorsFile } from '@sdapi/engine';
 import OpenAI from 'openai';
 import { buildApp } from '../src/app.ts';
-import { EngineGenerator } from '../src/services/engine-generator.ts';
+import type { EngineGenerator } from '../src/services/engine-generator.ts';
 import type { SdApiInstance } from '../src/types.ts';
 import { SHARED_DIR } from './helpers/spec.ts';
+import { startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
 
 const fixtures = join(SHARED_DIR, 'fixtures');
 const ckpt = join(fixtures, 'tiny-sd15', 'model.safetensors');
@@ -24,18 +25,15 @@ let app: SdApiInstance;
 let base: string;
 let generator: EngineGenerator;
 
+let server: TinyEngineServer | undefined;
+
 before(async () => {
   if (skip) return;
-  const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-jobs-e2e-'));
-  generator = new EngineGenerator({ dataDir, ckpt, placeholder: false });
-  app = await buildApp({ generator, dataDir });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  server = await startTinyEngineServer('jobs-e2e');
+  ({ app, base, generator } = server);
 });
 
-after(async () => {
-  await app?.close();
-  await generator?.close();
-});
+after(() => server?.close());
 
 const ASTRONAUT = {
   prompt: 'a photograph of an astronaut riding a horse',
