@@ -4,13 +4,22 @@
  * little-endian tensor bytes. The reader is lazy: it parses and validates the header up front and reads a
  * tensor's bytes only when asked, so a 7 GB checkpoint costs nothing until its weights are bound.
  */
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { CheckpointError } from '../errors.ts';
 
 export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 export const DTYPE_BYTES: Record<DType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 export interface TensorInfo {
@@ -46,7 +55,10 @@ export class SafetensorsFile {
   /** Opens `path` and validates its header; throws CheckpointError naming the file and the problem. */
   static open(path: string): SafetensorsFile {
     if (/\.(ckpt|pt|pth|bin)$/i.test(path)) {
-      throw new CheckpointError(path, 'pickled checkpoints (.ckpt/.pt/.pth/.bin) can run arbitrary code and are never loaded; convert it to .safetensors first (for example with the "safetensors" convert script or A1111\'s model converter extension)');
+      throw new CheckpointError(
+        path,
+        'pickled checkpoints (.ckpt/.pt/.pth/.bin) can run arbitrary code and are never loaded; convert it to .safetensors first (for example with the "safetensors" convert script or A1111\'s model converter extension)',
+      );
     }
     let fd: number;
     try {
@@ -108,12 +120,24 @@ export class SafetensorsFile {
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
       switch (info.dtype) {
-        case 'I64': out.push(Number(view.getBigInt64(i * 8, true))); break;
-        case 'I32': out.push(view.getInt32(i * 4, true)); break;
-        case 'I16': out.push(view.getInt16(i * 2, true)); break;
-        case 'I8': out.push(view.getInt8(i)); break;
-        case 'U8': case 'BOOL': out.push(view.getUint8(i)); break;
-        default: throw new CheckpointError(this.path, `'${name}' is ${info.dtype}, not an integer tensor`);
+        case 'I64':
+          out.push(Number(view.getBigInt64(i * 8, true)));
+          break;
+        case 'I32':
+          out.push(view.getInt32(i * 4, true));
+          break;
+        case 'I16':
+          out.push(view.getInt16(i * 2, true));
+          break;
+        case 'I8':
+          out.push(view.getInt8(i));
+          break;
+        case 'U8':
+        case 'BOOL':
+          out.push(view.getUint8(i));
+          break;
+        default:
+          throw new CheckpointError(this.path, `'${name}' is ${info.dtype}, not an integer tensor`);
       }
     }
     return out;
@@ -127,15 +151,49 @@ export class SafetensorsFile {
 
 function readHeader(path: string, fd: number, fileSize: number): { header: string; dataOffset: number } {
   if (fileSize < 8) throw new CheckpointError(path, `file is ${fileSize} bytes, too short to be safetensors (truncated or not safetensors)`);
-  const lengthBytes = Buffer.alloc(8);
-  readSync(fd, lengthBytes, 0, 8, 0);
+  const lengthBytes = readExactly(path, fd, 8, 0);
   const headerLength = Number(lengthBytes.readBigUInt64LE(0));
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > fileSize) {
+  // A pickle's first 8 bytes read as an absurd length; only then is it worth naming what the file really is.
+  const foreign = headerLength > MAX_HEADER_BYTES || 8 + headerLength > fileSize ? foreignFormat(lengthBytes) : null;
+  if (foreign)
+    throw new CheckpointError(path, `is ${foreign}, not safetensors: it is never loaded (unpickling can run arbitrary code); convert it to .safetensors`);
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw new CheckpointError(path, `header length ${headerLength} is over the ${MAX_HEADER_BYTES}-byte cap (corrupt, or not a safetensors file)`);
+  }
+  if (8 + headerLength > fileSize) {
     throw new CheckpointError(path, `header length ${headerLength} does not fit a file of ${fileSize} bytes (truncated, or not a safetensors file)`);
   }
-  const headerBytes = Buffer.alloc(headerLength);
-  readSync(fd, headerBytes, 0, headerLength, 8);
-  return { header: headerBytes.toString('utf8'), dataOffset: 8 + headerLength };
+  if (headerLength < 2) throw new CheckpointError(path, `header length ${headerLength} is too short for a JSON object (corrupt, or not safetensors)`);
+  const headerBytes = readExactly(path, fd, headerLength, 8);
+  // The spec: the header starts with '{' (it may be padded with spaces at the end).
+  if (headerBytes[0] !== 0x7b) throw new CheckpointError(path, 'header does not start with "{" (corrupt, or not a safetensors file)');
+  let header: string;
+  try {
+    header = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
+  } catch (error) {
+    throw new CheckpointError(path, 'header is not valid UTF-8 (corrupt, or not a safetensors file)', { cause: error });
+  }
+  return { header, dataOffset: 8 + headerLength };
+}
+
+/** Reads `length` bytes at `position` (readSync may return fewer; a short file is a truncation). */
+function readExactly(path: string, fd: number, length: number, position: number): Buffer {
+  const out = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, out, done, length - done, position + done);
+    if (n === 0) throw new CheckpointError(path, `unexpected end of file at byte ${position + done} (truncated)`);
+    done += n;
+  }
+  return out;
+}
+
+/** Recognises the formats people rename to `.safetensors` by their first bytes (their 8 bytes would be a huge length). */
+function foreignFormat(first: Buffer): string | null {
+  if (first[0] === 0x80 && first[1] >= 2 && first[1] <= 5) return `a Python pickle (protocol ${first[1]})`;
+  if (first.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'))) return 'a zip archive (a PyTorch .ckpt/.pt pickle)';
+  if (first[0] === 0x28 || first[0] === 0x7d) return 'a Python pickle (protocol 0/1)';
+  return null;
 }
 
 function parseHeader(path: string, text: string, dataSize: number): { tensors: Map<string, TensorInfo>; metadata: Record<string, string> } {
@@ -148,35 +206,93 @@ function parseHeader(path: string, text: string, dataSize: number): { tensors: M
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new CheckpointError(path, 'header is not a JSON object');
   }
+  // JSON.parse keeps the last of two equal keys silently; the spec forbids duplicates, so look for them.
+  const duplicate = duplicateTopLevelKey(text);
+  if (duplicate !== null) throw new CheckpointError(path, `header names tensor ${JSON.stringify(duplicate)} twice`);
   const tensors = new Map<string, TensorInfo>();
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      metadata = (value ?? {}) as Record<string, string>;
+      metadata = parseMetadata(path, value);
       continue;
     }
     tensors.set(name, parseEntry(path, name, value, dataSize));
   }
+  checkLayout(path, tensors);
   return { tensors, metadata };
 }
 
+function parseMetadata(path: string, value: unknown): Record<string, string> {
+  if (value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value) || !Object.values(value as object).every((v) => typeof v === 'string')) {
+    throw new CheckpointError(path, '__metadata__ must be an object of strings');
+  }
+  return value as Record<string, string>;
+}
+
+/** Tensors may not overlap (the spec also wants them contiguous; gaps are tolerated, as the Rust reader did before 0.4). */
+function checkLayout(path: string, tensors: ReadonlyMap<string, TensorInfo>): void {
+  const sorted = [...tensors.values()].filter((t) => t.end > t.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].begin < sorted[i - 1].end) {
+      throw new CheckpointError(
+        path,
+        `tensors '${sorted[i - 1].name}' [${sorted[i - 1].begin}, ${sorted[i - 1].end}) and '${sorted[i].name}' [${sorted[i].begin}, ${sorted[i].end}) overlap`,
+      );
+    }
+  }
+}
+
+/** The first top-level key that occurs twice in a JSON object text (a small scanner; nested objects are skipped). */
+export function duplicateTopLevelKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (seen.has(key)) return key;
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      if (depth === 1 && c === '{') expectKey = true;
+    } else if (c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 1) expectKey = true;
+  }
+  return null;
+}
+
 function parseEntry(path: string, name: string, value: unknown, dataSize: number): TensorInfo {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CheckpointError(path, `tensor '${name}' is ${JSON.stringify(value)}, not an object with dtype, shape and data_offsets`);
+  }
   const entry = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-  const dtype = entry?.dtype as DType;
-  if (!(typeof dtype === 'string' && dtype in DTYPE_BYTES)) {
-    throw new CheckpointError(path, `tensor '${name}' has unsupported dtype ${JSON.stringify(entry?.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+  const dtype = entry.dtype as DType;
+  if (!(typeof dtype === 'string' && Object.hasOwn(DTYPE_BYTES, dtype))) {
+    throw new CheckpointError(
+      path,
+      `tensor '${name}' has unsupported dtype ${JSON.stringify(entry.dtype)} (supported: ${Object.keys(DTYPE_BYTES).join(', ')})`,
+    );
   }
   const shape = entry.shape;
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new CheckpointError(path, `tensor '${name}' has an invalid shape ${JSON.stringify(shape)}`);
   }
   const offsets = entry.data_offsets;
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) {
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
     throw new CheckpointError(path, `tensor '${name}' has invalid data_offsets ${JSON.stringify(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
+  if (end < begin) throw new CheckpointError(path, `tensor '${name}' has data_offsets [${begin}, ${end}] that end before they begin`);
   const expected = shape.reduce((a: number, b: number) => a * b, 1) * DTYPE_BYTES[dtype];
-  if (end - begin !== expected) {
+  if (!Number.isSafeInteger(expected) || end - begin !== expected) {
     throw new CheckpointError(path, `tensor '${name}' spans ${end - begin} bytes but ${dtype}[${shape.join(', ')}] needs ${expected}`);
   }
   if (end > dataSize) {
@@ -242,7 +358,11 @@ export interface TensorToWrite {
 }
 
 /** Writes a safetensors file, tensors in the given order, streaming so multi-GB files need no large buffer. */
-export function writeSafetensors(path: string, tensors: ReadonlyMap<string, TensorToWrite> | Record<string, TensorToWrite>, metadata?: Record<string, string>): void {
+export function writeSafetensors(
+  path: string,
+  tensors: ReadonlyMap<string, TensorToWrite> | Record<string, TensorToWrite>,
+  metadata?: Record<string, string>,
+): void {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
@@ -269,4 +389,30 @@ export function writeSafetensors(path: string, tensors: ReadonlyMap<string, Tens
 /** float32 values as little-endian F32 bytes (shares memory on little-endian hosts). */
 export function float32Bytes(values: Float32Array): Uint8Array {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+const problems = new Map<string, { stamp: string; problem: string | null }>();
+
+/**
+ * Why `path` cannot be opened as safetensors (the CheckpointError message, naming the file), or null when its
+ * header is sound. Remembered per file size and mtime, so listing a folder re-reads only changed headers.
+ */
+export function safetensorsProblem(path: string): string | null {
+  let stamp: string;
+  try {
+    const s = statSync(path);
+    stamp = `${s.size}:${s.mtimeMs}`;
+  } catch (error) {
+    return `${path}: cannot read file (${(error as Error).message})`;
+  }
+  const known = problems.get(path);
+  if (known?.stamp === stamp) return known.problem;
+  let problem: string | null = null;
+  try {
+    SafetensorsFile.open(path).close();
+  } catch (error) {
+    problem = error instanceof Error ? error.message : String(error);
+  }
+  problems.set(path, { stamp, problem });
+  return problem;
 }
