@@ -11,6 +11,7 @@ import { registerControlNet } from './plugins/controlnet.ts';
 import { registerEngine } from './plugins/engine.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
+import { registerWebPage } from './plugins/web.ts';
 import { registerWire } from './plugins/wire.ts';
 import { controlNetRoutes } from './routes/controlnet.ts';
 import { cmdFlagsRoute } from './routes/sdapi/cmd-flags.ts';
@@ -78,6 +79,8 @@ export interface AppDeps {
   /** Milliseconds between SSE keep-alive comments (default 15 s) and websocket pings (default 30 s). */
   sseKeepAliveMs?: number;
   wsPingMs?: number;
+  /** Serve the browser page (packages/web/dist, or `{dist}`) at `/`; default off (`sdapi serve` turns it on unless --nowebui). */
+  webui?: boolean | { dist?: string };
 }
 
 /**
@@ -111,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   lorasRoutes(app); // A1111 mounts the Lora routes outside the /sdapi auth dependency (spec §3.26)
   registerControlNet(app, new ControlNetService(ControlNetService.dirsFor(deps.dataDir, deps.controlnetDir)));
   const credentials = appCredentials(deps);
+  if (deps.webui) registerWebPage(app, { dist: typeof deps.webui === 'object' ? deps.webui.dist : undefined, credentials });
   await app.register(async (api: SdApiInstance) => {
     if (credentials) api.addHook('preValidation', basicAuthHook(credentials));
   controlNetRoutes(app); // the extension's routes sit at the root, outside --api-auth (spec controlnet-api.md §8)
@@ -141,13 +145,13 @@ function stylesFiles(deps: AppDeps): string[] {
   return deps.stylesFiles ?? (deps.dataDir ? [join(deps.dataDir, 'styles.csv')] : []);
 }
 
-/** What this server reports as its flags: an API-only server (`--api --nowebui`) rooted at the data dir. */
+/** What this server reports as its flags: the API (`--api`), with or without the page, rooted at the data dir. */
 function reportedFlags(deps: AppDeps): Record<string, unknown> {
   const root = resolve(deps.dataDir ?? '.');
   // `api_auth` stays null: A1111 echoes the credentials here, we do not.
   return cmdFlagsBody(root, {
     api: true,
-    nowebui: true,
+    nowebui: !deps.webui,
     styles_file: deps.stylesFiles?.map((p) => resolve(p)) ?? [join(root, 'styles.csv')],
     ui_settings_file: join(root, 'config.json'),
     ...deps.cmdFlags,

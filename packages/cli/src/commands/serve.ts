@@ -26,7 +26,8 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --jobs-retention N[,A] keep N finished jobs (and their images), none older than A (default 1000,7d)
   --no-hashing           do not compute checkpoint SHA-256 hashes
   --threads N            threads per ONNX operator (default: all cores)
-  --api, --nowebui       accepted for A1111 compatibility (the API is always on; there is no UI yet)`;
+  --nowebui              API only: no web page at / (the API is always on)
+  --api                  accepted for A1111 compatibility (the API is always on)`;
 
 const OPTIONS = {
   port: { type: 'string' },
@@ -86,8 +87,8 @@ export async function serve(argv: string[]): Promise<number> {
     jobsRetention: values['jobs-retention'] === undefined ? undefined : parseRetention(values['jobs-retention']),
   };
   const controlnetDir = values['controlnet-dir'] ? resolve(values['controlnet-dir']) : null;
-  const { app, url } = await startServer({ generator, dataDir, controlnetDir, apiAuth: values['api-auth'], port: port(values.port), host, stylesFiles, cmdFlags: embeddingsFlags, ...jobs });
-  console.log(`sdapi listening on ${url} (API docs: ${url}/docs)`);
+  const { app, url } = await startServer({ generator, dataDir, controlnetDir, apiAuth: values['api-auth'], port: port(values.port), host, stylesFiles, webui: !values.nowebui, cmdFlags: embeddingsFlags, ...jobs });
+  console.log(`sdapi listening on ${url} (${values.nowebui ? '' : `web page: ${url}/, `}API docs: ${url}/docs)`);
   await new Promise<void>((done) => {
     const stop = () => done();
     process.once('SIGINT', stop);
