@@ -47,7 +47,7 @@ export type {
   Txt2ImgResult,
 } from './pipeline/types.ts';
 export { CancelledError, CheckpointError, EngineError, InvalidParamsError, UnsupportedModelError, type EngineErrorCode } from './errors.ts';
-export { SafetensorsFile } from './checkpoint/safetensors.ts';
+export { SafetensorsFile, safetensorsProblem } from './checkpoint/safetensors.ts';
 export { detectModel, type DetectOptions } from './checkpoint/detect.ts';
 export { describeCheckpoint } from './checkpoint/inspect.ts';
 export { SD15_CONFIG, TINY_SD15_CONFIG, writeRandomCheckpoint } from './checkpoint/random.ts';
