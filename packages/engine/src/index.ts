@@ -51,7 +51,7 @@ export { SafetensorsFile, safetensorsProblem } from './checkpoint/safetensors.ts
 export { detectModel, type DetectOptions } from './checkpoint/detect.ts';
 export { describeCheckpoint } from './checkpoint/inspect.ts';
 export { SD15_CONFIG, TINY_SD15_CONFIG, writeRandomCheckpoint } from './checkpoint/random.ts';
-export { CheckpointCatalog, toSdModelItem } from './checkpoint/catalog.ts';
+export { CheckpointCatalog, type CheckpointEntry, toSdModelItem } from './checkpoint/catalog.ts';
 export { HashCache } from './checkpoint/hashes.ts';
 export { LoraCatalog, type LoraCatalogOptions, type LoraEntry } from './networks/lora-catalog.ts';
 export { DEFAULT_MODEL_FILE, DEFAULT_MODEL_NOTICE, ensureDefaultModel } from './checkpoint/default-model.ts';
