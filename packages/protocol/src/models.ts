@@ -11,6 +11,8 @@ export const SDModelItem = Type.Object(
     sha256: nullableString(),
     filename: Type.String(),
     config: nullableString(),
+    // This server's addition (A1111 lists such files and fails when one is loaded): why the file cannot be used.
+    error: Type.Optional(Type.String({ description: 'why this file cannot be loaded (pickle, malformed or truncated safetensors, …); absent when it can' })),
   },
   { $id: 'SDModelItem', title: 'SDModelItem' },
 );

@@ -33,6 +33,7 @@ export function toSdModelItem(file: CheckpointFile): SDModelItem {
     sha256: file.sha256,
     filename: file.filename,
     config: file.config ?? null,
+    ...(file.error ? { error: file.error } : {}),
   };
 }
 

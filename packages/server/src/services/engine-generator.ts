@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import {
   CheckpointCatalog,
+  type CheckpointEntry,
   DEFAULT_MODEL_NOTICE,
   EmbeddingDatabase,
   ensureDefaultModel,
@@ -13,6 +14,7 @@ import {
   HashCache,
   LoraCatalog,
   type Img2ImgParams,
+  safetensorsProblem,
   type Img2ImgResult,
   StableDiffusion,
   type Txt2ImgParams,
@@ -67,7 +69,8 @@ export class EngineGenerator implements Generator {
       if (created) this.options.log?.(DEFAULT_MODEL_NOTICE);
       entries = this.scan().list();
     }
-    return entries.map((e) => ({ name: e.name, filename: e.filename, sha256: e.sha256, legacyHash: e.hash, config: e.config }));
+    // Each header is checked (once per size/mtime) so a broken or pickled file is listed as unusable up front.
+    return entries.map((e) => ({ name: e.name, filename: e.filename, sha256: e.sha256, legacyHash: e.hash, config: e.config, error: checkpointProblem(e) }));
   }
 
   currentCheckpoint(): CheckpointFile | null {
@@ -90,7 +93,8 @@ export class EngineGenerator implements Generator {
   }
 
   async txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult> {
-    if (!this.loaded) throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
+    if (!this.loaded)
+      throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
     this.embeddings.refresh(); // A1111 rescans the embeddings folder before each job when it changed
     return this.logWarnings(await this.loaded.sd.txt2img(params, hooks));
   }
@@ -111,7 +115,8 @@ export class EngineGenerator implements Generator {
   }
 
   async img2img(params: Img2ImgParams, hooks: GenerationHooks): Promise<Img2ImgResult> {
-    if (!this.loaded) throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
+    if (!this.loaded)
+      throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
     this.embeddings.refresh();
     return this.logWarnings(await this.loaded.sd.img2img(params, hooks));
   }
@@ -130,4 +135,11 @@ export class EngineGenerator implements Generator {
     await this.loaded?.sd.release();
     this.loaded = null;
   }
+}
+
+/** Why a listed checkpoint cannot be loaded: a pickle (never unpickled) or a safetensors header that fails the checks. */
+function checkpointProblem(entry: CheckpointEntry): string | null {
+  if (entry.format === 'ckpt')
+    return `${entry.filename}: a pickled checkpoint (.ckpt) is never loaded (unpickling can run arbitrary code); convert it to .safetensors`;
+  return safetensorsProblem(entry.filename);
 }

@@ -18,6 +18,8 @@ export interface CheckpointFile {
   legacyHash?: string | null;
   /** Path of a `.yaml` next to the file with the same base name, else null. */
   config?: string | null;
+  /** Why the file cannot be loaded (pickle, malformed safetensors header), or absent/null when it can. */
+  error?: string | null;
 }
 
 export interface Generator {

@@ -124,7 +124,8 @@ export class SdService {
     if (!listEmbeddings) return { loaded: {}, skipped: {} };
     if (!this.generator.currentCheckpoint()) await this.queue.exclusive(() => this.ensureCheckpoint(null));
     const { loaded, skipped } = listEmbeddings.call(this.generator);
-    const wire = (items: ReadonlyMap<string, EngineEmbeddingInfo>) => Object.fromEntries([...items].map(([name, info]): [string, EmbeddingItem] => [name, toEmbeddingItem(info)]));
+    const wire = (items: ReadonlyMap<string, EngineEmbeddingInfo>) =>
+      Object.fromEntries([...items].map(([name, info]): [string, EmbeddingItem] => [name, toEmbeddingItem(info)]));
     return { loaded: wire(loaded), skipped: wire(skipped) };
   }
 
@@ -211,7 +212,7 @@ export class SdService {
   /** Inside the queue: checkpoint first, then the engine's img2img. */
   private async runImg2img(job: Img2ImgJob, hooks: GenerationHooks): Promise<Img2ImgResult> {
     const { img2img } = this.generator;
-    if (!img2img) throw new ApiError('UNSUPPORTED_PARAM', 'this server\'s generator cannot run img2img');
+    if (!img2img) throw new ApiError('UNSUPPORTED_PARAM', "this server's generator cannot run img2img");
     await this.ensureCheckpoint(job.checkpointOverride);
     return img2img.call(this.generator, { ...this.styles.apply(job.params), infotextVersion: this.version }, hooks);
   }
@@ -227,6 +228,7 @@ export class SdService {
       (override ? findCheckpoint(files, override) : undefined) ??
       (typeof configured === 'string' ? findCheckpoint(files, configured) : undefined) ??
       this.generator.currentCheckpoint() ??
+      files.find((f) => !f.error) ??
       files[0];
     if (!wanted) return; // the generator reports the missing model itself
     const loaded = await this.load(wanted);
@@ -236,13 +238,21 @@ export class SdService {
   private async load(file: CheckpointFile): Promise<CheckpointFile> {
     const current = this.generator.currentCheckpoint();
     if (current && current.filename === file.filename) return current;
+    // A file listed as unusable is refused before the loaded model is touched: a 422 naming the file and the reason.
+    if (file.error) throw new ApiError('MODEL_NOT_FOUND', `checkpoint ${JSON.stringify(file.name)} cannot be loaded: ${file.error}`);
     return this.generator.loadCheckpoint(file);
   }
 }
 
 /** Engine embedding info → A1111's EmbeddingItem (+ our `reason` on skipped ones). */
 function toEmbeddingItem(info: EngineEmbeddingInfo): EmbeddingItem {
-  const item: EmbeddingItem = { step: info.step, sd_checkpoint: info.sdCheckpoint, sd_checkpoint_name: info.sdCheckpointName, shape: info.shape, vectors: info.vectors };
+  const item: EmbeddingItem = {
+    step: info.step,
+    sd_checkpoint: info.sdCheckpoint,
+    sd_checkpoint_name: info.sdCheckpointName,
+    shape: info.shape,
+    vectors: info.vectors,
+  };
   if (info.reason !== undefined) item.reason = info.reason;
   return item;
 }
