@@ -33,6 +33,10 @@ before(async () => {
   writeFileSync(join(sd, 'b-truncated.safetensors'), whole.subarray(0, Math.floor(whole.length / 2)));
   writeFileSync(join(sd, 'c-pickle.safetensors'), PICKLE);
   writeFileSync(join(sd, 'd-old.ckpt'), PICKLE);
+  const header = Buffer.from('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}');
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(header.length));
+  writeFileSync(join(sd, 'e-not-a-model.safetensors'), Buffer.concat([length, header, Buffer.alloc(4)])); // sound file, no model
   writeFileSync(join(lora, 'broken.safetensors'), Buffer.concat([Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a":')]));
   generator = new EngineGenerator({ dataDir, placeholder: false });
   app = await buildApp({ generator, dataDir });
@@ -52,7 +56,8 @@ const post = async (path: string, body: unknown) => {
 test('/sd-models lists every file, the unusable ones with the reason naming the file', { skip }, async () => {
   const models = (await (await fetch(`${base}/sdapi/v1/sd-models`)).json()) as Array<{ title: string; filename: string; error?: string }>;
   const byTitle = Object.fromEntries(models.map((m) => [m.title.replace(/ \[.*$/, ''), m]));
-  assert.deepEqual(Object.keys(byTitle), ['a-good.safetensors', 'b-truncated.safetensors', 'c-pickle.safetensors', 'd-old.ckpt']);
+  assert.deepEqual(Object.keys(byTitle), ['a-good.safetensors', 'b-truncated.safetensors', 'c-pickle.safetensors', 'd-old.ckpt', 'e-not-a-model.safetensors']);
+  assert.equal(byTitle['e-not-a-model.safetensors'].error, undefined, 'a sound header: the layout is checked on load');
   assert.equal(byTitle['a-good.safetensors'].error, undefined);
   assert.match(byTitle['b-truncated.safetensors'].error ?? '', /b-truncated\.safetensors: .*truncated/);
   assert.match(byTitle['c-pickle.safetensors'].error ?? '', /c-pickle\.safetensors: is a Python pickle \(protocol 2\), not safetensors: it is never loaded/);
@@ -60,7 +65,7 @@ test('/sd-models lists every file, the unusable ones with the reason naming the 
 });
 
 test('selecting an unusable checkpoint is a 422 naming the file and the reason; the server keeps working', { skip }, async () => {
-  for (const name of ['b-truncated', 'c-pickle', 'd-old']) {
+  for (const name of ['b-truncated', 'c-pickle', 'd-old', 'e-not-a-model']) {
     const viaOptions = await post('/sdapi/v1/options', { sd_model_checkpoint: name });
     assert.equal(viaOptions.status, 422, JSON.stringify(viaOptions.body));
     assert.match(viaOptions.body.detail, new RegExp(`cannot be loaded: .*${name}`));

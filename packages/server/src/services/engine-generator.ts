@@ -8,6 +8,7 @@ import {
   CheckpointCatalog,
   type CheckpointEntry,
   DEFAULT_MODEL_NOTICE,
+  EngineError,
   EmbeddingDatabase,
   ensureDefaultModel,
   type GenerationHooks,
@@ -82,7 +83,7 @@ export class EngineGenerator implements Generator {
     const entry = catalog.list().find((e) => e.filename === checkpoint.filename);
     if (!entry) throw new ApiError('MODEL_NOT_FOUND', `checkpoint ${checkpoint.name} is no longer on disk`);
     const sha256 = await catalog.hash(entry, { noHashing: this.options.noHashing });
-    const sd = StableDiffusion.open(entry.filename, { cacheDir: join(this.options.dataDir, 'cache', 'onnx'), threads: this.options.threads });
+    const sd = openModel(entry.filename, checkpoint.name, { cacheDir: join(this.options.dataDir, 'cache', 'onnx'), threads: this.options.threads });
     sd.model.shortHash = sha256 ? sha256.slice(0, 10) : null;
     sd.embeddings = this.embeddings;
     sd.loras = this.loras;
@@ -142,4 +143,19 @@ function checkpointProblem(entry: CheckpointEntry): string | null {
   if (entry.format === 'ckpt')
     return `${entry.filename}: a pickled checkpoint (.ckpt) is never loaded (unpickling can run arbitrary code); convert it to .safetensors`;
   return safetensorsProblem(entry.filename);
+}
+
+/**
+ * StableDiffusion.open, with a file that is not a usable checkpoint (header sound but the layout is not a model we
+ * run) turned into a 422 naming it: the request chose the file, and the loaded model stays as it was.
+ */
+function openModel(filename: string, name: string, options: Parameters<typeof StableDiffusion.open>[1]): StableDiffusion {
+  try {
+    return StableDiffusion.open(filename, options);
+  } catch (error) {
+    if (error instanceof EngineError && (error.code === 'CHECKPOINT_INVALID' || error.code === 'UNSUPPORTED_MODEL')) {
+      throw new ApiError('MODEL_NOT_FOUND', `checkpoint ${JSON.stringify(name)} cannot be loaded: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
 }
