@@ -55,8 +55,8 @@ function writeRandomLora(ckpt: string, path: string, convs: boolean): number {
   return tensors.length / 3;
 }
 
-/** Runs the requests and prints their times next to one UNet step (`unetStep` seconds, measured by the caller). */
-export async function benchLora(sd: StableDiffusion, ckpt: string, dir: string, unetStep: number): Promise<void> {
+/** Runs the requests and returns their times next to one UNet step (`unetStep` seconds, measured by the caller). */
+export async function benchLora(sd: StableDiffusion, ckpt: string, dir: string, unetStep: number): Promise<string[]> {
   mkdirSync(join(dir, 'lora'), { recursive: true });
   for (const [name, convs] of [
     ['benchLora', false],
@@ -75,11 +75,12 @@ export async function benchLora(sd: StableDiffusion, ckpt: string, dir: string, 
     return (performance.now() - t0) / 1000;
   };
   const fmt = (s: number) => `${s.toFixed(2)} s (${(s / unetStep).toFixed(2)} UNet steps)`;
-  console.log(`LoRA cost per 1-step 512×512 request (one UNet step = ${unetStep.toFixed(2)} s):`);
+  const lines = [`LoRA cost per 1-step 512×512 request (one UNet step = ${unetStep.toFixed(2)} s):`];
   for (const name of ['benchLora', 'benchLoCon']) {
     const plain = Math.min(await request(''), await request('')); // the first request after others runs cold
     const first = await request(`<lora:${name}:0.8>`);
     const again = await request(`<lora:${name}:0.8>`);
-    console.log(`  ${name}: without ${plain.toFixed(2)} s; first use ${fmt(first - plain)} more; again ${fmt(again - plain)} more`);
+    lines.push(`${name}: without ${plain.toFixed(2)} s; first use ${fmt(first - plain)} more; again ${fmt(again - plain)} more`);
   }
+  return lines;
 }

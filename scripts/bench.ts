@@ -1,71 +1,137 @@
 /**
- * `npm run bench`: full-size SD1.5 on this machine, with a seeded random-weight checkpoint the project writes
- * itself (cached under bench-results/). Prints session-creation time, time per UNet step (CFG batch of 2 at
- * 512×512), VAE decode time, the whole 512×512 txt2img, and the peak resident memory. Times are also given as a
- * ratio to a float32 GEMM measured in the same run (the machines are noisy; ratios travel better than seconds).
- * Then the cost of a LoRA: a first and a repeated 1-step request with a new one, against one UNet step (bench-lora.ts).
+ * `npm run bench`: speed and memory on this machine, each case in its own child process (so its peak RSS and its
+ * cold or warm start are its own). Times are also given against the ORT GEMM peak measured in the same run
+ * (`roofline_ratio` = seconds ÷ (GFLOP ÷ peak GFLOP/s)), since the machines are noisy and ratios travel better.
  *
- *   npm run bench                 # 20 steps
- *   npm run bench -- --steps 4    # quicker
+ *   npm run bench                            # every default case (about 10 minutes on 2 cores)
+ *   npm run bench -- --quick                 # the ≤ 3-minute subset
+ *   npm run bench -- --case unet-sd15-512-cfg --case ort-matmul-peak
+ *   npm run bench -- --json results.json     # { machine, cases: [...] }
+ *   npm run bench -- --readme                # also rewrite the README's results table
+ *   npm run bench -- --list
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultTxt2ImgParams, SD15_CONFIG, StableDiffusion, writeRandomCheckpoint } from '@sdapi/engine';
-import { benchLora } from './bench-lora.ts';
+import type { BenchCase, CaseOutput, CaseResult } from './bench/harness.ts';
+import { median, peakRssMb } from './bench/harness.ts';
+import { SD15_CASES } from './bench/sd15.ts';
+import { updateReadme, formatTable } from './bench/report.ts';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '20' }, dir: { type: 'string', default: 'bench-results' } } });
-const steps = Number(values.steps);
+const CASES: BenchCase[] = [...SD15_CASES];
+
+const { values } = parseArgs({
+  options: {
+    case: { type: 'string', multiple: true },
+    quick: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    readme: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    dir: { type: 'string', default: 'bench-results' },
+    list: { type: 'boolean', default: false },
+    child: { type: 'string' },
+    'result-file': { type: 'string' },
+  },
+});
 const dir = values.dir as string;
 mkdirSync(dir, { recursive: true });
+const quick = values.quick as boolean;
+const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
 
-/** Peak resident set size of this process so far (the kernel's high-water mark, not a sample). */
-const peakRss = () => process.resourceUsage().maxRSS * 1024;
-const gib = (b: number) => `${(b / 1024 ** 3).toFixed(2)} GiB`;
-const time = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
-  const t0 = performance.now();
-  const out = await fn();
-  return [out, (performance.now() - t0) / 1000];
-};
+if (values.child) {
+  // Child: run one case and write its output where the parent asked.
+  const benchCase = CASES.find((c) => c.name === values.child);
+  if (!benchCase) throw new Error(`unknown case ${values.child}`);
+  const output = await benchCase.run({ dir, quick, runs });
+  writeFileSync(values['result-file'] as string, JSON.stringify({ ...output, peakRssMb: peakRssMb() }));
+  process.exit(0);
+}
 
-/** Reference work: one 256×256×256 float32 GEMM in plain JS (a fixed, machine-local yardstick). */
-function gemmSeconds(): number {
-  const n = 256;
-  const a = new Float32Array(n * n).fill(1.001);
-  const b = new Float32Array(n * n).fill(0.999);
-  const c = new Float32Array(n * n);
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) {
-    const aik = a[i * n + k];
-    for (let j = 0; j < n; j++) c[i * n + j] += aik * b[k * n + j];
+if (values.list) {
+  for (const c of CASES) console.log(`${c.name.padEnd(24)} ${c.description}${c.quick ? ' [quick]' : ''}${c.byDefault ? '' : ' [only when named]'}`);
+  process.exit(0);
+}
+
+const selected = selectCases(values.case, quick);
+const results: CaseResult[] = [];
+let peakGflops: number | null = null;
+const scratch = mkdtempSync(join(tmpdir(), 'sdapi-bench-'));
+for (const benchCase of selected) {
+  console.log(`\n▶ ${benchCase.name}: ${benchCase.description}`);
+  const resultFile = join(scratch, `${benchCase.name}.json`);
+  const args = [
+    '--import',
+    'tsx',
+    'scripts/bench.ts',
+    '--child',
+    benchCase.name,
+    '--result-file',
+    resultFile,
+    '--dir',
+    dir,
+    '--runs',
+    String(runs),
+    ...(quick ? ['--quick'] : []),
+  ];
+  const child = spawnSync(process.execPath, args, { stdio: 'inherit' });
+  if (child.status !== 0) {
+    console.log(`  ✗ ${benchCase.name} failed (exit ${child.status ?? child.signal})`);
+    continue;
   }
-  return (performance.now() - t0) / 1000;
+  const output = JSON.parse(readFileSync(resultFile, 'utf8')) as CaseOutput & { peakRssMb: number };
+  if (output.peakGflops !== undefined) peakGflops = output.peakGflops;
+  results.push(toResult(benchCase.name, output, peakGflops));
+  console.log(formatTable(results.slice(-1)).split('\n').slice(-1)[0]);
 }
 
-const ckpt = join(dir, 'sd15-random-f16.safetensors');
-if (!existsSync(ckpt)) {
-  console.log(`writing ${ckpt} (full-size SD1.5, random weights, F16)…`);
-  const [, s] = await time(async () => writeRandomCheckpoint(ckpt, SD15_CONFIG, 1, { dtype: 'F16' }));
-  console.log(`  written in ${s.toFixed(1)} s`);
-}
-const yardstick = gemmSeconds();
-const sd = StableDiffusion.open(ckpt, { cacheDir: join(dir, 'onnx-cache') });
-const [, compile] = await time(() => sd.warmUp());
-console.log(`sessions (CLIP + UNet + VAE decoder) created in ${compile.toFixed(1)} s, peak RSS so far ${gib(peakRss())}`);
+console.log(`\n${formatTable(results)}`);
+const derived = derivedRatios(results);
+for (const line of derived) console.log(line);
+const machine = {
+  cpus: cpus().length,
+  cpu_model: cpus()[0]?.model ?? 'unknown',
+  memory_gb: +(totalmem() / 1024 ** 3).toFixed(1),
+  node: process.version,
+  quick,
+};
+if (values.json) writeFileSync(values.json, `${JSON.stringify({ machine, cases: results, derived }, null, 2)}\n`);
+if (values.readme) updateReadme('README.md', machine, results, derived);
 
-const stepTimes: number[] = [];
-let last = performance.now();
-const params = defaultTxt2ImgParams({ prompt: 'a photograph of an astronaut riding a horse', seed: 1, steps, samplerName: 'Euler a', width: 512, height: 512 });
-const [, total] = await time(() => sd.txt2img(params, { onProgress: ({ samplingStep }) => {
-  const now = performance.now();
-  if (samplingStep > 0) stepTimes.push((now - last) / 1000);
-  last = now;
-} }));
-stepTimes.sort((a, b) => a - b);
-const median = stepTimes[Math.floor(stepTimes.length / 2)];
-console.log(`512×512 txt2img, ${steps} steps Euler a, CFG batch 2: ${total.toFixed(1)} s`);
-console.log(`  UNet step (median of ${stepTimes.length}): ${median.toFixed(2)} s = ${(median / yardstick).toFixed(0)}× the JS GEMM yardstick (${(yardstick * 1000).toFixed(0)} ms)`);
-console.log(`  peak RSS ${gib(peakRss())}`);
-await benchLora(sd, ckpt, dir, median);
-console.log(`  peak RSS ${gib(peakRss())}`);
-await sd.release();
+function selectCases(names: string[] | undefined, quickOnly: boolean): BenchCase[] {
+  if (!names || names.length === 0) return CASES.filter((c) => (quickOnly ? c.quick : c.byDefault));
+  return names
+    .flatMap((n) => n.split(','))
+    .map((name) => {
+      const found = CASES.find((c) => c.name === name);
+      if (!found) throw new Error(`unknown case '${name}'; cases: ${CASES.map((c) => c.name).join(', ')}`);
+      return found;
+    });
+}
+
+function toResult(name: string, output: CaseOutput & { peakRssMb: number }, peak: number | null): CaseResult {
+  const secondsMedian = median(output.seconds);
+  const gflopsPeak = output.peakGflops ?? peak;
+  return {
+    name,
+    seconds_median: secondsMedian,
+    seconds_min: Math.min(...output.seconds),
+    runs: output.seconds.length,
+    gflop: output.gflop,
+    peak_gflops: gflopsPeak,
+    roofline_ratio: output.gflop !== null && gflopsPeak ? secondsMedian / (output.gflop / gflopsPeak) : null,
+    peak_rss_mb: Math.round(output.peakRssMb),
+    notes: output.notes ?? [],
+  };
+}
+
+/** The issue's targets as ratios between cases of this run. */
+function derivedRatios(all: CaseResult[]): string[] {
+  const of = (name: string) => all.find((r) => r.name === name)?.seconds_median;
+  const lines: string[] = [];
+  const step = of('unet-sd15-512-cfg');
+  const whole = of('txt2img-sd15-512-20');
+  if (step && whole) lines.push(`txt2img 512² 20 steps = ${(whole / step).toFixed(1)} UNet steps (target ≤ 25)`);
+  return lines;
+}

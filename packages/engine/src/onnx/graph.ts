@@ -57,6 +57,8 @@ export class Graph {
   readonly outputs: Value[] = [];
   readonly params = new Map<string, ParamSpec>();
   readonly constants: ConstantSpec[] = [];
+  /** Every value by name (inputs, parameters, constants, node outputs): shapes for analyses such as FLOP counts. */
+  readonly values = new Map<string, Value>();
   private counter = 0;
   private scopes: string[] = [];
 
@@ -65,6 +67,7 @@ export class Graph {
   input(name: string, shape: Shape, dtype: DataType = 'float32'): Value {
     const value = new Value(this, name, shape, dtype);
     this.inputs.push(value);
+    this.values.set(name, value);
     return value;
   }
 
@@ -81,13 +84,17 @@ export class Graph {
       throw new Error(`parameter ${name} declared as [${existing.dims}] and as [${dims}]`);
     }
     if (!existing) this.params.set(name, { name, dims: [...dims] });
-    return new Value(this, name, dims);
+    const value = new Value(this, name, dims);
+    this.values.set(name, value);
+    return value;
   }
 
   constant(values: readonly number[] | Float32Array, dims: readonly number[], dtype: DataType = 'float32'): Value {
     const name = this.uniqueName('const');
     this.constants.push({ name, dtype, dims: [...dims], values });
-    return new Value(this, name, dims, dtype);
+    const value = new Value(this, name, dims, dtype);
+    this.values.set(name, value);
+    return value;
   }
 
   /** Adds one node; `outputs` gives the shape (and optionally dtype) of each output. */
@@ -98,6 +105,7 @@ export class Graph {
       return new Value(this, outputs.length === 1 ? name : `${name}:${i}`, spec.shape, spec.dtype);
     });
     this.nodes.push({ opType, domain, name, inputs: inputs.map((v) => v?.name ?? ''), outputs: values.map((v) => v.name), attributes });
+    for (const value of values) this.values.set(value.name, value);
     return values;
   }
 

@@ -83,10 +83,22 @@ export function conv2d(x: Value, weight: Value, bias: Value | null, { stride = 1
   return x.graph.node('Conv', inputs, { kernel_shape: [k, k], strides: [stride, stride], pads: p }, [shape])[0];
 }
 
+/**
+ * The size a reshape's -1 takes when every other target entry copies (0) a leading input dimension: the product of
+ * the remaining input dimensions, kept symbolic ('(H/2)*(W/2)') so shape analyses can still evaluate it; else '?'.
+ */
+function inferredDim(input: Shape, target: readonly number[]): Dim {
+  const at = target.indexOf(-1);
+  if (at !== target.length - 1 || target.slice(0, at).some((d) => d !== 0)) return '?';
+  const rest = input.slice(at);
+  if (rest.every((d) => typeof d === 'number')) return (rest as number[]).reduce((a, b) => a * b, 1);
+  return rest.map((d) => (typeof d === 'number' ? String(d) : `(${d})`)).join('*');
+}
+
 /** torch.reshape; 0 copies the input dimension, -1 is inferred (ONNX Reshape semantics). */
 export function reshape(x: Value, shape: readonly number[], outShape?: Shape): Value {
   const target = x.graph.constant(shape, [shape.length], 'int64');
-  const inferred = outShape ?? shape.map((d, i) => (d === 0 ? x.shape[i] : d === -1 ? '?' : d));
+  const inferred = outShape ?? shape.map((d, i) => (d === 0 ? x.shape[i] : d === -1 ? inferredDim(x.shape, shape) : d));
   return x.graph.node('Reshape', [x, target], {}, [{ shape: inferred, dtype: x.dtype }])[0];
 }
 
