@@ -21,6 +21,8 @@ export interface ImageFetchPolicy {
   maxRedirects?: number;
   /** DNS resolution (tests inject one); default node's `dns.lookup` with `all: true`. */
   resolve?: (hostname: string) => Promise<LookupAddress[]>;
+  /** Which connected addresses are allowed while local requests are forbidden (default: global unicast only; tests widen it). */
+  isAllowedAddress?: (address: string) => boolean;
 }
 
 const INVALID = 'Invalid encoded image';
@@ -82,6 +84,8 @@ export function isGlobalAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed = ipaddr.parse(address);
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  // ::/96 (deprecated IPv4-compatible, e.g. ::7f00:1) is "unicast" to ipaddr.js; no global host lives there.
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) return false;
   return parsed.range() === 'unicast';
 }
 
@@ -100,6 +104,10 @@ async function fetchImageBytes(url: string, options: Record<string, unknown>, po
     } catch (cause) {
       throw new ApiError('INVALID_IMAGE', `Invalid image url: ${JSON.stringify(current)} is not a URL`, { cause });
     }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      throw new ApiError('INVALID_IMAGE', `Invalid image url: unsupported scheme ${target.protocol} (only http: and https: are fetched)`);
+    }
+    // One resolution per hop; the connection goes to the address that passed (no second lookup to rebind).
     const address = options.api_forbid_local_requests ? await checkedAddress(target.hostname, policy) : undefined;
     const response = await request(target, { headers, signal, address });
     const location = response.headers.location;
@@ -109,7 +117,13 @@ async function fetchImageBytes(url: string, options: Record<string, unknown>, po
       current = new URL(location, target).toString();
       continue;
     }
-    return readBody(response, policy.maxBytes ?? 64 * 1024 * 1024, target);
+    const maxBytes = policy.maxBytes ?? 64 * 1024 * 1024;
+    const declared = Number(response.headers['content-length']);
+    if (declared > maxBytes) {
+      response.destroy();
+      throw new ApiError('INVALID_IMAGE', `Invalid image url: the response is larger than ${maxBytes} bytes (Content-Length ${declared})`);
+    }
+    return readBody(response, maxBytes, target);
   }
 }
 
@@ -126,7 +140,8 @@ async function checkedAddress(host: string, policy: ImageFetchPolicy): Promise<L
       throw new ApiError('IMAGE_URL_NOT_ALLOWED', 'Request to local resource not allowed', { cause });
     }
   }
-  if (addresses.length === 0 || !addresses.every((a) => isGlobalAddress(a.address))) {
+  const allowed = policy.isAllowedAddress ?? isGlobalAddress;
+  if (addresses.length === 0 || !addresses.every((a) => allowed(a.address))) {
     throw new ApiError('IMAGE_URL_NOT_ALLOWED', 'Request to local resource not allowed');
   }
   return addresses[0];
@@ -144,7 +159,8 @@ function request(target: URL, opts: { headers: Record<string, string>; signal: A
       }
     : undefined;
   return new Promise((resolve, reject) => {
-    const req = get(target, { headers: opts.headers, signal: opts.signal, lookup }, resolve);
+    // agent: false — no pooled keep-alive socket (keyed by host name, not address) is ever reused across checks.
+    const req = get(target, { headers: opts.headers, signal: opts.signal, lookup, agent: false }, resolve);
     req.on('error', (cause) => reject(fetchFailed(target, cause, opts.signal)));
   });
 }
