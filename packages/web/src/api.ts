@@ -1,0 +1,53 @@
+/**
+ * The page's one SDClient, rooted at the folder the page was loaded from: every request is relative to the page,
+ * so the page works under a reverse proxy's sub-path (A1111's `--subpath`) and, being same-origin, carries the
+ * Basic credentials the browser was asked for when it loaded the page (`--api-auth`).
+ */
+import { APIError, SDClient } from '@sdapi/client';
+
+/** The page's folder, e.g. `http://host:7860/` or `https://host/sd/`. */
+export const PAGE_BASE = new URL('.', location.href);
+
+export const sd = new SDClient({ baseURL: PAGE_BASE.href, maxRetries: 1 });
+
+/** A server path (`/sdapi/v2/jobs/…/images/0`) as a URL under the page's folder (keeps the sub-path). */
+export function serverUrl(path: string): string {
+  return new URL(path.replace(/^\/+/, ''), PAGE_BASE).href;
+}
+
+/** What an error says, in one line, for a banner. */
+export function errorText(error: unknown): string {
+  if (error instanceof APIError) {
+    if (error.status === 401) return 'The server needs credentials (--api-auth): reload the page to be asked for them.';
+    const detail = (error.body as { detail?: unknown } | undefined)?.detail;
+    if (typeof detail === 'string') return `${error.status}: ${detail}`;
+    if (Array.isArray(detail)) return `${error.status}: ${detail.map((d) => `${(d.loc ?? []).slice(1).join('.')}: ${d.msg}`).join('; ')}`;
+    return error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The request fields an API error is about: FastAPI 422 bodies name them in `loc` (`["body", "cfg_scale"]`);
+ * A1111 `{error, detail}` bodies name them in the message (`steps must be at least 1, got 0`), matched against
+ * the fields the page sends. Whatever names no field is returned under `''`, for the banner.
+ */
+export function fieldErrors(error: unknown, fields: readonly string[]): Record<string, string> {
+  if (!(error instanceof APIError)) return { '': errorText(error) };
+  const detail = (error.body as { detail?: unknown } | undefined)?.detail;
+  const out: Record<string, string> = {};
+  const add = (field: string, msg: string) => {
+    out[field] = out[field] ? `${out[field]}; ${msg}` : msg;
+  };
+  if (Array.isArray(detail)) {
+    for (const item of detail as { loc?: unknown[]; msg?: string }[]) {
+      const named = [...(item.loc ?? [])].reverse().find((part) => typeof part === 'string' && fields.includes(part));
+      add(typeof named === 'string' ? named : '', named ? String(item.msg) : `${(item.loc ?? []).join('.')}: ${item.msg}`);
+    }
+    return out;
+  }
+  const text = typeof detail === 'string' ? detail : error.message;
+  const named = fields.find((f) => new RegExp(`\\b${f}\\b`).test(text)) ?? (/^Sampler not found/.test(text) ? 'sampler_name' : undefined);
+  add(named ?? '', named ? text : errorText(error));
+  return out;
+}

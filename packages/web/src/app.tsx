@@ -1,0 +1,277 @@
+/**
+ * The page: a mode switch (txt2img, img2img, PNG info), the form, the queue's progress, the results of the
+ * latest job and the history. All state lives here; jobs go through `/sdapi/v2/jobs` and their events come from
+ * LiveJobs, so other tabs' jobs show up too and a reload picks the running job up again.
+ */
+import type { Job, JobEvent, JobImage } from '@sdapi/client';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { errorText, fieldErrors, sd, serverUrl } from './api.ts';
+import type { Errors } from './components/fields.tsx';
+import { Gallery, History } from './components/gallery.tsx';
+import { GenerateForm, type Lists } from './components/generate-form.tsx';
+import { Img2ImgInputs } from './components/img2img-inputs.tsx';
+import type { MaskHandle } from './components/mask-painter.tsx';
+import { ModelPicker } from './components/model-picker.tsx';
+import { PngInfo } from './components/png-info.tsx';
+import { type LiveProgress, ProgressPanel } from './components/progress-panel.tsx';
+import { DEFAULT_FORM, FORM_FIELDS, type FormState, formFromInfotext, formFromParameters, type InitImage, img2imgParams, txt2imgParams } from './form.ts';
+import { loadImage } from './images.ts';
+import { LiveJobs } from './live.ts';
+
+type Mode = 'txt2img' | 'img2img' | 'png-info';
+const MODES: [Mode, string][] = [
+  ['txt2img', 'txt2img'],
+  ['img2img', 'img2img / inpaint'],
+  ['png-info', 'PNG info'],
+];
+const HISTORY_PAGE = 8;
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+
+export function App() {
+  const [mode, setMode] = useState<Mode>('txt2img');
+  const [form, setForm] = useState<FormState>(DEFAULT_FORM);
+  const [lists, setLists] = useState<Lists>({ samplers: [], schedulers: [], styles: [], hrUpscalers: ['Latent'] });
+  const [errors, setErrors] = useState<Errors>({});
+  const [banner, setBanner] = useState<string | null>(null);
+  const [submitting, setSubmitting] = useState(false);
+  const [active, setActive] = useState<Job[]>([]);
+  const [live, setLive] = useState<Record<string, LiveProgress>>({});
+  const [shown, setShown] = useState<Job | null>(null);
+  const [history, setHistory] = useState<{ jobs: Job[]; cursor: string | null; loading: boolean }>({ jobs: [], cursor: null, loading: false });
+  const [init, setInit] = useState<InitImage | null>(null);
+  const [connected, setConnected] = useState(false);
+  const mask = useRef<MaskHandle | null>(null);
+  const feed = useRef<LiveJobs | null>(null);
+
+  const lastSeed = shown?.result?.images?.[0]?.seed ?? null;
+
+  const showError = useCallback((error: unknown) => {
+    const found = fieldErrors(error, FORM_FIELDS);
+    const { '': rest, ...byField } = found;
+    setErrors(byField);
+    setBanner(rest ?? null);
+    // Focus the first field the server complained about, so keyboard and screen-reader users land on it.
+    const first = Object.keys(byField)[0];
+    if (first)
+      requestAnimationFrame(() =>
+        document.querySelector<HTMLElement>(`[data-field="${first}"]`)?.parentElement?.querySelector<HTMLElement>('input, select, textarea')?.focus(),
+      );
+  }, []);
+
+  const resync = useCallback(async () => {
+    try {
+      const [queue, done] = await Promise.all([
+        sd.jobs.list({ status: ['queued', 'running'], limit: 100 }),
+        sd.jobs.list({ status: [...FINISHED], limit: HISTORY_PAGE }),
+      ]);
+      setActive(queue.jobs.reverse()); // oldest first: queue order
+      setHistory({ jobs: done.jobs, cursor: done.next_cursor, loading: false });
+      setShown((current) => current ?? done.jobs.find((j) => (j.result?.images?.length ?? 0) > 0) ?? null);
+      if (feed.current?.degraded) for (const job of queue.jobs) feed.current.followOverSse(job.id);
+    } catch (error) {
+      setBanner(errorText(error));
+    }
+  }, []);
+
+  const onEvent = useCallback((event: JobEvent) => {
+    if (event.event === 'progress') {
+      setLive((l) => ({
+        ...l,
+        [event.job]: {
+          step: event.step ?? 0,
+          steps: event.steps ?? 0,
+          fraction: event.fraction ?? 0,
+          eta: event.eta_seconds ?? null,
+          preview: event.preview ?? l[event.job]?.preview ?? null,
+        },
+      }));
+      return;
+    }
+    if (event.event === 'image') return;
+    void sd.jobs.retrieve(event.job).then(
+      (job) => {
+        if (FINISHED.has(job.status)) {
+          setActive((a) => a.filter((j) => j.id !== job.id));
+          setLive(({ [job.id]: _, ...rest }) => rest);
+          setHistory((h) => ({ ...h, jobs: [job, ...h.jobs.filter((j) => j.id !== job.id)] }));
+          setShown(job);
+        } else {
+          setActive((a) => (a.some((j) => j.id === job.id) ? a.map((j) => (j.id === job.id ? job : j)) : [...a, job]));
+        }
+      },
+      () => undefined,
+    );
+  }, []);
+
+  useEffect(() => {
+    const settle = async <T,>(p: PromiseLike<T[]>): Promise<T[]> => {
+      try {
+        return await p;
+      } catch (error) {
+        setBanner(errorText(error));
+        return [];
+      }
+    };
+    void (async () => {
+      const [samplers, schedulers, styles, latent, upscalers] = await Promise.all([
+        settle(sd.samplers.list()),
+        settle(sd.schedulers.list()),
+        settle(sd.promptStyles.list()),
+        settle(sd.latentUpscaleModes.list()),
+        settle(sd.upscalers.list()),
+      ]);
+      setLists({
+        samplers: samplers.map((s) => s.name),
+        schedulers: schedulers.map((s) => s.label),
+        styles: styles.map((s) => s.name),
+        hrUpscalers: [...latent.map((m) => m.name), ...upscalers.map((u) => u.name).filter((n) => n !== 'None')],
+      });
+    })();
+    feed.current = new LiveJobs({ onEvent, onResync: () => void resync(), onStatus: setConnected });
+    feed.current.start();
+    void resync();
+    const onRejection = (e: PromiseRejectionEvent) => setBanner(errorText(e.reason));
+    window.addEventListener('unhandledrejection', onRejection);
+    return () => {
+      feed.current?.stop();
+      window.removeEventListener('unhandledrejection', onRejection);
+    };
+  }, [onEvent, resync]);
+
+  const generate = async () => {
+    if (submitting) return;
+    setErrors({});
+    setBanner(null);
+    if (mode === 'img2img' && !init) return showError(new Error('Drop or choose an image first.'));
+    setSubmitting(true);
+    try {
+      const job =
+        mode === 'img2img' && init
+          ? await sd.jobs.create({ type: 'img2img', params: img2imgParams(form, init, mask.current?.export() ?? null) as Record<string, unknown>, preview: 1 })
+          : await sd.jobs.create({ type: 'txt2img', params: txt2imgParams(form) as Record<string, unknown>, preview: 1 });
+      setActive((a) => (a.some((j) => j.id === job.id) ? a : [...a, job]));
+      if (feed.current?.degraded) feed.current.followOverSse(job.id);
+    } catch (error) {
+      showError(error);
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  const actions = useMemo(
+    () => ({
+      onReuse: (job: Job, image: JobImage) => {
+        setForm((f) => formFromParameters(f, job.result?.parameters ?? {}, image.seed));
+        setMode(job.type === 'img2img' ? 'img2img' : 'txt2img');
+        requestAnimationFrame(() => document.getElementById('prompt')?.focus());
+      },
+      onSendToImg2img: async (job: Job, image: JobImage) => {
+        try {
+          const blob = await (await fetch(serverUrl(image.url))).blob();
+          setInit(await loadImage(blob));
+          setForm((f) => formFromParameters(f, job.result?.parameters ?? {}, image.seed));
+          setMode('img2img');
+        } catch (error) {
+          setBanner(errorText(error));
+        }
+      },
+    }),
+    [],
+  );
+
+  const moreHistory = async () => {
+    if (!history.cursor) return;
+    setHistory((h) => ({ ...h, loading: true }));
+    try {
+      const page = await sd.jobs.list({ status: [...FINISHED], limit: HISTORY_PAGE, cursor: history.cursor });
+      setHistory((h) => ({ jobs: [...h.jobs, ...page.jobs], cursor: page.next_cursor, loading: false }));
+    } catch (error) {
+      setHistory((h) => ({ ...h, loading: false }));
+      setBanner(errorText(error));
+    }
+  };
+
+  const pickInit = async (file: File) => {
+    try {
+      setInit(await loadImage(file));
+      setErrors(({ init_images: _, ...rest }) => rest);
+    } catch (error) {
+      setErrors((e) => ({ ...e, init_images: errorText(error) }));
+    }
+  };
+
+  return (
+    <>
+      <header class="top">
+        <h1>sdapi</h1>
+        <ModelPicker onError={(e) => setErrors((x) => ({ ...x, ...fieldErrors(e, ['sd_model_checkpoint']) }))} errors={errors} />
+        <span class={`status ${connected ? 'on' : 'off'}`} title={connected ? 'Live updates connected' : 'Live updates reconnecting'}>
+          {connected ? 'live' : 'offline'}
+        </span>
+      </header>
+      {banner && (
+        <div class="error-box" role="alert">
+          <p>{banner}</p>
+          <button type="button" class="link" onClick={() => setBanner(null)}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      <main class="layout">
+        <section class="left" aria-label="Generation settings">
+          <fieldset class="modes">
+            <legend class="visually-hidden">Mode</legend>
+            {MODES.map(([m, text]) => (
+              <button key={m} type="button" aria-pressed={mode === m} onClick={() => setMode(m)}>
+                {text}
+              </button>
+            ))}
+          </fieldset>
+          {mode === 'png-info' ? (
+            <PngInfo
+              onSend={(parameters) => {
+                setForm((f) => formFromInfotext(f, parameters));
+                setMode('txt2img');
+              }}
+            />
+          ) : (
+            <GenerateForm
+              form={form}
+              setForm={setForm}
+              lists={lists}
+              errors={errors}
+              lastSeed={lastSeed}
+              onGenerate={() => void generate()}
+              submitting={submitting}
+              label={mode}
+            >
+              {mode === 'img2img' && (
+                <Img2ImgInputs
+                  form={form}
+                  setForm={setForm}
+                  init={init}
+                  onFile={(f) => void pickInit(f)}
+                  onRemove={() => setInit(null)}
+                  mask={mask}
+                  errors={errors}
+                />
+              )}
+            </GenerateForm>
+          )}
+        </section>
+        <section class="right" aria-label="Results">
+          <ProgressPanel
+            active={active}
+            live={live}
+            onInterrupt={() => void sd.interrupt().catch(showError)}
+            onSkip={() => void sd.skip().catch(showError)}
+            onCancel={(id) => void sd.jobs.cancel(id).catch(showError)}
+          />
+          <h2>Results</h2>
+          <Gallery job={shown} actions={actions} />
+          <History jobs={history.jobs} more={history.cursor !== null} loading={history.loading} onMore={() => void moreHistory()} onShow={setShown} />
+        </section>
+      </main>
+    </>
+  );
+}

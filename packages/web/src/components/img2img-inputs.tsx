@@ -1,0 +1,97 @@
+/** img2img's extra inputs: the init image (drop, paste, file), denoising strength, resize mode, the mask painter. */
+import type { FormState, InitImage } from '../form.ts';
+import { INPAINTING_FILLS, RESIZE_MODES } from '../form.ts';
+import { type Errors, Field, NumberField } from './fields.tsx';
+import { ImageDrop } from './image-drop.tsx';
+import { type MaskHandle, MaskPainter } from './mask-painter.tsx';
+
+interface Props {
+  form: FormState;
+  setForm: (update: (f: FormState) => FormState) => void;
+  init: InitImage | null;
+  onFile: (file: File) => void;
+  onRemove: () => void;
+  mask: { current: MaskHandle | null };
+  errors: Errors;
+}
+
+export function Img2ImgInputs({ form, setForm, init, onFile, onRemove, mask, errors }: Props) {
+  const set =
+    <K extends keyof FormState>(key: K) =>
+    (value: FormState[K]) =>
+      setForm((f) => ({ ...f, [key]: value }));
+  const choices = (names: string[]) =>
+    names.map((name, i) => (
+      <option key={name} value={i}>
+        {name}
+      </option>
+    ));
+  return (
+    <section class="img2img" aria-label="img2img and inpainting">
+      {init ? (
+        <>
+          <MaskPainter image={init} handle={mask} />
+          <p class="hint">
+            {init.width} × {init.height}. Paint a mask to inpaint; leave it empty for img2img.{' '}
+            <button type="button" class="link" onClick={onRemove}>
+              Remove image
+            </button>
+          </p>
+        </>
+      ) : (
+        <ImageDrop id="init_image" label="Choose an image" accept="image/*" onFile={onFile} describedBy={errors.init_images ? 'init_image-error' : undefined} />
+      )}
+      {errors.init_images && (
+        <p id="init_image-error" class="field-error" data-field="init_images">
+          {errors.init_images}
+        </p>
+      )}
+      <div class="row">
+        <NumberField
+          id="denoising_strength"
+          label="Denoising strength"
+          field="denoising_strength"
+          value={form.denoising_strength}
+          min={0}
+          max={1}
+          step={0.01}
+          errors={errors}
+          onInput={set('denoising_strength')}
+        />
+        <Field id="resize_mode" label="Resize mode" field="resize_mode" errors={errors}>
+          {(a11y) => (
+            <select {...a11y} value={form.resize_mode} onChange={(e) => set('resize_mode')(Number((e.currentTarget as HTMLSelectElement).value))}>
+              {choices(RESIZE_MODES)}
+            </select>
+          )}
+        </Field>
+      </div>
+      {init && (
+        <div class="row">
+          <NumberField
+            id="mask_blur"
+            label="Mask blur"
+            field="mask_blur"
+            value={form.mask_blur}
+            min={0}
+            max={64}
+            step={1}
+            errors={errors}
+            onInput={set('mask_blur')}
+          />
+          <Field id="inpainting_fill" label="Masked content" field="inpainting_fill" errors={errors}>
+            {(a11y) => (
+              <select {...a11y} value={form.inpainting_fill} onChange={(e) => set('inpainting_fill')(Number((e.currentTarget as HTMLSelectElement).value))}>
+                {choices(INPAINTING_FILLS)}
+              </select>
+            )}
+          </Field>
+          <label class="check">
+            <input type="checkbox" checked={form.inpaint_full_res} onChange={(e) => set('inpaint_full_res')((e.currentTarget as HTMLInputElement).checked)} />
+            Only masked area
+          </label>
+        </div>
+      )}
+    </section>
+  );
+}

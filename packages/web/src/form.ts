@@ -1,0 +1,179 @@
+/**
+ * The generate form's values, what they become on the wire (A1111's txt2img/img2img fields), and the way back:
+ * a finished job's `result.parameters` or a PNG's parsed infotext (`/png-info` `parameters`) into the form.
+ */
+import type { Img2ImgRequest, Txt2ImgRequest } from '@sdapi/client';
+
+export interface FormState {
+  prompt: string;
+  negative_prompt: string;
+  styles: string[];
+  sampler_name: string;
+  scheduler: string;
+  steps: number;
+  cfg_scale: number;
+  width: number;
+  height: number;
+  seed: number;
+  n_iter: number;
+  batch_size: number;
+  enable_hr: boolean;
+  hr_scale: number;
+  hr_upscaler: string;
+  hr_denoising_strength: number;
+  denoising_strength: number;
+  resize_mode: number;
+  mask_blur: number;
+  inpainting_fill: number;
+  inpaint_full_res: boolean;
+}
+
+export const DEFAULT_FORM: FormState = {
+  prompt: '',
+  negative_prompt: '',
+  styles: [],
+  sampler_name: 'Euler a',
+  scheduler: 'Automatic',
+  steps: 20,
+  cfg_scale: 7,
+  width: 512,
+  height: 512,
+  seed: -1,
+  n_iter: 1,
+  batch_size: 1,
+  enable_hr: false,
+  hr_scale: 2,
+  hr_upscaler: 'Latent',
+  hr_denoising_strength: 0.7,
+  denoising_strength: 0.75,
+  resize_mode: 0,
+  mask_blur: 4,
+  inpainting_fill: 1,
+  inpaint_full_res: false,
+};
+
+/** Wire fields the form edits: a 422 naming one of them is shown next to its input. */
+export const FORM_FIELDS = [
+  'prompt',
+  'negative_prompt',
+  'styles',
+  'sampler_name',
+  'scheduler',
+  'steps',
+  'cfg_scale',
+  'width',
+  'height',
+  'seed',
+  'n_iter',
+  'batch_size',
+  'enable_hr',
+  'hr_scale',
+  'hr_upscaler',
+  'denoising_strength',
+  'resize_mode',
+  'mask_blur',
+  'inpainting_fill',
+  'inpaint_full_res',
+  'init_images',
+  'mask',
+  'sd_model_checkpoint',
+] as const;
+
+export const SIZE_PRESETS: [string, number, number][] = [
+  ['512 × 512 (SD 1.x)', 512, 512],
+  ['768 × 512', 768, 512],
+  ['512 × 768', 512, 768],
+  ['768 × 768 (SD 2.x)', 768, 768],
+  ['1024 × 1024 (SDXL)', 1024, 1024],
+  ['1216 × 832 (SDXL)', 1216, 832],
+  ['832 × 1216 (SDXL)', 832, 1216],
+];
+
+export const RESIZE_MODES = ['Just resize', 'Crop and resize', 'Resize and fill', 'Just resize (latent upscale)'];
+export const INPAINTING_FILLS = ['fill', 'original', 'latent noise', 'latent nothing'];
+
+export function txt2imgParams(f: FormState): Txt2ImgRequest {
+  const params: Txt2ImgRequest = {
+    prompt: f.prompt,
+    negative_prompt: f.negative_prompt,
+    styles: f.styles,
+    sampler_name: f.sampler_name,
+    scheduler: f.scheduler,
+    steps: f.steps,
+    cfg_scale: f.cfg_scale,
+    width: f.width,
+    height: f.height,
+    seed: f.seed,
+    n_iter: f.n_iter,
+    batch_size: f.batch_size,
+  };
+  if (f.enable_hr) Object.assign(params, { enable_hr: true, hr_scale: f.hr_scale, hr_upscaler: f.hr_upscaler, denoising_strength: f.hr_denoising_strength });
+  return params;
+}
+
+export interface InitImage {
+  dataUrl: string;
+  width: number;
+  height: number;
+}
+
+export function img2imgParams(f: FormState, init: InitImage, mask: string | null): Img2ImgRequest {
+  const { enable_hr: _hr, hr_scale: _s, hr_upscaler: _u, ...base } = txt2imgParams({ ...f, enable_hr: false }) as Record<string, unknown>;
+  const params = { ...base, init_images: [init.dataUrl], denoising_strength: f.denoising_strength, resize_mode: f.resize_mode } as Img2ImgRequest;
+  if (mask) Object.assign(params, { mask, mask_blur: f.mask_blur, inpainting_fill: f.inpainting_fill, inpaint_full_res: f.inpaint_full_res });
+  return params;
+}
+
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** A finished job's effective request (`result.parameters`) back into the form; `seed` is the image's own seed. */
+export function formFromParameters(form: FormState, p: Record<string, unknown>, seed?: number): FormState {
+  const next = { ...form };
+  for (const key of ['prompt', 'negative_prompt', 'sampler_name', 'scheduler', 'hr_upscaler'] as const) next[key] = str(p[key]) ?? next[key];
+  for (const key of [
+    'steps',
+    'cfg_scale',
+    'width',
+    'height',
+    'seed',
+    'n_iter',
+    'batch_size',
+    'hr_scale',
+    'resize_mode',
+    'mask_blur',
+    'inpainting_fill',
+  ] as const)
+    next[key] = num(p[key]) ?? next[key];
+  if (Array.isArray(p.styles)) next.styles = p.styles.filter((s): s is string => typeof s === 'string');
+  if (typeof p.enable_hr === 'boolean') next.enable_hr = p.enable_hr;
+  if (next.enable_hr) next.hr_denoising_strength = num(p.denoising_strength) ?? next.hr_denoising_strength;
+  else next.denoising_strength = num(p.denoising_strength) ?? next.denoising_strength;
+  if (seed !== undefined) next.seed = seed;
+  return next;
+}
+
+/** `/png-info` `parameters` (A1111's parsed infotext: `Prompt`, `Steps`, `Size-1`, …) into the form. */
+export function formFromInfotext(form: FormState, p: Record<string, unknown>): FormState {
+  const next = { ...form };
+  next.prompt = str(p.Prompt) ?? next.prompt;
+  next.negative_prompt = str(p['Negative prompt']) ?? next.negative_prompt;
+  next.steps = num(p.Steps) ?? next.steps;
+  next.sampler_name = str(p.Sampler) ?? next.sampler_name;
+  next.scheduler = str(p['Schedule type']) ?? next.scheduler;
+  next.cfg_scale = num(p['CFG scale']) ?? next.cfg_scale;
+  next.seed = num(p.Seed) ?? next.seed;
+  next.width = num(p['Size-1']) ?? next.width;
+  next.height = num(p['Size-2']) ?? next.height;
+  const hires = num(p['Hires upscale']);
+  if (hires !== undefined)
+    Object.assign(next, {
+      enable_hr: true,
+      hr_scale: hires,
+      hr_upscaler: str(p['Hires upscaler']) ?? next.hr_upscaler,
+      hr_denoising_strength: num(p['Denoising strength']) ?? next.hr_denoising_strength,
+    });
+  else if (num(p['Denoising strength']) !== undefined) next.denoising_strength = num(p['Denoising strength']) as number;
+  return next;
+}
