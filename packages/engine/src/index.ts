@@ -52,6 +52,7 @@ export { detectModel, type DetectOptions } from './checkpoint/detect.ts';
 export { describeCheckpoint } from './checkpoint/inspect.ts';
 export { SD15_CONFIG, TINY_SD15_CONFIG, writeRandomCheckpoint } from './checkpoint/random.ts';
 export { CheckpointCatalog, type CheckpointEntry, toSdModelItem } from './checkpoint/catalog.ts';
+export { realFolder, realPathInside } from './checkpoint/folder.ts';
 export { HashCache } from './checkpoint/hashes.ts';
 export { LoraCatalog, type LoraCatalogOptions, type LoraEntry } from './networks/lora-catalog.ts';
 export { DEFAULT_MODEL_FILE, DEFAULT_MODEL_NOTICE, ensureDefaultModel } from './checkpoint/default-model.ts';
