@@ -152,15 +152,21 @@ test('§9.4 fuzzy lookup: exact alias, shortest title containing, then without a
   assert.equal(catalog.match(`zeta.safetensors [${zeta.shorthash}]`), zeta);
 });
 
-test('symlinked folders are followed once; broken links are skipped', () => {
-  const root = tree([`${SD}/a.safetensors`, 'shared/s.safetensors']);
-  symlinkSync(join(root, 'shared'), join(root, SD, 'linked'));
+test('symlinks are followed only inside the folder (issue 13 §6); loops once; broken links skipped', () => {
+  const root = tree([`${SD}/a.safetensors`, `${SD}/sub/b.safetensors`, 'shared/s.safetensors', 'outside.safetensors']);
+  symlinkSync(join(root, 'shared'), join(root, SD, 'linked')); // a folder outside: not walked
+  symlinkSync(join(root, 'outside.safetensors'), join(root, SD, 'escape.safetensors')); // a file outside: not listed
+  symlinkSync('../../../outside.safetensors', join(root, SD, 'sub', 'relative.safetensors'));
+  symlinkSync(join(root, SD, 'sub'), join(root, SD, 'alias')); // inside: followed
   symlinkSync(join(root, SD), join(root, SD, 'loop'));
   symlinkSync(join(root, 'missing.safetensors'), join(root, SD, 'dangling.safetensors'));
   const names = CheckpointCatalog.scan({ modelsDir: join(root, 'models') })
     .list()
     .map((e) => e.name);
-  assert.deepEqual(names, ['a.safetensors', join('linked', 's.safetensors')]);
+  assert.deepEqual(names, ['a.safetensors', join('alias', 'b.safetensors')]);
+  // The outside folder named as --ckpt-dir is a model folder of its own.
+  const withDir = CheckpointCatalog.scan({ modelsDir: join(root, 'models'), ckptDir: join(root, 'shared') }).list();
+  assert.ok(withDir.some((e) => e.name === 's.safetensors'));
 });
 
 test('natural sort compares digit runs as numbers, text case-insensitively', () => {

@@ -4,8 +4,9 @@
  * `sd_model_checkpoint`, and the fuzzy lookup used by `hr_checkpoint_name` and friends. `.ckpt` files are listed
  * (A1111 lists them) but flagged; loading one is refused by the loader.
  */
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
+import { realFolder, realPathInside } from './folder.ts';
 import { cachedSha256, checkpointShortHash, type HashCache, legacyModelHash } from './hashes.ts';
 
 export interface CheckpointEntry {
@@ -181,25 +182,30 @@ function discoverCheckpoints(options: CatalogOptions): string[] {
   return found;
 }
 
-/** Files with one of `extensions` under `root`: folders in natural order of their path, files natural within. */
+/**
+ * Files with one of `extensions` under `root`: folders in natural order of their path, files natural within.
+ * Symlinks are followed only while their target stays inside `root` (folder.ts); each real folder is visited once.
+ */
 export function walkFiles(root: string, extensions: ReadonlySet<string> = EXTENSIONS): string[] {
-  if (!existsSync(root)) return [];
+  const realRoot = realFolder(root);
+  if (!realRoot) return [];
   const folders: Array<{ dir: string; files: string[] }> = [];
   const seen = new Set<string>();
-  const visit = (dir: string) => {
-    const real = realpathSync(dir);
+  const visit = (dir: string, real: string) => {
     if (seen.has(real)) return; // symlink cycle
     seen.add(real);
     const files: string[] = [];
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
-      const stat = statSync(path, { throwIfNoEntry: false }); // follows links; undefined for a broken one
-      if (stat?.isDirectory()) visit(path);
+      const target = realPathInside(realRoot, path); // null: a link out of the folder, or a broken one
+      if (!target) continue;
+      const stat = statSync(target, { throwIfNoEntry: false });
+      if (stat?.isDirectory()) visit(path, target);
       else if (stat?.isFile() && extensions.has(extname(name).toLowerCase())) files.push(path);
     }
     folders.push({ dir, files: files.sort((a, b) => compareNatural(basename(a), basename(b))) });
   };
-  visit(root);
+  visit(root, realRoot);
   folders.sort((a, b) => compareNatural(a.dir, b.dir));
   return folders.flatMap((f) => f.files);
 }

@@ -10,6 +10,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
+import { realFolder, realPathInside } from '../checkpoint/folder.ts';
 import { type EmbeddingVectors, readEmbeddingSafetensors } from '../checkpoint/embedding-file.ts';
 import { readTextChunks } from '../image/png.ts';
 
@@ -38,8 +39,15 @@ interface Candidate {
   mtimeMs: number;
 }
 
-/** Every regular file under `dir` (recursively, sorted by path); a missing folder has none. */
-function walk(dir: string, out: Candidate[] = []): Candidate[] {
+/**
+ * Every regular file under `dir` (recursively, sorted by path); a missing folder has none. Links are followed
+ * (A1111: os.walk(followlinks=True)) only while they stay inside the folder, each real folder once (no loops).
+ */
+function walk(dir: string, out: Candidate[] = [], realRoot = realFolder(dir), seen = new Set<string>()): Candidate[] {
+  if (!realRoot) return out;
+  const real = realPathInside(realRoot, dir);
+  if (!real || seen.has(real)) return out;
+  seen.add(real);
   let names: string[];
   try {
     names = readdirSync(dir).sort();
@@ -48,13 +56,15 @@ function walk(dir: string, out: Candidate[] = []): Candidate[] {
   }
   for (const name of names) {
     const path = join(dir, name);
+    const target = realPathInside(realRoot, path);
+    if (!target) continue; // outside the folder, or broken
     let stat: ReturnType<typeof statSync>;
     try {
-      stat = statSync(path); // follows links, as A1111's os.walk(followlinks=True)
+      stat = statSync(target);
     } catch {
       continue;
     }
-    if (stat.isDirectory()) walk(path, out);
+    if (stat.isDirectory()) walk(path, out, realRoot, seen);
     else if (stat.isFile() && stat.size > 0) out.push({ path, size: stat.size, mtimeMs: stat.mtimeMs }); // A1111 skips empty files
   }
   return out;

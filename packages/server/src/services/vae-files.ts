@@ -6,6 +6,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { realFolder, realPathInside } from '@sdapi/engine';
 
 export interface VaeFile {
   /** File name with its extension (the `sd_vae` value). */
@@ -36,8 +37,14 @@ export function listVaeFiles(dirs: VaeDirs): VaeFile[] {
   return [...found].map(([filename, model_name]) => ({ model_name, filename })).sort((a, b) => naturalCompare(a.model_name, b.model_name));
 }
 
-/** Every file under `dir` (recursively); a missing folder is empty. */
-function walk(dir: string): string[] {
+/**
+ * Every file under `dir` (recursively); a missing folder is empty. Symlinks are followed only while they stay
+ * inside the folder (engine folder.ts), each real folder once, so a link cannot lead the listing elsewhere or loop.
+ */
+function walk(dir: string, realRoot = realFolder(dir), seen = new Set<string>()): string[] {
+  const real = realRoot && realPathInside(realRoot, dir);
+  if (!realRoot || !real || seen.has(real)) return [];
+  seen.add(real);
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -46,8 +53,11 @@ function walk(dir: string): string[] {
   }
   return names.flatMap((name) => {
     const path = join(dir, name);
+    const target = realPathInside(realRoot, path);
+    if (!target) return [];
     try {
-      return statSync(path).isDirectory() ? walk(path) : [path];
+      const stat = statSync(target);
+      return stat.isDirectory() ? walk(path, realRoot, seen) : stat.isFile() ? [path] : [];
     } catch {
       return [];
     }
