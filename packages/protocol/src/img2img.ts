@@ -74,6 +74,7 @@ export const Img2ImgRequest = Type.Object(
     alwayson_scripts: t.alwayson_scripts,
     infotext: t.infotext,
     controlnet: t.controlnet,
+    scripts: t.scripts,
   },
   { $id: 'StableDiffusionProcessingImg2Img', title: 'StableDiffusionProcessingImg2Img' },
 );

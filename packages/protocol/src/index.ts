@@ -29,6 +29,7 @@ export { ExtrasBatchImagesRequest, ExtrasBatchImagesResponse, ExtrasSingleImageR
 export { InterrogateRequest, InterrogateResponse } from './interrogate.ts';
 export { MemoryResponse } from './memory.ts';
 export { ExtensionItem, ExtensionList, ScriptArg, ScriptInfo, ScriptInfoList, ScriptsList } from './scripts.ts';
+export * from './scripts/index.ts';
 export {
   Capabilities,
   FINISHED_STATUSES,

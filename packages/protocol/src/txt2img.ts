@@ -74,6 +74,12 @@ export const Txt2ImgRequest = Type.Object(
      * object as `alwayson_scripts.controlnet.args`); absent from the `parameters` echo unless sent.
      */
     controlnet: Type.Optional(Type.Array(ControlNetUnit, { 'x-sdapi-extension': true })),
+    /**
+     * sdapi extension: a selectable script in typed form, e.g. `{xyz_plot: {x: {axis: 'Steps', values: [10, 20]}}}`
+     * (keys xyz_plot, prompt_matrix, prompts_from_file, sd_upscale, loopback, outpainting_mk2,
+     * poor_mans_outpainting); translated to `script_name` + `script_args` by the server, which checks the keys.
+     */
+    scripts: Type.Optional(Type.Record(Str, Type.Record(Str, Type.Any()), { 'x-sdapi-extension': true })),
   },
   { $id: 'StableDiffusionProcessingTxt2Img', title: 'StableDiffusionProcessingTxt2Img' },
 );
