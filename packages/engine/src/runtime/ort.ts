@@ -8,9 +8,17 @@ import { Tensor } from '../tensor.ts';
 export interface SessionOptions {
   /** Threads for one operator (default: ORT's choice, all cores). */
   intraOpThreads?: number;
-  /** Save the optimised graph here (debugging). */
+  /**
+   * Save the optimised graph here, with its initializers in `weights.bin` beside it (external data), so a later
+   * session can load it with `optimizationLevel: 'disabled'` and skip the optimiser (runtime/compile.ts's cache).
+   */
   optimizedModelPath?: string;
+  /** Graph optimisation level (default 'all'; 'disabled' for a model this ORT already optimised and saved). */
+  optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
+
+/** The onnxruntime version: optimised models are only valid for the version (and CPU) that wrote them. */
+export const ORT_VERSION: string = ort.env.versions.node ?? ort.env.versions.common;
 
 /** An int64 input such as token ids. */
 export interface Int64Input {
@@ -27,13 +35,18 @@ export class OrtSession {
   static async create(model: Uint8Array | string, options: SessionOptions = {}): Promise<OrtSession> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
+      graphOptimizationLevel: options.optimizationLevel ?? 'all',
     };
     if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
-    if (options.optimizedModelPath !== undefined) sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
-    const session = typeof model === 'string'
-      ? await ort.InferenceSession.create(model, sessionOptions)
-      : await ort.InferenceSession.create(model, sessionOptions);
+    if (options.optimizedModelPath !== undefined) {
+      sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
+      // Initializers of ≥ 1 KiB go to weights.bin next to the model: a UNet's weights exceed protobuf's 2 GiB.
+      sessionOptions.extra = {
+        session: { optimized_model_external_initializers_file_name: 'weights.bin', optimized_model_external_initializers_min_size_in_bytes: '1024' },
+      };
+    }
+    const session =
+      typeof model === 'string' ? await ort.InferenceSession.create(model, sessionOptions) : await ort.InferenceSession.create(model, sessionOptions);
     return new OrtSession(session);
   }
 
@@ -49,9 +62,8 @@ export class OrtSession {
   async run(feeds: Record<string, Feed>): Promise<Record<string, Tensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, feed] of Object.entries(feeds)) {
-      ortFeeds[name] = feed instanceof Tensor
-        ? new ort.Tensor('float32', feed.data, feed.shape as number[])
-        : new ort.Tensor('int64', feed.int64, feed.shape as number[]);
+      ortFeeds[name] =
+        feed instanceof Tensor ? new ort.Tensor('float32', feed.data, feed.shape as number[]) : new ort.Tensor('int64', feed.int64, feed.shape as number[]);
     }
     const results = await this.session.run(ortFeeds);
     const out: Record<string, Tensor> = {};
