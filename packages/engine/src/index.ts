@@ -2,7 +2,16 @@
 export { decodePng, encodePng, readTextChunks, type DecodedPng } from './image/png.ts';
 export { decodeImage, encodeImage, ImageDecodeError, type DecodedImage, type EncodeOptions, type OutputFormat } from './image/codec.ts';
 export { approxCheapPreview, type LatentPreviewFormat, type PreviewImage } from './image/latent-preview.ts';
-export { parseGenerationParameters, parseVersion, compareVersions, type InfotextParseOptions, type InfotextVersion, type ParsedInfotext } from './pipeline/infotext-parse.ts';
+export { drawGridAnnotations, GRID_FONT_FILE, type GridAnnotation, gridColor, imageGrid, pasteRgb, type RgbImage } from './image/grid.ts';
+export { PIXEL_UPSCALERS, type PixelUpscaler, resizePixels } from './image/resize.ts';
+export {
+  parseGenerationParameters,
+  parseVersion,
+  compareVersions,
+  type InfotextParseOptions,
+  type InfotextVersion,
+  type ParsedInfotext,
+} from './pipeline/infotext-parse.ts';
 export {
   createInfotext,
   formatPyFloat,
