@@ -172,7 +172,7 @@ export async function drawGridAnnotations(
       pasteRgb(out, cell, padLeft + (cellWidth + margin) * col, padTop + (cellHeight + margin) * row);
     }
   }
-  hor.forEach((c, col) => drawCell(out, c, padLeft + (cellWidth + margin) * col + cellWidth / 2, padTop / 2 - c.height / 2, spacing));
-  ver.forEach((c, row) => drawCell(out, c, padLeft / 2, padTop + (cellHeight + margin) * row + cellHeight / 2 - c.height / 2, spacing));
+  for (const [col, c] of hor.entries()) drawCell(out, c, padLeft + (cellWidth + margin) * col + cellWidth / 2, padTop / 2 - c.height / 2, spacing);
+  for (const [row, c] of ver.entries()) drawCell(out, c, padLeft / 2, padTop + (cellHeight + margin) * row + cellHeight / 2 - c.height / 2, spacing);
   return out;
 }
