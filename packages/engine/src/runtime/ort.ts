@@ -41,6 +41,8 @@ export class OrtSession {
     if (options.optimizedModelPath !== undefined) {
       sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
       // Initializers of ≥ 1 KiB go to weights.bin next to the model: a UNet's weights exceed protobuf's 2 GiB.
+      // ORT warns that an 'all'-level model is CPU-specific; the cache key holds the CPU and ORT version.
+      sessionOptions.logSeverityLevel = 3;
       sessionOptions.extra = {
         session: { optimized_model_external_initializers_file_name: 'weights.bin', optimized_model_external_initializers_min_size_in_bytes: '1024' },
       };
