@@ -2,11 +2,12 @@
  * A1111's settings store (spec §3.8–3.9): defaults from the v1.10.1 table, values stored in `<data-dir>/config.json`
  * (only keys that were set, so a fresh install answers GET with the defaults' own types), A1111's POST semantics.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { PyFloat, pyRepr } from '@sdapi/engine';
 import { coerce } from '@sdapi/protocol';
+import { removeStaleTemporaries, writeFileAtomic } from './atomic-file.ts';
 import { PythonError } from './errors.ts';
 import { OPTION_TABLE, type OptionType, RESTRICTED_OPTIONS } from './option-defaults.ts';
 
@@ -26,6 +27,8 @@ export interface CheckpointHooks {
 }
 
 export class OptionsStore {
+  private saving: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly data: Record<string, unknown>,
     private readonly file: string | undefined,
@@ -35,6 +38,7 @@ export class OptionsStore {
   static async open(dataDir?: string): Promise<OptionsStore> {
     if (!dataDir) return new OptionsStore({}, undefined);
     const file = join(dataDir, 'config.json');
+    await removeStaleTemporaries(dataDir, 'config.json'); // what a crash mid-save left beside it
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -111,12 +115,16 @@ export class OptionsStore {
     this.recordCheckpoint(await checkpoints.load(value));
   }
 
-  private async save(): Promise<void> {
-    if (!this.file) return;
-    await mkdir(join(this.file, '..'), { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(this.data, null, 4)}\n`, 'utf8');
-    await rename(tmp, this.file);
+  /**
+   * Writes config.json atomically (temp, fsync, rename, fsync of the folder). Saves are serialised, each writing
+   * the state current when it runs, so concurrent POSTs cannot interleave and a crash leaves the old or new file.
+   */
+  private save(): Promise<void> {
+    const file = this.file;
+    if (!file) return Promise.resolve();
+    const run = this.saving.then(() => writeFileAtomic(file, `${JSON.stringify(this.data, null, 4)}\n`));
+    this.saving = run.catch(() => undefined);
+    return run;
   }
 }
 

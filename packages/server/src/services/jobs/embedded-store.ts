@@ -4,10 +4,11 @@
  * everything in memory (tests, `buildApp` without a data dir). No server to install; one process owns the folder.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FINISHED_STATUSES, type JobEvent } from '@sdapi/protocol';
-import { Journal, syncFolder } from './journal.ts';
+import { removeStaleTemporaries, writeFileAtomic } from '../atomic-file.ts';
+import { Journal } from './journal.ts';
 import type { JobFilter, JobRecord, JobStore, RetentionPolicy } from './types.ts';
 
 /**
@@ -36,6 +37,7 @@ export class EmbeddedJobStore implements JobStore {
 
   async open(): Promise<{ jobs: JobRecord[]; lastEventId: number; lastSeq: number }> {
     if (this.dir) {
+      await this.removeCrashLeftovers(this.dir);
       const { journal, entries } = await Journal.open(join(this.dir, 'journal.jsonl'));
       this.journal = journal;
       for (const entry of entries as Entry[]) this.apply(entry);
@@ -84,18 +86,15 @@ export class EmbeddedJobStore implements JobStore {
       this.memoryImages.set(`${record.seq}/${index}`, bytes);
       return;
     }
-    const folder = join(this.dir, 'images', String(record.seq));
-    await mkdir(folder, { recursive: true });
-    const path = join(folder, `${index}.png`);
-    const out = await open(`${path}.tmp`, 'w');
-    try {
-      await out.writeFile(bytes);
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    await rename(`${path}.tmp`, path);
-    await syncFolder(folder);
+    await writeFileAtomic(join(this.dir, 'images', String(record.seq), `${index}.png`), bytes);
+  }
+
+  /** Temporary files a kill -9 left mid-write (the journal's rewrite, images): whole files only from here on. */
+  private async removeCrashLeftovers(dir: string): Promise<void> {
+    await removeStaleTemporaries(dir, 'journal.jsonl');
+    const images = join(dir, 'images');
+    const folders = await readdir(images).catch(() => [] as string[]);
+    for (const seq of folders) await removeStaleTemporaries(join(images, seq));
   }
 
   async readImage(record: JobRecord, index: number): Promise<Uint8Array | undefined> {
