@@ -5,7 +5,8 @@
  * `<kind>/<name>` with the file's mtime so multi-GB files are hashed once.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { open } from 'node:fs/promises';
 import { CheckpointError } from '../errors.ts';
 
@@ -119,13 +120,21 @@ export class HashCache {
     const data = this.load();
     data[section] ??= {};
     data[section][title] = { mtime: fileMtime(filename), sha256 };
+    // Atomic and durable (temp, fsync, rename): a crash leaves the old cache or the new one, never half of it.
     const partial = `${this.path}.partial-${process.pid}`;
-    writeFileSync(partial, `${JSON.stringify(data, null, 4)}\n`);
+    const fd = openSync(partial, 'w');
+    try {
+      writeFileSync(fd, `${JSON.stringify(data, null, 4)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(partial, this.path);
   }
 
   private load(): Record<string, Record<string, CacheEntry>> {
     if (this.data) return this.data;
+    removeStalePartials(this.path);
     if (!existsSync(this.path)) return (this.data = {});
     try {
       this.data = JSON.parse(readFileSync(this.path, 'utf8'));
@@ -157,4 +166,18 @@ export async function cachedSha256(filename: string, title: string, opts: HashOp
   const sha256 = opts.addnet ? await addnetHash(filename) : await sha256File(filename);
   opts.cache?.store(title, filename, sha256, section);
   return sha256;
+}
+
+/** Deletes `<cache>.partial-<pid>` files a crashed process left (not this process's own, which may be in use). */
+function removeStalePartials(path: string): void {
+  const prefix = `${basename(path)}.partial-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(prefix) && name !== `${prefix}${process.pid}`) rmSync(join(dirname(path), name), { force: true });
+  }
 }
