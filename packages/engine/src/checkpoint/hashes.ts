@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { open } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from '../errors.ts';
 
 /** Read size for streamed hashing (A1111 reads 1 MiB blocks; the digest does not depend on it). */
