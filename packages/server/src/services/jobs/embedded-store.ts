@@ -1,6 +1,7 @@
 /**
  * The embedded job store: jobs and events in memory, made durable by an fsync'd append-only journal at
- * `<dir>/journal.jsonl`, image bytes under `<dir>/images/<seq>/<index>.png`. Without a folder it keeps
+ * `<dir>/journal.jsonl`, image bytes under `<dir>/images/<seq>/<index>.png` and input images (img2img) under
+ * `<dir>/images/<seq>/inputs/<key>.png`. Without a folder it keeps
  * everything in memory (tests, `buildApp` without a data dir). No server to install; one process owns the folder.
  */
 import { createHash } from 'node:crypto';
@@ -89,12 +90,28 @@ export class EmbeddedJobStore implements JobStore {
     await writeFileAtomic(join(this.dir, 'images', String(record.seq), `${index}.png`), bytes);
   }
 
+  async writeInput(record: JobRecord, key: string, bytes: Uint8Array): Promise<void> {
+    if (!this.dir) {
+      this.memoryImages.set(`${record.seq}/inputs/${key}`, bytes);
+      return;
+    }
+    await writeFileAtomic(join(this.dir, 'images', String(record.seq), 'inputs', `${key}.png`), bytes);
+  }
+
+  async readInput(record: JobRecord, key: string): Promise<Uint8Array | undefined> {
+    if (!this.dir) return this.memoryImages.get(`${record.seq}/inputs/${key}`);
+    return readFile(join(this.dir, 'images', String(record.seq), 'inputs', `${key}.png`)).catch(() => undefined);
+  }
+
   /** Temporary files a kill -9 left mid-write (the journal's rewrite, images): whole files only from here on. */
   private async removeCrashLeftovers(dir: string): Promise<void> {
     await removeStaleTemporaries(dir, 'journal.jsonl');
     const images = join(dir, 'images');
     const folders = await readdir(images).catch(() => [] as string[]);
-    for (const seq of folders) await removeStaleTemporaries(join(images, seq));
+    for (const seq of folders) {
+      await removeStaleTemporaries(join(images, seq));
+      await removeStaleTemporaries(join(images, seq, 'inputs'));
+    }
   }
 
   async readImage(record: JobRecord, index: number): Promise<Uint8Array | undefined> {

@@ -23,6 +23,28 @@ export interface StoredImage {
   size: number;
 }
 
+/**
+ * One input image of a job (img2img's `init_images[i]` and `mask`), kept with the job so that
+ * `result.parameters` plus these bytes replay it exactly. Stored as a lossless PNG of the decoded pixels (what
+ * the engine saw, EXIF orientation applied; an http(s) image as it was fetched then), under the store key
+ * `inputKey(field, index)`.
+ */
+export interface StoredInput {
+  field: 'init_images' | 'mask';
+  /** Position in `init_images` (0 for the mask). */
+  index: number;
+  width: number;
+  height: number;
+  mime: string;
+  etag: string;
+  size: number;
+}
+
+/** The store key of an input image: `init_images-0`, `mask-0` (safe as a file name and a Redis key part). */
+export function inputKey(field: StoredInput['field'], index: number): string {
+  return `${field}-${index}`;
+}
+
 export interface StoredResult {
   images: StoredImage[];
   parameters: Record<string, unknown>;
@@ -50,6 +72,8 @@ export interface JobRecord {
   /** The A1111 request body as the client sent it (only the fields it carried), re-validated on replay. */
   request: Record<string, unknown>;
   progress: JobProgress;
+  /** Input images kept with the job (img2img); absent for jobs without any and records from older versions. */
+  inputs?: StoredInput[];
   result: StoredResult | null;
   error: JobError | null;
 }
@@ -89,6 +113,12 @@ export interface JobStore {
   /** Stores the image bytes durably (idempotent: a re-run overwrites the same slot). */
   writeImage(record: JobRecord, index: number, bytes: Uint8Array): Promise<void>;
   readImage(record: JobRecord, index: number): Promise<Uint8Array | undefined>;
+  /**
+   * Stores an input image durably under `key` (`inputKey(...)`), before the queued record that lists it is put;
+   * removed with the job's images by `sweep`.
+   */
+  writeInput(record: JobRecord, key: string, bytes: Uint8Array): Promise<void>;
+  readInput(record: JobRecord, key: string): Promise<Uint8Array | undefined>;
   /** Removes finished jobs beyond the policy; returns their ids. */
   sweep(policy: RetentionPolicy, now: number): Promise<string[]>;
   close(): Promise<void>;
