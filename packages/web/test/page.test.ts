@@ -1,0 +1,423 @@
+/**
+ * The page in a real browser: headless Chromium (Debian's /usr/bin/chromium driven by playwright-core) on the page
+ * built from this checkout by Vite and served by the server, on the real engine with the tiny SD1.5 fixture.
+ * Each flow saves a screenshot under packages/web/test-results/ (git-ignored) to look at.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { request as httpRequest, createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { crc32, deflateSync } from 'node:zlib';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { needFiles, startTinyEngineServer, type TinyEngineServer } from '../../server/test/helpers/tiny-engine.ts';
+
+// Browser globals used inside page.evaluate (the repository's tsconfig has no DOM lib).
+declare const document: any;
+declare const window: any;
+declare function createImageBitmap(source: unknown): Promise<any>;
+declare function getComputedStyle(el: any): any;
+declare class Image {
+  src: string;
+  decode(): Promise<void>;
+}
+declare class OffscreenCanvas {
+  constructor(w: number, h: number);
+  getContext(kind: '2d'): any;
+}
+declare class DataTransfer {
+  items: { add(file: File): void };
+}
+
+const CHROMIUM = '/usr/bin/chromium';
+const WEB = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SHOTS = join(WEB, 'test-results');
+const skip = !existsSync(CHROMIUM) ? `${CHROMIUM} is absent (apt-get install chromium)` : needFiles();
+if (skip) console.log(`# skipping the page's browser tests: ${skip}`);
+
+let browser: Browser;
+let dist: string;
+
+/** Console errors and uncaught exceptions of a page; `allow` lists what a flow expects (e.g. its own 422). */
+function watch(page: Page) {
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text().slice(0, 300));
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  return {
+    errors,
+    assertClean(allow: RegExp[] = []) {
+      const bad = errors.filter((e) => !allow.some((a) => a.test(e)));
+      errors.length = 0; // one flow's errors are reported once, not again by every later flow
+      assert.deepEqual(bad, [], 'no console errors');
+    },
+  };
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Fills the small fast settings the tiny model needs. */
+async function smallJob(page: Page, prompt: string, steps: number) {
+  await page.getByLabel('Prompt', { exact: true }).fill(prompt);
+  await page.getByLabel('Steps').fill(String(steps));
+  await page.getByLabel('Width').fill('64');
+  await page.getByLabel('Height').fill('64');
+}
+
+/** Records every value the progress bar takes, from now on. */
+async function recordProgress(page: Page) {
+  // A string: tsx would wrap a named function inside a callback in a helper that does not exist in the page.
+  await page.evaluate(`(() => {
+    window.__progress = [];
+    const tick = () => {
+      const bar = document.querySelector('#job-progress');
+      if (bar && window.__progress.at(-1) !== bar.value) window.__progress.push(bar.value);
+      requestAnimationFrame(tick);
+    };
+    tick();
+  })()`);
+}
+
+/** RGBA pixels of an image URL, read in the page. */
+async function pixels(page: Page, url: string): Promise<{ width: number; height: number; data: number[] }> {
+  return page.evaluate(async (u: string) => {
+    const img = new Image();
+    img.src = u;
+    await img.decode();
+    const bitmap = await createImageBitmap(img);
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    return { width: bitmap.width, height: bitmap.height, data: Array.from(ctx.getImageData(0, 0, bitmap.width, bitmap.height).data as number[]) };
+  }, url);
+}
+
+/** A PNG with an A1111 `parameters` tEXt chunk, as A1111 writes it (8×8 grey). */
+function a1111Png(parameters: string): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), body.length + 4);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(8, 0);
+  ihdr.writeUInt32BE(8, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const rows = Buffer.alloc(8 * (1 + 8 * 3), 128);
+  for (let y = 0; y < 8; y++) rows[y * 25] = 0;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('tEXt', Buffer.from(`parameters\0${parameters}`, 'latin1')),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** Drops `bytes` as a file on the drop zone `testid`, the way a drag from the desktop arrives. */
+async function dropFile(page: Page, testid: string, bytes: Buffer, name: string) {
+  const transfer = await page.evaluateHandle(
+    ({ b64, n }: { b64: string; n: string }) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const t = new DataTransfer();
+      t.items.add(new File([data], n, { type: 'image/png' }));
+      return t;
+    },
+    { b64: bytes.toString('base64'), n: name },
+  );
+  await page.getByTestId(testid).dispatchEvent('drop', { dataTransfer: transfer });
+}
+
+before(async () => {
+  if (skip) return;
+  mkdirSync(SHOTS, { recursive: true });
+  // The page as this checkout builds it (not whatever dist/ holds).
+  dist = mkdtempSync(join(tmpdir(), 'sdapi-web-dist-'));
+  await build({ root: WEB, logLevel: 'error', build: { outDir: dist, emptyOutDir: true } });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+describe('the page on the tiny model', { skip }, () => {
+  let server: TinyEngineServer;
+  let context: BrowserContext;
+  let page: Page;
+  let console_: ReturnType<typeof watch>;
+  let seed = '';
+
+  before(async () => {
+    if (skip) return;
+    server = await startTinyEngineServer('web-page', { webui: { dist } });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
+    page = await context.newPage();
+    console_ = watch(page);
+    await page.goto(`${server.base}/`);
+    await page.getByText('live', { exact: true }).waitFor();
+  });
+
+  after(async () => {
+    await context?.close();
+    await server?.close();
+  });
+
+  test('type a prompt, Generate: the progress bar moves and a 64×64 image appears with its seed', async () => {
+    await smallJob(page, 'a lighthouse at dusk', 30);
+    await recordProgress(page);
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const card = page.locator('.gallery figure').first();
+    await card.waitFor({ timeout: 120_000 });
+    const values: number[] = await page.evaluate(() => window.__progress);
+    const inside = values.filter((v) => v > 0 && v < 1);
+    console.log(`# progress values seen: ${values.map((v) => v.toFixed(2)).join(' ')}`);
+    assert.ok(new Set(inside).size >= 2, `the bar took at least two values between 0 and 1, saw ${values.join(', ')}`);
+    seed = (await card.locator('.seed').textContent()) ?? '';
+    assert.match(seed, /^\d+$/);
+    assert.equal(await card.locator('.size').textContent(), '64×64');
+    const size = await card.locator('img').evaluate((img: any) => [img.naturalWidth, img.naturalHeight]);
+    assert.deepEqual(size, [64, 64]);
+    assert.match((await card.locator('img').getAttribute('alt')) ?? '', /a lighthouse at dusk/);
+    await shot(page, '1-generated');
+    console_.assertClean();
+  });
+
+  test('reuse parameters fills the form again, seed included', async () => {
+    await page.getByLabel('Prompt', { exact: true }).fill('something else');
+    await page.getByLabel('Steps').fill('5');
+    await page.getByLabel('Seed', { exact: true }).fill('-1');
+    await page.locator('.gallery figure').first().getByRole('button', { name: 'Reuse parameters' }).click();
+    assert.equal(await page.getByLabel('Prompt', { exact: true }).inputValue(), 'a lighthouse at dusk');
+    assert.equal(await page.getByLabel('Steps').inputValue(), '30');
+    assert.equal(await page.getByLabel('Seed', { exact: true }).inputValue(), seed);
+    assert.equal(await page.getByLabel('Width').inputValue(), '64');
+    await shot(page, '2-reused');
+    console_.assertClean();
+  });
+
+  test("a second tab sees the first tab's job run, and a reload does not lose it", async () => {
+    const other = await context.newPage();
+    const otherConsole = watch(other);
+    await other.goto(`${server.base}/`);
+    await other.getByText('live', { exact: true }).waitFor();
+    await smallJob(page, 'a long job', 150);
+    await page.getByLabel('Seed', { exact: true }).fill('5');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await other.locator('#job-progress').waitFor({ timeout: 60_000 });
+    await other.reload();
+    await other.locator('#job-progress').waitFor({ timeout: 60_000 });
+    await shot(other, '3-second-tab-after-reload');
+    await other.locator('.gallery figure[data-seed="5"]').waitFor({ timeout: 120_000 });
+    await page.locator('.gallery figure[data-seed="5"]').waitFor({ timeout: 120_000 });
+    otherConsole.assertClean();
+    await other.close();
+    console_.assertClean();
+  });
+
+  test('inpainting round trip: send to img2img, paint a mask, generate; only the masked part changes', async () => {
+    await page.locator('.gallery figure').first().getByRole('button', { name: 'Send to img2img' }).click();
+    const canvas = page.getByTestId('mask-canvas');
+    await canvas.waitFor();
+    const initUrl: string = await page.locator('.mask-stage img').evaluate((img: any) => img.src);
+    await page.getByLabel(/Brush size/).fill('16');
+    const box = await canvas.boundingBox();
+    assert.ok(box);
+    // Paint the left quarter of the image (image x ≈ 0…16 of 64), top to bottom.
+    for (const fx of [0.05, 0.15]) {
+      await page.mouse.move(box.x + box.width * fx, box.y + 1);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * fx, box.y + box.height - 1, { steps: 8 });
+      await page.mouse.up();
+    }
+    await page.getByLabel('Denoising strength').fill('1');
+    await page.getByLabel('Mask blur').fill('0');
+    await page.getByLabel('Steps').fill('6');
+    await shot(page, '4a-mask-painted');
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    const outUrl: string = await page
+      .locator('.gallery figure img')
+      .first()
+      .evaluate((img: any) => img.src);
+    const [init, out] = [await pixels(page, initUrl), await pixels(page, outUrl)];
+    assert.deepEqual([out.width, out.height], [64, 64]);
+    const meanDiff = (x0: number, x1: number) => {
+      let sum = 0;
+      let n = 0;
+      for (let y = 0; y < 64; y++)
+        for (let x = x0; x < x1; x++)
+          for (let c = 0; c < 3; c++) {
+            sum += Math.abs(init.data[(y * 64 + x) * 4 + c] - out.data[(y * 64 + x) * 4 + c]);
+            n++;
+          }
+      return sum / n;
+    };
+    const masked = meanDiff(0, 8);
+    const kept = meanDiff(40, 64);
+    console.log(`# inpainting: mean |Δ| masked ${masked.toFixed(2)}, unmasked ${kept.toFixed(2)} (of 255)`);
+    assert.ok(masked > 10, `the painted area was regenerated (mean |Δ| ${masked})`);
+    assert.ok(kept < 2, `the unpainted area kept the original pixels (mean |Δ| ${kept})`);
+    await shot(page, '4b-inpainted');
+    console_.assertClean();
+  });
+
+  test('PNG info: a dropped PNG (ours, then an A1111 one) shows its parameters and sends them to the form', async () => {
+    await page.getByRole('button', { name: 'PNG info' }).click();
+    const ours: string = await page
+      .locator('.history img')
+      .first()
+      .evaluate((img: any) => img.src);
+    const bytes = Buffer.from(await (await fetch(ours)).arrayBuffer());
+    await dropFile(page, 'png_file-drop', bytes, 'ours.png');
+    await assert.doesNotReject(page.getByTestId('png-infotext').waitFor());
+    assert.match((await page.getByTestId('png-infotext').textContent()) ?? '', /Steps: \d+, Sampler: /);
+
+    const infotext =
+      'a red fox in snow\nNegative prompt: blurry\nSteps: 17, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 6.5, Seed: 4242, Size: 64x64, Model hash: abcdef1234, Model: some_model, Version: v1.10.1';
+    await dropFile(page, 'png_file-drop', a1111Png(infotext), 'a1111.png');
+    await page.getByTestId('png-infotext').getByText('a red fox in snow').waitFor();
+    await shot(page, '5-png-info');
+    await page.getByRole('button', { name: 'Send to txt2img' }).click();
+    assert.equal(await page.getByLabel('Prompt', { exact: true }).inputValue(), 'a red fox in snow');
+    assert.equal(await page.getByLabel('Negative prompt').inputValue(), 'blurry');
+    assert.equal(await page.getByLabel('Steps').inputValue(), '17');
+    assert.equal(await page.getByLabel('Seed', { exact: true }).inputValue(), '4242');
+    assert.equal(await page.getByLabel('CFG scale').inputValue(), '6.5');
+    assert.equal(await page.getByLabel('Sampler').inputValue(), 'DPM++ 2M');
+    assert.equal(await page.getByLabel('Schedule type').inputValue(), 'Karras');
+    console_.assertClean();
+  });
+
+  test('API errors are shown next to their field (and focused), not as a blank page', async () => {
+    await page.getByLabel('Steps').fill('0');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const stepsError = page.locator('.field-error[data-field="steps"]');
+    await stepsError.waitFor();
+    assert.match((await stepsError.textContent()) ?? '', /steps must be at least 1, got 0/);
+    assert.equal(await page.getByLabel('Steps').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'steps');
+    await shot(page, '6a-error-steps');
+
+    await page.getByLabel('Steps').fill('4');
+    await page.getByLabel('CFG scale').fill('');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const cfgError = page.locator('.field-error[data-field="cfg_scale"]');
+    await cfgError.waitFor();
+    assert.equal(await stepsError.count(), 0, 'the old error is gone');
+    console.log(`# 422 shown next to CFG scale: ${await cfgError.textContent()}`);
+    await shot(page, '6b-error-cfg');
+    // The only console errors: Chromium's network log lines for the two 422 answers this test provoked.
+    console_.assertClean([/status of 422/]);
+    await page.getByLabel('CFG scale').fill('7');
+  });
+
+  test('phone width: one column, no sideways scrolling; dark theme', async () => {
+    const phone = await browser.newContext({ viewport: { width: 375, height: 800 }, colorScheme: 'dark', isMobile: true });
+    const p = await phone.newPage();
+    const pc = watch(p);
+    await p.goto(`${server.base}/`);
+    await p.locator('.gallery figure').first().waitFor();
+    const widths = await p.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    assert.ok(widths[0] <= widths[1], `no horizontal overflow at 375 px (scrollWidth ${widths[0]})`);
+    const bg = await p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, 'rgb(17, 20, 24)', 'dark background from prefers-color-scheme');
+    await shot(p, '7-phone-dark');
+    pc.assertClean();
+    await phone.close();
+  });
+
+  test('keyboard: Ctrl+Enter in the prompt generates; every form control has a label', async () => {
+    const unlabelled = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('input, select, textarea') as ArrayLike<any>)
+        .filter((el) => !el.labels?.length && !el.getAttribute('aria-label'))
+        .map((el) => el.outerHTML),
+    );
+    assert.deepEqual(unlabelled, []);
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await smallJob(page, 'keyboard only', 3);
+    await page.getByLabel('Prompt', { exact: true }).press('Control+Enter');
+    await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    console_.assertClean();
+  });
+});
+
+describe('behind --api-auth and under a sub-path', { skip }, () => {
+  let server: TinyEngineServer;
+  let proxy: Server;
+  let proxyBase: string;
+
+  before(async () => {
+    if (skip) return;
+    server = await startTinyEngineServer('web-auth', { webui: { dist }, apiAuth: 'me:secret' });
+    const target = new URL(server.base);
+    // A reverse proxy that serves the server under /sd/ (what A1111's --subpath is for), websockets included.
+    proxy = createServer((req, res) => {
+      if (!req.url?.startsWith('/sd/')) return res.writeHead(404).end();
+      const upstream = httpRequest({ host: target.hostname, port: target.port, path: req.url.slice(3), method: req.method, headers: req.headers }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    proxy.on('upgrade', (req, socket, head) => {
+      const up = connect(Number(target.port), target.hostname, () => {
+        const headers = Object.entries(req.headers)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('\r\n');
+        up.write(`${req.method} ${req.url?.slice(3)} HTTP/1.1\r\n${headers}\r\n\r\n`);
+        up.write(head);
+        up.pipe(socket).pipe(up);
+      });
+      up.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const address = proxy.address() as { port: number };
+    proxyBase = `http://127.0.0.1:${address.port}/sd/`;
+  });
+
+  after(async () => {
+    proxy?.close();
+    await server?.close();
+  });
+
+  test('without credentials the browser is asked for them (401 + Basic challenge)', async () => {
+    // (Headless Chromium cannot show the prompt, so the challenge itself is checked.)
+    const res = await fetch(proxyBase);
+    assert.equal(res.status, 401);
+    assert.match(res.headers.get('www-authenticate') ?? '', /^Basic realm="sdapi"/);
+    const api = await fetch(`${proxyBase}sdapi/v1/samplers`);
+    assert.equal(api.status, 401, 'the API too');
+  });
+
+  test('with the credentials the browser was asked for, the page works under /sd/: generate and see the image', async () => {
+    const ctx = await browser.newContext({ httpCredentials: { username: 'me', password: 'secret' } });
+    const p = await ctx.newPage();
+    const pc = watch(p);
+    const paths: string[] = [];
+    p.on('request', (r) => paths.push(new URL(r.url()).pathname));
+    await p.goto(proxyBase);
+    await p.getByText('live', { exact: true }).waitFor();
+    await smallJob(p, 'behind a proxy', 3);
+    await p.getByRole('button', { name: 'Generate' }).click();
+    const img = p.locator('.gallery figure img').first();
+    await img.waitFor({ timeout: 120_000 });
+    assert.deepEqual(await img.evaluate((i: any) => [i.naturalWidth, i.naturalHeight]), [64, 64]);
+    const outside = paths.filter((path) => !path.startsWith('/sd/'));
+    assert.deepEqual(outside, [], 'every request stays under the sub-path');
+    await shot(p, '8-auth-subpath');
+    pc.assertClean();
+    await ctx.close();
+  });
+});
