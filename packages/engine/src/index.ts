@@ -4,6 +4,8 @@ export { decodeImage, encodeImage, ImageDecodeError, type DecodedImage, type Enc
 export { approxCheapPreview, type LatentPreviewFormat, type PreviewImage } from './image/latent-preview.ts';
 export { drawGridAnnotations, GRID_FONT_FILE, type GridAnnotation, gridColor, imageGrid, pasteRgb, type RgbImage } from './image/grid.ts';
 export { PIXEL_UPSCALERS, type PixelUpscaler, resizePixels } from './image/resize.ts';
+export { EXTRAS_UPSCALERS, type ExtrasUpscaleParams, type ExtrasUpscaler, extrasUpscale, extrasUpscalePlan, type PostprocessInfo } from './image/extras-upscale.ts';
+export { type PilFilter, pilResize } from './image/pil-resize.ts';
 export {
   parseGenerationParameters,
   parseVersion,

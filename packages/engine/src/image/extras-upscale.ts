@@ -1,0 +1,122 @@
+/**
+ * The Extras tab's upscale step (A1111's postprocessing "Upscale" script behind /sdapi/v1/extra-single-image and
+ * extra-batch-images, spec §3.3), for the pixel upscalers Lanczos and Nearest, with Pillow's resize reproduced
+ * exactly (pil-resize.ts). Behaviour learnt from A1111 v1.10.1, written anew:
+ * - `upscaler_1` "None": nothing happens (no info either), whatever `upscaler_2` says.
+ * - mode 0 scales by `upscaling_resize`; mode 1 by max(w/W, h/H), then with `crop` pastes the result centred
+ *   on a black w × h canvas.
+ * - An upscaler scales to ⌊W·s/8⌋·8 × ⌊H·s/8⌋·8 (A1111 rounds extras output down to a multiple of 8): its own
+ *   filter resizes to ⌊W·s⌋ × ⌊H·s⌋ unless the image is already large enough (never at s = 1), then Lanczos
+ *   fixes the size. Downscales (s < 1) are therefore a plain Lanczos resize.
+ * - `upscaler_2` with visibility > 0 runs the same from the original image, and the two are blended
+ *   (Pillow `Image.blend`: a + v·(b − a), truncated).
+ * Model upscalers (ESRGAN, DAT, SwinIR, …) are not implemented.
+ */
+import { type Pixels, pixels } from './compose.ts';
+import { pilResize } from './pil-resize.ts';
+
+export const EXTRAS_UPSCALERS = ['None', 'Lanczos', 'Nearest'] as const;
+export type ExtrasUpscaler = (typeof EXTRAS_UPSCALERS)[number];
+
+export interface ExtrasUpscaleParams {
+  /** 0: scale by `upscalingResize`; 1: scale to `width` × `height`. */
+  resizeMode: 0 | 1;
+  upscalingResize: number;
+  width: number;
+  height: number;
+  /** Mode 1: crop (or pad) to exactly width × height. */
+  crop: boolean;
+  upscaler1: ExtrasUpscaler;
+  upscaler2: ExtrasUpscaler;
+  upscaler2Visibility: number;
+}
+
+/** The postprocessing info items, in A1111's order (`Postprocess upscale by: 2, Postprocess upscaler: Lanczos`). */
+export type PostprocessInfo = [key: string, value: string | number][];
+
+/** The scale factor and the output size of one upscale, before any work (for size checks). */
+export function extrasUpscalePlan(srcWidth: number, srcHeight: number, p: ExtrasUpscaleParams): { scale: number; width: number; height: number } {
+  if (p.upscaler1 === 'None') return { scale: 1, width: srcWidth, height: srcHeight };
+  const scale = p.resizeMode === 1 ? Math.max(p.width / srcWidth, p.height / srcHeight) : p.upscalingResize;
+  if (p.resizeMode === 1 && p.crop) return { scale, width: p.width, height: p.height };
+  return { scale, width: multipleOf8(srcWidth * scale), height: multipleOf8(srcHeight * scale) };
+}
+
+/** Runs the upscale step on an RGB (or L) image. */
+export function extrasUpscale(img: Pixels, p: ExtrasUpscaleParams): { image: Pixels; info: PostprocessInfo } {
+  const info = new Map<string, string | number>();
+  if (p.upscaler1 === 'None') return { image: img, info: [] };
+  let image = upscaleOnce(img, p, p.upscaler1, info);
+  info.set('Postprocess upscaler', p.upscaler1);
+  if (p.upscaler2 !== 'None' && p.upscaler2Visibility > 0) {
+    const second = upscaleOnce(img, p, p.upscaler2, info);
+    image = blend(image, second, p.upscaler2Visibility);
+    info.set('Postprocess upscaler 2', p.upscaler2);
+  }
+  return { image, info: [...info] };
+}
+
+function upscaleOnce(img: Pixels, p: ExtrasUpscaleParams, upscaler: 'Lanczos' | 'Nearest', info: Map<string, string | number>): Pixels {
+  let scale = p.upscalingResize;
+  if (p.resizeMode === 1) {
+    scale = Math.max(p.width / img.width, p.height / img.height);
+    info.set('Postprocess upscale to', `${p.width}x${p.height}`);
+  } else {
+    info.set('Postprocess upscale by', p.upscalingResize);
+  }
+  let out = pixelUpscale(img, scale, upscaler);
+  if (p.resizeMode === 1 && p.crop) {
+    out = centreOnCanvas(out, p.width, p.height);
+    info.set('Postprocess crop to', `${out.width}x${out.height}`);
+  }
+  return out;
+}
+
+/** A1111's Upscaler.upscale for an upscaler whose one step is a Pillow resize by `scale`. */
+export function pixelUpscale(img: Pixels, scale: number, upscaler: 'Lanczos' | 'Nearest'): Pixels {
+  const destW = multipleOf8(img.width * scale);
+  const destH = multipleOf8(img.height * scale);
+  if (destW < 1 || destH < 1) throw new RangeError(`upscaling ${img.width}x${img.height} by ${scale} gives ${destW}x${destH}, an empty image`);
+  let out = img;
+  for (let i = 0; i < 3; i++) {
+    if (out.width >= destW && out.height >= destH && (i > 0 || scale !== 1)) break;
+    const before = [out.width, out.height];
+    out = pilResize(out, Math.trunc(out.width * scale), Math.trunc(out.height * scale), upscaler === 'Nearest' ? 'nearest' : 'lanczos');
+    if (before[0] === out.width && before[1] === out.height) break;
+  }
+  return out.width === destW && out.height === destH ? out : pilResize(out, destW, destH, 'lanczos');
+}
+
+/** Python's `int(x // 8 * 8)` for x ≥ 0. */
+function multipleOf8(x: number): number {
+  return Math.floor(x / 8) * 8;
+}
+
+/** `Image.new("RGB", (w, h))` + `paste(img, (w//2 − W//2, h//2 − H//2))`: crops what overhangs, black elsewhere. */
+function centreOnCanvas(img: Pixels, width: number, height: number): Pixels {
+  const out = pixels(width, height, img.channels);
+  const x0 = Math.floor(width / 2) - Math.floor(img.width / 2);
+  const y0 = Math.floor(height / 2) - Math.floor(img.height / 2);
+  for (let y = Math.max(0, y0); y < Math.min(height, y0 + img.height); y++) {
+    const xs = Math.max(0, x0);
+    const xe = Math.min(width, x0 + img.width);
+    if (xe <= xs) continue;
+    const src = ((y - y0) * img.width + (xs - x0)) * img.channels;
+    out.data.set(img.data.subarray(src, src + (xe - xs) * img.channels), (y * width + xs) * img.channels);
+  }
+  return out;
+}
+
+/**
+ * Pillow `Image.blend(a, b, alpha)` for 0 ≤ alpha ≤ 1: `(UINT8)(a + alpha·(b − a))` per byte with a C float alpha
+ * (python-pillow/Pillow@9.5.0 src/libImaging/Blend.c, HPND).
+ */
+export function blend(a: Pixels, b: Pixels, alpha: number): Pixels {
+  if (a.width !== b.width || a.height !== b.height || a.channels !== b.channels) {
+    throw new RangeError(`blend: ${a.width}x${a.height}x${a.channels} and ${b.width}x${b.height}x${b.channels} differ`);
+  }
+  const f = Math.fround(alpha);
+  const out = pixels(a.width, a.height, a.channels);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = Math.trunc(Math.fround(a.data[i] + Math.fround(f * (b.data[i] - a.data[i]))));
+  return out;
+}
