@@ -80,6 +80,56 @@ function unetStep(size: number, quick: boolean): BenchCase {
   };
 }
 
+/**
+ * The opt-in int8 UNet (Linear layers int8, onnx/quantize.ts) against the float32 one, both in this process with
+ * alternating runs, on the same input: its time, the speed-up, and its error against float32.
+ */
+function unetInt8(size: number, quick: boolean): BenchCase {
+  return {
+    name: `unet-sd15-${size}-int8`,
+    description: `UNet step ${size}², CFG batch 2, int8 Linear weights vs float32`,
+    quick,
+    byDefault: true,
+    async run(ctx) {
+      const fp32 = openModel(ctx);
+      const int8 = LoadedModel.open(sd15Checkpoint(ctx.dir), { cacheDir: join(ctx.dir, 'onnx-cache'), quantize: 'int8' });
+      const x = filled([2, 4, size / 8, size / 8]);
+      const context = filled([2, 77, 768]);
+      const reference = await fp32.unet(x, [500, 500], context);
+      const quantized = await int8.unet(x, [500, 500], context);
+      const [maxDiff, meanDiff, maxRef] = compare(reference.data, quantized.data);
+      const fp32Seconds: number[] = [];
+      const int8Seconds: number[] = [];
+      for (let i = 0; i < ctx.runs; i++) {
+        fp32Seconds.push(...(await timeRuns(1, () => fp32.unet(x, [500, 500], context), { warmUp: false })));
+        int8Seconds.push(...(await timeRuns(1, () => int8.unet(x, [500, 500], context), { warmUp: false })));
+      }
+      await Promise.all([fp32.release(), int8.release()]);
+      return {
+        seconds: int8Seconds,
+        gflop: unetGflop(size),
+        notes: [
+          `float32 in the same process: median ${median(fp32Seconds).toFixed(3)} s, min ${Math.min(...fp32Seconds).toFixed(3)} s; int8 is ${(median(fp32Seconds) / median(int8Seconds)).toFixed(2)}× faster (median), ${(Math.min(...fp32Seconds) / Math.min(...int8Seconds)).toFixed(2)}× (min)`,
+          `int8 error against float32 (eps output): max ${maxDiff.toExponential(2)}, mean ${meanDiff.toExponential(2)}, max |float32| ${maxRef.toFixed(2)}`,
+        ],
+      };
+    },
+  };
+}
+
+function compare(a: Float32Array, b: Float32Array): [number, number, number] {
+  let max = 0;
+  let sum = 0;
+  let ref = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    max = Math.max(max, d);
+    sum += d;
+    ref = Math.max(ref, Math.abs(a[i]));
+  }
+  return [max, sum / a.length, ref];
+}
+
 const textEncode: BenchCase = {
   name: 'text-sd15',
   description: 'CLIP text encoder, batch 2 × 77 tokens',
@@ -188,6 +238,8 @@ export const SD15_CASES: BenchCase[] = [
   textEncode,
   unetStep(512, false),
   unetStep(256, true),
+  unetInt8(512, false),
+  unetInt8(256, true),
   vaeCase('decode', 512, false),
   vaeCase('encode', 512, false),
   vaeCase('decode', 256, true),

@@ -6,7 +6,7 @@
 
 export type Dim = number | string;
 export type Shape = readonly Dim[];
-export type DataType = 'float32' | 'int64' | 'int32' | 'bool';
+export type DataType = 'float32' | 'int64' | 'int32' | 'bool' | 'int8' | 'uint8';
 
 export type AttributeValue = number | string | readonly number[] | readonly string[] | { float: number } | { floats: readonly number[] };
 
@@ -29,6 +29,8 @@ export interface ConstantSpec {
 export interface ParamSpec {
   readonly name: string;
   readonly dims: readonly number[];
+  /** float32 unless a graph pass derived it (int8 weights of onnx/quantize.ts). */
+  readonly dtype?: 'float32' | 'int8';
 }
 
 export class Value {
@@ -78,13 +80,13 @@ export class Graph {
   }
 
   /** A learned weight named by its checkpoint key; declaring it twice with other dims is a builder bug. */
-  param(name: string, dims: readonly number[]): Value {
+  param(name: string, dims: readonly number[], dtype: 'float32' | 'int8' = 'float32'): Value {
     const existing = this.params.get(name);
     if (existing && existing.dims.join() !== dims.join()) {
       throw new Error(`parameter ${name} declared as [${existing.dims}] and as [${dims}]`);
     }
-    if (!existing) this.params.set(name, { name, dims: [...dims] });
-    const value = new Value(this, name, dims);
+    if (!existing) this.params.set(name, dtype === 'float32' ? { name, dims: [...dims] } : { name, dims: [...dims], dtype });
+    const value = new Value(this, name, dims, dtype);
     this.values.set(name, value);
     return value;
   }

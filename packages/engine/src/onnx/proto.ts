@@ -12,8 +12,8 @@ const { onnx } = onnxProto;
 
 export const OPSET = 17;
 
-/** Returns float32 values for a declared parameter; it must check the dims against the checkpoint. */
-export type WeightSource = (name: string, dims: readonly number[]) => Float32Array;
+/** Returns a declared parameter's values (float32, or int8 for int8 params); it must check the dims against the checkpoint. */
+export type WeightSource = (name: string, dims: readonly number[]) => Float32Array | Int8Array;
 
 export interface SerializeOptions {
   weights: WeightSource;
@@ -27,12 +27,12 @@ export interface SerializeOptions {
   fedParams?: ReadonlySet<string>;
 }
 
-const ELEM_TYPE: Record<DataType, number> = { float32: 1, int64: 7, int32: 6, bool: 9 };
+const ELEM_TYPE: Record<DataType, number> = { float32: 1, int64: 7, int32: 6, bool: 9, int8: 3, uint8: 2 };
 
 export function serializeModel(graph: Graph, options: SerializeOptions): Uint8Array {
   const fed = options.fedParams ?? new Set<string>();
   const initializers = [...graph.constants.map(constantTensor), ...paramTensors(graph, options)];
-  const fedInputs = [...graph.params.values()].filter((p) => fed.has(p.name)).map((p) => valueInfo(p.name, p.dims, 'float32'));
+  const fedInputs = [...graph.params.values()].filter((p) => fed.has(p.name)).map((p) => valueInfo(p.name, p.dims, p.dtype ?? 'float32'));
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'sdapi',
@@ -51,7 +51,7 @@ export function serializeModel(graph: Graph, options: SerializeOptions): Uint8Ar
 function paramTensors(graph: Graph, { weights, externalData, fedParams }: SerializeOptions): object[] {
   const params = [...graph.params.values()].filter((p) => !fedParams?.has(p.name));
   if (!externalData) {
-    return params.map((p) => ({ name: p.name, dataType: 1, dims: p.dims, rawData: bytesOf(weights(p.name, p.dims)) }));
+    return params.map((p) => ({ name: p.name, dataType: ELEM_TYPE[p.dtype ?? 'float32'], dims: p.dims, rawData: bytesOf(weights(p.name, p.dims)) }));
   }
   const fd = openSync(externalData.path, 'w');
   try {
@@ -59,7 +59,7 @@ function paramTensors(graph: Graph, { weights, externalData, fedParams }: Serial
     return params.map((p) => {
       const bytes = bytesOf(weights(p.name, p.dims));
       writeSync(fd, bytes);
-      const entry = { name: p.name, dataType: 1, dims: p.dims, dataLocation: 1, externalData: [
+      const entry = { name: p.name, dataType: ELEM_TYPE[p.dtype ?? 'float32'], dims: p.dims, dataLocation: 1, externalData: [
         { key: 'location', value: externalData.location },
         { key: 'offset', value: String(offset) },
         { key: 'length', value: String(bytes.length) },
@@ -72,7 +72,7 @@ function paramTensors(graph: Graph, { weights, externalData, fedParams }: Serial
   }
 }
 
-function bytesOf(values: Float32Array): Uint8Array {
+function bytesOf(values: Float32Array | Int8Array): Uint8Array {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 

@@ -32,6 +32,8 @@ export class ModelNetworks {
   readonly weights: FedWeights;
   /** Whether the weights being fed include spatial conv weights (the UNet then runs its `+spatial` variant). */
   patchesSpatialConvs = false;
+  /** Whether networks are applied (merged weights are fed instead of the checkpoint's). */
+  active = false;
   private index: LayerIndex | null = null;
   private readonly cache = new Map<string, Promise<MergeResult>>();
 
@@ -93,6 +95,7 @@ export class ModelNetworks {
   apply(weights: ReadonlyMap<string, Tensor>): void {
     this.weights.setOverrides(weights);
     this.patchesSpatialConvs = [...weights.values()].some((w) => isSpatialConv(w.shape));
+    this.active = weights.size > 0;
   }
 
   /** Feeds the checkpoint's own weights again. */

@@ -24,7 +24,18 @@ export interface LoadOptions {
   cacheDir?: string;
   /** Threads per ORT operator (default: all cores). */
   threads?: number;
+  /**
+   * 'int8': the UNet's Linear layers use int8 weights (onnx/quantize.ts), faster and less exact (`npm run bench`
+   * case unet-sd15-512-int8 prints both). Jobs with LoRA networks run the float32 UNet (merged weights are fed).
+   */
+  quantize?: 'int8';
 }
+
+/**
+ * Which weights a session takes as inputs: 'fed' the Linear and 1×1-conv weights (the checkpoint's, or
+ * LoRA-merged ones), 'spatial' those and the 3×3 convs, 'int8' none (Linear weights are int8 initializers).
+ */
+type WeightMode = 'fed' | 'spatial' | 'int8';
 
 /** `text0`, `text1`: the text encoders in `config.text_encoders` order. */
 type ImagePart = 'unet' | 'unetControlled' | 'vaeDecoder' | 'vaeEncoder';
@@ -92,10 +103,15 @@ export class LoadedModel {
     }
   }
 
+  /** How this model was opened (a refiner opened for it shares the cache folder and threads). */
+  get loadOptions(): LoadOptions {
+    return this.options;
+  }
+
   /** Compiles every network now (so the first request does not pay for it). */
   async warmUp(): Promise<void> {
     const text = this.config.text_encoders.map((_, i): Part => `text${i}`);
-    await Promise.all([...text, 'unet', 'vaeDecoder'].map((p) => this.session(p as Part)));
+    await Promise.all([...[...text, 'vaeDecoder'].map((p) => this.session(p as Part)), this.session('unet', this.weightMode('unet'))]);
     for (const fed of this.fed.values()) this.networks.weights.preload(fed); // the fed weights too, not on the first run
   }
 
@@ -145,15 +161,21 @@ export class LoadedModel {
     return (await session.run({ image })).moments;
   }
 
-  private session(part: Part, spatial = false): Promise<OrtSession> {
-    const key = spatial ? `${part}+spatial` : part;
+  private session(part: Part, mode: WeightMode = 'fed'): Promise<OrtSession> {
+    const key = sessionKey(part, mode);
     let session = this.sessions.get(key);
     if (!session) {
       const graph = this.graph(part);
       // UNet and text-encoder weights are session inputs so LoRA-merged ones can be fed (model-networks.ts).
-      const fed = this.networks.fedParams(graph, !part.startsWith('vae'), spatial);
+      const fed = mode === 'int8' ? new Map<string, readonly number[]>() : this.networks.fedParams(graph, !part.startsWith('vae'), mode === 'spatial');
       this.fed.set(key, fed);
-      session = compileGraph(graph, this.file, { cacheDir: this.options.cacheDir, intraOpThreads: this.options.threads, fedParams: new Set(fed.keys()) });
+      const quantize = mode === 'int8' ? 'int8' : undefined;
+      session = compileGraph(graph, this.file, {
+        cacheDir: this.options.cacheDir,
+        intraOpThreads: this.options.threads,
+        fedParams: new Set(fed.keys()),
+        quantize,
+      });
       session.catch(() => this.sessions.delete(key)); // a failed compile may be retried
       this.sessions.set(key, session);
     }
@@ -162,12 +184,19 @@ export class LoadedModel {
 
   /**
    * Runs `part` with `feeds` plus its fed weights (the checkpoint's, or the active networks' merge); the UNet runs
-   * its `+spatial` variant while the active networks patch spatial convs.
+   * its `+spatial` variant while the active networks patch spatial convs, and its int8 one when asked for and no
+   * networks are active.
    */
   private async run(part: Part, feeds: Record<string, Feed>): Promise<Record<string, Tensor>> {
-    const spatial = part.startsWith('unet') && this.networks.patchesSpatialConvs;
-    const session = await this.session(part, spatial);
-    return session.run({ ...feeds, ...this.networks.weights.feeds(this.fed.get(spatial ? `${part}+spatial` : part) ?? new Map()) });
+    const mode = this.weightMode(part);
+    const session = await this.session(part, mode);
+    return session.run({ ...feeds, ...this.networks.weights.feeds(this.fed.get(sessionKey(part, mode)) ?? new Map()) });
+  }
+
+  private weightMode(part: Part): WeightMode {
+    if (!part.startsWith('unet')) return 'fed';
+    if (this.networks.patchesSpatialConvs) return 'spatial';
+    return this.options.quantize === 'int8' && !this.networks.active ? 'int8' : 'fed';
   }
 
   /** The graph variant for the current tiling setting. */
@@ -178,11 +207,16 @@ export class LoadedModel {
   private graph(part: Part): Graph {
     if (part.endsWith('Circular')) return withCircularConvPadding(this.graph(part.slice(0, -'Circular'.length) as ImagePart));
     switch (part) {
-      case 'unet': return buildUNetGraph(this.config.unet);
-      case 'unetControlled': return buildUNetGraph(this.config.unet, { control: true });
-      case 'vaeDecoder': return buildVAEDecoderGraph(this.config.vae);
-      case 'vaeEncoder': return buildVAEEncoderGraph(this.config.vae);
-      default: return buildTextEncoderGraph(this.config.text_encoders[Number(part.slice('text'.length))], { tokenFixes: true });
+      case 'unet':
+        return buildUNetGraph(this.config.unet);
+      case 'unetControlled':
+        return buildUNetGraph(this.config.unet, { control: true });
+      case 'vaeDecoder':
+        return buildVAEDecoderGraph(this.config.vae);
+      case 'vaeEncoder':
+        return buildVAEEncoderGraph(this.config.vae);
+      default:
+        return buildTextEncoderGraph(this.config.text_encoders[Number(part.slice('text'.length))], { tokenFixes: true });
     }
   }
 
@@ -194,3 +228,5 @@ export class LoadedModel {
     this.file.close();
   }
 }
+
+const sessionKey = (part: Part, mode: WeightMode) => (mode === 'fed' ? part : `${part}+${mode}`);

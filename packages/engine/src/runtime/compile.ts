@@ -12,6 +12,7 @@ import type { SafetensorsFile } from '../checkpoint/safetensors.ts';
 import { CheckpointError } from '../errors.ts';
 import type { Graph } from '../onnx/graph.ts';
 import { serializeModel, type WeightSource } from '../onnx/proto.ts';
+import { quantizedWeights, quantizeLinears } from '../onnx/quantize.ts';
 import { ORT_VERSION, OrtSession, type SessionOptions } from './ort.ts';
 
 /** Above this many weight bytes the model goes through external data on disk (protobuf caps at 2 GiB). */
@@ -27,10 +28,12 @@ export interface CompileOptions extends SessionOptions {
    * feed them. This is how LoRA-merged weights reach an existing session (see runtime/fed-weights.ts).
    */
   fedParams?: ReadonlySet<string>;
+  /** 'int8': Linear weights stored as int8 (onnx/quantize.ts; rewrites `graph`). Fed parameters stay float32. */
+  quantize?: 'int8';
 }
 
 /** Reads each declared parameter from `file`, checking its shape against the declaration. */
-export function checkpointWeights(file: SafetensorsFile, keyOf: (p: string) => string = (p) => p): WeightSource {
+export function checkpointWeights(file: SafetensorsFile, keyOf: (p: string) => string = (p) => p): (name: string, dims: readonly number[]) => Float32Array {
   return (name, dims) => {
     const key = keyOf(name);
     if (!file.has(key)) throw new CheckpointError(file.path, `is missing tensor '${key}' that the detected architecture needs`);
@@ -47,13 +50,17 @@ export function checkpointWeights(file: SafetensorsFile, keyOf: (p: string) => s
 /** Bytes of the weights stored in the model (fed parameters are not). */
 export function weightBytes(graph: Graph, fedParams?: ReadonlySet<string>): number {
   let total = 0;
-  for (const p of graph.params.values()) if (!fedParams?.has(p.name)) total += 4 * p.dims.reduce((a, b) => a * b, 1);
+  for (const p of graph.params.values()) if (!fedParams?.has(p.name)) total += (p.dtype === 'int8' ? 1 : 4) * p.dims.reduce((a, b) => a * b, 1);
   return total;
 }
 
 export async function compileGraph(graph: Graph, file: SafetensorsFile, options: CompileOptions = {}): Promise<OrtSession> {
-  const weights = checkpointWeights(file, options.keyOf);
   const { fedParams } = options;
+  let weights: WeightSource = checkpointWeights(file, options.keyOf);
+  if (options.quantize === 'int8') {
+    quantizeLinears(graph, fedParams);
+    weights = quantizedWeights(graph, weights);
+  }
   const bytes = weightBytes(graph, fedParams);
   if (!options.cacheDir) {
     if (bytes > INLINE_LIMIT_BYTES) throw new Error(`${graph.name}: ${bytes} bytes of weights need a cacheDir for external data`);

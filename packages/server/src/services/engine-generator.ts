@@ -42,6 +42,8 @@ export interface EngineGeneratorOptions {
   placeholder?: boolean;
   /** Threads per ORT operator. */
   threads?: number;
+  /** `--int8`: the UNet's Linear layers run with int8 weights (engine LoadOptions.quantize). */
+  quantize?: 'int8';
   log?: (line: string) => void;
 }
 
@@ -83,7 +85,7 @@ export class EngineGenerator implements Generator {
     const entry = catalog.list().find((e) => e.filename === checkpoint.filename);
     if (!entry) throw new ApiError('MODEL_NOT_FOUND', `checkpoint ${checkpoint.name} is no longer on disk`);
     const sha256 = await catalog.hash(entry, { noHashing: this.options.noHashing });
-    const sd = openModel(entry.filename, checkpoint.name, { cacheDir: join(this.options.dataDir, 'cache', 'onnx'), threads: this.options.threads });
+    const sd = openModel(entry.filename, checkpoint.name, { cacheDir: join(this.options.dataDir, 'cache', 'onnx'), threads: this.options.threads, quantize: this.options.quantize });
     sd.model.shortHash = sha256 ? sha256.slice(0, 10) : null;
     sd.embeddings = this.embeddings;
     sd.loras = this.loras;
