@@ -7,5 +7,6 @@ export type { CheckpointFile, Generator } from './services/generator.ts';
 export { OptionsStore } from './services/options-store.ts';
 export type { SdApiInstance } from './types.ts';
 export { EngineGenerator, type EngineGeneratorOptions } from './services/engine-generator.ts';
+export { WorkerGenerator } from './services/worker-generator.ts';
 export { parseRetention } from './services/jobs/retention.ts';
 export type { RetentionPolicy } from './services/jobs/types.ts';

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EngineGenerator, parseRetention, startServer } from '@sdapi/server';
+import { parseRetention, startServer, WorkerGenerator } from '@sdapi/server';
 
 const HELP = `usage: sdapi serve [options]      (npm start -- [options])
 
@@ -68,7 +68,8 @@ export async function serve(argv: string[]): Promise<number> {
   }
   const dataDir = resolve(values['data-dir']);
   const threads = values.threads === undefined ? undefined : Number(values.threads);
-  const generator = new EngineGenerator({
+  // The engine runs in a worker thread: ORT's native runs would otherwise stall /progress, interrupt and health.
+  const generator = new WorkerGenerator({
     dataDir, ckpt: values.ckpt ? resolve(values.ckpt) : null, ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
     embeddingsDir: values['embeddings-dir'] ? resolve(values['embeddings-dir']) : null,
     loraDir: values['lora-dir'] ? resolve(values['lora-dir']) : null,

@@ -40,9 +40,9 @@ export interface Generator {
    * Textual-inversion embeddings as the loaded model sees them (GET /embeddings): `loaded` fit its text encoders.
    * Generators without textual inversion leave both out (the lists are then empty).
    */
-  listEmbeddings?(): EmbeddingList;
+  listEmbeddings?(): EmbeddingList | Promise<EmbeddingList>;
   /** Re-reads the embeddings folder (POST /refresh-embeddings); called inside the queue. */
-  refreshEmbeddings?(): void;
+  refreshEmbeddings?(): void | Promise<void>;
   /** LoRA / LyCORIS files (GET /loras); generators without networks leave it out (the list is then empty). */
   listLoras?(): LoraList;
   /** Rescans the LoRA folders (POST /refresh-loras). */

@@ -6,7 +6,7 @@
 import type { EmbeddingInfo as EngineEmbeddingInfo, GenerationHooks, Txt2ImgResult } from '@sdapi/engine';
 import type { EmbeddingItem, EmbeddingsResponse, LoraList, ProgressResponse, SDModelItem, Txt2ImgRequest } from '@sdapi/protocol';
 import { encodePng, type GenerationProgress, type Img2ImgResult } from '@sdapi/engine';
-import type { Img2ImgRequest } from '@sdapi/protocol';
+import type { Img2ImgRequest, JobType } from '@sdapi/protocol';
 import type { Catalog } from './catalog.ts';
 import { checkpointTitle, findCheckpoint, toSdModelItem } from './checkpoints.ts';
 import type { GenerationQueue } from './generation-queue.ts';
@@ -17,8 +17,10 @@ import { EmbeddedJobStore } from './jobs/embedded-store.ts';
 import { type JobHandle, JobService } from './jobs/job-service.ts';
 import { type Img2ImgPrepared, img2imgKind, type JobKind, providedSubset, type Txt2ImgPrepared, txt2imgKind } from './jobs/kinds.ts';
 import type { JobStore, RetentionPolicy } from './jobs/types.ts';
+import { extrasKind } from './jobs/extras-kind.ts';
 import type { WebhookSender } from './jobs/webhooks.ts';
 import type { Txt2ImgJob } from './mapping.ts';
+import type { ScriptExecutor } from './scripts/types.ts';
 import { ApiError } from './errors.ts';
 import { LivePreview, previewOf } from './live-preview.ts';
 import type { OptionsStore } from './options-store.ts';
@@ -73,8 +75,8 @@ export class SdService {
     });
   }
 
-  /** The job types this generator can run: txt2img, and img2img when the generator has it. */
-  private jobKinds(): { txt2img: JobKind; img2img?: JobKind } {
+  /** The job types this server can run: txt2img, extras, and img2img when the generator has it. */
+  private jobKinds(): Partial<Record<JobType, JobKind>> {
     const common = {
       catalog: this.catalog,
       options: this.options,
@@ -85,8 +87,9 @@ export class SdService {
       },
     };
     const txt2img = txt2imgKind({ ...common, run: (job, hooks) => this.runTxt2img(job, this.preview.track(hooks)) });
-    if (!this.generator.img2img) return { txt2img };
-    return { txt2img, img2img: img2imgKind({ ...common, run: (job, hooks) => this.runImg2img(job, this.preview.track(hooks)) }) };
+    const extras = { 'extra-single-image': extrasKind(false, this.options), 'extra-batch-images': extrasKind(true, this.options) };
+    if (!this.generator.img2img) return { txt2img, ...extras };
+    return { txt2img, ...extras, img2img: img2imgKind({ ...common, run: (job, hooks) => this.runImg2img(job, this.preview.track(hooks)) }) };
   }
 
   /**
@@ -110,6 +113,8 @@ export class SdService {
 
   /** Inside the queue: the right checkpoint is loaded first (§4.3, §9.5), then the engine runs. */
   private async runTxt2img(job: Txt2ImgJob, hooks: GenerationHooks): Promise<Txt2ImgResult> {
+    // A selected script (services/scripts) runs the whole job: all its generations inside this one queue job.
+    if (job.script) return job.script.run(this.scriptExecutor(), hooks);
     await this.ensureCheckpoint(job.checkpointOverride);
     // Styles first (spec §6.1): `all_prompts` and the infotext carry the styled prompts, as A1111's do.
     return this.generator.txt2img({ ...this.styles.apply(job.params), infotextVersion: this.version }, hooks);
@@ -123,7 +128,7 @@ export class SdService {
     const { listEmbeddings } = this.generator;
     if (!listEmbeddings) return { loaded: {}, skipped: {} };
     if (!this.generator.currentCheckpoint()) await this.queue.exclusive(() => this.ensureCheckpoint(null));
-    const { loaded, skipped } = listEmbeddings.call(this.generator);
+    const { loaded, skipped } = await listEmbeddings.call(this.generator);
     const wire = (items: ReadonlyMap<string, EngineEmbeddingInfo>) =>
       Object.fromEntries([...items].map(([name, info]): [string, EmbeddingItem] => [name, toEmbeddingItem(info)]));
     return { loaded: wire(loaded), skipped: wire(skipped) };
@@ -131,7 +136,7 @@ export class SdService {
 
   /** POST /refresh-embeddings: a forced reload under the queue lock (A1111 takes it too). */
   async refreshEmbeddings(): Promise<void> {
-    await this.queue.exclusive(async () => this.generator.refreshEmbeddings?.());
+    await this.queue.exclusive(async () => await this.generator.refreshEmbeddings?.());
   }
 
   /** GET /loras: the LoRA/LyCORIS files found (A1111 shape; `error` for a file that cannot be applied). */
@@ -211,10 +216,24 @@ export class SdService {
 
   /** Inside the queue: checkpoint first, then the engine's img2img. */
   private async runImg2img(job: Img2ImgJob, hooks: GenerationHooks): Promise<Img2ImgResult> {
+    if (job.script) return job.script.run(this.scriptExecutor(), hooks);
     const { img2img } = this.generator;
     if (!img2img) throw new ApiError('UNSUPPORTED_PARAM', "this server's generator cannot run img2img");
     await this.ensureCheckpoint(job.checkpointOverride);
     return img2img.call(this.generator, { ...this.styles.apply(job.params), infotextVersion: this.version }, hooks);
+  }
+
+  /** What a script generates with: the cell's checkpoint first, styles applied, txt2img or img2img by its params. */
+  private scriptExecutor(): ScriptExecutor {
+    return {
+      generate: async (params, checkpoint, hooks) => {
+        await this.ensureCheckpoint(checkpoint);
+        const styled = { ...this.styles.apply(params), infotextVersion: this.version };
+        if (!('initImages' in styled)) return this.generator.txt2img(styled, hooks);
+        if (!this.generator.img2img) throw new ApiError('UNSUPPORTED_PARAM', "this server's generator cannot run img2img");
+        return this.generator.img2img(styled, hooks);
+      },
+    };
   }
 
   /**

@@ -1,0 +1,65 @@
+/**
+ * Worker-thread entry of WorkerGenerator: hosts one EngineGenerator, so onnxruntime's runs (synchronous native
+ * calls in onnxruntime-node, seconds per UNet step on a full model), graph building and weight conversion never
+ * hold the server's event loop. Messages: `{id, method, args}` calls answered with `{id, result}` or
+ * `{id, error}`; `{control: 'interrupt' | 'skip', id}` for a running job; progress and log lines flow back.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { GenerationHooks, GenerationProgress } from '@sdapi/engine';
+import { EngineGenerator, type EngineGeneratorOptions } from './engine-generator.ts';
+
+if (!parentPort) throw new Error('generator-worker.ts runs as a worker thread (see worker-generator.ts)');
+const port = parentPort;
+
+const generator = new EngineGenerator({ ...(workerData as EngineGeneratorOptions), log: (line) => port.postMessage({ log: line }) });
+
+interface Running {
+  interrupt: AbortController;
+  skip: AbortController;
+}
+const running = new Map<number, Running>();
+
+/** Errors cross as plain data; `code` (ApiError / EngineError) is what the server's error table reads. */
+function serialise(error: unknown) {
+  const e = error as { name?: string; message?: string; code?: unknown; stack?: string; headers?: unknown };
+  return { name: e?.name ?? 'Error', message: e?.message ?? String(error), code: e?.code, stack: e?.stack, headers: e?.headers };
+}
+
+function hooksFor(id: number): GenerationHooks {
+  const job: Running = { interrupt: new AbortController(), skip: new AbortController() };
+  running.set(id, job);
+  return {
+    signal: job.interrupt.signal,
+    // As the queue does: a skip applies to the batch that was running; the next batch asks for a fresh signal.
+    skipSignal: () => {
+      if (job.skip.signal.aborted) job.skip = new AbortController();
+      return job.skip.signal;
+    },
+    onProgress: (p: GenerationProgress) => port.postMessage({ id, progress: p }),
+  };
+}
+
+const METHODS = new Set(['listCheckpoints', 'loadCheckpoint', 'txt2img', 'img2img', 'listEmbeddings', 'refreshEmbeddings', 'refreshLoras', 'close']);
+
+port.on('message', async (message: { id: number; method?: string; args?: unknown[]; control?: 'interrupt' | 'skip' }) => {
+  const { id } = message;
+  if (message.control) {
+    const job = running.get(id);
+    if (message.control === 'interrupt') job?.interrupt.abort();
+    else job?.skip.abort();
+    return;
+  }
+  const method = message.method ?? '';
+  try {
+    if (!METHODS.has(method)) throw new Error(`generator worker: unknown method ${method}`);
+    const args = [...(message.args ?? [])];
+    if (method === 'txt2img' || method === 'img2img') args[1] = hooksFor(id);
+    const fn = (generator as unknown as Record<string, (...a: unknown[]) => unknown>)[method];
+    const result = await fn.apply(generator, args);
+    port.postMessage({ id, result });
+  } catch (error) {
+    port.postMessage({ id, error: serialise(error) });
+  } finally {
+    running.delete(id);
+  }
+});

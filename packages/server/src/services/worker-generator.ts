@@ -1,0 +1,196 @@
+/**
+ * The engine off the event loop (issue 13 §8). onnxruntime-node runs a session synchronously on the calling
+ * thread (its `run` is a native call inside `setImmediate`), so with the engine in the server's thread every UNet
+ * step stalls `/progress`, interrupt and health for its whole duration (measured: 0.6 s on the *tiny* model at
+ * 512², seconds per step on a full SD1.5). WorkerGenerator keeps the same Generator interface and runs an
+ * EngineGenerator in a worker thread (generator-worker.ts): calls and results cross as structured clones,
+ * progress comes back per step, interrupt and skip are forwarded at once (the engine sees them at its next step
+ * check, as before). The LoRA list is read on this side (a folder scan, needed synchronously by capabilities).
+ *
+ * If the worker dies (an exception outside a call, out of memory), every call in flight fails with a 500 naming
+ * the cause, and the next call starts a fresh worker with no model loaded.
+ */
+
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import {
+  type GenerationHooks,
+  type GenerationProgress,
+  type Img2ImgParams,
+  type Img2ImgResult,
+  LoraCatalog,
+  type Txt2ImgParams,
+  type Txt2ImgResult,
+} from '@sdapi/engine';
+import type { LoraList } from '@sdapi/protocol';
+import type { EngineGeneratorOptions } from './engine-generator.ts';
+import { ApiError, type ApiErrorCode } from './errors.ts';
+import type { CheckpointFile, EmbeddingList, Generator } from './generator.ts';
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+  hooks?: GenerationHooks;
+  /** Skip signals already wired to the worker (the queue hands out a fresh one per batch). */
+  skipSeen?: WeakSet<AbortSignal>;
+  /** The batch the last progress was for: the queue's skip signal is asked for again when it changes. */
+  jobNo?: number;
+}
+
+type SerialisedError = { name: string; message: string; code?: unknown; stack?: string; headers?: Record<string, string> };
+
+export class WorkerGenerator implements Generator {
+  private worker: Worker | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private current: CheckpointFile | null = null;
+  private readonly loras: LoraCatalog;
+  private closed = false;
+
+  constructor(private readonly options: EngineGeneratorOptions) {
+    const dirs = [options.loraDir, join(options.dataDir, 'models', 'Lora'), join(options.dataDir, 'models', 'LyCORIS')];
+    // Listing only (names, metadata, errors); the worker's own catalog applies the networks and hashes them.
+    this.loras = new LoraCatalog({ dirs: dirs.filter((d): d is string => Boolean(d)), cache: null, noHashing: true });
+  }
+
+  listCheckpoints(): Promise<CheckpointFile[]> {
+    return this.call('listCheckpoints', []) as Promise<CheckpointFile[]>;
+  }
+
+  currentCheckpoint(): CheckpointFile | null {
+    return this.current;
+  }
+
+  async loadCheckpoint(checkpoint: CheckpointFile): Promise<CheckpointFile> {
+    const loaded = (await this.call('loadCheckpoint', [checkpoint])) as CheckpointFile;
+    this.current = loaded;
+    return loaded;
+  }
+
+  txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult> {
+    return this.call('txt2img', [params, null], hooks) as Promise<Txt2ImgResult>;
+  }
+
+  img2img(params: Img2ImgParams, hooks: GenerationHooks): Promise<Img2ImgResult> {
+    return this.call('img2img', [params, null], hooks) as Promise<Img2ImgResult>;
+  }
+
+  listEmbeddings(): Promise<EmbeddingList> {
+    return this.call('listEmbeddings', []) as Promise<EmbeddingList>;
+  }
+
+  async refreshEmbeddings(): Promise<void> {
+    await this.call('refreshEmbeddings', []);
+  }
+
+  listLoras(): LoraList {
+    return this.loras.list().map((e) => ({ name: e.name, alias: e.alias, path: e.path, metadata: e.metadata, ...(e.error ? { error: e.error } : {}) }));
+  }
+
+  refreshLoras(): void {
+    this.loras.refresh();
+    this.call('refreshLoras', []).catch(() => undefined);
+  }
+
+  /** Releases the model in the worker and ends the thread. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.worker) return;
+    await this.call('close', [], undefined, true).catch(() => undefined);
+    await this.worker?.terminate();
+    this.worker = null;
+  }
+
+  private start(): Worker {
+    const worker = new Worker(new URL('./generator-worker-boot.mjs', import.meta.url), { workerData: { ...this.options, log: undefined } });
+    worker.on('message', (message: { id?: number; result?: unknown; error?: SerialisedError; progress?: GenerationProgress; log?: string }) => {
+      if (message.log !== undefined) return this.options.log?.(message.log);
+      const pending = this.pending.get(message.id ?? -1);
+      if (!pending) return;
+      if (message.progress) return this.progress(message.id as number, pending, message.progress);
+      this.pending.delete(message.id as number);
+      if (message.error) pending.reject(revive(message.error));
+      else pending.resolve(message.result);
+    });
+    worker.on('error', (error) => this.lost(worker, error));
+    worker.on('exit', (code) => this.lost(worker, new Error(`the generator worker exited with code ${code}`)));
+    worker.unref(); // an idle worker does not keep the process alive; calls in flight hold it via their promises
+    return worker;
+  }
+
+  private lost(worker: Worker, cause: Error): void {
+    if (this.worker !== worker) return;
+    this.worker = null;
+    this.current = null; // a fresh worker starts without a model
+    for (const [id, pending] of this.pending) {
+      this.pending.delete(id);
+      pending.reject(
+        this.closed
+          ? new ApiError('SHUTTING_DOWN', 'the server is shutting down')
+          : new ApiError('INTERNAL', `the generator stopped: ${cause.message}`, { cause }),
+      );
+    }
+  }
+
+  private call(method: string, args: unknown[], hooks?: GenerationHooks, evenIfClosed = false): Promise<unknown> {
+    if (this.closed && !evenIfClosed) return Promise.reject(new ApiError('SHUTTING_DOWN', 'the server is shutting down'));
+    this.worker ??= this.start();
+    const worker = this.worker;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { resolve, reject, hooks, skipSeen: new WeakSet(), jobNo: 0 };
+      this.pending.set(id, pending);
+      worker.ref();
+      const settle = () => {
+        if (this.pending.size === 0) worker.unref();
+      };
+      pending.resolve = (v) => {
+        settle();
+        resolve(v);
+      };
+      pending.reject = (e) => {
+        settle();
+        reject(e);
+      };
+      worker.postMessage({ id, method, args });
+      if (hooks?.signal) {
+        const interrupt = () => worker.postMessage({ id, control: 'interrupt' });
+        if (hooks.signal.aborted) interrupt();
+        else hooks.signal.addEventListener('abort', interrupt, { once: true });
+      }
+      this.watchSkip(id, pending);
+    });
+  }
+
+  /** Wires the queue's current skip signal (a fresh one per batch) to the worker's job. */
+  private watchSkip(id: number, pending: Pending): void {
+    const signal = pending.hooks?.skipSignal?.();
+    if (!signal || pending.skipSeen?.has(signal)) return;
+    pending.skipSeen?.add(signal);
+    const skip = () => this.worker?.postMessage({ id, control: 'skip' });
+    if (signal.aborted) skip();
+    else signal.addEventListener('abort', skip, { once: true });
+  }
+
+  private progress(id: number, pending: Pending, progress: GenerationProgress): void {
+    // Like the engine, ask for the skip signal once per batch (asking resets a skip that was already taken).
+    if (progress.jobNo !== pending.jobNo) {
+      pending.jobNo = progress.jobNo;
+      this.watchSkip(id, pending);
+    }
+    pending.hooks?.onProgress?.(progress);
+  }
+}
+
+/** An error from the worker with its code (the server's error table maps it) and message. */
+function revive(e: SerialisedError): Error {
+  if (typeof e.code === 'string' && e.name === 'ApiError') {
+    const error = new ApiError(e.code as ApiErrorCode, e.message, { headers: e.headers });
+    error.stack = e.stack;
+    return error;
+  }
+  const error = Object.assign(new Error(e.message), { name: e.name, code: e.code });
+  error.stack = e.stack;
+  return error;
+}

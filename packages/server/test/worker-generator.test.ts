@@ -1,0 +1,88 @@
+/**
+ * The engine in a worker thread (issue 13 §8; `sdapi serve` uses it): same pixels and infotext as the engine in
+ * the server's thread, progress and the live preview come through, interrupt stops a running job, error codes
+ * keep their statuses (an unusable checkpoint is a 422), embeddings list, and close() ends the thread. How long
+ * /progress waits with and without the worker is measured by scripts/event-loop-probe.ts, not here.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { buildApp } from '../src/app.ts';
+import { WorkerGenerator } from '../src/services/worker-generator.ts';
+import type { SdApiInstance } from '../src/types.ts';
+import { needFiles, startTinyEngineServer, TINY_SD15_CKPT, type TinyEngineServer } from './helpers/tiny-engine.ts';
+
+const skip = needFiles();
+if (skip) console.log(`# skipped: ${skip}`);
+
+let inline: TinyEngineServer | undefined;
+let app: SdApiInstance | undefined;
+let generator: WorkerGenerator | undefined;
+let base = '';
+
+before(async () => {
+  if (skip) return;
+  inline = await startTinyEngineServer('inline');
+  const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-worker-'));
+  mkdirSync(join(dataDir, 'models', 'Stable-diffusion'), { recursive: true });
+  writeFileSync(join(dataDir, 'models', 'Stable-diffusion', 'broken.safetensors'), readFileSync(TINY_SD15_CKPT).subarray(0, 5000));
+  generator = new WorkerGenerator({ dataDir, ckpt: TINY_SD15_CKPT, placeholder: false });
+  app = await buildApp({ generator, dataDir });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+});
+after(async () => {
+  await app?.close();
+  await generator?.close();
+  await inline?.close();
+});
+
+const post = async (url: string, body: unknown) => {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+};
+
+test('same image and infotext as the engine in the server thread', { skip }, async () => {
+  const request = { prompt: 'a lighthouse', negative_prompt: 'fog', seed: 7, steps: 4, width: 64, height: 64, sampler_name: 'Euler a', batch_size: 2 };
+  const inWorker = await post(`${base}/sdapi/v1/txt2img`, request);
+  const inThread = await post(`${inline?.base}/sdapi/v1/txt2img`, request);
+  assert.equal(inWorker.status, 200, JSON.stringify(inWorker.body));
+  assert.deepEqual(inWorker.body.images, inThread.body.images);
+  assert.deepEqual(JSON.parse(inWorker.body.info).infotexts, JSON.parse(inThread.body.info).infotexts);
+  assert.match((await (await fetch(`${base}/sdapi/v1/options`)).json()).sd_model_checkpoint, /^model\.safetensors/);
+});
+
+test('progress comes through while a job runs, and /interrupt stops it early', { skip }, async () => {
+  const running = post(`${base}/sdapi/v1/txt2img`, { prompt: 'a cat', seed: 1, steps: 150, width: 64, height: 64, sampler_name: 'Euler' });
+  let seen: Record<string, any> | undefined;
+  for (let i = 0; i < 2000 && !seen; i++) {
+    const p = (await (await fetch(`${base}/sdapi/v1/progress`)).json()) as Record<string, any>;
+    if (p.state.sampling_step > 2) seen = p;
+    else await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(seen, 'no progress seen while the job ran');
+  assert.ok(seen.progress > 0 && seen.state.sampling_steps === 150, JSON.stringify(seen.state));
+  assert.equal((await fetch(`${base}/sdapi/v1/interrupt`, { method: 'POST' })).status, 200);
+  const result = await running;
+  assert.equal(result.status, 200);
+  const after = (await (await fetch(`${base}/sdapi/v1/progress`)).json()) as Record<string, any>;
+  assert.ok(after.state.sampling_step < 150, `the job ran to step ${after.state.sampling_step} of 150 after the interrupt`);
+});
+
+test('an unusable checkpoint is still a 422 naming the file; embeddings list; the worker keeps serving', { skip }, async () => {
+  const res = await post(`${base}/sdapi/v1/txt2img`, { prompt: 'x', steps: 1, width: 64, height: 64, override_settings: { sd_model_checkpoint: 'broken' } });
+  assert.equal(res.status, 422, JSON.stringify(res.body));
+  assert.match(res.body.detail, /broken\.safetensors/);
+  const embeddings = await fetch(`${base}/sdapi/v1/embeddings`);
+  assert.equal(embeddings.status, 200);
+  assert.deepEqual(Object.keys(await embeddings.json()), ['loaded', 'skipped']);
+  assert.equal((await post(`${base}/sdapi/v1/txt2img`, { prompt: 'x', steps: 1, width: 64, height: 64 })).status, 200);
+});
+
+test('close() ends the worker; later calls say the server is shutting down', { skip }, async () => {
+  const g = new WorkerGenerator({ dataDir: mkdtempSync(join(tmpdir(), 'sdapi-worker-close-')), ckpt: TINY_SD15_CKPT, placeholder: false });
+  assert.equal((await g.listCheckpoints()).length, 1);
+  await g.close();
+  await assert.rejects(g.listCheckpoints(), { code: 'SHUTTING_DOWN' });
+});
