@@ -50,7 +50,8 @@ test('same image and infotext as the engine in the server thread', { skip }, asy
   assert.equal(inWorker.status, 200, JSON.stringify(inWorker.body));
   assert.deepEqual(inWorker.body.images, inThread.body.images);
   assert.deepEqual(JSON.parse(inWorker.body.info).infotexts, JSON.parse(inThread.body.info).infotexts);
-  assert.match((await (await fetch(`${base}/sdapi/v1/options`)).json()).sd_model_checkpoint, /^model\.safetensors/);
+  const options = (await (await fetch(`${base}/sdapi/v1/options`)).json()) as { sd_model_checkpoint: string };
+  assert.match(options.sd_model_checkpoint, /^model\.safetensors/);
 });
 
 test('progress comes through while a job runs, and /interrupt stops it early', { skip }, async () => {
@@ -76,7 +77,7 @@ test('an unusable checkpoint is still a 422 naming the file; embeddings list; th
   assert.match(res.body.detail, /broken\.safetensors/);
   const embeddings = await fetch(`${base}/sdapi/v1/embeddings`);
   assert.equal(embeddings.status, 200);
-  assert.deepEqual(Object.keys(await embeddings.json()), ['loaded', 'skipped']);
+  assert.deepEqual(Object.keys((await embeddings.json()) as object), ['loaded', 'skipped']);
   assert.equal((await post(`${base}/sdapi/v1/txt2img`, { prompt: 'x', steps: 1, width: 64, height: 64 })).status, 200);
 });
 
