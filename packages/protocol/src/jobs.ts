@@ -9,7 +9,7 @@ const Str = Type.String();
 const Int = Type.Integer();
 const NullableStr = Type.Union([Str, Type.Null()]);
 
-export const JOB_TYPES = ['txt2img', 'img2img', 'extra-single-image'] as const;
+export const JOB_TYPES = ['txt2img', 'img2img', 'extra-single-image', 'extra-batch-images'] as const;
 export type JobType = (typeof JOB_TYPES)[number];
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;

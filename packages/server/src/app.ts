@@ -28,6 +28,7 @@ import { img2imgRoute } from './routes/sdapi/img2img.ts';
 import { listRoutes } from './routes/sdapi/lists.ts';
 import { lorasRoutes } from './routes/sdapi/loras.ts';
 import { pngInfoRoute } from './routes/sdapi/png-info.ts';
+import { extrasRoutes } from './routes/sdapi/extras.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
 import { systemRoutes } from './routes/sdapi/system.ts';
 import { cmdFlagsBody } from './services/cmd-flags.ts';
@@ -121,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     await registerJobsApi(api, { credentials, limits: capabilityLimits(deps), sseKeepAliveMs: deps.sseKeepAliveMs, wsPingMs: deps.wsPingMs });
     for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
     for (const routes of [img2imgRoute, pngInfoRoute, listRoutes, systemRoutes]) routes(api);
+    extrasRoutes(api);
   });
   return app;
 }

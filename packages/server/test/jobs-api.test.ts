@@ -122,7 +122,7 @@ test('bad job fields: type and webhook events name the choices; ids are checked;
   const type = await submit({ type: 'txt2vid', params: {} });
   assert.equal(type.res.status, 422);
   assert.deepEqual(type.json.detail[0].loc, ['body', 'type']);
-  assert.match(type.json.detail[0].msg, /permitted: 'txt2img', 'img2img', 'extra-single-image'/);
+  assert.match(type.json.detail[0].msg, /permitted: 'txt2img', 'img2img', 'extra-single-image', 'extra-batch-images'/);
   const missing = await submit({ type: 'txt2img' });
   assert.equal(missing.res.status, 422);
   assert.deepEqual(missing.json.detail[0], { loc: ['body', 'params'], msg: 'field required', type: 'value_error.missing' });

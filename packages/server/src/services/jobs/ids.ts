@@ -24,7 +24,7 @@ export function jobId(wanted: string | null, source: JobSource, type: JobType): 
 function a1111TaskId(type: JobType): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
   const suffix = Array.from({ length: 7 }, () => alphabet[randomInt(alphabet.length)]).join('');
-  return `task(${type === 'extra-single-image' ? 'extras' : type}-${suffix})`;
+  return `task(${type.startsWith('extra-') ? 'extras' : type}-${suffix})`;
 }
 
 /** The wire view of a stored image (its URL is relative to the server root). */

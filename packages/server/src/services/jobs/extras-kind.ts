@@ -1,0 +1,59 @@
+/**
+ * Extras jobs (`extra-single-image`, `extra-batch-images`): the A1111 body validated by its route's schema, the
+ * images decoded and every size checked at submission, the upscale inside the queue (progress job `extras`,
+ * `job_count` = images). Stored results are PNGs with A1111's `parameters` (when the input had one) and
+ * `postprocessing` chunks; `info` is `{ html_info }`. The base64 images are dropped from the stored request
+ * once the job is done (like img2img's), so `result.parameters` carries the options, not the pixels.
+ */
+import { ExtrasBatchImagesRequest, ExtrasSingleImageRequest } from '@sdapi/protocol';
+import { encodePng } from '@sdapi/engine';
+import { type ExtrasJob, type ExtrasOutput, extrasText, runExtras, toExtrasJob } from '../extras.ts';
+import type { OptionsStore } from '../options-store.ts';
+import { type JobKind, validateBody } from './kinds.ts';
+
+export interface ExtrasPrepared {
+  job: ExtrasJob;
+  /** The validated options, echoed as `result.parameters` (images left out). */
+  parameters: Record<string, unknown>;
+}
+
+/** The sync routes' preparation; v2 jobs go through the same function. */
+export async function prepareExtras(request: Record<string, unknown>, batch: boolean, options: OptionsStore): Promise<ExtrasPrepared> {
+  const effective = options.effective();
+  if (batch) {
+    const body = validateBody<ExtrasBatchImagesRequest>(ExtrasBatchImagesRequest, request);
+    const { imageList, ...rest } = body;
+    const images = imageList.map((f, i) => ({ value: f.data, field: `imageList[${i}].data` }));
+    return { job: await toExtrasJob(rest, images, effective), parameters: { ...rest, imageList: imageList.map((f) => ({ name: f.name, data: null })) } };
+  }
+  const body = validateBody<ExtrasSingleImageRequest>(ExtrasSingleImageRequest, request);
+  const { image, ...rest } = body;
+  return { job: await toExtrasJob(rest, [{ value: image ?? '', field: 'image' }], effective), parameters: { ...rest, image: null } };
+}
+
+export function extrasKind(batch: boolean, options: OptionsStore): JobKind<ExtrasPrepared, ExtrasOutput> {
+  return {
+    progressName: 'extras',
+    prepare: (request) => prepareExtras(request, batch, options),
+    jobCount: (prepared) => prepared.job.images.length,
+    run: (prepared, hooks) => runExtras(prepared.job, hooks),
+    finish(prepared, output) {
+      // Stored results are PNGs (the image URLs say image/png), with the chunks the sync route's PNGs carry.
+      const pnginfo = options.effective().enable_pnginfo === true;
+      const images = output.images.map((img) => ({
+        png: encodePng(img.rgb, img.width, img.height, pnginfo ? extrasText(img) : {}),
+        width: img.width,
+        height: img.height,
+        seed: -1,
+        subseed: -1,
+        infotext: img.postprocessing,
+      }));
+      return { images, parameters: prepared.parameters, info: { html_info: output.htmlInfo }, interrupted: output.interrupted };
+    },
+    retainedRequest: (request) => {
+      const { image: _image, imageList, ...rest } = request;
+      if (Array.isArray(imageList)) return { ...rest, imageList: imageList.map((f) => ({ name: (f as { name?: unknown })?.name ?? '', data: null })) };
+      return _image === undefined ? rest : { ...rest, image: null };
+    },
+  };
+}
