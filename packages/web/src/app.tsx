@@ -103,6 +103,13 @@ export function App() {
     );
   }, []);
 
+  // Without the websocket, nobody tells this tab about other tabs' jobs: look every few seconds.
+  useEffect(() => {
+    if (connected) return;
+    const timer = setInterval(() => void resync(), 4000);
+    return () => clearInterval(timer);
+  }, [connected, resync]);
+
   useEffect(() => {
     const settle = async <T,>(p: PromiseLike<T[]>): Promise<T[]> => {
       try {

@@ -2,8 +2,9 @@
  * Live job events for the whole queue, so that every open tab sees every job: one WebSocket to `/sdapi/v2/ws`
  * subscribed to `"*"`, logged in with a one-time ticket from `POST /sdapi/v2/ws-ticket` (a fetch carries the
  * browser's Basic credentials; a websocket handshake may not). On a drop it reconnects with backoff and tells the
- * page to re-read the queue (`onResync`), so nothing that happened in between is lost. Where websockets do not get
- * through (a proxy without upgrade support), the page's own jobs are followed over SSE instead (`followOverSse`).
+ * page to re-read the queue (`onResync`), so nothing that happened in between is lost. While the websocket is down
+ * (a proxy without upgrade support, a restart), the page re-reads the queue every few seconds and follows the
+ * running and queued jobs over SSE instead (`followOverSse`).
  */
 import type { JobEvent } from '@sdapi/client';
 import { PAGE_BASE, sd } from './api.ts';
@@ -32,9 +33,9 @@ export class LiveJobs {
     for (const c of this.sse.values()) c.abort();
   }
 
-  /** True while the websocket is down for good: the page should follow its own jobs with followOverSse. */
+  /** True once the websocket failed and until it is open again: the page should follow jobs with followOverSse. */
   get degraded(): boolean {
-    return this.failures >= 3;
+    return this.failures > 0 && this.socket?.readyState !== WebSocket.OPEN;
   }
 
   /** Follows one job's events over SSE (resuming after drops) until its terminal event. */
@@ -82,6 +83,7 @@ export class LiveJobs {
     if (this.stopped) return;
     this.failures++;
     this.handlers.onStatus(false);
+    if (this.failures === 1) this.handlers.onResync(); // follow what is running over SSE from now on
     setTimeout(() => void this.connect(), Math.min(10_000, 500 * 2 ** this.failures));
   }
 }

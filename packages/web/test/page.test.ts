@@ -351,6 +351,54 @@ describe('the page on the tiny model', { skip }, () => {
     await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
     console_.assertClean();
   });
+
+  test('hires fix: the toggle doubles a 64×64 job to 128×128', async () => {
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await smallJob(page, 'hires', 2);
+    await page.getByLabel('Hires. fix').check();
+    await page.getByLabel('Upscale by').fill('2');
+    await page.getByLabel('Hires denoising').fill('0.5');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const card = page.locator(`.gallery:not([data-job="${before}"]) figure`).first();
+    await card.waitFor({ timeout: 120_000 });
+    assert.equal(await card.locator('.size').textContent(), '128×128');
+    await page.getByLabel('Hires. fix').uncheck();
+    console_.assertClean();
+  });
+
+  test('Interrupt stops the running job and shows what it made so far', async () => {
+    await smallJob(page, 'to be interrupted', 400);
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.waitForFunction(() => (document.querySelector('#job-progress')?.value ?? 0) > 0.02, null, { timeout: 60_000 });
+    await page.getByRole('button', { name: 'Interrupt' }).click();
+    await page.getByText('Interrupted: these are the images made so far.').waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator('#job-progress').count(), 0, 'the progress panel is gone');
+    await shot(page, '9-interrupted');
+    console_.assertClean();
+  });
+
+  test('without the websocket (a proxy that refuses upgrades) the page follows its job over SSE', async () => {
+    const p = await context.newPage();
+    const pc = watch(p);
+    await p.routeWebSocket(/sdapi\/v2\/ws/, (ws) => ws.close({ code: 1011, reason: 'no websockets here' }));
+    const streams: string[] = [];
+    p.on('request', (r) => r.url().endsWith('/events') && streams.push(r.url()));
+    await p.goto(`${server.base}/`);
+    await p.getByText('offline', { exact: true }).waitFor();
+    const before = await p.locator('.gallery').getAttribute('data-job');
+    await smallJob(p, 'over server-sent events', 20);
+    await recordProgress(p);
+    await p.getByRole('button', { name: 'Generate' }).click();
+    await p.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    const values: number[] = await p.evaluate(() => window.__progress);
+    assert.ok(
+      values.some((v) => v > 0 && v < 1),
+      `progress arrived over SSE: ${values.join(', ')}`,
+    );
+    assert.ok(streams.length > 0, 'the job was followed at /sdapi/v2/jobs/{id}/events');
+    pc.assertClean();
+    await p.close();
+  });
 });
 
 describe('behind --api-auth and under a sub-path', { skip }, () => {
