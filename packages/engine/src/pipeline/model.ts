@@ -13,11 +13,13 @@ import { buildVAEDecoderGraph, buildVAEEncoderGraph } from '../models/vae.ts';
 import { withCircularConvPadding } from '../onnx/circular-padding.ts';
 import type { Graph } from '../onnx/graph.ts';
 import { compileGraph } from '../runtime/compile.ts';
+import { type ExternalVae, type OpenVae, openVaeFile } from './external-vae.ts';
 import type { LoraCatalog } from '../networks/lora-catalog.ts';
 import type { EmbeddingDatabase } from './embedding-database.ts';
 import { ModelNetworks } from './model-networks.ts';
 import type { Feed, OrtSession } from '../runtime/ort.ts';
 import { Tensor } from '../tensor.ts';
+import { DEFAULT_TILE_ABOVE, DEFAULT_TILING, decodeTiled, type VaeTiling } from './vae-tiling.ts';
 
 export interface LoadOptions {
   /** Directory for compiled models whose weights need ONNX external data (full-size checkpoints). */
@@ -29,6 +31,12 @@ export interface LoadOptions {
    * case unet-sd15-512-int8 prints both). Jobs with LoRA networks run the float32 UNet (merged weights are fed).
    */
   quantize?: 'int8';
+  /**
+   * VAE decoding in tiles (pipeline/vae-tiling.ts): 'auto' (default) only for latents over 128² (images over
+   * 1024², where whole-image activations take gigabytes), 'always' for any latent larger than a tile, 'never', or
+   * a tile size and overlap to use always.
+   */
+  vaeTiling?: 'auto' | 'always' | 'never' | VaeTiling;
 }
 
 /**
@@ -82,6 +90,10 @@ export class LoadedModel {
   private readonly sessions = new Map<string, Promise<OrtSession>>();
   /** Per session key: the parameters that session takes as inputs (name → dims). */
   private readonly fed = new Map<string, Map<string, readonly number[]>>();
+  /** The separate VAE file in use (A1111 `sd_vae`), or null for the checkpoint's own. */
+  private externalVae: ExternalVae | null = null;
+  /** Opened VAE files by path, least recently used first; their sessions are keyed `<part>@<path>`. */
+  private readonly vaeFiles = new Map<string, OpenVae>();
 
   private constructor(path: string, file: SafetensorsFile, config: ModelConfig, options: LoadOptions) {
     this.path = path;
@@ -149,16 +161,73 @@ export class LoadedModel {
     return (await this.run(this.variant(control ? 'unetControlled' : 'unet'), feeds)).out;
   }
 
+  /** The separate VAE file that decodes and encodes (A1111 `sd_vae`), or null for the checkpoint's own. */
+  get vae(): ExternalVae | null {
+    return this.externalVae;
+  }
+
+  /**
+   * Decodes and encodes with `vae`'s weights from the next call on (null: the checkpoint's own VAE). The UNet and
+   * text sessions are untouched; each file's VAE sessions are compiled once and kept for the last
+   * VAE_FILES_KEPT files, so switching back and forth costs nothing. A file that does not fit is refused here.
+   */
+  useVae(vae: ExternalVae | null): void {
+    if (vae) this.openVae(vae.path);
+    this.externalVae = vae ? { ...vae } : null;
+  }
+
   /** Diffusion-space latent → image [N, 3, H, W] in about [-1, 1]. */
   async decode(latent: Tensor): Promise<Tensor> {
-    const session = await this.session(this.variant('vaeDecoder'));
-    return (await session.run({ latent })).image;
+    const session = await this.vaeSession(this.variant('vaeDecoder'));
+    const run = async (tile: Tensor) => (await session.run({ latent: tile })).image;
+    const [, , h, w] = latent.shape;
+    const mode = this.options.vaeTiling ?? 'auto';
+    const tiling = typeof mode === 'object' ? mode : DEFAULT_TILING;
+    const tiled = mode === 'auto' ? h * w > DEFAULT_TILE_ABOVE : mode !== 'never' && Math.max(h, w) > tiling.tile;
+    return tiled ? decodeTiled(latent, run, tiling) : run(latent);
   }
 
   /** Image [N, 3, H, W] in [-1, 1] → moments [N, 8, H/8, W/8]. */
   async encodeImage(image: Tensor): Promise<Tensor> {
-    const session = await this.session(this.variant('vaeEncoder'));
+    const session = await this.vaeSession(this.variant('vaeEncoder'));
     return (await session.run({ image })).moments;
+  }
+
+  /** The VAE session of `part` with the current VAE's weights (the checkpoint's, or the separate file's). */
+  private vaeSession(part: Part): Promise<OrtSession> {
+    const vae = this.externalVae;
+    if (!vae) return this.session(part);
+    const key = `${part}@${vae.path}`;
+    let session = this.sessions.get(key);
+    if (!session) {
+      const { file, keyOf } = this.openVae(vae.path);
+      session = compileGraph(this.graph(part), file, { cacheDir: this.options.cacheDir, intraOpThreads: this.options.threads, keyOf });
+      session.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, session);
+    }
+    return session;
+  }
+
+  /** The opened VAE file at `path` (opened and checked on first use); older files beyond the cache are released. */
+  private openVae(path: string): OpenVae {
+    let open = this.vaeFiles.get(path);
+    if (open) this.vaeFiles.delete(path);
+    else open = openVaeFile(path, this.config.vae);
+    this.vaeFiles.set(path, open); // most recently used last
+    for (const [old, entry] of this.vaeFiles) {
+      if (this.vaeFiles.size <= VAE_FILES_KEPT) break;
+      this.vaeFiles.delete(old);
+      void this.releaseVaeSessions(old).finally(() => entry.file.close());
+    }
+    return open;
+  }
+
+  private async releaseVaeSessions(path: string): Promise<void> {
+    for (const [key, session] of [...this.sessions]) {
+      if (!key.endsWith(`@${path}`)) continue;
+      this.sessions.delete(key);
+      await session.then((s) => s.release()).catch(() => undefined);
+    }
   }
 
   private session(part: Part, mode: WeightMode = 'fed'): Promise<OrtSession> {
@@ -225,8 +294,14 @@ export class LoadedModel {
     for (const s of sessions) if (s.status === 'fulfilled') await s.value.release();
     this.sessions.clear();
     this.networks.clear();
+    for (const open of this.vaeFiles.values()) open.file.close();
+    this.vaeFiles.clear();
+    this.externalVae = null;
     this.file.close();
   }
 }
+
+/** Separate VAE files whose sessions stay compiled (A1111 keeps none; a VAE's sessions are small next to a UNet). */
+const VAE_FILES_KEPT = 2;
 
 const sessionKey = (part: Part, mode: WeightMode) => (mode === 'fed' ? part : `${part}+${mode}`);
