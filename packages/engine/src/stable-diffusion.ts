@@ -7,6 +7,7 @@ import { LoadedModel, type LoadOptions } from './pipeline/model.ts';
 import { describeEmbeddings, type EmbeddingInfo } from './pipeline/textual-inversion.ts';
 import type { LoraCatalog } from './networks/lora-catalog.ts';
 import { img2img } from './pipeline/img2img.ts';
+import { releaseRefiner, restoreRefinerNetworks } from './pipeline/refiner.ts';
 import { txt2img } from './pipeline/txt2img.ts';
 import type { GenerationHooks, GenerationOptions, Img2ImgParams, Img2ImgResult, Txt2ImgParams, Txt2ImgResult } from './pipeline/types.ts';
 
@@ -116,6 +117,7 @@ export class StableDiffusion {
       return await txt2img(this.model, params, hooks);
     } finally {
       this.model.networks.restore(); // a job's LoRAs apply to that job only
+      restoreRefinerNetworks(this.model);
     }
   }
 
@@ -125,6 +127,7 @@ export class StableDiffusion {
       return await img2img(this.model, params, hooks);
     } finally {
       this.model.networks.restore(); // a job's LoRAs apply to that job only
+      restoreRefinerNetworks(this.model);
     }
   }
 
@@ -132,7 +135,8 @@ export class StableDiffusion {
     return this.model.warmUp();
   }
 
-  release(): Promise<void> {
-    return this.model.release();
+  async release(): Promise<void> {
+    await releaseRefiner(this.model);
+    await this.model.release();
   }
 }

@@ -20,6 +20,7 @@ import { encodeLatents, inpaintingConditioning, latentChannels, toImageTensor, t
 import { img2imgSteps } from './img2img-sampling.ts';
 import { type InfotextContext, pyFloat } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
+import { type RefinerJob, refinerSwitch } from './refiner-pass.ts';
 import { conditionBatch, type PreparedSampling, prepareSampling, runSampling } from './sample.ts';
 import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
 import type { GenerationHooks, HiresFixParams, Txt2ImgParams } from './types.ts';
@@ -164,22 +165,51 @@ async function hiresImageCond(model: LoadedModel, plan: HiresPlan, samples: Tens
   return inpaintingConditioning(model, await model.decode(samples), null, weight, true, [h, w]);
 }
 
-/** A1111 sample_hr_pass for one batch: returns the second pass's latent (or the first one's when interrupted). */
-export async function hiresPass(model: LoadedModel, plan: HiresPlan, batch: HiresBatch): Promise<{ latent: Tensor; interrupted: boolean }> {
-  if (batch.hooks.signal?.aborted) return { latent: batch.latent, interrupted: true };
+/** What the second pass tells the job besides its latent: infotext keys and warnings as they arise. */
+export interface HiresPassContext {
+  refiner?: RefinerJob | null;
+  /** Keys for extra_generation_params (`Lora hashes`, the refiner's) and the notes of the pass (LoRA warnings). */
+  onExtra?: (extra: Record<string, unknown>, warnings: readonly string[]) => void;
+  /** The job's `Lora hashes` so far (the first pass's); the second pass's networks are added to them. */
+  loraHashes?: unknown;
+}
+
+/**
+ * A1111's `p.lora_hashes` across passes: the hires pass adds its networks to the first pass's (same name: the later
+ * hash), and `Lora hashes` lists them all.
+ */
+export function mergeLoraHashes(first: unknown, second: unknown): string | undefined {
+  const entries = new Map<string, string>();
+  for (const text of [first, second]) {
+    if (typeof text !== 'string' || text === '') continue;
+    for (const item of text.split(', ')) {
+      const at = item.lastIndexOf(': ');
+      if (at > 0) entries.set(item.slice(0, at), item.slice(at + 2));
+    }
+  }
+  return entries.size > 0 ? [...entries].map(([name, hash]) => `${name}: ${hash}`).join(', ') : undefined;
+}
+
+/**
+ * A1111 sample_hr_pass for one batch: returns the second pass's latent (or the first one's when interrupted) and the
+ * model that sampled it last (the refiner once it switched).
+ */
+export async function hiresPass(
+  model: LoadedModel,
+  plan: HiresPlan,
+  batch: HiresBatch,
+  context: HiresPassContext = {},
+): Promise<{ latent: Tensor; interrupted: boolean; model: LoadedModel }> {
+  if (batch.hooks.signal?.aborted) return { latent: batch.latent, interrupted: true, model };
   const samples = await upscale(model, plan, batch.latent);
   const [, c, h, w] = samples.shape;
   const p = plan.params;
   const micro = sdxlMicroConditioning({ ...p, width: w * 8, height: h * 8 });
-  const { cond, uncond } = await conditionBatch(
-    model,
-    plan.sampling,
-    plan.hrPrompts.slice(...batch.range),
-    plan.hrNegatives.slice(...batch.range),
-    p.options,
-    p.steps,
-    micro,
-  );
+  const text = { prepared: plan.sampling, prompts: plan.hrPrompts.slice(...batch.range), negatives: plan.hrNegatives.slice(...batch.range), options: p.options, steps: p.steps, micro };
+  const { cond, uncond, textParams, warnings } = await conditionBatch(model, plan.sampling, text.prompts, text.negatives, p.options, p.steps, micro);
+  // The second pass's networks (hr_prompt may name others): their warnings and hashes belong to the job too.
+  const hashes = mergeLoraHashes(context.loraHashes, textParams['Lora hashes']);
+  context.onExtra?.(hashes ? { 'Lora hashes': hashes } : {}, warnings);
   const rng = new ImageRNG({
     shape: [c, h, w],
     seeds: batch.seeds,
@@ -190,7 +220,7 @@ export async function hiresPass(model: LoadedModel, plan: HiresPlan, batch: Hire
     source: p.options.randn_source,
     etaNoiseSeedDelta: p.options.eta_noise_seed_delta,
   });
-  if (plan.steps === 0) return { latent: samples, interrupted: false }; // strength 0: nothing to re-run
+  if (plan.steps === 0) return { latent: samples, interrupted: false, model }; // strength 0: nothing to re-run
   const init = { latent: samples, steps: plan.steps, tEnc: plan.tEnc, noiseMultiplier: 1, extraNoise: p.options.img2img_extra_noise ?? 0 };
   const job = { no: batch.iteration * 2 + 1, count: p.nIter * 2 };
   return runSampling(model, plan.sampling, {
@@ -203,5 +233,6 @@ export async function hiresPass(model: LoadedModel, plan: HiresPlan, batch: Hire
     init,
     imageCond: await hiresImageCond(model, plan, samples),
     job,
+    refiner: refinerSwitch(context.refiner ?? null, 'second', text, (extra, notes) => context.onExtra?.(extra, notes)),
   });
 }

@@ -15,6 +15,7 @@ import { encodeBatch, fillLatent, inpaintingConditioning, latentMaskFor, resizeL
 import { blendLatent, type InitLatent, img2imgSteps, type LatentMask } from './img2img-sampling.ts';
 import { createInfotext, type InfotextParams, pyFloat } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
+import { prepareRefiner, type RefinerJob, refinerSwitch } from './refiner-pass.ts';
 import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
 import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
 import { allSeeds, jobTimestamp, resolveSeed } from './seeds.ts';
@@ -81,7 +82,8 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
   const crop = box && params.mask ? { box: [box[0], box[1], box[0] + box[2], box[1] + box[3]] as [number, number, number, number], maskWidth: params.mask.width, maskHeight: params.mask.height } : null;
   const controlInit: ControlInit | null = params.initImages[0] ? { image: params.initImages[0], resizeMode: params.resizeMode, crop } : null;
   const control = await prepareControl(model, params.controlNet, params, controlInit);
-  const job: Job = { model, params, hooks, latents, inputs, sampling, batchSize, seeds, subseeds, prompts, negatives, control };
+  const refiner = await prepareRefiner(model, params);
+  const job: Job = { model, params, hooks, latents, inputs, sampling, batchSize, seeds, subseeds, prompts, negatives, control, refiner };
   const init = { steps, tEnc, noiseMultiplier, extraNoise };
   const extra: Record<string, unknown> = { ...control?.infotext, ...inputs.extra }; // the extension's process() runs before init
   if (noiseMultiplier !== 1) extra['Noise multiplier'] = pyFloat(noiseMultiplier);
@@ -89,8 +91,14 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
   const images: GeneratedImage[] = [];
   let interrupted = false;
   const warnings = new Set<string>(); // per batch the same notes would repeat
+  const sampledExtra: Record<string, unknown> = {}; // keys written during sampling (the refiner's switch) stay for the job
+  const onSampled = (keys: Record<string, unknown>, notes: readonly string[]) => {
+    Object.assign(sampledExtra, keys);
+    infotextParams.extraGenerationParams = { ...infotextParams.extraGenerationParams, ...keys };
+    for (const w of notes) warnings.add(w);
+  };
   for (let iteration = 0; iteration < params.nIter && !hooks.signal?.aborted; iteration++) {
-    const out = await runIteration(job, iteration, init, (textParams, batchWarnings) => {
+    const onText = (textParams: Record<string, unknown>, batchWarnings: readonly string[]) => {
       for (const w of batchWarnings) warnings.add(w);
       // Text keys (TI hashes, Emphasis) come after init's and before the sampler's, as in A1111's infotexts.
       infotextParams.extraGenerationParams = {
@@ -98,8 +106,10 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
         ...textParams,
         ...sampling.extraGenerationParams,
         ...(extraNoise > 0 ? { 'Extra noise': pyFloat(extraNoise) } : {}),
+        ...sampledExtra,
       };
-    });
+    };
+    const out = await runIteration(job, iteration, init, onText, onSampled);
     interrupted ||= out.interrupted;
     for (const [b, image] of out.images.entries()) {
       const index = iteration * batchSize + b;
@@ -133,6 +143,8 @@ function resultOf(
     clipSkip: params.options.CLIP_stop_at_last_layers,
     sdModelName: model.name,
     sdModelHash: model.shortHash,
+    sdVaeName: model.vae?.name ?? null,
+    sdVaeHash: model.vae?.shortHash ?? null,
     extraGenerationParams,
     jobTimestamp: run.timestamp,
     interrupted: run.interrupted,
@@ -165,6 +177,8 @@ function infotextParamsFor(job: Job, extra: Record<string, unknown>): InfotextPa
     batchSize: job.batchSize,
     sdModelName: model.name,
     sdModelHash: model.shortHash,
+    sdVaeName: model.vae?.name ?? null,
+    sdVaeHash: model.vae?.shortHash ?? null,
     subseedStrength: params.subseedStrength,
     seedResizeFromW: params.seedResizeFromW,
     seedResizeFromH: params.seedResizeFromH,
@@ -189,6 +203,7 @@ interface Job {
   prompts: string[];
   negatives: string[];
   control: PreparedControl | null;
+  refiner: RefinerJob | null;
 }
 
 type Pixelless = Omit<GeneratedImage, 'seed' | 'subseed' | 'prompt' | 'negativePrompt' | 'infotext'>;
@@ -199,19 +214,20 @@ async function runIteration(
   iteration: number,
   start: Omit<InitLatent, 'latent'>,
   onText: (textParams: Record<string, unknown>, warnings: readonly string[]) => void,
+  onSampled: (keys: Record<string, unknown>, warnings: readonly string[]) => void,
 ): Promise<{ images: Pixelless[]; interrupted: boolean }> {
   const { model, params, hooks, latents, batchSize } = job;
   const range = [iteration * batchSize, (iteration + 1) * batchSize] as const;
   hooks.onProgress?.({ jobNo: iteration, jobCount: params.nIter, samplingStep: 0, samplingSteps: start.tEnc + 1 });
-  const { cond, uncond, textParams, warnings } = await conditionBatch(
-    model,
-    job.sampling,
-    job.prompts.slice(...range),
-    job.negatives.slice(...range),
-    params.options,
-    params.steps,
-    sdxlMicroConditioning(params),
-  );
+  const text = {
+    prepared: job.sampling,
+    prompts: job.prompts.slice(...range),
+    negatives: job.negatives.slice(...range),
+    options: params.options,
+    steps: params.steps,
+    micro: sdxlMicroConditioning(params),
+  };
+  const { cond, uncond, textParams, warnings } = await conditionBatch(model, job.sampling, text.prompts, text.negatives, params.options, params.steps, text.micro);
   onText(textParams, warnings);
   const rng = new ImageRNG({
     shape: latents.init.shape.slice(1),
@@ -225,6 +241,7 @@ async function runIteration(
   });
   let latent = latents.init;
   let interrupted = false;
+  let decoder = model; // the refiner decodes once it took over (A1111 decodes with the loaded model)
   // A stretched schedule of 0 steps (img2img_fix_steps with strength 0) has nothing to sample.
   if (start.steps > 0) {
     const init: InitLatent = { ...start, latent: latents.init };
@@ -239,12 +256,14 @@ async function runIteration(
       imageCond: latents.imageCond,
       latentMask: latents.latentMask,
       control: controlHook(job.control, start.tEnc + 1),
+      refiner: refinerSwitch(job.refiner, 'only', text, onSampled),
     });
     latent = sampled.latent;
     interrupted = sampled.interrupted;
+    decoder = sampled.model;
   }
   if (latents.latentMask) latent = blendLatent(latent, latents.latentMask);
-  const decoded = await model.decode(latent);
+  const decoded = await decoder.decode(latent);
   const images: Pixelless[] = [];
   for (let b = 0; b < batchSize; b++) {
     let out = pixels(decoded.shape[3], decoded.shape[2], 3, toRgbBytes(decoded, b));

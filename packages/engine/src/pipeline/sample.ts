@@ -17,6 +17,7 @@ import { type GuidanceInputs, guide } from './guidance.ts';
 import { blendLatent, img2imgContext, type InitLatent, kDiffusionStart, type LatentMask, timestepsStart, withImageCond } from './img2img-sampling.ts';
 import type { LoadedModel } from './model.ts';
 import { activateNetworks } from './networks.ts';
+import { completedRatioFromSigma, completedRatioFromTimestep, type RefinerSwitch, refinerDue } from './refiner.ts';
 import { samplerInfotextParams, sdeNoiseSampler, uniPcOptions } from './sampler-options.ts';
 import type { SdxlMicroConditioning } from './sdxl-conditioning.ts';
 import { activeEmbeddings } from './textual-inversion.ts';
@@ -85,6 +86,17 @@ export interface SamplingRun {
   job?: { no: number; count: number };
   /** ControlNet units (control-units.ts); absent for jobs without any. */
   control?: ControlHook;
+  /** A refiner that may take over mid-pass (refiner.ts); absent or null: the base samples throughout. */
+  refiner?: RefinerSwitch | null;
+}
+
+/** What sampled: the base, or the refiner from the switch on (it decodes the result, as A1111's loaded model). */
+interface ModelState {
+  model: LoadedModel;
+  refined: boolean;
+  /** Model calls so far (A1111 cfg_denoiser.step) and in the whole pass, for refiner_switch_by_sample_steps. */
+  calls: number;
+  totalCalls: number;
 }
 
 const predictionOf = (model: LoadedModel): Prediction => (model.config.prediction_type === 'v' ? 'v' : 'eps');
@@ -96,8 +108,11 @@ function samplerParams(entry: SamplerEntry, params: Txt2ImgParams) {
   return { eta, sChurn: o.s_churn, sTmin: o.s_tmin, sTmax: o.s_tmax === 0 ? Number.POSITIVE_INFINITY : o.s_tmax, sNoise: o.s_noise };
 }
 
-/** Runs the sampler from pure noise; returns the final latent, or the last denoised one when interrupted/skipped. */
-export async function runSampling(model: LoadedModel, prepared: PreparedSampling, run: SamplingRun): Promise<{ latent: Tensor; interrupted: boolean }> {
+/**
+ * Runs the sampler from pure noise; returns the final latent, or the last denoised one when interrupted/skipped, and
+ * the model that sampled last (the refiner once it took over).
+ */
+export async function runSampling(model: LoadedModel, prepared: PreparedSampling, run: SamplingRun): Promise<{ latent: Tensor; interrupted: boolean; model: LoadedModel }> {
   const { params, hooks } = run;
   const abort = new AbortController();
   const onAbort = () => abort.abort();
@@ -109,20 +124,22 @@ export async function runSampling(model: LoadedModel, prepared: PreparedSampling
   let lastLatent = run.init?.latent ?? noise;
   const samplingSteps = run.init ? run.init.tEnc + 1 : params.steps; // A1111 launch_sampling(t_enc + 1)
   const job = run.job ?? { no: run.iteration, count: params.nIter };
+  const state: ModelState = { model, refined: false, calls: 0, totalCalls: samplingSteps * (prepared.entry.options.second_order === 'True' ? 2 : 1) };
+  if (run.refiner) run.refiner.model.tiling = model.tiling;
   const progress = (i: number, denoised: Tensor) => {
     run.control?.onStep(i); // A1111's sampler callback sets state.sampling_step, which ControlNet's schedule reads
     lastLatent = denoised;
-    const latentFormat = model.config.family.startsWith('sdxl') ? 'sdxl' : 'sd';
+    const latentFormat = state.model.config.family.startsWith('sdxl') ? 'sdxl' : 'sd';
     hooks.onProgress?.({ jobNo: job.no, jobCount: job.count, samplingStep: i + 1, samplingSteps, latent: denoised, latentFormat });
   };
   try {
     const latent = prepared.entry.kind === 'timesteps'
-      ? await runTimesteps(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress, ...img2imgContext(run), control: run.control })
-      : await runKDiffusion(model, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress, ...img2imgContext(run), control: run.control });
-    return { latent, interrupted: false };
+      ? await runTimesteps(state, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress, ...img2imgContext(run), control: run.control, refiner: run.refiner })
+      : await runKDiffusion(state, prepared, inputs, noise, { rng: run.rng, signal: abort.signal, params, progress, ...img2imgContext(run), control: run.control, refiner: run.refiner });
+    return { latent, interrupted: false, model: state.model };
   } catch (error) {
     if (!abort.signal.aborted) throw error;
-    return { latent: lastLatent, interrupted: hooks.signal?.aborted ?? false };
+    return { latent: lastLatent, interrupted: hooks.signal?.aborted ?? false, model: state.model };
   } finally {
     for (const s of signals) s.removeEventListener('abort', onAbort);
   }
@@ -138,25 +155,50 @@ interface RunContext {
   /** c_concat rows in guide()'s row order (inpainting models), or null. */
   concat?: Tensor | null;
   control?: ControlHook;
+  refiner?: RefinerSwitch | null;
 }
 
-/** The UNet over one batch of rows; ControlNet units add their residuals (rows < condRows are cond rows). */
-function unetFor(model: LoadedModel, ctx: RunContext, context: Tensor, y: Tensor | null, condRows: number) {
+/**
+ * The UNet over one batch of rows; ControlNet units add their residuals (rows < condRows are cond rows) while the
+ * base samples (the extension hooks the job's starting model only).
+ */
+function unetFor(state: ModelState, ctx: RunContext, context: Tensor, y: Tensor | null, condRows: number) {
+  const model = state.model;
   const unet = (xIn: Tensor, t: readonly number[], control: readonly Tensor[] | null = null) => model.unet(withImageCond(xIn, ctx.concat), t, context, y, control);
-  return (xIn: Tensor, t: readonly number[]) => (ctx.control ? ctx.control.run(unet, xIn, t, context, y, condRows) : unet(xIn, t));
+  return (xIn: Tensor, t: readonly number[]) => (ctx.control && !state.refined ? ctx.control.run(unet, xIn, t, context, y, condRows) : unet(xIn, t));
 }
 
-function runKDiffusion(model: LoadedModel, prepared: PreparedSampling, inputs: GuidanceInputs, noise: Tensor, ctx: RunContext): Promise<Tensor> {
+/**
+ * A1111 apply_refiner, run before every model call: once the completed ratio reaches the switch point the refiner
+ * samples from this call on, with its own conditioning (the guidance reads `inputs` at each call).
+ */
+async function switchIfDue(state: ModelState, ctx: RunContext, inputs: GuidanceInputs, ratio: () => number): Promise<void> {
+  const refiner = ctx.refiner;
+  if (refiner && !state.refined && refinerDue(refiner.bySteps ? state.calls / state.totalCalls : ratio(), refiner.switchAt)) {
+    const conds = await refiner.conditions();
+    inputs.conds = conds.cond;
+    inputs.unconds = conds.uncond;
+    state.model = refiner.model;
+    state.refined = true;
+    refiner.onSwitch(conds);
+  }
+  state.calls += 1;
+}
+
+function runKDiffusion(state: ModelState, prepared: PreparedSampling, inputs: GuidanceInputs, noise: Tensor, ctx: RunContext): Promise<Tensor> {
   const entry = prepared.entry;
   if (entry.kind !== 'k-diffusion') throw new Error('not a k-diffusion sampler');
   const schedule = entry.denoiser === 'lcm' ? new LcmSchedule(prepared.alphasCumprod) : DiscreteSchedule.fromAlphasCumprod(prepared.alphasCumprod);
   const rows = (context: Tensor, y: Tensor | null, condRows: number): Denoiser => {
-    const unet = unetFor(model, ctx, context, y, condRows);
-    return schedule instanceof LcmSchedule ? lcmDenoiser(unet, schedule, predictionOf(model)) : compVisDenoiser(unet, schedule, predictionOf(model));
+    const unet = unetFor(state, ctx, context, y, condRows);
+    const prediction = predictionOf(state.model);
+    return schedule instanceof LcmSchedule ? lcmDenoiser(unet, schedule, prediction) : compVisDenoiser(unet, schedule, prediction);
   };
   const guided = guide(inputs, (xIn, context, sigma, y, condRows) => rows(context, y, condRows)(xIn, sigma));
   const { latentMask } = ctx;
+  const trainSigmas = ctx.refiner ? DiscreteSchedule.fromAlphasCumprod(prepared.alphasCumprod).sigmas : null;
   const denoiser: Denoiser = async (x, sigma) => {
+    await switchIfDue(state, ctx, inputs, () => completedRatioFromSigma(trainSigmas as Float32Array, sigma));
     const denoised = (await guided(x, sigma)).guided;
     return latentMask ? blendLatent(denoised, latentMask) : denoised;
   };
@@ -170,12 +212,13 @@ function runKDiffusion(model: LoadedModel, prepared: PreparedSampling, inputs: G
   });
 }
 
-function runTimesteps(model: LoadedModel, prepared: PreparedSampling, inputs: GuidanceInputs, noise: Tensor, ctx: RunContext): Promise<Tensor> {
+function runTimesteps(state: ModelState, prepared: PreparedSampling, inputs: GuidanceInputs, noise: Tensor, ctx: RunContext): Promise<Tensor> {
   const entry = prepared.entry;
   if (entry.kind !== 'timesteps') throw new Error('not a timesteps sampler');
   const scaled = { ...inputs, cfgScale: inputs.cfgScale * entry.cfgScaleMultiplier }; // DDIM CFG++ maps CFG to [0, 1]
-  const guided = guide(scaled, (xIn, context, t, y, condRows) => compVisTimestepsModel(unetFor(model, ctx, context, y, condRows), prepared.alphasCumprod, predictionOf(model))(xIn, t));
+  const guided = guide(scaled, (xIn, context, t, y, condRows) => compVisTimestepsModel(unetFor(state, ctx, context, y, condRows), prepared.alphasCumprod, predictionOf(state.model))(xIn, t));
   const epsModel: GuidedEpsModel = async (x, t) => {
+    await switchIfDue(state, ctx, scaled, () => completedRatioFromTimestep(t, prepared.alphasCumprod.length));
     const { guided: eps, uncond } = await guided(x, t);
     // A1111's CFG denoiser blends whatever it returns with the init latent; for these samplers that is eps.
     return { eps: ctx.latentMask ? blendLatent(eps, ctx.latentMask) : eps, epsUncond: uncond };

@@ -10,6 +10,7 @@ import { hiresPass, planHires } from './hires.ts';
 import { latentChannels, txt2imgConditioning } from './img2img-latents.ts';
 import { createInfotext, type InfotextParams } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
+import { prepareRefiner, refinerSwitch } from './refiner-pass.ts';
 import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
 import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
 import { allSeeds, jobTimestamp, resolveSeed } from './seeds.ts';
@@ -44,12 +45,15 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
   const control = await prepareControl(model, params.controlNet, params);
   // 2c. Hires fix: the second pass's plan; A1111's init() adds its keys after the scripts' process().
   const hires = params.hires ? planHires(model, params, prompts, negatives, sampling.extraGenerationParams['Schedule type']) : null;
+  // 2d. Refiner: opened (or reused) now, so a checkpoint that cannot refine this one fails before any sampling.
+  const refiner = await prepareRefiner(model, params);
   let extraGenerationParams: Record<string, unknown> = { ...control?.infotext, ...hires?.extra, ...sampling.extraGenerationParams };
   const infotextParams: InfotextParams = {
     allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
     steps: params.steps, samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel,
     cfgScale: params.cfgScale, width: params.width, height: params.height, batchSize: params.batchSize,
     sdModelName: model.name, sdModelHash: model.shortHash, subseedStrength: params.subseedStrength,
+    sdVaeName: model.vae?.name ?? null, sdVaeHash: model.vae?.shortHash ?? null,
     seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH,
     clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, extraGenerationParams, tiling: params.tiling,
     isUsingInpaintingConditioning: model.config.unet.in_channels !== latentChannels(model),
@@ -58,11 +62,19 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
   const images: GeneratedImage[] = [];
   let interrupted = false;
   const warnings = new Set<string>(); // per batch the same notes would repeat
+  // Keys written during sampling (the refiner's switch, the hires pass's networks) join the job's infotext params.
+  const addExtra = (extra: Record<string, unknown>, notes: readonly string[]) => {
+    extraGenerationParams = { ...extraGenerationParams, ...extra };
+    infotextParams.extraGenerationParams = extraGenerationParams;
+    for (const w of notes) warnings.add(w);
+  };
   for (let iteration = 0; iteration < params.nIter && !hooks.signal?.aborted; iteration++) {
     const range = [iteration * params.batchSize, (iteration + 1) * params.batchSize] as const;
     hooks.onProgress?.({ jobNo: iteration * (hires ? 2 : 1), jobCount, samplingStep: 0, samplingSteps: params.steps });
     // 3. Conditioning: prompt-editing schedules and AND parts for the prompts, schedules for the negatives.
-    const { cond, uncond, textParams, warnings: batchWarnings } = await conditionBatch(model, sampling, prompts.slice(...range), negatives.slice(...range), params.options, params.steps, sdxlMicroConditioning(params));
+    const micro = sdxlMicroConditioning(params);
+    const text = { prepared: sampling, prompts: prompts.slice(...range), negatives: negatives.slice(...range), options: params.options, steps: params.steps, micro };
+    const { cond, uncond, textParams, warnings: batchWarnings } = await conditionBatch(model, sampling, text.prompts, text.negatives, params.options, params.steps, micro);
     for (const w of batchWarnings) warnings.add(w);
     // The text side's keys (Lora hashes, TI hashes, Emphasis) come before the sampler's, as in A1111's infotexts.
     extraGenerationParams = { ...control?.infotext, ...hires?.extra, ...textParams, ...extraGenerationParams };
@@ -78,14 +90,17 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     // Inpainting checkpoints get A1111's txt2img c_concat: an all-ones mask and the latent of a mid-grey image.
     const imageCond = infotextParams.isUsingInpaintingConditioning ? await txt2imgConditioning(model, params.batchSize, params.height, params.width) : null;
     const job = { no: iteration * (hires ? 2 : 1), count: jobCount };
-    let sampled = await runSampling(model, sampling, { cond, uncond, rng, params, hooks, iteration, control: controlHook(control, params.steps), imageCond, job });
-    // 5b. Hires fix: upscale and re-run the tail of the schedule at the target size.
+    // Each iteration starts on the base model (A1111 reloads it: "model can be changed for example by refiner").
+    const refinerNow = refinerSwitch(refiner, hires ? 'first' : 'only', text, addExtra);
+    let sampled = await runSampling(model, sampling, { cond, uncond, rng, params, hooks, iteration, control: controlHook(control, params.steps), imageCond, job, refiner: refinerNow });
+    // 5b. Hires fix: upscale and re-run the tail of the schedule at the target size (A1111 reloads the base first).
     if (hires && !sampled.interrupted) {
-      sampled = await hiresPass(model, hires, { latent: sampled.latent, seeds: seeds.slice(...range), subseeds: subseeds.slice(...range), range, iteration, hooks });
+      const batch = { latent: sampled.latent, seeds: seeds.slice(...range), subseeds: subseeds.slice(...range), range, iteration, hooks };
+      sampled = await hiresPass(model, hires, batch, { refiner, onExtra: addExtra, loraHashes: extraGenerationParams['Lora hashes'] });
     }
     interrupted ||= sampled.interrupted;
-    // 6. VAE decode and A1111's pixel conversion; 7. infotexts.
-    const decoded = await model.decode(sampled.latent);
+    // 6. VAE decode (by the model that sampled last, as A1111's loaded model) and A1111's pixel conversion; 7. infotexts.
+    const decoded = await sampled.model.decode(sampled.latent);
     for (let b = 0; b < params.batchSize; b++) {
       const index = range[0] + b;
       const infotext = createInfotext(infotextParams, { iteration, positionInBatch: b, options: params.options, version: params.infotextVersion === undefined ? INFOTEXT_VERSION : params.infotextVersion });
@@ -96,6 +111,7 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     images, allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
     samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel, clipSkip: params.options.CLIP_stop_at_last_layers,
     sdModelName: model.name, sdModelHash: model.shortHash, extraGenerationParams,
+    sdVaeName: model.vae?.name ?? null, sdVaeHash: model.vae?.shortHash ?? null,
     jobTimestamp: timestamp, interrupted,
     width: params.width, height: params.height, batchSize: params.batchSize, denoisingStrength: params.denoisingStrength ?? null,
     isUsingInpaintingConditioning: infotextParams.isUsingInpaintingConditioning,

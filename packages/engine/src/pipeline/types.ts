@@ -5,6 +5,7 @@
  */
 import type { Tensor } from '../tensor.ts';
 import type { ControlNetUnitParams } from './control-units.ts';
+import type { RefinerParams } from './refiner.ts';
 
 /** Engine-relevant A1111 options (§10 of the spec), with A1111's keys. */
 export interface GenerationOptions {
@@ -59,8 +60,13 @@ export interface GenerationOptions {
   tiling?: boolean;
   /** A1111 `disable_extra_networks` (default false): `<lora:…>` tags are removed from prompts but not applied. */
   disable_extra_networks?: boolean;
+  /** A1111 `sd_vae` (`Automatic`, `None` or a VAE file name): resolved by the caller (the server), not read by the pipeline. */
+  sd_vae?: string;
   /** A1111 `lora_add_hashes_to_infotext` (default true): infotext `Lora hashes`. */
   lora_add_hashes_to_infotext?: boolean;
+  /** Refiner (A1111 defaults 'second pass', false): which hires pass may switch, and switching by model calls. */
+  hires_fix_refiner_pass?: string;
+  refiner_switch_by_sample_steps?: boolean;
 }
 
 export interface Txt2ImgParams {
@@ -111,6 +117,8 @@ export interface Txt2ImgParams {
   hires?: HiresFixParams | null;
   /** Enabled ControlNet units, in order (sd-webui-controlnet's `alwayson_scripts.controlnet.args`). */
   controlNet?: ControlNetUnitParams[];
+  /** A1111 refiner_checkpoint / refiner_switch_at, the file resolved by the caller (pipeline/refiner.ts); null = none. */
+  refiner?: RefinerParams | null;
 }
 
 /**
@@ -225,6 +233,9 @@ export interface Txt2ImgResult {
   clipSkip: number;
   sdModelName: string;
   sdModelHash: string | null;
+  /** The separate VAE file that decoded (A1111 `sd_vae_name`, with extension; its 10-hex hash), null: the checkpoint's own. */
+  sdVaeName?: string | null;
+  sdVaeHash?: string | null;
   extraGenerationParams: Record<string, unknown>;
   /** `YYYYmmddHHMMSS` of the job start. */
   jobTimestamp: string;
