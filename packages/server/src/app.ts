@@ -29,6 +29,7 @@ import { listRoutes } from './routes/sdapi/lists.ts';
 import { lorasRoutes } from './routes/sdapi/loras.ts';
 import { pngInfoRoute } from './routes/sdapi/png-info.ts';
 import { extrasRoutes } from './routes/sdapi/extras.ts';
+import { unavailableRoutes } from './routes/sdapi/unavailable.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
 import { systemRoutes } from './routes/sdapi/system.ts';
 import { cmdFlagsBody } from './services/cmd-flags.ts';
@@ -123,6 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
     for (const routes of [img2imgRoute, pngInfoRoute, listRoutes, systemRoutes]) routes(api);
     extrasRoutes(api);
+    unavailableRoutes(api);
   });
   return app;
 }

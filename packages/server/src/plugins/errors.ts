@@ -26,6 +26,8 @@ export const STATUS_BY_CODE: Record<ApiErrorCode, number> = {
   // An image URL the options forbid (requests disabled, or a non-global address): A1111 answers 500.
   IMAGE_URL_NOT_ALLOWED: 403,
   INVALID_IMAGE_FORMAT: 500,
+  // Work this server cannot do (interrogate without its models, train/*, create/*): never a fake success.
+  NOT_IMPLEMENTED: 501,
   QUEUE_FULL: 503,
   CANCELLED: 409,
   CONFLICT: 409,

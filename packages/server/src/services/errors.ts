@@ -18,6 +18,7 @@ export type ApiErrorCode =
   | 'INVALID_IMAGE'
   | 'IMAGE_URL_NOT_ALLOWED'
   | 'INVALID_IMAGE_FORMAT'
+  | 'NOT_IMPLEMENTED'
   | 'QUEUE_FULL'
   | 'CANCELLED'
   | 'CONFLICT'
