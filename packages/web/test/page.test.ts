@@ -4,7 +4,7 @@
  * Each flow saves a screenshot under packages/web/test-results/ (git-ignored) to look at.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { request as httpRequest, createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
-import { needFiles, startTinyEngineServer, type TinyEngineServer } from '../../server/test/helpers/tiny-engine.ts';
+import { needFiles, startTinyEngineServer, TINY_SD15_CKPT, type TinyEngineServer } from '../../server/test/helpers/tiny-engine.ts';
 
 // Browser globals used inside page.evaluate (the repository's tsconfig has no DOM lib).
 declare const document: any;
@@ -161,6 +161,10 @@ describe('the page on the tiny model', { skip }, () => {
   before(async () => {
     if (skip) return;
     server = await startTinyEngineServer('web-page', { webui: { dist } });
+    // A second checkpoint for the model picker: the fixture's fp16 twin.
+    const models = join(server.dataDir, 'models', 'Stable-diffusion');
+    mkdirSync(models, { recursive: true });
+    copyFileSync(join(dirname(TINY_SD15_CKPT), 'model.fp16.safetensors'), join(models, 'tiny-fp16.safetensors'));
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     page = await context.newPage();
     console_ = watch(page);
@@ -399,6 +403,35 @@ describe('the page on the tiny model', { skip }, () => {
     pc.assertClean();
     await p.close();
   });
+
+  test('the model picker switches the checkpoint through the API, with a busy bar while it loads', async () => {
+    const picker = page.getByLabel('Model', { exact: true });
+    const titles = await picker.locator('option').allTextContents();
+    const listed = titles.find((t) => t.startsWith('tiny-fp16'));
+    assert.ok(listed, `the second checkpoint is listed: ${titles.join(', ')}`);
+    await page.evaluate(`(() => {
+      window.__loadingSeen = false;
+      const tick = () => {
+        if (document.querySelector('.model-loading progress')) window.__loadingSeen = true;
+        if (!window.__loadingSeen) requestAnimationFrame(tick);
+      };
+      tick();
+    })()`);
+    await picker.selectOption(listed);
+    await page.waitForFunction(() => !document.querySelector('.model-loading'), null, { timeout: 120_000 });
+    assert.equal(await page.evaluate(() => window.__loadingSeen), true, 'a busy bar while the model loaded');
+    const options = await (await fetch(`${server.base}/sdapi/v1/options`)).json();
+    assert.match(options.sd_model_checkpoint, /^tiny-fp16\.safetensors/, 'the server switched');
+    assert.equal(await picker.inputValue(), options.sd_model_checkpoint, 'the picker shows what the server loaded');
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await smallJob(page, 'on the fp16 model', 2);
+    await page.getByRole('button', { name: 'Generate' }).click();
+    const card = page.locator(`.gallery:not([data-job="${before}"]) figure`).first();
+    await card.waitFor({ timeout: 120_000 });
+    assert.match((await card.textContent()) ?? '', /Modeltiny-fp16/);
+    await shot(page, '10-model-switched');
+    console_.assertClean();
+  });
 });
 
 describe('behind --api-auth and under a sub-path', { skip }, () => {
@@ -417,6 +450,7 @@ describe('behind --api-auth and under a sub-path', { skip }, () => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
       });
+      upstream.on('error', () => res.destroy()); // the server closing its streams at the end of the test
       req.pipe(upstream);
     });
     proxy.on('upgrade', (req, socket, head) => {
@@ -429,6 +463,7 @@ describe('behind --api-auth and under a sub-path', { skip }, () => {
         up.pipe(socket).pipe(up);
       });
       up.on('error', () => socket.destroy());
+      socket.on('error', () => up.destroy());
     });
     await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
     const address = proxy.address() as { port: number };

@@ -1,5 +1,5 @@
 /** The checkpoint in use: switching POSTs `sd_model_checkpoint` (the server loads it in the queue) with a busy bar. */
-import { useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { sd } from '../api.ts';
 import { type Errors, Field } from './fields.tsx';
 
@@ -7,17 +7,20 @@ export function ModelPicker({ onError, errors }: { onError: (error: unknown) => 
   const [models, setModels] = useState<string[]>([]);
   const [current, setCurrent] = useState('');
   const [loading, setLoading] = useState<string | null>(null);
+  // Titles gain their hash once a file is loaded (`name [sha256:10]`): read both again after each switch.
+  const refresh = useCallback(async () => {
+    const [list, now] = await Promise.all([sd.sdModels.list(), sd.currentModel()]);
+    setModels(list.map((m) => m.title));
+    setCurrent(now ?? '');
+  }, []);
   useEffect(() => {
-    void Promise.all([sd.sdModels.list(), sd.currentModel()]).then(([list, now]) => {
-      setModels(list.map((m) => m.title));
-      setCurrent(now ?? '');
-    }, onError);
-  }, [onError]);
+    refresh().catch(onError);
+  }, [refresh, onError]);
   const choose = async (title: string) => {
     setLoading(title);
     try {
       await sd.options.update({ sd_model_checkpoint: title });
-      setCurrent((await sd.currentModel()) ?? title);
+      await refresh();
     } catch (error) {
       onError(error);
     } finally {
