@@ -6,11 +6,12 @@
 import { join, resolve } from 'node:path';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
-import { basicAuthHook, type Credentials, parseApiAuth, parseApiKeys } from './plugins/auth.ts';
+import { type Credentials, parseApiAuth, parseApiKeys } from './plugins/auth.ts';
 import { registerControlNet } from './plugins/controlnet.ts';
 import { registerEngine } from './plugins/engine.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
+import { registerSecurity } from './plugins/security.ts';
 import { registerWebPage } from './plugins/web.ts';
 import { registerWire } from './plugins/wire.ts';
 import { controlNetRoutes } from './routes/controlnet.ts';
@@ -28,8 +29,6 @@ import { img2imgRoute } from './routes/sdapi/img2img.ts';
 import { listRoutes } from './routes/sdapi/lists.ts';
 import { lorasRoutes } from './routes/sdapi/loras.ts';
 import { pngInfoRoute } from './routes/sdapi/png-info.ts';
-import { extrasRoutes } from './routes/sdapi/extras.ts';
-import { unavailableRoutes } from './routes/sdapi/unavailable.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
 import { systemRoutes } from './routes/sdapi/system.ts';
 import { cmdFlagsBody } from './services/cmd-flags.ts';
@@ -83,6 +82,9 @@ export interface AppDeps {
   wsPingMs?: number;
   /** Serve the browser page (packages/web/dist, or `{dist}`) at `/`; default off (`sdapi serve` turns it on unless --nowebui). */
   webui?: boolean | { dist?: string };
+  /** `--cors-allow-origins` (comma-separated, `*` = any) and `--cors-allow-origins-regex`: foreign origins allowed to call (plugins/security.ts). */
+  corsAllowOrigins?: string;
+  corsAllowOriginsRegex?: string;
 }
 
 /**
@@ -91,6 +93,9 @@ export interface AppDeps {
  */
 export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   const app = Fastify({ logger: deps.logger ?? false, bodyLimit: deps.bodyLimit ?? 256 * 1024 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+  const credentials = appCredentials(deps);
+  // First, before any route: origin check, auth on every route (one allow-list), nosniff, /health.
+  const origins = registerSecurity(app, { credentials, corsAllowOrigins: deps.corsAllowOrigins, corsAllowOriginsRegex: deps.corsAllowOriginsRegex });
   const service = new SdService({
     generator: deps.generator,
     queue: new GenerationQueue({ maxPending: deps.maxQueued }),
@@ -113,18 +118,14 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   registerErrorHandling(app);
   registerEngine(app, service);
   await registerOpenApi(app, '0.1.0');
-  lorasRoutes(app); // A1111 mounts the Lora routes outside the /sdapi auth dependency (spec §3.26)
+  lorasRoutes(app); // A1111 mounts these outside its auth (spec §3.26); here registerSecurity covers every route
   registerControlNet(app, new ControlNetService(ControlNetService.dirsFor(deps.dataDir, deps.controlnetDir)));
-  const credentials = appCredentials(deps);
   if (deps.webui) registerWebPage(app, { dist: typeof deps.webui === 'object' ? deps.webui.dist : undefined, credentials });
   await app.register(async (api: SdApiInstance) => {
-    if (credentials) api.addHook('preValidation', basicAuthHook(credentials));
-  controlNetRoutes(app); // the extension's routes sit at the root, outside --api-auth (spec controlnet-api.md §8)
-    await registerJobsApi(api, { credentials, limits: capabilityLimits(deps), sseKeepAliveMs: deps.sseKeepAliveMs, wsPingMs: deps.wsPingMs });
+  controlNetRoutes(app); // the extension's routes sit at the root (spec controlnet-api.md §8); auth as every route
+    await registerJobsApi(api, { credentials, origins, limits: capabilityLimits(deps), sseKeepAliveMs: deps.sseKeepAliveMs, wsPingMs: deps.wsPingMs });
     for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
     for (const routes of [img2imgRoute, pngInfoRoute, listRoutes, systemRoutes]) routes(api);
-    extrasRoutes(api);
-    unavailableRoutes(api);
   });
   return app;
 }
@@ -152,13 +153,13 @@ function stylesFiles(deps: AppDeps): string[] {
 /** What this server reports as its flags: the API (`--api`), with or without the page, rooted at the data dir. */
 function reportedFlags(deps: AppDeps): Record<string, unknown> {
   const root = resolve(deps.dataDir ?? '.');
-  // `api_auth` stays null: A1111 echoes the credentials here, we do not.
+  // A1111 echoes the credentials here (#17411); we only say whether auth is on: '***' when set, else null.
   return cmdFlagsBody(root, {
     api: true,
     nowebui: !deps.webui,
     styles_file: deps.stylesFiles?.map((p) => resolve(p)) ?? [join(root, 'styles.csv')],
     ui_settings_file: join(root, 'config.json'),
     ...deps.cmdFlags,
-    api_auth: null,
+    api_auth: deps.apiAuth || deps.apiKeys ? '***' : null,
   });
 }

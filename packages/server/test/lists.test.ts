@@ -64,7 +64,7 @@ test('GET /cmd-flags: A1111 v1.10.1 flags (vector body with paths under our root
   const custom = await startTestServer({ dataDir: '/srv/sd', apiAuth: 'u:p', cmdFlags: { port: 7861, listen: true } });
   const flags = (await (await custom.request('/sdapi/v1/cmd-flags', { headers: { authorization: 'Basic dTpw' } })).json()) as Record<string, unknown>;
   assert.deepEqual(Object.keys(flags), Object.keys(vector));
-  assert.deepEqual([flags.port, flags.listen, flags.api, flags.nowebui, flags.api_auth], ['7861', true, true, true, null]);
+  assert.deepEqual([flags.port, flags.listen, flags.api, flags.nowebui, flags.api_auth], ['7861', true, true, true, '***'], 'api_auth: on, never the value');
   assert.deepEqual([flags.data_dir, flags.lora_dir, flags.styles_file], ['/srv/sd', '/srv/sd/models/Lora', ['/srv/sd/styles.csv']]);
 });
 

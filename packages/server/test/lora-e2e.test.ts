@@ -2,7 +2,7 @@
  * LoRA over real HTTP with the real engine (fixtures/lora): the six network files in `<data-dir>/models/Lora`
  * (one in a subfolder), the README's end-to-end request reproducing A1111's `e2e_lora` pixels, the alias giving
  * the same image, the plain prompt afterwards giving `e2e_base`, infotext `Lora hashes`, warnings in `info`,
- * and GET /sdapi/v1/loras (outside `--api-auth`, as A1111) with POST /sdapi/v1/refresh-loras.
+ * and GET /sdapi/v1/loras (behind `--api-auth` like every route, unlike A1111: issue 13) with POST /sdapi/v1/refresh-loras.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -119,8 +119,9 @@ test('an unknown LoRA is generated without and said in info.warnings and the log
   assert.ok(warnings.includes('Networks with errors: lora_unmatched (1)'), warnings.join('\n'));
 });
 
-test('GET /sdapi/v1/loras lists the six files with aliases and metadata, without credentials; refresh-loras rescans', { skip }, async () => {
-  const list = (await (await fetch(`${base}/sdapi/v1/loras`)).json()) as {
+test('GET /sdapi/v1/loras lists the six files with aliases and metadata (401 without credentials); refresh-loras rescans', { skip }, async () => {
+  assert.equal((await fetch(`${base}/sdapi/v1/loras`)).status, 401);
+  const list = (await (await fetch(`${base}/sdapi/v1/loras`, { headers: AUTH })).json()) as {
     name: string;
     alias: string;
     path: string;
@@ -133,10 +134,10 @@ test('GET /sdapi/v1/loras lists the six files with aliases and metadata, without
   assert.equal(kohya?.metadata.ss_output_name, 'tinyKohyaLora_v1');
   assert.ok(list.every((l) => l.error === undefined));
   writeFileSync(join(loraDir, 'broken.safetensors'), Buffer.from('not a safetensors file at all'));
-  const refresh = await fetch(`${base}/sdapi/v1/refresh-loras`, { method: 'POST' });
+  const refresh = await fetch(`${base}/sdapi/v1/refresh-loras`, { method: 'POST', headers: AUTH });
   assert.equal(refresh.status, 200);
   assert.equal(await refresh.text(), 'null');
-  const after = (await (await fetch(`${base}/sdapi/v1/loras`)).json()) as { name: string; error?: string }[];
+  const after = (await (await fetch(`${base}/sdapi/v1/loras`, { headers: AUTH })).json()) as { name: string; error?: string }[];
   const broken = after.find((l) => l.name === 'broken');
   assert.match(broken?.error ?? '', /header length|too short/);
   const used = await txt2img('a photograph of an astronaut riding a horse <lora:broken:1>');

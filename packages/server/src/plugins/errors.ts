@@ -28,6 +28,13 @@ export const STATUS_BY_CODE: Record<ApiErrorCode, number> = {
   INVALID_IMAGE_FORMAT: 500,
   // Work this server cannot do (interrogate without its models, train/*, create/*): never a fake success.
   NOT_IMPLEMENTED: 501,
+  // A browser request from a page on another origin (issue 13; plugins/security.ts).
+  ORIGIN_NOT_ALLOWED: 403,
+  // Over a --max-* limit (issue 13; services/limits.ts): a parameter is 422, an image too large to decode 413.
+  LIMIT_EXCEEDED: 422,
+  PAYLOAD_TOO_LARGE: 413,
+  // --max-queued-per-client: this client already has that many jobs waiting (with Retry-After).
+  CLIENT_QUOTA: 429,
   QUEUE_FULL: 503,
   CANCELLED: 409,
   CONFLICT: 409,

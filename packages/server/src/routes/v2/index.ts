@@ -3,6 +3,7 @@
  * the websocket and its tickets, capabilities, A1111's task routes, and the OpenAI-compatible image routes.
  */
 import type { Credentials } from '../../plugins/auth.ts';
+import type { OriginPolicy } from '../../plugins/security.ts';
 import type { CapabilityLimits } from '../../services/capabilities.ts';
 import { TicketStore } from '../../services/jobs/tickets.ts';
 import type { SdApiInstance } from '../../types.ts';
@@ -15,6 +16,7 @@ import { websocketRoutes } from './ws.ts';
 
 export interface JobsApiOptions {
   credentials?: Credentials;
+  origins?: OriginPolicy;
   limits: CapabilityLimits;
   sseKeepAliveMs?: number;
   wsPingMs?: number;
@@ -23,7 +25,7 @@ export interface JobsApiOptions {
 export async function registerJobsApi(api: SdApiInstance, options: JobsApiOptions): Promise<void> {
   jobRoutes(api);
   eventRoutes(api, { keepAliveMs: options.sseKeepAliveMs });
-  websocketRoutes(api, { credentials: options.credentials, tickets: new TicketStore(), pingMs: options.wsPingMs });
+  websocketRoutes(api, { credentials: options.credentials, origins: options.origins, tickets: new TicketStore(), pingMs: options.wsPingMs });
   capabilitiesRoute(api, options.limits);
   internalTaskRoutes(api);
   await openaiRoutes(api);

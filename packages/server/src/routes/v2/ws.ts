@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { type JobEvent, WsTicket } from '@sdapi/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { authorize, type Credentials } from '../../plugins/auth.ts';
+import { OriginPolicy } from '../../plugins/security.ts';
 import type { JobService } from '../../services/jobs/job-service.ts';
 import type { TicketStore } from '../../services/jobs/tickets.ts';
 import type { SdApiInstance } from '../../types.ts';
@@ -18,6 +19,8 @@ export const WS_PATH = '/sdapi/v2/ws';
 
 export interface WebSocketOptions {
   credentials?: Credentials;
+  /** Who may open a socket from a browser (the same policy as the HTTP routes; default: same origin only). */
+  origins?: OriginPolicy;
   tickets: TicketStore;
   /** Milliseconds between pings; a client that missed the last pong is dropped (default 30 s). */
   pingMs?: number;
@@ -27,11 +30,20 @@ type Message = { op?: unknown; jobs?: unknown; job?: unknown; since?: unknown };
 
 export function websocketRoutes(app: SdApiInstance, options: WebSocketOptions): void {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const origins = options.origins ?? new OriginPolicy();
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== WS_PATH) return refuse(socket, 404, 'Not Found');
+    // Same order as the HTTP routes (plugins/security.ts): origin (cross-site websocket hijacking), auth, then path.
+    const foreign = origins.check(req.headers.origin, req.headers);
+    if (foreign) return refuse(socket, 403, foreign);
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return refuse(socket, 400, 'Bad Request');
+    }
     const denied = checkAuth(req, url, options);
     if (denied) return refuse(socket, 401, denied);
+    if (url.pathname !== WS_PATH) return refuse(socket, 404, 'Not Found');
     wss.handleUpgrade(req, socket, head, (ws) => session(ws, app, options.pingMs ?? 30_000));
   });
   app.addHook('preClose', async () => {
@@ -70,7 +82,7 @@ function checkAuth(req: IncomingMessage, url: URL, options: WebSocketOptions): s
 
 function refuse(socket: Duplex, status: number, detail: string): void {
   const body = JSON.stringify({ detail });
-  const reason = status === 401 ? 'Unauthorized' : 'Not Found';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden' }[status] ?? 'Not Found';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );

@@ -1,0 +1,176 @@
+/**
+ * The server's front door (issue 13), registered before any route so that nothing can be routed around it:
+ *
+ * - **Foreign origins**: a browser request whose `Origin` is neither this server's own origin nor allowed by
+ *   `--cors-allow-origins` / `--cors-allow-origins-regex` (A1111's flags; `Origin: null` included) is refused with
+ *   403 before any work, whatever its content type. That is what keeps a page on another site from queueing jobs on
+ *   a user's localhost server with a form POST (ComfyUI #4850). Requests without an `Origin` (curl, webuiapi, our
+ *   SDK in Node) are not browsers' cross-site requests and pass. Allowed foreign origins get CORS headers and their
+ *   preflights are answered here (before auth: browsers send no credentials on a preflight).
+ * - **Auth on every route**: with `--api-auth` or `--api-keys`, every route and every unknown path or method answers
+ *   401 without credentials, before any 404/405; only the routes in PUBLIC_ROUTES (the one allow-list) are open.
+ *   A1111 leaves `/sdapi/v1/loras`, `/internal/*` and extension routes outside its auth; we do not.
+ *   Routes with a JSON body are checked after the body is parsed, so a JSON syntax error still wins over 401 as in
+ *   A1111 (spec §1.3); everything else is checked on arrival.
+ * - `X-Content-Type-Options: nosniff` on every response, and `GET /health`.
+ *
+ * The websocket upgrade bypasses fastify's hooks; routes/v2/ws.ts calls `checkOrigin` and `authorize` itself.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { ApiError } from '../services/errors.ts';
+import { authorize, type Credentials } from './auth.ts';
+import { DeferredBodyError } from './wire.ts';
+
+/**
+ * The allow-list: `METHOD /route-pattern` reachable without credentials. Keep it here and only here.
+ * - `/health`: liveness for load balancers and supervisors; it says nothing but `ok`.
+ * - The web page's static shell (`/`, `/index.html`, `/assets/:name`): HTML, JS and CSS with no data in them.
+ *   With `--api-auth` the page challenges for Basic credentials itself (plugins/web.ts); with only `--api-keys`
+ *   there is nothing a browser could prompt for, so the page loads and asks for a key, and every API call it makes
+ *   is authenticated as any other.
+ */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  'GET /health',
+  'HEAD /health',
+  'GET /',
+  'HEAD /',
+  'GET /index.html',
+  'HEAD /index.html',
+  'GET /assets/:name',
+  'HEAD /assets/:name',
+]);
+
+export interface SecurityOptions {
+  credentials?: Credentials;
+  /** `--cors-allow-origins "https://a.example,https://b.example"` (`*` allows every origin, as Starlette). */
+  corsAllowOrigins?: string;
+  /** `--cors-allow-origins-regex`: a full-match regular expression for allowed origins. */
+  corsAllowOriginsRegex?: string;
+}
+
+/** A registered route, as collected by the onRoute hook (tests walk this table). */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  hasBody: boolean;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route registered on `app` after `registerSecurity`, HEAD routes included. */
+export function registeredRoutes(app: FastifyInstance): readonly RouteEntry[] {
+  return routeTables.get(app) ?? [];
+}
+
+export const isPublicRoute = (method: string, url: string | undefined): boolean => url !== undefined && PUBLIC_ROUTES.has(`${method} ${url}`);
+
+/** Decides which `Origin` values may call: the server's own origin always, others by the CORS flags. */
+export class OriginPolicy {
+  private readonly exact: Set<string>;
+  private readonly any: boolean;
+  private readonly regex: RegExp | null;
+
+  constructor(options: Pick<SecurityOptions, 'corsAllowOrigins' | 'corsAllowOriginsRegex'> = {}) {
+    const list = (options.corsAllowOrigins ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    this.any = list.includes('*');
+    this.exact = new Set(list.map((o) => o.replace(/\/+$/, '').toLowerCase()));
+    // Starlette full-matches the regex; a bad one is a start-up error, not a silently open server.
+    this.regex = options.corsAllowOriginsRegex ? new RegExp(`^(?:${options.corsAllowOriginsRegex})$`) : null;
+  }
+
+  /** True when a foreign origin is allowed by the flags (not the same-origin case). */
+  allowsForeign(origin: string): boolean {
+    return this.any || this.exact.has(origin.toLowerCase()) || (this.regex?.test(origin) ?? false);
+  }
+
+  /**
+   * `null` when the request may proceed, else why not. Same origin = the Origin's host:port equals the `Host` the
+   * request was sent to (or the proxy's `X-Forwarded-Host`: a cross-site page cannot set that header without a
+   * preflight, which is refused here).
+   */
+  check(origin: string | undefined, headers: Record<string, string | string[] | undefined>): string | null {
+    if (origin === undefined) return null;
+    if (this.allowsForeign(origin)) return null;
+    if (origin !== 'null') {
+      let host: string;
+      try {
+        const url = new URL(origin);
+        if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+        host = url.host.toLowerCase();
+      } catch {
+        return `Origin not allowed: ${JSON.stringify(origin.slice(0, 200))} is not a valid origin`;
+      }
+      const own = [headers.host, headers['x-forwarded-host']].flatMap((h) => (Array.isArray(h) ? h : [h])).filter((h): h is string => !!h);
+      if (own.some((h) => h.split(',')[0].trim().toLowerCase() === host)) return null;
+    }
+    return `Origin not allowed: ${JSON.stringify(origin.slice(0, 200))}; start the server with --cors-allow-origins or --cors-allow-origins-regex to allow it`;
+  }
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Registers the origin check, CORS, auth, nosniff and `/health` on the root app; call it before any route. */
+export function registerSecurity(app: FastifyInstance, options: SecurityOptions): OriginPolicy {
+  const origins = new OriginPolicy(options);
+  const table: RouteEntry[] = [];
+  routeTables.set(app, table);
+  app.addHook('onRoute', (route: RouteOptions) => {
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, hasBody: !!route.schema?.body });
+  });
+  const { credentials } = options;
+  const authOn = !!credentials && (!!credentials.basic || !!credentials.apiKeys?.length);
+
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    const origin = request.headers.origin;
+    const denied = origins.check(origin, request.headers);
+    if (denied) throw new ApiError('ORIGIN_NOT_ALLOWED', denied);
+    if (origin !== undefined && origins.allowsForeign(origin)) {
+      corsHeaders(reply, origin);
+      if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) return preflight(request, reply);
+    }
+    if (!authOn || isPublicRoute(request.method, request.routeOptions.url)) return;
+    // Body routes wait for preValidation (below) so that a JSON syntax error is reported first, as A1111 does.
+    if (request.routeOptions.schema?.body && BODY_METHODS.has(request.method)) return;
+    authorize(request.headers.authorization, credentials);
+  });
+  if (authOn) {
+    app.addHook('preValidation', async (request: FastifyRequest) => {
+      if (!request.routeOptions.schema?.body || !BODY_METHODS.has(request.method)) return;
+      if (isPublicRoute(request.method, request.routeOptions.url)) return;
+      if (request.body instanceof DeferredBodyError) throw request.body.error;
+      authorize(request.headers.authorization, credentials);
+    });
+  }
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['server'],
+        summary: 'Liveness: 200 while the server answers (no credentials needed)',
+        response: { 200: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } }, required: ['status'] } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  return origins;
+}
+
+function corsHeaders(reply: FastifyReply, origin: string): void {
+  // Starlette's CORSMiddleware as A1111 configures it: credentials allowed, so the origin is echoed, never `*`.
+  reply.header('access-control-allow-origin', origin).header('access-control-allow-credentials', 'true').header('vary', 'Origin');
+}
+
+function preflight(request: FastifyRequest, reply: FastifyReply) {
+  const asked = request.headers['access-control-request-headers'];
+  return reply
+    .code(200)
+    .header('access-control-allow-methods', 'DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT')
+    .header('access-control-allow-headers', typeof asked === 'string' && asked.length <= 1000 ? asked : 'authorization, content-type')
+    .header('access-control-max-age', '600')
+    .type('text/plain; charset=utf-8')
+    .send('OK');
+}
