@@ -76,6 +76,8 @@ export interface JobRecord {
   inputs?: StoredInput[];
   result: StoredResult | null;
   error: JobError | null;
+  /** The worker that ran (or runs) the job: `host:pid` id of a cluster worker (issue 15); absent when embedded. */
+  worker?: string | null;
 }
 
 export interface JobFilter {
@@ -119,6 +121,12 @@ export interface JobStore {
    */
   writeInput(record: JobRecord, key: string, bytes: Uint8Array): Promise<void>;
   readInput(record: JobRecord, key: string): Promise<Uint8Array | undefined>;
+  /**
+   * Cluster stores (issue 15) hand out sequence numbers and event ids that stay increasing across processes; the
+   * job service counts on its own when these are absent (the embedded store: one process owns the folder).
+   */
+  nextSeq?(): number;
+  nextEventId?(): number;
   /** Removes finished jobs beyond the policy; returns their ids. */
   sweep(policy: RetentionPolicy, now: number): Promise<string[]>;
   close(): Promise<void>;
