@@ -29,8 +29,10 @@ import { img2imgRoute } from './routes/sdapi/img2img.ts';
 import { listRoutes } from './routes/sdapi/lists.ts';
 import { lorasRoutes } from './routes/sdapi/loras.ts';
 import { pngInfoRoute } from './routes/sdapi/png-info.ts';
+import { extrasRoutes } from './routes/sdapi/extras.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
 import { systemRoutes } from './routes/sdapi/system.ts';
+import { unavailableRoutes } from './routes/sdapi/unavailable.ts';
 import { cmdFlagsBody } from './services/cmd-flags.ts';
 import { GenerationQueue } from './services/generation-queue.ts';
 import { ControlNetService } from './services/controlnet.ts';
@@ -126,6 +128,8 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     await registerJobsApi(api, { credentials, origins, limits: capabilityLimits(deps), sseKeepAliveMs: deps.sseKeepAliveMs, wsPingMs: deps.wsPingMs });
     for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
     for (const routes of [img2imgRoute, pngInfoRoute, listRoutes, systemRoutes]) routes(api);
+    extrasRoutes(api);
+    unavailableRoutes(api);
   });
   return app;
 }
