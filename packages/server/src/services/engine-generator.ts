@@ -95,6 +95,13 @@ export class EngineGenerator implements Generator {
     return this.loaded.file;
   }
 
+  async hashCheckpoint(checkpoint: CheckpointFile): Promise<CheckpointFile> {
+    const catalog = this.scan();
+    const entry = catalog.list().find((e) => e.filename === checkpoint.filename);
+    if (!entry) throw new ApiError('MODEL_NOT_FOUND', `checkpoint ${checkpoint.name} is no longer on disk`);
+    return { ...checkpoint, sha256: await catalog.hash(entry, { noHashing: this.options.noHashing }) };
+  }
+
   async txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult> {
     if (!this.loaded)
       throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');

@@ -32,6 +32,11 @@ export interface Generator {
    * Called inside the generation queue, never concurrently with txt2img.
    */
   loadCheckpoint(checkpoint: CheckpointFile): Promise<CheckpointFile>;
+  /**
+   * `checkpoint` with `sha256` filled in (hashing it now unless --no-hashing), without loading it: the refiner's
+   * infotext title. Absent: titles use whatever hash the listing knows.
+   */
+  hashCheckpoint?(checkpoint: CheckpointFile): Promise<CheckpointFile>;
   /** Runs one txt2img job with the loaded checkpoint; progress, interrupt and skip go through `hooks`. */
   txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult>;
   /** Runs one img2img/inpainting job (absent: the generator cannot, and img2img answers an error). */

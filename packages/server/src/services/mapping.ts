@@ -12,6 +12,7 @@ import { outputFormat } from './image-output.ts';
 import { applyInfotext } from './infotext-request.ts';
 import { ApiError } from './errors.ts';
 import { RESTRICTED_OPTIONS } from './option-defaults.ts';
+import { type RefinerRequest, refinerRequest } from './refiner.ts';
 
 export interface Txt2ImgJob {
   params: Txt2ImgParams;
@@ -19,13 +20,14 @@ export interface Txt2ImgJob {
   checkpointOverride: string | null;
   /** Overrides that stay in effect after the job (override_settings_restore_afterwards: false). */
   persistentOverrides: Record<string, unknown>;
+  /** refiner_checkpoint / refiner_switch_at, looked up inside the queue (services/refiner.ts); null: none. */
+  refiner?: RefinerRequest | null;
 }
 
 /** Request fields this server cannot honour yet: refused with 422 rather than silently ignored. */
 const UNSUPPORTED: [keyof Txt2ImgRequest, (v: unknown) => boolean, string][] = [
   ['restore_faces', (v) => v === true, 'face restoration (restore_faces: true) is not supported'],
   ['tiling', (v) => v === true, 'tiling (tiling: true) is not supported yet'],
-  ['refiner_checkpoint', (v) => typeof v === 'string' && v !== '' && v !== 'None', 'a refiner (refiner_checkpoint) is not supported yet'],
   ['firstpass_image', (v) => typeof v === 'string' && v !== '', 'firstpass_image is not supported'],
 ];
 
@@ -70,6 +72,7 @@ export function toTxt2ImgJob(request: Txt2ImgRequest, options: Record<string, un
     params,
     checkpointOverride: typeof checkpoint === 'string' ? checkpoint : null,
     persistentOverrides: body.override_settings_restore_afterwards === false ? overrides : {},
+    refiner: refinerRequest(body),
   };
 }
 
@@ -128,6 +131,13 @@ export function generationOptions(o: Record<string, unknown>): GenerationOptions
     add_model_hash_to_info: Boolean(o.add_model_hash_to_info),
     add_model_name_to_info: Boolean(o.add_model_name_to_info),
     add_version_to_infotext: Boolean(o.add_version_to_infotext),
+    // SDXL micro-conditioning and the refiner (spec §10; A1111 defaults 0, 0, 2.5, 6.0, 'second pass', false).
+    sdxl_crop_top: num('sdxl_crop_top'),
+    sdxl_crop_left: num('sdxl_crop_left'),
+    sdxl_refiner_low_aesthetic_score: num('sdxl_refiner_low_aesthetic_score'),
+    sdxl_refiner_high_aesthetic_score: num('sdxl_refiner_high_aesthetic_score'),
+    hires_fix_refiner_pass: String(o.hires_fix_refiner_pass ?? 'second pass'),
+    refiner_switch_by_sample_steps: Boolean(o.refiner_switch_by_sample_steps),
     ...img2imgOptions(o, num),
   };
 }

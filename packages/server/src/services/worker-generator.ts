@@ -67,6 +67,10 @@ export class WorkerGenerator implements Generator {
     return loaded;
   }
 
+  hashCheckpoint(checkpoint: CheckpointFile): Promise<CheckpointFile> {
+    return this.call('hashCheckpoint', [checkpoint]) as Promise<CheckpointFile>;
+  }
+
   txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult> {
     return this.call('txt2img', [params, null], hooks) as Promise<Txt2ImgResult>;
   }
