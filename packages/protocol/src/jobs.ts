@@ -131,6 +131,8 @@ export interface JobEvent {
   /** ISO time the event happened. */
   time: string;
   position?: number | null;
+  /** queued: the same as `position` (the name the Job object uses); sent again whenever the position changes. */
+  queue_position?: number | null;
   reason?: string;
   attempt?: number;
   step?: number;

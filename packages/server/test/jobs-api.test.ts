@@ -258,7 +258,7 @@ test('GET /sdapi/v2/capabilities: models, samplers, schedulers, job types, featu
   assert.equal(caps.a1111_version, 'v1.10.1');
   assert.equal(caps.models.available.length, 2);
   assert.ok(caps.samplers.includes('Euler a') && caps.schedulers.includes('Karras'));
-  assert.deepEqual(caps.job_types, ['txt2img', 'img2img']);
+  assert.deepEqual(caps.job_types, ['txt2img', 'img2img', 'extra-single-image', 'extra-batch-images']);
   assert.ok(caps.upscalers.includes('Latent') && caps.upscalers.includes('Lanczos'));
   assert.ok(Array.isArray(caps.networks));
   assert.equal(caps.features.jobs, true);

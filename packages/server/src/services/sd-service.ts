@@ -24,7 +24,6 @@ import type { ScriptExecutor } from './scripts/types.ts';
 import { ApiError } from './errors.ts';
 import { LivePreview, previewOf } from './live-preview.ts';
 import type { OptionsStore } from './options-store.ts';
-import { resolveRefiner } from './refiner.ts';
 import { PromptStyles } from './styles.ts';
 
 export interface SdServiceDeps {
@@ -90,7 +89,7 @@ export class SdService {
     const txt2img = txt2imgKind({ ...common, run: (job, hooks) => this.runTxt2img(job, this.preview.track(hooks)) });
     const extras = { 'extra-single-image': extrasKind(false, this.options), 'extra-batch-images': extrasKind(true, this.options) };
     if (!this.generator.img2img) return { txt2img, ...extras };
-    return { txt2img, ...extras, img2img: img2imgKind({ ...common, run: (job, hooks) => this.runImg2img(job, this.preview.track(hooks)) }) };
+    return { txt2img, img2img: img2imgKind({ ...common, run: (job, hooks) => this.runImg2img(job, this.preview.track(hooks)) }), ...extras };
   }
 
   /**
@@ -117,9 +116,8 @@ export class SdService {
     // A selected script (services/scripts) runs the whole job: all its generations inside this one queue job.
     if (job.script) return job.script.run(this.scriptExecutor(), hooks);
     await this.ensureCheckpoint(job.checkpointOverride);
-    const refiner = await resolveRefiner(this.generator, job.refiner);
     // Styles first (spec §6.1): `all_prompts` and the infotext carry the styled prompts, as A1111's do.
-    return this.generator.txt2img({ ...this.styles.apply(job.params), infotextVersion: this.version, ...(refiner ? { refiner } : {}) }, hooks);
+    return this.generator.txt2img({ ...this.styles.apply(job.params), infotextVersion: this.version }, hooks);
   }
 
   /**
@@ -222,8 +220,7 @@ export class SdService {
     const { img2img } = this.generator;
     if (!img2img) throw new ApiError('UNSUPPORTED_PARAM', "this server's generator cannot run img2img");
     await this.ensureCheckpoint(job.checkpointOverride);
-    const refiner = await resolveRefiner(this.generator, job.refiner);
-    return img2img.call(this.generator, { ...this.styles.apply(job.params), infotextVersion: this.version, ...(refiner ? { refiner } : {}) }, hooks);
+    return img2img.call(this.generator, { ...this.styles.apply(job.params), infotextVersion: this.version }, hooks);
   }
 
   /** What a script generates with: the cell's checkpoint first, styles applied, txt2img or img2img by its params. */

@@ -1,0 +1,95 @@
+/**
+ * `queued` events carry the new `queue_position` whenever a waiting job's place changes: a job ahead is
+ * cancelled, a higher-priority job jumps in, a job ahead starts. Checked on SSE and on a webhook receiver, over
+ * real HTTP with the fake generator (a long blocker job keeps the queue waiting).
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, test } from 'node:test';
+import { startTestServer } from './helpers/http.ts';
+import { collectEvents } from './helpers/sse.ts';
+
+const server = await startTestServer({ webhooks: { allowLocal: true, baseDelayMs: 10 } });
+server.generator.stepDelayMs = 5;
+const SMALL = { width: 16, height: 8, steps: 2 };
+
+async function submit(prompt: string, extra: Record<string, unknown> = {}) {
+  const res = await server.request('/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: { prompt, ...SMALL }, ...extra } });
+  const json = (await res.json()) as Record<string, any>;
+  assert.equal(res.status, 202, JSON.stringify(json));
+  return json;
+}
+const cancel = (id: string) => server.request(`/sdapi/v2/jobs/${id}`, { method: 'DELETE' });
+const job = async (id: string) => (await server.request(`/sdapi/v2/jobs/${id}`)).json();
+
+async function until(what: string, check: () => Promise<boolean> | boolean) {
+  const deadline = Date.now() + 15_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('queued events follow the position: cancel ahead, priority jump, the job ahead starts', async () => {
+  const hook: Record<string, any>[] = [];
+  const rx = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += c));
+    req.on('end', () => {
+      hook.push(JSON.parse(raw));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
+  after(() => rx.close());
+  const hookUrl = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook`;
+
+  const blocker = await submit('blocker', { params: { prompt: 'blocker', ...SMALL, steps: 100_000 } });
+  await until('the blocker to run', async () => (await job(blocker.id)).status === 'running');
+  const b = await submit('b');
+  const c = await submit('c');
+  const d = await submit('d', { webhook: { url: hookUrl, events: ['queued', 'cancelled'] } });
+  assert.equal(d.queue_position, 3);
+  const stream = collectEvents(await server.request(`/sdapi/v2/jobs/${d.id}/events`));
+
+  await cancel(b.id); // d: 3 → 2
+  await until('d at 2', async () => (await job(d.id)).queue_position === 2);
+  const e = await submit('e', { priority: 5, params: { prompt: 'e', ...SMALL, steps: 100_000 } }); // jumps ahead of c and d: d 2 → 3
+  assert.equal(e.queue_position, 1);
+  await until('d at 3', async () => (await job(d.id)).queue_position === 3);
+  await cancel(blocker.id); // e starts: c 2 → 1, d 3 → 2
+  await until('e to start', async () => (await job(e.id)).status !== 'queued');
+  await until('d at 2 again', async () => (await job(d.id)).queue_position === 2);
+  await cancel(d.id);
+  await cancel(e.id);
+
+  const { events } = await stream;
+  const queued = events.filter((ev) => ev.event === 'queued');
+  assert.deepEqual(
+    queued.map((ev) => ev.queue_position),
+    [3, 2, 3, 2],
+    JSON.stringify(queued),
+  );
+  for (const ev of queued) assert.equal(ev.position, ev.queue_position);
+  assert.equal(events.at(-1)?.event, 'cancelled');
+  const ids = events.map((ev) => ev.id);
+  assert.deepEqual(
+    ids,
+    [...ids].sort((x, y) => x - y),
+    'event ids increase',
+  );
+
+  await until('the webhook to get the cancel', () => hook.some((ev) => ev.event === 'cancelled'));
+  assert.deepEqual(
+    hook.map((ev) => [ev.event, ev.queue_position ?? null]),
+    [
+      ['queued', 3],
+      ['queued', 2],
+      ['queued', 3],
+      ['queued', 2],
+      ['cancelled', null],
+    ],
+  );
+  await until('c to finish', async () => ['succeeded', 'failed'].includes((await job(c.id)).status));
+});
