@@ -24,6 +24,7 @@ import type { ScriptExecutor } from './scripts/types.ts';
 import { ApiError } from './errors.ts';
 import { LivePreview, previewOf } from './live-preview.ts';
 import type { OptionsStore } from './options-store.ts';
+import { resolveRefiner } from './refiner.ts';
 import { PromptStyles } from './styles.ts';
 
 export interface SdServiceDeps {
@@ -116,8 +117,9 @@ export class SdService {
     // A selected script (services/scripts) runs the whole job: all its generations inside this one queue job.
     if (job.script) return job.script.run(this.scriptExecutor(), hooks);
     await this.ensureCheckpoint(job.checkpointOverride);
+    const refiner = await resolveRefiner(this.generator, job.refiner);
     // Styles first (spec §6.1): `all_prompts` and the infotext carry the styled prompts, as A1111's do.
-    return this.generator.txt2img({ ...this.styles.apply(job.params), infotextVersion: this.version }, hooks);
+    return this.generator.txt2img({ ...this.styles.apply(job.params), infotextVersion: this.version, ...(refiner ? { refiner } : {}) }, hooks);
   }
 
   /**
@@ -220,7 +222,8 @@ export class SdService {
     const { img2img } = this.generator;
     if (!img2img) throw new ApiError('UNSUPPORTED_PARAM', "this server's generator cannot run img2img");
     await this.ensureCheckpoint(job.checkpointOverride);
-    return img2img.call(this.generator, { ...this.styles.apply(job.params), infotextVersion: this.version }, hooks);
+    const refiner = await resolveRefiner(this.generator, job.refiner);
+    return img2img.call(this.generator, { ...this.styles.apply(job.params), infotextVersion: this.version, ...(refiner ? { refiner } : {}) }, hooks);
   }
 
   /** What a script generates with: the cell's checkpoint first, styles applied, txt2img or img2img by its params. */

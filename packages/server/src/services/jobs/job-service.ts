@@ -55,7 +55,29 @@ export interface JobServiceOptions {
   webhooks?: WebhookSender;
   /** A progress preview (data URL) from the engine's progress, for jobs that ask for previews; null if none. */
   preview?: (progress: GenerationProgress) => string | null;
+  /** A shared queue (issue 15, services/jobs/redis): jobs go there instead of this process's queue. */
+  cluster?: ClusterQueue;
 }
+
+/**
+ * The shared queue of a cluster (Redis + BullMQ, services/jobs/redis/cluster.ts). With it, `submit` stores the job
+ * and hands it to the shared queue; a worker process takes it and runs it here through `runStored`; events from
+ * other processes come in through `deliver`.
+ */
+export interface ClusterQueue {
+  /** This process's worker id (`host:pid`), recorded on the jobs it runs. */
+  readonly workerId: string;
+  dispatch(record: JobRecord): Promise<void>;
+  /** Removes a waiting job from the shared queue (true), or asks the worker running it to stop (false). */
+  cancel(record: JobRecord): Promise<boolean>;
+  /** Waiting job ids, next first (a snapshot kept fresh by the cluster). */
+  waitingIds(): string[];
+  /** Throws a 503 with `Retry-After` while the shared queue cannot take jobs (Redis unreachable). */
+  assertAvailable(): void;
+}
+
+/** The `output` of a job that ran in another process: routes build their answer from the stored record. */
+export const REMOTE_OUTPUT = Symbol('job ran on another worker');
 
 /** A job this process has in its queue: what the run needs and who waits for it. */
 interface LiveJob {
@@ -84,6 +106,7 @@ export class JobService {
   private lastSeq = 0;
   private closing = false;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private webhookListener: { job: string; fn: JobListener } | undefined;
 
   constructor(private readonly options: JobServiceOptions) {
     this.store = options.store;
@@ -115,8 +138,10 @@ export class JobService {
     this.lastSeq = lastSeq;
     const webhooks = this.webhooks;
     if (webhooks) this.subscribe('*', (event, record) => webhooks.notify(event, record));
+    this.webhookListener = webhooks ? [...this.listeners].at(-1) : undefined;
+    // In a cluster the shared queue holds the waiting jobs and BullMQ re-runs stalled ones: nothing to restore here.
     const restored: [JobRecord, unknown][] = [];
-    for (const record of jobs) {
+    for (const record of this.options.cluster ? [] : jobs) {
       const prepared = await this.recover(record);
       if (prepared) restored.push([record, prepared.value]);
     }
@@ -139,10 +164,11 @@ export class JobService {
     const prepared = spec.prepared ?? (await kind.prepare(spec.request));
     // From the id check to the store write nothing awaits: two submissions cannot both take one id.
     const id = this.newId(spec);
-    this.queue.assertRoom();
+    if (this.options.cluster) this.options.cluster.assertAvailable();
+    else this.queue.assertRoom();
     const record: JobRecord = {
       id,
-      seq: ++this.lastSeq,
+      seq: this.store.nextSeq?.() ?? ++this.lastSeq,
       type: spec.type,
       source: spec.source,
       status: 'queued',
@@ -158,6 +184,7 @@ export class JobService {
       result: null,
       error: null,
     };
+    if (this.options.cluster) return this.submitToCluster<O>(record, this.options.cluster);
     const written = this.store.put(record, true);
     const done = this.enqueue(record, prepared);
     try {
@@ -175,13 +202,13 @@ export class JobService {
 
   /** 1-based place among the waiting jobs, or null when the job is not waiting. */
   queuePosition(id: string): number | null {
-    const index = this.queue.waitingIds().indexOf(id);
+    const index = this.pendingIds().indexOf(id);
     return index < 0 ? null : index + 1;
   }
 
   /** Ids of the jobs waiting to run, next first (A1111's pending tasks). */
   pendingIds(): string[] {
-    return this.queue.waitingIds();
+    return this.options.cluster?.waitingIds() ?? this.queue.waitingIds();
   }
 
   /**
@@ -194,6 +221,10 @@ export class JobService {
       throw new ApiError('CONFLICT', `job ${id} has already finished (status: ${record.status}); only queued or running jobs can be cancelled`);
     }
     const live = this.live.get(id);
+    if (this.options.cluster && !live) {
+      if (await this.options.cluster.cancel(record)) await this.finishCancelled(record, 'cancelled while queued');
+      return record;
+    }
     if (record.status === 'running') {
       if (live) live.cancelRequested = true;
       if (this.queue.runningId() === id) this.queue.interrupt();
@@ -253,9 +284,39 @@ export class JobService {
     await this.store.close();
   }
 
+  /**
+   * Cluster workers: runs a stored job that the shared queue handed to this process, in this process's queue;
+   * resolves when it has ended (its outcome is in the record and the events).
+   */
+  async runStored(record: JobRecord): Promise<void> {
+    let prepared: unknown;
+    try {
+      prepared = await this.kind(record.type).prepare(record.request);
+    } catch (error) {
+      return this.fail(record, error);
+    }
+    record.worker = this.options.cluster?.workerId ?? null;
+    this.enqueue(record, prepared, record.attempts > 0 ? 'its worker stopped while the job ran; it runs once more' : undefined);
+    await this.live.get(record.id)?.settled;
+  }
+
+  /** Cluster: an event that another process emitted (and stored), passed to this process's subscribers. */
+  deliver(event: JobEvent): void {
+    const record = this.store.get(event.job);
+    for (const listener of this.listeners) {
+      if (listener === this.webhookListener) continue; // the emitting process sends the webhook
+      if (listener.job !== '*' && listener.job !== event.job) continue;
+      try {
+        listener.fn(event, record);
+      } catch (error) {
+        this.options.log?.(`job event listener failed: ${error}`);
+      }
+    }
+  }
+
   /** Emits one event to the store and the subscribers. */
   async emit(record: JobRecord, event: JobEventType, data: Partial<JobEvent>, durable: boolean): Promise<void> {
-    const full: JobEvent = { id: ++this.lastEventId, job: record.id, event, time: new Date(this.now()).toISOString(), ...data };
+    const full: JobEvent = { id: this.store.nextEventId?.() ?? ++this.lastEventId, job: record.id, event, time: new Date(this.now()).toISOString(), ...data };
     // Previews are live only: kept out of the store, so the journal stays small and a replay has none.
     const { preview: _preview, ...stored } = full;
     const written = this.store.appendEvent(full.preview === undefined ? full : stored, durable);
@@ -268,6 +329,28 @@ export class JobService {
       }
     }
     await written;
+  }
+
+  /**
+   * Cluster: the queued record is stored, then handed to the shared queue; `done` settles on the job's terminal
+   * event, whichever worker ran it (the output is REMOTE_OUTPUT: routes answer from the stored record).
+   */
+  private async submitToCluster<O>(record: JobRecord, cluster: ClusterQueue): Promise<JobHandle<O>> {
+    const done = new Promise<JobOutcome<O>>((resolve, reject) => {
+      const unsubscribe = this.subscribe(record.id, (event) => {
+        if (!FINISHED_STATUSES.includes(event.event as JobStatus)) return;
+        unsubscribe();
+        const stored = this.store.get(record.id) ?? record;
+        if (event.event === 'succeeded') return resolve({ record: stored, output: REMOTE_OUTPUT as O });
+        const error = stored.error ?? { code: event.event === 'cancelled' ? 'CANCELLED' : 'INTERNAL', message: `job ${record.id} ${event.event}` };
+        reject(Object.assign(new Error(error.message), { code: error.code }));
+      });
+    });
+    done.catch(() => undefined); // v2 jobs have no awaiting caller; the error is in the job record
+    await this.store.put(record, true);
+    await cluster.dispatch(record);
+    void this.emit(record, 'queued', { position: this.queuePosition(record.id) }, false).catch(() => undefined);
+    return { record, done };
   }
 
   private kind(type: JobType): JobKind {
