@@ -43,6 +43,7 @@ export type { EmbeddingInfo } from './pipeline/textual-inversion.ts';
 export { type PromptStyle, parseStylesCsv, StyleDatabase } from './text/styles.ts';
 export { EMPHASIS_MODES, type EmphasisMode } from './text/conditioning.ts';
 export type { LoadOptions } from './pipeline/model.ts';
+export type { ExternalVae } from './pipeline/external-vae.ts';
 export type {
   GeneratedImage,
   GenerationHooks,
@@ -64,7 +65,7 @@ export { describeCheckpoint } from './checkpoint/inspect.ts';
 export { SD15_CONFIG, TINY_SD15_CONFIG, writeRandomCheckpoint } from './checkpoint/random.ts';
 export { CheckpointCatalog, type CheckpointEntry, toSdModelItem } from './checkpoint/catalog.ts';
 export { realFolder, realPathInside } from './checkpoint/folder.ts';
-export { HashCache } from './checkpoint/hashes.ts';
+export { cachedSha256, HashCache } from './checkpoint/hashes.ts';
 export { LoraCatalog, type LoraCatalogOptions, type LoraEntry } from './networks/lora-catalog.ts';
 export { DEFAULT_MODEL_FILE, DEFAULT_MODEL_NOTICE, ensureDefaultModel } from './checkpoint/default-model.ts';
 export type { ModelConfig } from './checkpoint/config.ts';

@@ -30,6 +30,9 @@ import { listRoutes } from './routes/sdapi/lists.ts';
 import { lorasRoutes } from './routes/sdapi/loras.ts';
 import { pngInfoRoute } from './routes/sdapi/png-info.ts';
 import { extrasRoutes } from './routes/sdapi/extras.ts';
+import { registerApiLog } from './plugins/api-log.ts';
+import { modelControlRoutes } from './routes/sdapi/model-control.ts';
+import { type ServerControl, serverControlRoutes } from './routes/sdapi/server-control.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
 import { systemRoutes } from './routes/sdapi/system.ts';
 import { unavailableRoutes } from './routes/sdapi/unavailable.ts';
@@ -84,6 +87,10 @@ export interface AppDeps {
   wsPingMs?: number;
   /** Serve the browser page (packages/web/dist, or `{dist}`) at `/`; default off (`sdapi serve` turns it on unless --nowebui). */
   webui?: boolean | { dist?: string };
+  /** `--api-log`: one A1111-format line per /sdapi request (true: to stdout; a function: to it). */
+  apiLog?: boolean | ((line: string) => void);
+  /** `--api-server-stop`: serve /sdapi/v1/server-kill|restart|stop with these hooks (absent: the routes are 404). */
+  serverControl?: ServerControl;
   /** `--cors-allow-origins` (comma-separated, `*` = any) and `--cors-allow-origins-regex`: foreign origins allowed to call (plugins/security.ts). */
   corsAllowOrigins?: string;
   corsAllowOriginsRegex?: string;
@@ -117,6 +124,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   // preClose, before the server waits for open requests: sync callers of waiting jobs get their 503 first.
   app.addHook('preClose', () => service.jobs.shutdown());
   registerWire(app);
+  if (deps.apiLog) registerApiLog(app, typeof deps.apiLog === 'function' ? deps.apiLog : undefined);
   registerErrorHandling(app);
   registerEngine(app, service);
   await registerOpenApi(app, '0.1.0');
@@ -129,6 +137,8 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
     for (const routes of [img2imgRoute, pngInfoRoute, listRoutes, systemRoutes]) routes(api);
     extrasRoutes(api);
+    modelControlRoutes(api);
+    if (deps.serverControl) serverControlRoutes(api, deps.serverControl);
     unavailableRoutes(api);
   });
   return app;

@@ -12,6 +12,7 @@ for (const f of [
   'models/VAE/vae10.safetensors',
   'models/VAE/vae9.pt',
   'models/VAE/sub/Anime.ckpt',
+  'models/VAE/sub/Bright.safetensors',
   'models/VAE/notes.txt',
   'models/Stable-diffusion/m.vae.safetensors',
   'models/Stable-diffusion/m.safetensors',
@@ -44,13 +45,13 @@ test('/latent-upscale-modes: the six latent modes in A1111 order', async () => {
   );
 });
 
-test('/sd-vae: models/VAE/** weights and *.vae.* beside checkpoints, natural-sorted by file name', async () => {
+test('/sd-vae: models/VAE/** and *.vae.safetensors beside checkpoints, natural-sorted by file name; pickles (.ckpt/.pt) never listed', async () => {
   const list = (await json('/sdapi/v1/sd-vae')) as { model_name: string; filename: string }[];
   assert.deepEqual(
     list.map((v) => v.model_name),
-    ['Anime.ckpt', 'm.vae.safetensors', 'vae9.pt', 'vae10.safetensors'],
+    ['Bright.safetensors', 'm.vae.safetensors', 'vae10.safetensors'],
   );
-  assert.equal(list[0].filename, join(dataDir, 'models/VAE/sub/Anime.ckpt'));
+  assert.equal(list[0].filename, join(dataDir, 'models/VAE/sub/Bright.safetensors'));
   assert.ok(naturalCompare('a2', 'a10') < 0 && naturalCompare('B', 'a') > 0);
 });
 

@@ -62,6 +62,8 @@ export interface GenerationOptions {
   disable_extra_networks?: boolean;
   /** A1111 `sd_vae` (`Automatic`, `None` or a VAE file name): resolved by the caller (the server), not read by the pipeline. */
   sd_vae?: string;
+  /** A1111 `sd_vae` (`Automatic`, `None` or a VAE file name): resolved by the caller (the server), not read by the pipeline. */
+  sd_vae?: string;
   /** A1111 `lora_add_hashes_to_infotext` (default true): infotext `Lora hashes`. */
   lora_add_hashes_to_infotext?: boolean;
   /** Refiner (A1111 defaults 'second pass', false): which hires pass may switch, and switching by model calls. */
@@ -233,6 +235,9 @@ export interface Txt2ImgResult {
   clipSkip: number;
   sdModelName: string;
   sdModelHash: string | null;
+  /** The separate VAE file that decoded (A1111 `sd_vae_name`, with extension; its 10-hex hash), null: the checkpoint's own. */
+  sdVaeName?: string | null;
+  sdVaeHash?: string | null;
   /** The separate VAE file that decoded (A1111 `sd_vae_name`, with extension; its 10-hex hash), null: the checkpoint's own. */
   sdVaeName?: string | null;
   sdVaeHash?: string | null;

@@ -142,8 +142,14 @@ export class EngineGenerator implements Generator {
   }
 
   async close(): Promise<void> {
-    await this.loaded?.sd.release();
+    await this.unloadCheckpoint();
+  }
+
+  /** Releases the sessions and the mapped file; the next job loads a checkpoint again (loadCheckpoint). */
+  async unloadCheckpoint(): Promise<void> {
+    const loaded = this.loaded;
     this.loaded = null;
+    await loaded?.sd.release();
   }
 }
 

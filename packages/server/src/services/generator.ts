@@ -52,6 +52,11 @@ export interface Generator {
   listLoras?(): LoraList;
   /** Rescans the LoRA folders (POST /refresh-loras). */
   refreshLoras?(): void;
+  /**
+   * Frees the loaded checkpoint's sessions and weights (POST /unload-checkpoint); `currentCheckpoint()` is then
+   * null and the next job loads a checkpoint again. Called inside the queue. Generators that hold nothing leave it out.
+   */
+  unloadCheckpoint?(): Promise<void>;
 }
 
 /** Embeddings by name, in listing order. */

@@ -138,6 +138,8 @@ export function generationOptions(o: Record<string, unknown>): GenerationOptions
     sdxl_refiner_high_aesthetic_score: num('sdxl_refiner_high_aesthetic_score'),
     hires_fix_refiner_pass: String(o.hires_fix_refiner_pass ?? 'second pass'),
     refiner_switch_by_sample_steps: Boolean(o.refiner_switch_by_sample_steps),
+    // Resolved to a file by the generator, against the checkpoint the job runs on (services/vae-files.ts).
+    sd_vae: typeof o.sd_vae === 'string' ? o.sd_vae : 'Automatic',
     ...img2imgOptions(o, num),
   };
 }
@@ -206,8 +208,8 @@ function txt2imgInfo(body: Txt2ImgRequest, r: Txt2ImgResult, ctx: ResponseContex
     face_restoration_model: restoreFaces ? ctx.options.face_restoration_model : null,
     sd_model_name: r.sdModelName,
     sd_model_hash: r.sdModelHash,
-    sd_vae_name: null,
-    sd_vae_hash: null,
+    sd_vae_name: r.sdVaeName ?? null,
+    sd_vae_hash: r.sdVaeHash ?? null,
     seed_resize_from_w: body.seed_resize_from_w,
     seed_resize_from_h: body.seed_resize_from_h,
     denoising_strength: float(body.denoising_strength),

@@ -26,6 +26,7 @@ import { LivePreview, previewOf } from './live-preview.ts';
 import type { OptionsStore } from './options-store.ts';
 import { resolveRefiner } from './refiner.ts';
 import { PromptStyles } from './styles.ts';
+import { checkVaeName, listVaeFiles, type VaeFile, vaeDirsFromFlags } from './vae-files.ts';
 
 export interface SdServiceDeps {
   generator: Generator;
@@ -98,6 +99,7 @@ export class SdService {
    * mapped it; `force_task_id` names the job. Await `done` for the engine result.
    */
   submitTxt2img(request: Txt2ImgRequest, prepared: Txt2ImgPrepared): Promise<JobHandle<Txt2ImgResult>> {
+    this.checkVaeOverride(request.override_settings);
     return this.jobs.submit<Txt2ImgResult>({ type: 'txt2img', request: providedSubset(request), prepared, id: request.force_task_id, source: 'sdapi' });
   }
 
@@ -109,6 +111,7 @@ export class SdService {
 
   /** Queues an img2img job from the A1111 route (see submitTxt2img). */
   submitImg2img(request: Img2ImgRequest, prepared: Img2ImgPrepared): Promise<JobHandle<Img2ImgResult>> {
+    this.checkVaeOverride(request.override_settings);
     return this.jobs.submit<Img2ImgResult>({ type: 'img2img', request: providedSubset(request), prepared, id: request.force_task_id, source: 'sdapi' });
   }
 
@@ -166,6 +169,7 @@ export class SdService {
 
   /** POST /options; a checkpoint change loads the model inside the queue, after the running job (§1.7). */
   async updateOptions(body: Record<string, unknown>): Promise<void> {
+    if (Object.hasOwn(body, 'sd_vae')) checkVaeName(body.sd_vae, this.vaeFiles()); // before anything changes
     await this.options.update(body, {
       resolve: async (alias) => {
         const file = findCheckpoint(await this.generator.listCheckpoints(), alias);
@@ -255,6 +259,45 @@ export class SdService {
     if (!wanted) return; // the generator reports the missing model itself
     const loaded = await this.load(wanted);
     if (!override) this.options.recordCheckpoint({ title: checkpointTitle(loaded), sha256: loaded.sha256 });
+  }
+
+  /** GET /sd-vae: the VAE files `sd_vae` may name (services/vae-files.ts). */
+  vaeFiles(): VaeFile[] {
+    return listVaeFiles(vaeDirsFromFlags(this.cmdFlags));
+  }
+
+  /** POST /refresh-vae (§3.17): a rescan under the queue lock, as A1111; the listing is read from disk on every call. */
+  async refreshVae(): Promise<void> {
+    await this.queue.exclusive(async () => this.vaeFiles());
+  }
+
+  /** `override_settings.sd_vae` naming no file is a 422 before the job is queued (a job would fail on it later). */
+  private checkVaeOverride(overrides: Record<string, unknown> | null | undefined): void {
+    if (overrides && Object.hasOwn(overrides, 'sd_vae')) checkVaeName(overrides.sd_vae, this.vaeFiles());
+  }
+
+  /**
+   * POST /refresh-checkpoints (spec §3.17): a rescan under the queue lock, as A1111. The listing is read from disk
+   * on every call here, so a new file shows in /sd-models after this (and already before it).
+   */
+  async refreshCheckpoints(): Promise<void> {
+    await this.queue.exclusive(() => this.generator.listCheckpoints());
+  }
+
+  /**
+   * POST /unload-checkpoint (§3.21): frees the loaded model. A1111 does it at once, under a running job's feet; we
+   * wait for the running job (the queue), so a job never loses its model halfway. The next job loads it again.
+   */
+  async unloadCheckpoint(): Promise<void> {
+    await this.queue.exclusive(async () => await this.generator.unloadCheckpoint?.());
+  }
+
+  /**
+   * POST /reload-checkpoint (§3.21) and the load at start-up (`--skip-load-model-at-start` skips it): the configured
+   * checkpoint (else the first usable one) is loaded now if it is not loaded already.
+   */
+  async reloadCheckpoint(): Promise<void> {
+    await this.queue.exclusive(() => this.ensureCheckpoint(null));
   }
 
   private async load(file: CheckpointFile): Promise<CheckpointFile> {

@@ -2,7 +2,15 @@
  * A deterministic stand-in for the engine: images are a pattern of the seed, infotexts come from the real
  * createInfotext, and the sampling loop honours progress, interrupt and skip hooks like the engine contract says.
  */
-import { createInfotext, type GenerationHooks, type GenerationProgress, type Img2ImgParams, type Img2ImgResult, type Txt2ImgParams, type Txt2ImgResult } from '@sdapi/engine';
+import {
+  createInfotext,
+  type GenerationHooks,
+  type GenerationProgress,
+  type Img2ImgParams,
+  type Img2ImgResult,
+  type Txt2ImgParams,
+  type Txt2ImgResult,
+} from '@sdapi/engine';
 import type { CheckpointFile, Generator } from '../../src/index.ts';
 
 export const CHECKPOINTS: CheckpointFile[] = [
@@ -45,6 +53,13 @@ export class FakeGenerator implements Generator {
     return this.current;
   }
 
+  /** POST /unload-checkpoint: nothing is loaded afterwards. */
+  unloads = 0;
+  async unloadCheckpoint(): Promise<void> {
+    this.unloads++;
+    this.current = null;
+  }
+
   async txt2img(params: Txt2ImgParams, hooks: GenerationHooks): Promise<Txt2ImgResult> {
     this.calls.push(params);
     const seed = params.seed === -1 ? 1234 : params.seed;
@@ -57,7 +72,14 @@ export class FakeGenerator implements Generator {
       const skip = hooks.skipSignal?.();
       for (let step = 0; step < params.steps; step++) {
         if (hooks.signal?.aborted || skip?.aborted) break;
-        hooks.onProgress?.({ jobNo: n, jobCount: params.nIter, samplingStep: step, samplingSteps: params.steps, latent: fakeLatent(params, step), latentFormat: 'sd' });
+        hooks.onProgress?.({
+          jobNo: n,
+          jobCount: params.nIter,
+          samplingStep: step,
+          samplingSteps: params.steps,
+          latent: fakeLatent(params, step),
+          latentFormat: 'sd',
+        });
         if (this.stepDelayMs > 0) await new Promise((r) => setTimeout(r, this.stepDelayMs));
       }
       produced += params.batchSize;
@@ -72,7 +94,12 @@ export class FakeGenerator implements Generator {
     this.img2imgCalls.push(params);
     const result = await this.txt2img(params, hooks);
     this.calls.pop();
-    return { ...result, batchSize: params.batchSize, denoisingStrength: params.denoisingStrength, extraGenerationParams: { 'Denoising strength': params.denoisingStrength } };
+    return {
+      ...result,
+      batchSize: params.batchSize,
+      denoisingStrength: params.denoisingStrength,
+      extraGenerationParams: { 'Denoising strength': params.denoisingStrength },
+    };
   }
 
   private result(params: Txt2ImgParams, allSeeds: number[], allSubseeds: number[], interrupted: boolean): Txt2ImgResult {

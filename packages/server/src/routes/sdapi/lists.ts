@@ -1,11 +1,10 @@
 /**
  * The cheap GET lists clients call at start-up (spec §3.12, §3.14), answering what this server really has:
  * upscalers None, Lanczos and Nearest only (no model upscalers: ESRGAN/DAT/SwinIR/… are not implemented), the six
- * latent modes, VAE files on disk, and empty lists for hypernetworks, face restorers (no GFPGAN/CodeFormer) and
+ * latent modes, the VAE files on disk (.safetensors), and empty lists for hypernetworks, face restorers (no GFPGAN/CodeFormer) and
  * Real-ESRGAN models, which this server does not support.
  */
 import { FaceRestorerList, HypernetworkList, LatentUpscalerModeList, RealesrganList, SDVaeList, UpscalerList } from '@sdapi/protocol';
-import { listVaeFiles } from '../../services/vae-files.ts';
 import type { SdApiInstance } from '../../types.ts';
 
 /** A1111 lists its built-in upscalers with `scale` 4 (the UpscalerData default) and no model. */
@@ -26,11 +25,7 @@ export function listRoutes(app: SdApiInstance): void {
   app.get('/sdapi/v1/latent-upscale-modes', { schema: { response: { 200: LatentUpscalerModeList } } }, async () =>
     LATENT_UPSCALE_MODES.map((name) => ({ name })),
   );
-  app.get('/sdapi/v1/sd-vae', { schema: { response: { 200: SDVaeList } } }, async () => {
-    const flags = app.sd.cmdFlags;
-    const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
-    return listVaeFiles({ dataDir: str(flags.data_dir) ?? '.', ckptDir: str(flags.ckpt_dir), vaeDir: str(flags.vae_dir) });
-  });
+  app.get('/sdapi/v1/sd-vae', { schema: { response: { 200: SDVaeList } } }, async () => app.sd.vaeFiles());
   app.get('/sdapi/v1/hypernetworks', { schema: { response: { 200: HypernetworkList } } }, async () => []);
   app.get('/sdapi/v1/face-restorers', { schema: { response: { 200: FaceRestorerList } } }, async () => []);
   app.get('/sdapi/v1/realesrgan-models', { schema: { response: { 200: RealesrganList } } }, async () => []);
