@@ -4,7 +4,7 @@
  * Each flow saves a screenshot under packages/web/test-results/ (git-ignored) to look at.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,10 @@ declare class OffscreenCanvas {
   constructor(w: number, h: number);
   getContext(kind: '2d'): any;
 }
+declare class ClipboardEvent {
+  constructor(type: string, init: { clipboardData: unknown; bubbles: boolean });
+}
+declare const navigator: { clipboard: { readText(): Promise<string> } };
 declare class DataTransfer {
   items: { add(file: File): void };
 }
@@ -165,6 +169,7 @@ describe('the page on the tiny model', { skip }, () => {
     const models = join(server.dataDir, 'models', 'Stable-diffusion');
     mkdirSync(models, { recursive: true });
     copyFileSync(join(dirname(TINY_SD15_CKPT), 'model.fp16.safetensors'), join(models, 'tiny-fp16.safetensors'));
+    writeFileSync(join(server.dataDir, 'styles.csv'), 'name,prompt,negative_prompt\nWatercolor,"{prompt}, watercolor painting",ugly\n');
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     page = await context.newPage();
     console_ = watch(page);
@@ -430,6 +435,65 @@ describe('the page on the tiny model', { skip }, () => {
     await card.waitFor({ timeout: 120_000 });
     assert.match((await card.textContent()) ?? '', /Modeltiny-fp16/);
     await shot(page, '10-model-switched');
+    console_.assertClean();
+  });
+
+  test('styles from styles.csv: a checked style reaches the job and its infotext', async () => {
+    await page.getByLabel('Watercolor').check();
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await smallJob(page, 'a harbour', 2);
+    await page.getByLabel('Negative prompt').fill('');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    const id = await page.locator('.gallery').getAttribute('data-job');
+    const job = await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json();
+    assert.deepEqual(job.result.parameters.styles, ['Watercolor']);
+    assert.match(job.result.images[0].infotext, /^a harbour, watercolor painting\nNegative prompt: ugly/);
+    await page.getByLabel('Watercolor').uncheck();
+    console_.assertClean();
+  });
+
+  test('copy parameters puts the infotext on the clipboard; download links the PNG', async () => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    const card = page.locator('.gallery figure').first();
+    await card.getByRole('button', { name: 'Copy parameters' }).click();
+    await card.getByRole('button', { name: 'Copied' }).waitFor();
+    const clip: string = await page.evaluate(() => navigator.clipboard.readText());
+    const id = await page.locator('.gallery').getAttribute('data-job');
+    const job = await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json();
+    assert.equal(clip, job.result.images[0].infotext);
+    const link = card.getByRole('link', { name: 'Download' });
+    assert.equal(await link.getAttribute('download'), `${id}-0.png`);
+    const png = await fetch(new URL((await link.getAttribute('href')) ?? '', server.base));
+    assert.equal(png.headers.get('content-type'), 'image/png');
+    console_.assertClean();
+  });
+
+  test('history pages: "Older jobs" loads the next page', async () => {
+    await page.reload();
+    await page.getByText('live', { exact: true }).waitFor();
+    const items = page.locator('.history li');
+    assert.equal(await items.count(), 8, 'the first page holds 8 jobs');
+    await page.getByRole('button', { name: 'Older jobs' }).click();
+    await page.waitForFunction(() => document.querySelectorAll('.history li').length > 8);
+    const total = (await (await fetch(`${server.base}/sdapi/v2/jobs?status=succeeded,failed,cancelled&limit=100`)).json()).jobs.length;
+    assert.equal(await items.count(), Math.min(16, total));
+    console_.assertClean();
+  });
+
+  test('img2img takes a pasted image', async () => {
+    await page.getByRole('button', { name: 'img2img / inpaint' }).click();
+    if (await page.getByRole('button', { name: 'Remove image' }).count()) await page.getByRole('button', { name: 'Remove image' }).click();
+    const bytes = a1111Png('pasted');
+    await page.getByTestId('init_image-drop').evaluate((zone: any, b64: string) => {
+      const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([data], 'pasted.png', { type: 'image/png' }));
+      zone.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer as any, bubbles: true }));
+    }, bytes.toString('base64'));
+    await page.getByTestId('mask-canvas').waitFor();
+    assert.match((await page.locator('.img2img .hint').first().textContent()) ?? '', /^8 × 8\./);
+    await page.getByRole('button', { name: 'txt2img', exact: true }).click();
     console_.assertClean();
   });
 });
