@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import {
+  cachedSha256,
   CheckpointCatalog,
   type CheckpointEntry,
   DEFAULT_MODEL_NOTICE,
@@ -17,6 +18,7 @@ import {
   type Img2ImgParams,
   safetensorsProblem,
   type Img2ImgResult,
+  type GenerationOptions,
   StableDiffusion,
   type Txt2ImgParams,
   type Txt2ImgResult,
@@ -24,6 +26,7 @@ import {
 import { ApiError } from './errors.ts';
 import type { LoraList } from '@sdapi/protocol';
 import type { CheckpointFile, EmbeddingList, Generator } from './generator.ts';
+import { listVaeFiles, resolveVae } from './vae-files.ts';
 
 export interface EngineGeneratorOptions {
   /** A1111 `--data-dir`: models/, cache.json and the ONNX cache live under it. */
@@ -36,6 +39,8 @@ export interface EngineGeneratorOptions {
   embeddingsDir?: string | null;
   /** `--lora-dir`: LoRA / LyCORIS files besides `<data-dir>/models/Lora` and `<data-dir>/models/LyCORIS` (subfolders too). */
   loraDir?: string | null;
+  /** `--vae-dir`: VAE files besides `<data-dir>/models/VAE` (option `sd_vae`). */
+  vaeDir?: string | null;
   /** `--no-hashing`. */
   noHashing?: boolean;
   /** Write the placeholder model when no checkpoint exists (default true). */
@@ -85,7 +90,11 @@ export class EngineGenerator implements Generator {
     const entry = catalog.list().find((e) => e.filename === checkpoint.filename);
     if (!entry) throw new ApiError('MODEL_NOT_FOUND', `checkpoint ${checkpoint.name} is no longer on disk`);
     const sha256 = await catalog.hash(entry, { noHashing: this.options.noHashing });
-    const sd = openModel(entry.filename, checkpoint.name, { cacheDir: join(this.options.dataDir, 'cache', 'onnx'), threads: this.options.threads, quantize: this.options.quantize });
+    const sd = openModel(entry.filename, checkpoint.name, {
+      cacheDir: join(this.options.dataDir, 'cache', 'onnx'),
+      threads: this.options.threads,
+      quantize: this.options.quantize,
+    });
     sd.model.shortHash = sha256 ? sha256.slice(0, 10) : null;
     sd.embeddings = this.embeddings;
     sd.loras = this.loras;
@@ -106,7 +115,21 @@ export class EngineGenerator implements Generator {
     if (!this.loaded)
       throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
     this.embeddings.refresh(); // A1111 rescans the embeddings folder before each job when it changed
+    await this.applyVae(params.options);
     return this.logWarnings(await this.loaded.sd.txt2img(params, hooks));
+  }
+
+  /**
+   * The job's VAE (option `sd_vae` as the job has it, spec §3.14): resolved against the files on disk and the loaded
+   * checkpoint, hashed through cache.json (`vae/<name>`), and handed to the model, which swaps only its VAE sessions.
+   */
+  private async applyVae(options: GenerationOptions): Promise<void> {
+    if (!this.loaded) return;
+    const { dataDir, ckptDir, vaeDir } = this.options;
+    const file = resolveVae(options.sd_vae, listVaeFiles({ dataDir, ckptDir, vaeDir }), this.loaded.file.filename);
+    if (!file) return this.loaded.sd.model.useVae(null);
+    const sha256 = await cachedSha256(file.filename, `vae/${file.model_name}`, { cache: this.cache, noHashing: this.options.noHashing });
+    this.loaded.sd.model.useVae({ path: file.filename, name: file.model_name, shortHash: sha256 ? sha256.slice(0, 10) : null });
   }
 
   /** What a job skipped (LoRA not found, unmatched modules, …) goes to the server log as well as into `info`. */
@@ -128,6 +151,7 @@ export class EngineGenerator implements Generator {
     if (!this.loaded)
       throw new ApiError('MODEL_NOT_FOUND', 'no checkpoint is loaded: put a .safetensors file into models/Stable-diffusion or start with --ckpt');
     this.embeddings.refresh();
+    await this.applyVae(params.options);
     return this.logWarnings(await this.loaded.sd.img2img(params, hooks));
   }
 
