@@ -26,6 +26,7 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --jobs-retention N[,A] keep N finished jobs (and their images), none older than A (default 1000,7d)
   --no-hashing           do not compute checkpoint SHA-256 hashes
   --threads N            threads per ONNX operator (default: all cores)
+  --int8                 the UNet's Linear layers in int8: faster, slightly different images (see README)
   --nowebui              API only: no web page at / (the API is always on)
   --api                  accepted for A1111 compatibility (the API is always on)`;
 
@@ -47,6 +48,7 @@ const OPTIONS = {
   'jobs-retention': { type: 'string' },
   'no-hashing': { type: 'boolean' },
   threads: { type: 'string' },
+  int8: { type: 'boolean' },
   api: { type: 'boolean' },
   nowebui: { type: 'boolean' },
   'skip-load-model-at-start': { type: 'boolean' },
@@ -73,7 +75,7 @@ export async function serve(argv: string[]): Promise<number> {
     dataDir, ckpt: values.ckpt ? resolve(values.ckpt) : null, ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
     embeddingsDir: values['embeddings-dir'] ? resolve(values['embeddings-dir']) : null,
     loraDir: values['lora-dir'] ? resolve(values['lora-dir']) : null,
-    noHashing: values['no-hashing'], threads, log: (line) => console.log(line),
+    noHashing: values['no-hashing'], threads, quantize: values.int8 ? 'int8' : undefined, log: (line) => console.log(line),
   });
   await generator.listCheckpoints(); // writes the placeholder model now (with its notice) when there is none
   const host = values['server-name'] ?? (values.listen ? '0.0.0.0' : '127.0.0.1');
