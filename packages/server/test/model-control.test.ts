@@ -7,6 +7,10 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { buildApp } from '../src/app.ts';
+import { WorkerGenerator } from '../src/services/worker-generator.ts';
 import { startTestServer } from './helpers/http.ts';
 import { needFiles, startTinyEngineServer, TINY_SD15_CKPT } from './helpers/tiny-engine.ts';
 
@@ -127,4 +131,26 @@ test('refresh-vae answers null; unload/reload with the fake generator', async ()
   await server.request('/sdapi/v1/unload-checkpoint', { method: 'POST' });
   assert.equal(server.generator.unloads, 1);
   assert.equal(server.generator.current, null);
+});
+
+test('unload-checkpoint under sdapi serve (the engine in a worker thread): freed, and the next generation loads it again', { skip }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-worker-unload-'));
+  const generator = new WorkerGenerator({ dataDir, ckpt: TINY_SD15_CKPT, placeholder: false });
+  const app = await buildApp({ generator, dataDir });
+  const base = await app.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const gen = async () => {
+      const res = await post(base, '/sdapi/v1/txt2img', { prompt: 'a cat', steps: 2, width: 64, height: 64, seed: 3, sampler_name: 'Euler' });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { images: string[] }).images[0];
+    };
+    const first = await gen();
+    assert.equal((await post(base, '/sdapi/v1/unload-checkpoint')).status, 200);
+    assert.equal(generator.currentCheckpoint(), null);
+    assert.equal(await gen(), first);
+    assert.equal(generator.currentCheckpoint()?.name, 'model.safetensors');
+  } finally {
+    await app.close();
+    await generator.close();
+  }
 });

@@ -39,7 +39,7 @@ function hooksFor(id: number): GenerationHooks {
   };
 }
 
-const METHODS = new Set(['listCheckpoints', 'loadCheckpoint', 'hashCheckpoint', 'txt2img', 'img2img', 'listEmbeddings', 'refreshEmbeddings', 'refreshLoras', 'close']);
+const METHODS = new Set(['listCheckpoints', 'loadCheckpoint', 'hashCheckpoint', 'txt2img', 'img2img', 'listEmbeddings', 'refreshEmbeddings', 'refreshLoras', 'unloadCheckpoint', 'close']);
 
 port.on('message', async (message: { id: number; method?: string; args?: unknown[]; control?: 'interrupt' | 'skip' }) => {
   const { id } = message;

@@ -87,6 +87,13 @@ export class WorkerGenerator implements Generator {
     await this.call('refreshEmbeddings', []);
   }
 
+  /** POST /unload-checkpoint: the worker releases the model's sessions and file (EngineGenerator.unloadCheckpoint). */
+  async unloadCheckpoint(): Promise<void> {
+    if (!this.worker) return; // no worker, no model
+    await this.call('unloadCheckpoint', []);
+    this.current = null;
+  }
+
   listLoras(): LoraList {
     return this.loras.list().map((e) => ({ name: e.name, alias: e.alias, path: e.path, metadata: e.metadata, ...(e.error ? { error: e.error } : {}) }));
   }
