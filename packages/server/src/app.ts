@@ -31,6 +31,7 @@ import { lorasRoutes } from './routes/sdapi/loras.ts';
 import { pngInfoRoute } from './routes/sdapi/png-info.ts';
 import { extrasRoutes } from './routes/sdapi/extras.ts';
 import { registerApiLog } from './plugins/api-log.ts';
+import { transportOptions } from './plugins/transport.ts';
 import { modelControlRoutes } from './routes/sdapi/model-control.ts';
 import { type ServerControl, serverControlRoutes } from './routes/sdapi/server-control.ts';
 import { type Catalog, engineCatalog } from './services/catalog.ts';
@@ -91,6 +92,10 @@ export interface AppDeps {
   apiLog?: boolean | ((line: string) => void);
   /** `--api-server-stop`: serve /sdapi/v1/server-kill|restart|stop with these hooks (absent: the routes are 404). */
   serverControl?: ServerControl;
+  /** `--tls-keyfile` / `--tls-certfile`: serve HTTPS (both needed; unreadable files stop the start). */
+  tls?: { keyFile?: string | null; certFile?: string | null } | null;
+  /** `--subpath`: answer under `/<subpath>/…` only (A1111's root_path). */
+  subpath?: string | null;
   /** `--cors-allow-origins` (comma-separated, `*` = any) and `--cors-allow-origins-regex`: foreign origins allowed to call (plugins/security.ts). */
   corsAllowOrigins?: string;
   corsAllowOriginsRegex?: string;
@@ -101,7 +106,9 @@ export interface AppDeps {
  * @example const app = await buildApp({ generator, dataDir: '/var/lib/sdapi', apiAuth: 'me:secret' });
  */
 export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: deps.bodyLimit ?? 256 * 1024 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+  // The cast: with `https` fastify types a different server; routes and hooks are the same either way.
+  const transport = transportOptions({ tls: deps.tls, subpath: deps.subpath }) as FastifyServerOptions;
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: deps.bodyLimit ?? 256 * 1024 * 1024, ...transport }).withTypeProvider<TypeBoxTypeProvider>();
   const credentials = appCredentials(deps);
   // First, before any route: origin check, auth on every route (one allow-list), nosniff, /health.
   const origins = registerSecurity(app, { credentials, corsAllowOrigins: deps.corsAllowOrigins, corsAllowOriginsRegex: deps.corsAllowOriginsRegex });
