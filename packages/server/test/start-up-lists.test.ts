@@ -59,19 +59,30 @@ test('lists of what this server does not have are empty: hypernetworks, face res
   for (const path of ['hypernetworks', 'face-restorers', 'realesrgan-models', 'extensions']) assert.deepEqual(await json(`/sdapi/v1/${path}`), [], path);
 });
 
-test('the only script is the always-on ControlNet, one argument per unit slot (webuiapi looks for it here)', async () => {
-  assert.deepEqual(await json('/sdapi/v1/scripts'), { txt2img: ['controlnet'], img2img: ['controlnet'] });
+test('scripts: the selectable ones we run, then the always-on ControlNet, one argument per unit slot (webuiapi looks for it here)', async () => {
+  assert.deepEqual(await json('/sdapi/v1/scripts'), {
+    txt2img: ['prompt matrix', 'prompts from file or textbox', 'x/y/z plot', 'controlnet'],
+    img2img: ['prompt matrix', 'prompts from file or textbox', 'sd upscale', 'x/y/z plot', 'controlnet'],
+  });
   const info = await json('/sdapi/v1/script-info');
   assert.deepEqual(
     info.map((s: { name: string; is_alwayson: boolean; is_img2img: boolean }) => [s.name, s.is_alwayson, s.is_img2img]),
     [
+      ['prompt matrix', false, false],
+      ['prompts from file or textbox', false, false],
+      ['x/y/z plot', false, false],
       ['controlnet', true, false],
+      ['prompt matrix', false, true],
+      ['prompts from file or textbox', false, true],
+      ['sd upscale', false, true],
+      ['x/y/z plot', false, true],
       ['controlnet', true, true],
     ],
   );
-  assert.equal(info[0].args.length, 3, 'control_net_unit_count default');
+  const controlNet = info.find((s: { name: string }) => s.name === 'controlnet');
+  assert.equal(controlNet.args.length, 3, 'control_net_unit_count default');
   assert.deepEqual(
-    [info[0].args[0].value.enabled, info[0].args[0].value.module, info[0].args[0].value.model, info[0].args[0].value.weight],
+    [controlNet.args[0].value.enabled, controlNet.args[0].value.module, controlNet.args[0].value.model, controlNet.args[0].value.weight],
     [false, 'none', 'None', 1],
   );
 });

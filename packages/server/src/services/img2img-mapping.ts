@@ -8,7 +8,7 @@ import { Img2ImgRequest, type Img2ImgResponse, providedFields, type Txt2ImgReque
 import { pyTyped } from '../wire/py-typed.ts';
 import type { Catalog } from './catalog.ts';
 import { ApiError } from './errors.ts';
-import { type ResponseContext, type Txt2ImgJob, toTxt2ImgJob, toTxt2ImgResponse } from './mapping.ts';
+import { type MappingOptions, type ResponseContext, type Txt2ImgJob, toTxt2ImgJob, toTxt2ImgResponse } from './mapping.ts';
 
 export interface Img2ImgJob extends Omit<Txt2ImgJob, 'params'> {
   params: Img2ImgParams;
@@ -25,12 +25,18 @@ const FILLS = ['0 (fill)', '1 (original)', '2 (latent noise)', '3 (latent nothin
  * then the mask, then the init images (A1111 decodes those inside the queue lock; here before queueing, so a bad
  * image is refused without waiting). More images than `batch_size` is a 422 (A1111: 500 RuntimeError).
  */
-export async function toImg2ImgJob(body: Img2ImgRequest, options: Record<string, unknown>, catalog: Catalog, decode: ImageDecoder): Promise<Img2ImgJob> {
+export async function toImg2ImgJob(
+  body: Img2ImgRequest,
+  options: Record<string, unknown>,
+  catalog: Catalog,
+  decode: ImageDecoder,
+  mapping: MappingOptions = {},
+): Promise<Img2ImgJob> {
   if (body.init_images === null || body.init_images === undefined) throw new ApiError('NOT_FOUND', 'Init image not found');
   const mask = typeof body.mask === 'string' && body.mask !== '' ? await decode(body.mask) : null;
   const initImages = await decodeInitImages(body.init_images, body.batch_size ?? 1, decode);
   // The shared fields; `infotext` was applied by the route with the img2img field table, so it is cleared here.
-  const base = toTxt2ImgJob({ ...(body as unknown as Txt2ImgRequest), infotext: null }, options, catalog);
+  const base = toTxt2ImgJob({ ...(body as unknown as Txt2ImgRequest), infotext: null }, options, catalog, mapping);
   const blur = body.mask_blur;
   const params: Img2ImgParams = {
     ...base.params,

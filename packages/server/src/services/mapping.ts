@@ -13,6 +13,8 @@ import { applyInfotext } from './infotext-request.ts';
 import { ApiError } from './errors.ts';
 import { RESTRICTED_OPTIONS } from './option-defaults.ts';
 import { type RefinerRequest, refinerRequest } from './refiner.ts';
+import { selectsScript } from './scripts/registry.ts';
+import type { PreparedScript } from './scripts/types.ts';
 
 export interface Txt2ImgJob {
   params: Txt2ImgParams;
@@ -22,6 +24,13 @@ export interface Txt2ImgJob {
   persistentOverrides: Record<string, unknown>;
   /** refiner_checkpoint / refiner_switch_at, looked up inside the queue (services/refiner.ts); null: none. */
   refiner?: RefinerRequest | null;
+  /** The selected script (`script_name` or typed `scripts`), prepared by the route; it runs the whole job. */
+  script?: PreparedScript | null;
+}
+
+export interface MappingOptions {
+  /** The caller prepares `script_name`/`scripts` itself (the A1111 routes); otherwise a script is refused. */
+  scripts?: boolean;
 }
 
 /** Request fields this server cannot honour yet: refused with 422 rather than silently ignored. */
@@ -35,13 +44,15 @@ const UNSUPPORTED: [keyof Txt2ImgRequest, (v: unknown) => boolean, string][] = [
  * A validated request + the options in force → the engine job. Throws ApiError for an unknown script or sampler
  * (422), null in a field the engine needs, or a feature this server does not implement.
  */
-export function toTxt2ImgJob(request: Txt2ImgRequest, options: Record<string, unknown>, catalog: Catalog): Txt2ImgJob {
+export function toTxt2ImgJob(request: Txt2ImgRequest, options: Record<string, unknown>, catalog: Catalog, mapping: MappingOptions = {}): Txt2ImgJob {
   // Idempotent: routes apply the infotext first (with styles and checkpoints) to echo the filled body.
   const body = applyInfotext(Txt2ImgRequest, request, 'txt2img', { options });
   for (const [field, applies, message] of UNSUPPORTED) {
     if (applies(body[field])) throw new ApiError('UNSUPPORTED_PARAM', `${message}; remove ${field} from the request`);
   }
-  if (body.script_name) throw new ApiError('SCRIPT_NOT_FOUND', `Script '${body.script_name}' not found`);
+  if (!mapping.scripts && body.script_name) throw new ApiError('SCRIPT_NOT_FOUND', `Script '${body.script_name}' not found`);
+  if (!mapping.scripts && selectsScript(body))
+    throw new ApiError('UNSUPPORTED_PARAM', 'scripts are run by the txt2img and img2img routes (and their v2 jobs) only');
   outputFormat(options.samples_format); // A1111 fails after the job; checking first spares a wasted generation
   const { sampler, scheduler } = resolveSampler(catalog, body.sampler_name || body.sampler_index, body.scheduler);
   const overrides = Object.fromEntries(Object.entries(body.override_settings ?? {}).filter(([k]) => !RESTRICTED_OPTIONS.has(k)));
@@ -172,7 +183,7 @@ export function toTxt2ImgResponse(body: Txt2ImgRequest, result: Txt2ImgResult, c
   const images =
     body.send_images === false
       ? []
-      : ctx.images ?? result.images.map((img) => encodePng(img.rgb, img.width, img.height, pnginfo ? { parameters: img.infotext } : {}).toString('base64'));
+      : (ctx.images ?? result.images.map((img) => encodePng(img.rgb, img.width, img.height, pnginfo ? { parameters: img.infotext } : {}).toString('base64')));
   const provided = providedFields(body) ?? new Set(Object.keys(body));
   return {
     images,
@@ -214,7 +225,8 @@ function txt2imgInfo(body: Txt2ImgRequest, r: Txt2ImgResult, ctx: ResponseContex
     seed_resize_from_h: body.seed_resize_from_h,
     denoising_strength: float(body.denoising_strength),
     extra_generation_params: r.extraGenerationParams,
-    index_of_first_image: 0,
+    // 1 when a script put a grid first (services/scripts).
+    index_of_first_image: (r as { indexOfFirstImage?: number }).indexOfFirstImage ?? 0,
     infotexts: r.images.map((img) => img.infotext),
     styles: body.styles ?? [],
     job_timestamp: r.jobTimestamp,

@@ -65,7 +65,7 @@ export type Img2ImgPrepared = Prepared<Img2ImgRequest, Img2ImgJob>;
 
 /** The request fields both generation routes share, as far as a job kind reads them. */
 type GenerationBody = Pick<Txt2ImgRequest, 'seed' | 'subseed' | 'override_settings' | 'force_task_id'>;
-type GenerationJob = Pick<Txt2ImgJob, 'persistentOverrides'> & { params: { nIter: number; options: object } };
+type GenerationJob = Pick<Txt2ImgJob, 'persistentOverrides' | 'script'> & { params: { nIter: number; options: object } };
 
 interface GenerationKindDeps<B, J> {
   progressName: string;
@@ -87,7 +87,8 @@ function generationKind<B extends GenerationBody, J extends GenerationJob>(deps:
   return {
     progressName: deps.progressName,
     prepare: deps.prepare,
-    jobCount: (prepared) => prepared.job.params.nIter,
+    // A script counts its own generations (X/Y/Z: cells × n_iter).
+    jobCount: (prepared) => prepared.job.script?.jobCount ?? prepared.job.params.nIter,
     run: (prepared, hooks) => deps.run(prepared.job, hooks),
     finish({ body, job }, result) {
       // A1111 applies `override_settings_restore_afterwards: false` after the job.

@@ -1,0 +1,16 @@
+/** What scripts see of the server (ScriptEnv): options in force, checkpoints, samplers, upscalers, style names. */
+import { LATENT_UPSCALE_MODES, UPSCALERS } from '../../routes/sdapi/lists.ts';
+import type { SdService } from '../sd-service.ts';
+import type { ScriptEnv, ScriptTab } from './types.ts';
+
+export async function scriptEnv(sd: SdService, tab: ScriptTab): Promise<ScriptEnv> {
+  return {
+    tab,
+    catalog: sd.catalog,
+    options: sd.options.effective(),
+    checkpoints: await sd.generator.listCheckpoints(),
+    upscalers: UPSCALERS.map((u) => u.name),
+    latentModes: LATENT_UPSCALE_MODES,
+    styleNames: sd.styles.list().flatMap((s) => (s.prompt === null && s.negative_prompt === null ? [] : [s.name])),
+  };
+}
