@@ -21,7 +21,6 @@ import { extrasKind } from './jobs/extras-kind.ts';
 import type { WebhookSender } from './jobs/webhooks.ts';
 import type { Txt2ImgJob } from './mapping.ts';
 import type { ScriptExecutor } from './scripts/types.ts';
-import type { ScriptExecutor } from './scripts/types.ts';
 import { ApiError } from './errors.ts';
 import { LivePreview, previewOf } from './live-preview.ts';
 import type { OptionsStore } from './options-store.ts';
@@ -118,8 +117,6 @@ export class SdService {
 
   /** Inside the queue: the right checkpoint is loaded first (§4.3, §9.5), then the engine runs. */
   private async runTxt2img(job: Txt2ImgJob, hooks: GenerationHooks): Promise<Txt2ImgResult> {
-    // A selected script (services/scripts) runs the whole job: all its generations inside this one queue job.
-    if (job.script) return job.script.run(this.scriptExecutor(), hooks);
     // A selected script (services/scripts) runs the whole job: all its generations inside this one queue job.
     if (job.script) return job.script.run(this.scriptExecutor(), hooks);
     await this.ensureCheckpoint(job.checkpointOverride);
@@ -226,25 +223,11 @@ export class SdService {
   /** Inside the queue: checkpoint first, then the engine's img2img. */
   private async runImg2img(job: Img2ImgJob, hooks: GenerationHooks): Promise<Img2ImgResult> {
     if (job.script) return job.script.run(this.scriptExecutor(), hooks);
-    if (job.script) return job.script.run(this.scriptExecutor(), hooks);
     const { img2img } = this.generator;
     if (!img2img) throw new ApiError('UNSUPPORTED_PARAM', "this server's generator cannot run img2img");
     await this.ensureCheckpoint(job.checkpointOverride);
     const refiner = await resolveRefiner(this.generator, job.refiner);
     return img2img.call(this.generator, { ...this.styles.apply(job.params), infotextVersion: this.version, ...(refiner ? { refiner } : {}) }, hooks);
-  }
-
-  /** What a script generates with: the cell's checkpoint first, styles applied, txt2img or img2img by its params. */
-  private scriptExecutor(): ScriptExecutor {
-    return {
-      generate: async (params, checkpoint, hooks) => {
-        await this.ensureCheckpoint(checkpoint);
-        const styled = { ...this.styles.apply(params), infotextVersion: this.version };
-        if (!('initImages' in styled)) return this.generator.txt2img(styled, hooks);
-        if (!this.generator.img2img) throw new ApiError('UNSUPPORTED_PARAM', "this server's generator cannot run img2img");
-        return this.generator.img2img(styled, hooks);
-      },
-    };
   }
 
   /** What a script generates with: the cell's checkpoint first, styles applied, txt2img or img2img by its params. */
