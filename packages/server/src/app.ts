@@ -41,6 +41,8 @@ import { cmdFlagsBody } from './services/cmd-flags.ts';
 import { GenerationQueue } from './services/generation-queue.ts';
 import { ControlNetService } from './services/controlnet.ts';
 import { EmbeddedJobStore } from './services/jobs/embedded-store.ts';
+import type { RedisCluster } from './services/jobs/redis/cluster.ts';
+import { workersRoute } from './routes/v2/workers.ts';
 import { DEFAULT_RETENTION } from './services/jobs/job-service.ts';
 import type { RetentionPolicy } from './services/jobs/types.ts';
 import { type WebhookOptions, WebhookSender } from './services/jobs/webhooks.ts';
@@ -99,6 +101,8 @@ export interface AppDeps {
   /** `--cors-allow-origins` (comma-separated, `*` = any) and `--cors-allow-origins-regex`: foreign origins allowed to call (plugins/security.ts). */
   corsAllowOrigins?: string;
   corsAllowOriginsRegex?: string;
+  /** `--redis` (issue 15): jobs, events and images in Redis, run by the cluster's workers; connect() it first. */
+  cluster?: RedisCluster;
 }
 
 /**
@@ -121,7 +125,8 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     cmdFlags: reportedFlags(deps),
     styles: new PromptStyles(stylesFiles(deps)),
     jobs: {
-      store: new EmbeddedJobStore(deps.dataDir ? join(deps.dataDir, 'jobs') : undefined),
+      store: deps.cluster?.store ?? new EmbeddedJobStore(deps.dataDir ? join(deps.dataDir, 'jobs') : undefined),
+      cluster: deps.cluster,
       retention: deps.jobsRetention,
       webhooks: new WebhookSender({ log: (line) => app.log.warn(line), ...deps.webhooks }),
       log: (line) => app.log.info(line),
@@ -144,10 +149,13 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
     for (const routes of [img2imgRoute, pngInfoRoute, listRoutes, systemRoutes]) routes(api);
     extrasRoutes(api);
+    workersRoute(api, deps.cluster);
     modelControlRoutes(api);
     if (deps.serverControl) serverControlRoutes(api, deps.serverControl);
     unavailableRoutes(api);
   });
+  // After the routes: a worker takes jobs only once every job type has its route's preparation.
+  deps.cluster?.attach(service.jobs);
   return app;
 }
 

@@ -14,7 +14,7 @@ import type { CheckpointFile, Generator } from './generator.ts';
 import type { Img2ImgJob } from './img2img-mapping.ts';
 import type { InfotextContext } from './infotext-request.ts';
 import { EmbeddedJobStore } from './jobs/embedded-store.ts';
-import { type JobHandle, JobService } from './jobs/job-service.ts';
+import { type ClusterQueue, type JobHandle, JobService } from './jobs/job-service.ts';
 import { type Img2ImgPrepared, img2imgKind, type JobKind, providedSubset, type Txt2ImgPrepared, txt2imgKind } from './jobs/kinds.ts';
 import type { JobStore, RetentionPolicy } from './jobs/types.ts';
 import { extrasKind } from './jobs/extras-kind.ts';
@@ -40,7 +40,7 @@ export interface SdServiceDeps {
   /** styles.csv files (default: none). */
   styles?: PromptStyles;
   /** Where jobs live (default: in memory) and how long finished ones are kept. */
-  jobs?: { store?: JobStore; retention?: RetentionPolicy; webhooks?: WebhookSender; log?: (line: string) => void };
+  jobs?: { store?: JobStore; retention?: RetentionPolicy; webhooks?: WebhookSender; log?: (line: string) => void; cluster?: ClusterQueue };
 }
 
 export class SdService {
@@ -73,6 +73,7 @@ export class SdService {
       retention: deps.jobs?.retention,
       webhooks: deps.jobs?.webhooks,
       log: deps.jobs?.log,
+      cluster: deps.jobs?.cluster,
       preview: latentPreview,
     });
   }

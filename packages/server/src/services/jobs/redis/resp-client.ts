@@ -52,6 +52,8 @@ export class RespClient {
   connected = false;
   onconnect: (() => void) | undefined;
   onclose: ((error?: Error) => void) | undefined;
+  /** Replies nobody asked for: pub/sub messages once SUBSCRIBE has been sent. */
+  onpush: ((reply: RespReply) => void) | undefined;
   private socket: Socket | null = null;
   private pending: Pending[] = [];
   private buffer: Buffer = Buffer.alloc(0);
@@ -143,10 +145,19 @@ export class RespClient {
     while (this.buffer.length > 0) {
       const head = this.pending[0];
       const parsed = parseReply(this.buffer, 0, head?.buffers ?? false);
+      // A pushed message may arrive while a SUBSCRIBE reply is awaited; RESP2 marks both as arrays.
+      if (parsed && this.onpush && Array.isArray(parsed.value) && parsed.value[0] === 'message') {
+        this.buffer = this.buffer.subarray(parsed.end);
+        this.onpush(parsed.value);
+        continue;
+      }
       if (!parsed) return; // incomplete: wait for more bytes
       this.buffer = this.buffer.subarray(parsed.end);
       const pending = this.pending.shift();
-      if (!pending) continue;
+      if (!pending) {
+        this.onpush?.(parsed.value as RespReply);
+        continue;
+      }
       if (parsed.value instanceof RespError) pending.reject(parsed.value);
       else pending.resolve(parsed.value as RespReply);
     }

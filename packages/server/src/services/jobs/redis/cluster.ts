@@ -1,0 +1,295 @@
+/**
+ * The shared queue of a cluster (issue 15) on BullMQ: API nodes add jobs (`dispatch`), worker processes take them
+ * one at a time and run them through their own JobService (`runStored`). BullMQ gives the order (priority, FIFO
+ * within a priority), the per-job lock that a worker renews while it runs, and stalled-job recovery: a worker
+ * killed mid-job loses its lock, BullMQ puts the job back (at most `maxStalledCount` times, then fails it with the
+ * reason, which every node writes into the record if no worker did).
+ *
+ * Events: each process publishes the events it emits (full, previews included) on `sdapi:changes`; every other
+ * process mirrors them (RedisJobStore.apply) and hands them to its subscribers (JobService.deliver), so SSE, the
+ * websocket and waiting sync requests work on any node. Webhooks are sent by the process that emitted the event.
+ *
+ * Cancel: a waiting job is removed from BullMQ by the node that got the DELETE; a running one is signalled on
+ * `sdapi:control` to the worker that runs it. Workers heartbeat `sdapi:worker:<id>` (TTL 3 beats).
+ *
+ * Not done (issue 15): routing to a worker that has the checkpoint loaded, per-client quotas, `--results-dir`.
+ */
+import { hostname } from 'node:os';
+import type { JobEvent } from '@sdapi/protocol';
+import { createBunRedisClient, type IRedisClient, Queue, QueueEvents, Worker } from 'bullmq';
+import { ApiError } from '../../errors.ts';
+import type { ClusterQueue, JobService } from '../job-service.ts';
+import type { JobRecord } from '../types.ts';
+import { RedisLink } from './link.ts';
+import { type Change, KEY, RedisJobStore } from './redis-store.ts';
+import { parseRedisUrl, RespClient, type RespReply } from './resp-client.ts';
+
+const QUEUE = 'sdapi-jobs';
+const CONTROL = 'sdapi:control';
+const WORKERS = 'sdapi:workers';
+const workerKey = (id: string) => `sdapi:worker:${id}`;
+
+export interface ClusterOptions {
+  url: string;
+  /** Runs jobs here (a worker or `serve --redis` without `--no-worker`). */
+  worker: boolean;
+  /** Images' TTL in Redis (the retention age). */
+  imageTtlMs: number;
+  /** BullMQ lock: a worker that stops renewing it for this long has stalled (default 30 s). */
+  lockDurationMs?: number;
+  /** How often stalled jobs are looked for (default 30 s). */
+  stalledIntervalMs?: number;
+  /** Times a job may stall (its worker died) and run again before it fails (default 1). */
+  maxStalledCount?: number;
+  heartbeatMs?: number;
+  /** Title of the checkpoint this worker has loaded, for the heartbeat. */
+  loadedModel?: () => string | null;
+  log?: (line: string) => void;
+}
+
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  state: 'idle' | 'running' | 'draining';
+  loaded_model: string | null;
+  current_job: string | null;
+  seconds_per_step: number | null;
+  last_heartbeat: string;
+}
+
+/** BullMQ's priority: 1 is the highest, up to 2^21; ours: higher first, -1e6…1e6. */
+const bullPriority = (priority: number) => 1_000_001 - Math.max(-1_000_000, Math.min(1_000_000, priority));
+/** BullMQ job ids may not contain `:` (A1111's force_task_id may). */
+const bullId = (id: string) => id.replaceAll('%', '%25').replaceAll(':', '%3A');
+
+export class RedisCluster implements ClusterQueue {
+  readonly workerId = `${hostname()}:${process.pid}`;
+  readonly store: RedisJobStore;
+  private readonly link: RedisLink;
+  private readonly sub: RedisLink;
+  private readonly bullClients: IRedisClient[] = [];
+  private queue!: Queue;
+  private events!: QueueEvents;
+  private worker: Worker | undefined;
+  private jobs: JobService | undefined;
+  private waiting: string[] = [];
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private delivering = false;
+  private current: { id: string; startedAt: number } | null = null;
+  private secondsPerStep: number | null = null;
+  private draining = false;
+
+  constructor(private readonly options: ClusterOptions) {
+    const target = parseRedisUrl(options.url);
+    const log = options.log ?? (() => undefined);
+    this.link = new RedisLink(target, log);
+    this.sub = new RedisLink(target, log);
+    this.store = new RedisJobStore(this.link, this.workerId, options.imageTtlMs);
+  }
+
+  /** Connects (rejects when Redis is unreachable at start-up); call before JobService.start. */
+  async connect(): Promise<void> {
+    this.link.onUp = () => this.refreshWaiting();
+    await this.link.start();
+    this.sub.onPush = (reply) => this.onMessage(reply);
+    this.sub.onUp = async () => {
+      await this.sub.send('SUBSCRIBE', [KEY.changes, CONTROL]);
+      if (this.jobs) await this.store.load(); // what was published while we were away
+    };
+    await this.sub.start();
+    const target = parseRedisUrl(this.options.url);
+    const connection = () => {
+      const client = createBunRedisClient(new RespClient(target) as never);
+      this.bullClients.push(client);
+      return client;
+    };
+    this.queue = new Queue(QUEUE, { connection: connection() });
+    this.queue.on('error', () => undefined); // the link reports outages; BullMQ reconnects by itself
+    this.events = new QueueEvents(QUEUE, { connection: connection() });
+    this.events.on('error', () => undefined);
+    this.events.on('failed', ({ jobId, failedReason }) => void this.onBullFailed(jobId, failedReason));
+    this.events.on('waiting', () => void this.refreshWaiting());
+    this.events.on('active', () => void this.refreshWaiting());
+    this.refreshTimer = setInterval(() => void this.refreshWaiting(), 1000);
+    this.refreshTimer.unref();
+  }
+
+  /** Wires the job service: its local events are published, and (on workers) the BullMQ worker starts. */
+  attach(jobs: JobService): void {
+    this.jobs = jobs;
+    jobs.subscribe('*', (event) => {
+      if (!this.delivering) void this.publishEvent(event);
+      if (event.event === 'progress' && this.current && event.step) {
+        this.secondsPerStep = (Date.now() - this.current.startedAt) / 1000 / event.step;
+      }
+    });
+    if (!this.options.worker) return;
+    this.worker = new Worker(QUEUE, (job) => this.process(job.data.id as string), {
+      connection: createBunRedisClient(new RespClient(parseRedisUrl(this.options.url)) as never),
+      concurrency: 1,
+      lockDuration: this.options.lockDurationMs ?? 30_000,
+      stalledInterval: this.options.stalledIntervalMs ?? 30_000,
+      maxStalledCount: this.options.maxStalledCount ?? 1,
+      name: this.workerId,
+    });
+    this.worker.on('error', () => undefined);
+    void this.heartbeat();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 2000);
+    this.heartbeatTimer.unref();
+  }
+
+  async dispatch(record: JobRecord): Promise<void> {
+    await this.queue.add(
+      'job',
+      { id: record.id },
+      { jobId: bullId(record.id), priority: bullPriority(record.priority), removeOnComplete: true, removeOnFail: 1000 },
+    );
+    if (!this.waiting.includes(record.id)) this.waiting.push(record.id);
+    void this.refreshWaiting();
+  }
+
+  async cancel(record: JobRecord): Promise<boolean> {
+    const job = await this.queue.getJob(bullId(record.id));
+    const state = job ? await job.getState() : 'unknown';
+    if (job && (state === 'waiting' || state === 'prioritized' || state === 'delayed')) {
+      try {
+        await job.remove();
+        void this.refreshWaiting();
+        return true;
+      } catch {
+        // a worker took it meanwhile: signal it below
+      }
+    }
+    await this.link.send('PUBLISH', [CONTROL, JSON.stringify({ op: 'cancel', job: record.id })]);
+    return false;
+  }
+
+  waitingIds(): string[] {
+    return this.waiting;
+  }
+
+  assertAvailable(): void {
+    if (this.link.up) return;
+    throw new ApiError('QUEUE_FULL', `the shared job queue (Redis at ${this.link.target.host}:${this.link.target.port}) is unreachable; retry shortly`, {
+      headers: { 'Retry-After': '2' },
+    });
+  }
+
+  /** The live workers, from their heartbeats. */
+  async workers(): Promise<WorkerInfo[]> {
+    const ids = (await this.link.send('SMEMBERS', [WORKERS])) as string[];
+    if (ids.length === 0) return [];
+    const beats = (await this.link.send('MGET', ids.map(workerKey))) as (string | null)[];
+    const gone = ids.filter((_, i) => !beats[i]);
+    if (gone.length) await this.link.send('SREM', [WORKERS, ...gone]);
+    return beats.filter((b): b is string => b !== null).map((b) => JSON.parse(b) as WorkerInfo);
+  }
+
+  /** SIGTERM: finish the running job, take no new one, then disconnect. */
+  async close(): Promise<void> {
+    this.draining = true;
+    clearInterval(this.refreshTimer);
+    clearInterval(this.heartbeatTimer);
+    if (this.worker) {
+      await this.heartbeat();
+      await this.worker.close();
+      await this.link.send('DEL', [workerKey(this.workerId)]).catch(() => undefined);
+      await this.link.send('SREM', [WORKERS, this.workerId]).catch(() => undefined);
+    }
+    await this.events.close();
+    await this.queue.close();
+    for (const client of this.bullClients) await client.quit?.().catch(() => undefined);
+    this.link.close();
+    this.sub.close();
+  }
+
+  /** The BullMQ processor: the stored job runs here; its outcome is in the record, so BullMQ never retries it. */
+  private async process(id: string): Promise<string> {
+    const jobs = this.jobs;
+    const record = await this.store.fetch(id);
+    if (!jobs || !record || ['succeeded', 'failed', 'cancelled'].includes(record.status)) return 'skipped';
+    this.options.log?.(`worker ${this.workerId}: running job ${id} (attempt ${record.attempts + 1})`);
+    this.current = { id, startedAt: Date.now() };
+    void this.heartbeat();
+    try {
+      await jobs.runStored(record);
+    } finally {
+      this.current = null;
+      void this.heartbeat();
+    }
+    this.options.log?.(`worker ${this.workerId}: job ${id} ended ${record.status}`);
+    return record.status;
+  }
+
+  private async heartbeat(): Promise<void> {
+    const info: WorkerInfo = {
+      id: this.workerId,
+      host: hostname(),
+      pid: process.pid,
+      state: this.draining ? 'draining' : this.current ? 'running' : 'idle',
+      loaded_model: this.options.loadedModel?.() ?? null,
+      current_job: this.current?.id ?? null,
+      seconds_per_step: this.secondsPerStep,
+      last_heartbeat: new Date().toISOString(),
+    };
+    const ttl = 3 * (this.options.heartbeatMs ?? 2000);
+    await this.link.send('SET', [workerKey(this.workerId), JSON.stringify(info), 'PX', ttl]).catch(() => undefined);
+    await this.link.send('SADD', [WORKERS, this.workerId]).catch(() => undefined);
+  }
+
+  private async publishEvent(event: JobEvent): Promise<void> {
+    const change: Change = { node: this.workerId, event };
+    await this.link.send('PUBLISH', [KEY.changes, JSON.stringify(change)]).catch(() => undefined);
+  }
+
+  private onMessage(reply: RespReply): void {
+    if (!Array.isArray(reply) || reply[0] !== 'message') return;
+    const [, channel, payload] = reply as [string, string, string];
+    if (channel === CONTROL) {
+      this.onControl(JSON.parse(payload) as { op: string; job: string });
+      return;
+    }
+    const change = JSON.parse(payload) as Change;
+    if (change.node === this.workerId) return;
+    this.store.apply(change);
+    if ('event' in change && this.jobs) {
+      this.delivering = true;
+      try {
+        this.jobs.deliver(change.event);
+      } finally {
+        this.delivering = false;
+      }
+    }
+  }
+
+  private onControl(message: { op: string; job: string }): void {
+    if (message.op === 'cancel' && this.current?.id === message.job) void this.jobs?.cancel(message.job).catch(() => undefined);
+  }
+
+  /** BullMQ failed a job itself (it stalled more than allowed): the record says so, with BullMQ's reason. */
+  private async onBullFailed(jobId: string, reason: string): Promise<void> {
+    const id = decodeURIComponent(jobId);
+    const record = await this.store.fetch(id).catch(() => undefined);
+    if (!record || !this.jobs || ['succeeded', 'failed', 'cancelled'].includes(record.status)) return;
+    record.error = { code: 'INTERRUPTED', message: `the job's worker stopped while it ran, ${record.attempts} times; BullMQ: ${reason}` };
+    record.status = 'failed';
+    record.finishedAt = Date.now();
+    await this.store.put(record, true);
+    await this.jobs.emit(record, 'failed', { error: record.error }, true);
+  }
+
+  private async refreshWaiting(): Promise<void> {
+    if (!this.queue || !this.link.up) return;
+    try {
+      const jobs = await this.queue.getJobs(['prioritized', 'waiting'], 0, 999, true);
+      this.waiting = jobs
+        .filter((j) => j !== undefined)
+        .sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0) || a.timestamp - b.timestamp)
+        .map((j) => j.data.id as string);
+    } catch {
+      // Redis away: keep the last snapshot
+    }
+  }
+}
