@@ -4,6 +4,7 @@
  * hold the server's event loop. Messages: `{id, method, args}` calls answered with `{id, result}` or
  * `{id, error}`; `{control: 'interrupt' | 'skip', id}` for a running job; progress and log lines flow back.
  */
+import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GenerationHooks, GenerationProgress } from '@sdapi/engine';
 import { EngineGenerator, type EngineGeneratorOptions } from './engine-generator.ts';
@@ -39,7 +40,34 @@ function hooksFor(id: number): GenerationHooks {
   };
 }
 
-const METHODS = new Set(['listCheckpoints', 'loadCheckpoint', 'hashCheckpoint', 'txt2img', 'img2img', 'listEmbeddings', 'refreshEmbeddings', 'refreshLoras', 'unloadCheckpoint', 'close']);
+const METHODS = new Set([
+  'listCheckpoints',
+  'loadCheckpoint',
+  'hashCheckpoint',
+  'txt2img',
+  'img2img',
+  'listEmbeddings',
+  'refreshEmbeddings',
+  'refreshLoras',
+  'unloadCheckpoint',
+  'close',
+]);
+
+/**
+ * A full garbage collection of this thread's heap when the process allows one (`--expose-gc`, or
+ * `v8.setFlagsFromString('--expose-gc')` before the worker starts): memory measurements (load test, soak) call it
+ * so that RSS figures are not V8's lazily shrunk heap. Returns whether it ran.
+ */
+function collectGarbage(): boolean {
+  try {
+    const gc = runInNewContext('gc') as unknown;
+    if (typeof gc !== 'function') return false;
+    gc();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 port.on('message', async (message: { id: number; method?: string; args?: unknown[]; control?: 'interrupt' | 'skip' }) => {
   const { id } = message;
@@ -51,6 +79,10 @@ port.on('message', async (message: { id: number; method?: string; args?: unknown
   }
   const method = message.method ?? '';
   try {
+    if (method === 'collectGarbage') {
+      port.postMessage({ id, result: collectGarbage() });
+      return;
+    }
     if (!METHODS.has(method)) throw new Error(`generator worker: unknown method ${method}`);
     const args = [...(message.args ?? [])];
     if (method === 'txt2img' || method === 'img2img') args[1] = hooksFor(id);

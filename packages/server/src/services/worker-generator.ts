@@ -103,6 +103,11 @@ export class WorkerGenerator implements Generator {
     this.call('refreshLoras', []).catch(() => undefined);
   }
 
+  /** A full GC in the worker thread when the process exposes one (memory measurements); false otherwise. */
+  async collectGarbage(): Promise<boolean> {
+    return (await this.call('collectGarbage', [])) as boolean;
+  }
+
   /** Releases the model in the worker and ends the thread. */
   async close(): Promise<void> {
     if (this.closed) return;
