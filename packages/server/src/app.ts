@@ -128,10 +128,11 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
       store: deps.cluster?.store ?? new EmbeddedJobStore(deps.dataDir ? join(deps.dataDir, 'jobs') : undefined),
       cluster: deps.cluster,
       retention: deps.jobsRetention,
-      webhooks: new WebhookSender({ log: (line) => app.log.warn(line), ...deps.webhooks }),
+      webhooks: new WebhookSender({ log: (line) => app.log.warn(line), outboxPath: deps.dataDir && join(deps.dataDir, 'jobs', 'webhooks.jsonl'), ...deps.webhooks }),
       log: (line) => app.log.info(line),
     },
   });
+  await service.jobs.webhooks?.start(); // first: deliveries the last run left pending go out before new ones
   await service.jobs.start();
   // preClose, before the server waits for open requests: sync callers of waiting jobs get their 503 first.
   app.addHook('preClose', () => service.jobs.shutdown());

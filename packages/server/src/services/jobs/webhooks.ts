@@ -5,6 +5,11 @@
  * receiver delays only its own job's deliveries. Targets that resolve to loopback, private, link-local or other
  * non-public addresses are refused (SSRF) unless `--webhook-allow-local`; the check runs at submission and again
  * on the address actually connected to, so DNS rebinding cannot slip past it.
+ *
+ * Deliveries survive a restart: with an outbox file (`<data-dir>/jobs/webhooks.jsonl`), each delivery is
+ * appended (fsync'd) when it is queued and marked done once delivered or given up; `start()` re-sends what a
+ * stopped or crashed process left pending, in order per job, with a fresh set of tries. Delivery is therefore
+ * at least once: receivers de-duplicate by `X-Sdapi-Delivery` (the event id).
  */
 import { createHmac } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
@@ -14,6 +19,7 @@ import { isIP, type LookupFunction } from 'node:net';
 import type { JobEvent } from '@sdapi/protocol';
 import ipaddr from 'ipaddr.js';
 import { ApiError } from '../errors.ts';
+import { Journal } from './journal.ts';
 import type { JobRecord } from './types.ts';
 
 export interface WebhookOptions {
@@ -27,7 +33,12 @@ export interface WebhookOptions {
   /** Per attempt (default 10 s). */
   timeoutMs?: number;
   log?: (line: string) => void;
+  /** The outbox file that keeps pending deliveries across restarts; without it they live in memory only. */
+  outboxPath?: string;
 }
+
+/** One outbox line: a delivery queued (`send`) or finished (`done`, delivered or given up). */
+type OutboxEntry = { send: { key: number; url: string; event: JobEvent } } | { done: number };
 
 /** `sha256=<hex>` of `body` under `secret`: what a receiver recomputes to check `X-Sdapi-Signature`. */
 export function signBody(body: string, secret: string): string {
@@ -45,8 +56,32 @@ export function isPublicAddress(address: string): boolean {
 export class WebhookSender {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
+  /** The outbox, once `start()` has read it (deliveries queued before are added when it opens). */
+  private outbox: Journal | null = null;
+  private readonly early: OutboxEntry[] = [];
 
   constructor(private readonly options: WebhookOptions = {}) {}
+
+  /**
+   * Opens the outbox, compacts it to the deliveries still pending, and re-sends those (each job's in order).
+   * Returns once they are queued again, not delivered.
+   */
+  async start(): Promise<void> {
+    if (!this.options.outboxPath || this.outbox) return;
+    const { journal, entries } = await Journal.open(this.options.outboxPath);
+    const pending = new Map<number, { url: string; event: JobEvent }>();
+    for (const entry of [...(entries as OutboxEntry[]), ...this.early.splice(0)]) {
+      if ('send' in entry) pending.set(entry.send.key, entry.send);
+      else pending.delete(entry.done);
+    }
+    this.outbox = journal;
+    // Compacted to what is pending; a server that never sent a webhook writes no file.
+    if (entries.length > 0 || pending.size > 0) await journal.rewrite(() => [...pending].map(([key, { url, event }]) => ({ send: { key, url, event } })));
+    // Deliveries notified before start() are queued already; the others are the last run's.
+    const resent = [...pending.values()].filter(({ event }) => !this.queuedKeys.has(event.id));
+    if (resent.length > 0) this.options.log?.(`webhooks: re-sending ${resent.length} deliveries left pending by the last run`);
+    for (const { url, event } of resent) this.enqueue(url, event);
+  }
 
   /** Checks a webhook URL at submission: http(s) only, and a public target unless local ones are allowed. */
   async validateTarget(url: string): Promise<void> {
@@ -67,35 +102,62 @@ export class WebhookSender {
     if (refused) throw new ApiError('INVALID_PARAMS', `webhook.url ${parsed.hostname}: ${refused}`);
   }
 
-  /** Queues delivery of `event` when the job asked for it; returns at once. */
+  /** Queues delivery of `event` when the job asked for it; returns at once (the outbox write is not awaited). */
   notify(event: JobEvent, record: JobRecord | undefined): void {
     const hook = record?.webhook;
     if (!hook?.events.includes(event.event) || this.abort.signal.aborted) return;
+    // Previews are live only (not stored, not re-sent): a delivery stores the event without them.
+    const { preview: _preview, ...stored } = event;
+    this.record({ send: { key: event.id, url: hook.url, event: event.preview === undefined ? event : stored } }, true);
+    this.enqueue(hook.url, event);
+  }
+
+  /** Stops retrying and closes the outbox; deliveries not done stay pending there and are re-sent by the next `start()`. */
+  close(): void {
+    this.abort.abort();
+    void this.outbox?.close().catch(() => undefined);
+  }
+
+  /** Event ids queued in this process (so that `start()` does not send one twice). */
+  private readonly queuedKeys = new Set<number>();
+
+  private enqueue(url: string, event: JobEvent): void {
+    this.queuedKeys.add(event.id);
     const body = JSON.stringify(event);
     const previous = this.chains.get(event.job) ?? Promise.resolve();
-    const next = previous.then(() => this.deliver(hook.url, event, body));
+    const next = previous.then(async () => {
+      if (await this.deliver(url, event, body)) this.record({ done: event.id }, false);
+    });
     this.chains.set(event.job, next);
     void next.finally(() => {
       if (this.chains.get(event.job) === next) this.chains.delete(event.job);
     });
   }
 
-  /** Stops retrying; deliveries in flight are abandoned (a durable outbox is future work). */
-  close(): void {
-    this.abort.abort();
+  /** Appends to the outbox (or keeps the entry for `start()` while it is not open yet); never throws. */
+  private record(entry: OutboxEntry, durable: boolean): void {
+    if (!this.options.outboxPath) return;
+    if (!this.outbox) {
+      this.early.push(entry);
+      return;
+    }
+    this.outbox.append(entry, durable).catch((e: Error) => this.options.log?.(`webhook outbox: ${e.message}`));
   }
 
-  private async deliver(url: string, event: JobEvent, body: string): Promise<void> {
+  /** Tries with backoff; true once finished (delivered or given up), false when stopped by `close()`. */
+  private async deliver(url: string, event: JobEvent, body: string): Promise<boolean> {
     const maxAttempts = this.options.maxAttempts ?? 6;
     for (let attempt = 1; attempt <= maxAttempts && !this.abort.signal.aborted; attempt++) {
       const outcome = await this.post(url, event, body, attempt).catch((e: Error) => ({ retry: true, why: e.message }));
-      if (outcome === 'ok') return;
+      if (outcome === 'ok') return true;
+      if (this.abort.signal.aborted) return false;
       if (!outcome.retry || attempt === maxAttempts) {
         this.options.log?.(`webhook ${url}: event ${event.id} (${event.event}) of job ${event.job} not delivered after ${attempt} attempts: ${outcome.why}`);
-        return;
+        return true;
       }
       await sleep(backoffMs(attempt, this.options.baseDelayMs ?? 500), this.abort.signal);
     }
+    return false;
   }
 
   private post(url: string, event: JobEvent, body: string, attempt: number): Promise<'ok' | { retry: boolean; why: string }> {
