@@ -122,20 +122,6 @@ test('img2img: a unit without an image uses the first init image (same pixels as
   assert.match(fromInit.images[0].infotext, /ControlNet 0: "Module: invert, /);
 });
 
-test('ControlNet with hires fix is refused by name rather than run without control in the second pass', { skip }, async () => {
-  const c = cases().find((x) => x.id === 'e2e_controlnet');
-  assert.ok(c);
-  const params = defaultTxt2ImgParams({
-    width: 64,
-    height: 64,
-    steps: 2,
-    denoisingStrength: 0.5,
-    controlNet: (c.request_txt2img.alwayson_scripts?.controlnet.args ?? []).map(unitOf),
-    hires: { scale: 2, resizeX: 0, resizeY: 0, upscaler: null, secondPassSteps: 0, samplerName: null, scheduler: null, prompt: '', negativePrompt: '' },
-  });
-  await assert.rejects(sd.txt2img(params), /ControlNet units with hires fix are not supported yet/);
-});
-
 test('pixel perfect runs the preprocessor at the target resolution (canny on 32² for a 64² job: resolution 64)', { skip }, async () => {
   const { prepareControl } = await import('../src/pipeline/control-units.ts');
   const { detectMap } = await import('../src/image/preprocessors.ts');

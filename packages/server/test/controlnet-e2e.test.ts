@@ -105,6 +105,35 @@ test('the typed top-level `controlnet` field is the same unit (webuiapi-style "C
   assert.ok(agreement(decodePng(Buffer.from(typed.body.images[0], 'base64')).rgb, expected).mae <= 0.25);
 });
 
+test('hires fix with a unit: both passes run, hr_option is honoured, and the hires map precedes the first-pass map', { skip }, async () => {
+  const c = cases.find((x) => x.id === 'e2e_controlnet');
+  assert.ok(c);
+  const unit = c.request_txt2img.alwayson_scripts.controlnet.args[0];
+  const job = (hr_option: string) => ({
+    ...c.request_txt2img,
+    steps: 3,
+    enable_hr: true,
+    hr_scale: 2,
+    hr_second_pass_steps: 2,
+    denoising_strength: 0.5,
+    alwayson_scripts: { controlnet: { args: [{ ...unit, hr_option }] } },
+    override_settings: { randn_source: 'CPU' },
+  });
+  const both = await post('/sdapi/v1/txt2img', job('Both'));
+  const low = await post('/sdapi/v1/txt2img', job('Low res only'));
+  assert.equal(both.status, 200, JSON.stringify(both.body).slice(0, 300));
+  assert.equal(low.status, 200, JSON.stringify(low.body).slice(0, 300));
+  const sizes = both.body.images.map((b64: string) => {
+    const png = decodePng(Buffer.from(b64, 'base64'));
+    return `${png.width}x${png.height}`;
+  });
+  assert.deepEqual(sizes, ['128x128', '128x128', '64x64'], 'image, hires map, first-pass map');
+  assert.notEqual(both.body.images[0], low.body.images[0], '"Low res only" leaves the hires pass uncontrolled');
+  const bad = await post('/sdapi/v1/txt2img', job('Sometimes'));
+  assert.equal(bad.status, 422);
+  assert.match(JSON.stringify(bad.body), /hr_option/);
+});
+
 test('a unit naming an unknown model is a 422 naming the unit and field, not a silently dropped control', { skip }, async () => {
   const c = cases.find((x) => x.id === 'e2e_controlnet');
   assert.ok(c);

@@ -13,7 +13,7 @@ import { findPreprocessor, KNOWN_MODULES, PREPROCESSORS, resolveSliders, runPrep
 import { resizeImage } from '../image/resize.ts';
 import { controlResidualCount } from '../models/unet-model.ts';
 import { Tensor } from '../tensor.ts';
-import { ControlHook, type ControlMode, type ControlUnit } from './control.ts';
+import { type ControlHook as ControlHookType, ControlHook, type ControlMode, type ControlPass, type ControlUnit } from './control.ts';
 import { controlNetCacheOf } from './controlnet-model.ts';
 import { formatPyFloat } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
@@ -147,19 +147,19 @@ async function cropLikeInit(
 const A1111_RESIZE: Record<number, ControlResizeMode> = { 0: 'Just Resize', 1: 'Crop and Resize', 2: 'Resize and Fill', 3: 'Just Resize' };
 
 /**
- * Prepares every unit for a job of `width × height` (the first-pass size). Returns null without units.
+ * Prepares every unit for a job of `width × height` (the first-pass size). Returns null without units. With hires fix
+ * (`hiresSize`: the second pass's size) each unit also gets a hint fitted to that size from the same preprocessed map
+ * (§4.1), and its detected maps are the hires one then the first-pass one (§7).
  * @throws InvalidParamsError naming `controlnet[i].<field>` for a unit that cannot be honoured.
  */
 export async function prepareControl(
   model: LoadedModel,
   units: readonly ControlNetUnitParams[] | undefined,
-  size: { width: number; height: number; hires?: unknown },
+  size: { width: number; height: number },
   init: ControlInit | null = null,
+  hiresSize: { width: number; height: number } | null = null,
 ): Promise<PreparedControl | null> {
   if (!units || units.length === 0) return null;
-  // NOT YET: the hires pass needs a second hint at the hires size, hr_option and forced soft injection (§4.1, §6.6).
-  if (size.hires)
-    throw new InvalidParamsError('controlnet', 'ControlNet units with hires fix are not supported yet; send enable_hr: false or no ControlNet unit');
   const cv = await loadOpenCV();
   const h = Math.floor(size.height / 8) * 8;
   const w = Math.floor(size.width / 8) * 8;
@@ -176,7 +176,9 @@ export async function prepareControl(
     const resizeMode = unit.image === null && init ? (A1111_RESIZE[init.resizeMode] ?? 'Just Resize') : unit.resizeMode;
     if (init?.crop && unit.inpaintCropInputImage !== false) image = await cropLikeInit(image, resizeMode, init.crop, w, h);
     const res = unit.pixelPerfect ? pixelPerfectResolution(image.height, image.width, h, w, resizeMode) : sliders[0];
-    const map = fitToSize(cv, runPreprocessor(cv, p, image, res, sliders[1], sliders[2]), w, h, resizeMode);
+    const detected = runPreprocessor(cv, p, image, res, sliders[1], sliders[2]);
+    const map = fitToSize(cv, detected, w, h, resizeMode);
+    const hrMap = hiresSize ? fitToSize(cv, detected, Math.floor(hiresSize.width / 8) * 8, Math.floor(hiresSize.height / 8) * 8, resizeMode) : null;
     const controlNet = loadControlNet(model, unit, i);
     prepared.units.push({
       model: controlNet,
@@ -187,8 +189,11 @@ export async function prepareControl(
       controlMode: unit.controlMode,
       advancedWeighting: unit.advancedWeighting ?? null,
       regionMask: unit.effectiveRegionMask ? regionPlane(unit.effectiveRegionMask) : null,
+      hrHint: hrMap ? hintTensor(hrMap) : null,
+      hrOption: unit.hrOption ?? 'Both',
+      softInHires: /canny|mlsd/.test(p.name),
     });
-    if (unit.saveDetectedMap !== false) prepared.detectedMaps.push(map);
+    if (unit.saveDetectedMap !== false) prepared.detectedMaps.push(...(hrMap ? [hrMap, map] : [map]));
   }
   return prepared;
 }
@@ -217,7 +222,7 @@ function loadControlNet(model: LoadedModel, unit: ControlNetUnitParams, i: numbe
   return controlNet;
 }
 
-/** A fresh hook for one sampling run (A1111 resets its step clock whenever sampling starts). */
-export function controlHook(prepared: PreparedControl | null, samplingSteps: number): ControlHook | undefined {
-  return prepared ? new ControlHook(prepared.units, samplingSteps) : undefined;
+/** A fresh hook for one sampling run (A1111 resets its step clock whenever sampling starts); `pass` with hires fix. */
+export function controlHook(prepared: PreparedControl | null, samplingSteps: number, pass: ControlPass = 'only'): ControlHookType | undefined {
+  return prepared ? new ControlHook(prepared.units, samplingSteps, pass) : undefined;
 }

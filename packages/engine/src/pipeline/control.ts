@@ -24,6 +24,24 @@ export interface ControlUnit {
   advancedWeighting?: readonly number[] | null;
   /** effective_region_mask: a [0, 1] plane (first channel / 255) that multiplies every scaled residual (§6.6). */
   regionMask?: { width: number; height: number; data: Float32Array } | null;
+  /** Hires fix: the hint at the hires size (§4.1), which pass(es) the unit acts in, forced soft injection (§6.2). */
+  hrHint?: Tensor | null;
+  hrOption?: HrOption;
+  /** Module name contains `canny` or `mlsd`: Balanced becomes soft injection in the hires pass. */
+  softInHires?: boolean;
+}
+
+/** sd-webui-controlnet `hr_option`: with hires fix, which passes a unit acts in. */
+export type HrOption = 'Both' | 'Low res only' | 'High res only';
+
+/** Which sampling pass a hook serves: a job without hires fix, or hires fix's first (low res) or second (high res). */
+export type ControlPass = 'only' | 'low' | 'high';
+
+/** §6.6: `Low res only` skips the hires pass, `High res only` the first pass; without hires fix every unit acts. */
+export function unitInPass(unit: Pick<ControlUnit, 'hrOption'>, pass: ControlPass): boolean {
+  if (pass === 'low') return unit.hrOption !== 'High res only';
+  if (pass === 'high') return unit.hrOption !== 'Low res only';
+  return true;
 }
 
 /** Soft-injection base: the extension's 13-entry list `0.825^(12−i)`, truncated to the model's residual count. */
@@ -101,6 +119,11 @@ export class ControlHook {
     readonly units: readonly ControlUnit[],
     /** A1111 `state.sampling_steps` (txt2img: the request's steps). */
     readonly samplingSteps: number,
+    /**
+     * Which pass this run is. The extension tells the passes apart by comparing the latent height with the two
+     * hints' heights; the pipeline knows it, which is the same for every size where the passes differ.
+     */
+    readonly pass: ControlPass = 'only',
   ) {}
 
   /** The sampler callback of step `i` (k-diffusion `callback({i})`): A1111 sets `sampling_step = i`. */
@@ -112,13 +135,18 @@ export class ControlHook {
   async residuals(x: Tensor, timesteps: readonly number[], context: Tensor, y: Tensor | null, condRows: number): Promise<Tensor[] | null> {
     let total: Tensor[] | null = null;
     for (const unit of this.units) {
-      if (!unitActive(unit, this.samplingStep, this.samplingSteps)) continue;
+      if (!unitInPass(unit, this.pass) || !unitActive(unit, this.samplingStep, this.samplingSteps)) continue;
       const inChannels = unit.model.config.unet.in_channels;
       const xc = x.shape[1] > inChannels ? sliceChannels(x, inChannels) : x; // inpainting UNets: the ControlNet sees the latent only
-      const raw = await unit.model.run(xc, unit.hint, timesteps, context, y);
+      const high = this.pass === 'high';
+      const hint = high ? unit.hrHint : unit.hint;
+      if (!hint) throw new Error('ControlNet unit has no hint at the hires size');
+      const raw = await unit.model.run(xc, hint, timesteps, context, y);
       const gap = unit.model.config.global_average_pooling;
       const condOnly = unit.controlMode === 'ControlNet is more important' || gap;
-      const scaled = scaleResiduals(raw, controlScales(unit, raw.length), { condRows, condOnly, globalAveragePooling: gap });
+      // §6.2: canny/mlsd units are soft-injected in the hires pass even when Balanced (the scales only, not the rows).
+      const mode = high && unit.softInHires && unit.controlMode === 'Balanced' ? 'My prompt is more important' : unit.controlMode;
+      const scaled = scaleResiduals(raw, controlScales({ ...unit, controlMode: mode }, raw.length), { condRows, condOnly, globalAveragePooling: gap });
       total = addResiduals(total, unit.regionMask ? scaled.map((r) => maskResidual(r, unit.regionMask as NonNullable<ControlUnit['regionMask']>)) : scaled);
     }
     return total;

@@ -20,6 +20,7 @@ import { encodeLatents, inpaintingConditioning, latentChannels, toImageTensor, t
 import { img2imgSteps } from './img2img-sampling.ts';
 import { type InfotextContext, pyFloat } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
+import { controlHook, type PreparedControl } from './control-units.ts';
 import { type RefinerJob, refinerSwitch } from './refiner-pass.ts';
 import { conditionBatch, type PreparedSampling, prepareSampling, runSampling } from './sample.ts';
 import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
@@ -41,6 +42,11 @@ export interface HiresPlan {
   hrNegatives: string[];
   /** A1111 init()'s infotext keys, in its order. */
   extra: Record<string, unknown>;
+}
+
+/** The size the second pass samples at: the upscaled latent after its central crop, in pixels. */
+export function hiresSize(plan: Pick<HiresPlan, 'upscaleTo' | 'truncate'>): { width: number; height: number } {
+  return { width: (Math.floor(plan.upscaleTo.width / 8) - plan.truncate.x) * 8, height: (Math.floor(plan.upscaleTo.height / 8) - plan.truncate.y) * 8 };
 }
 
 /** A1111 calculate_target_resolution (without the legacy firstphase/old-hires options, which the caller maps). */
@@ -172,6 +178,8 @@ export interface HiresPassContext {
   onExtra?: (extra: Record<string, unknown>, warnings: readonly string[]) => void;
   /** The job's `Lora hashes` so far (the first pass's); the second pass's networks are added to them. */
   loraHashes?: unknown;
+  /** ControlNet units; in this pass they use their hires hints and `hr_option` (control-units.ts). */
+  control?: PreparedControl | null;
 }
 
 /**
@@ -233,6 +241,7 @@ export async function hiresPass(
     init,
     imageCond: await hiresImageCond(model, plan, samples),
     job,
+    control: controlHook(context.control ?? null, plan.tEnc + 1, 'high'), // A1111 sampling_steps = t_enc + 1 here
     refiner: refinerSwitch(context.refiner ?? null, 'second', text, (extra, notes) => context.onExtra?.(extra, notes)),
   });
 }

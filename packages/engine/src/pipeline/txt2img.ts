@@ -6,7 +6,7 @@ import { ImageRNG } from '../rng/image-rng.ts';
 import { toRgbBytes } from '../image/convert.ts';
 import { stripComments } from '../text/comments.ts';
 import { controlHook, prepareControl } from './control-units.ts';
-import { hiresPass, planHires } from './hires.ts';
+import { hiresPass, hiresSize, planHires } from './hires.ts';
 import { latentChannels, txt2imgConditioning } from './img2img-latents.ts';
 import { createInfotext, type InfotextParams } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
@@ -42,9 +42,9 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
   const sampling = prepareSampling(model, params);
   // 2b. ControlNet units: control image → detected map → hint; their infotext keys come first (the extension
   // writes them in its process() step, before conditioning and sampling add theirs).
-  const control = await prepareControl(model, params.controlNet, params);
-  // 2c. Hires fix: the second pass's plan; A1111's init() adds its keys after the scripts' process().
+  // 2c. Hires fix: the second pass's plan; A1111's init() adds its keys after the scripts' process() (see below).
   const hires = params.hires ? planHires(model, params, prompts, negatives, sampling.extraGenerationParams['Schedule type']) : null;
+  const control = await prepareControl(model, params.controlNet, params, null, hires ? hiresSize(hires) : null);
   // 2d. Refiner: opened (or reused) now, so a checkpoint that cannot refine this one fails before any sampling.
   const refiner = await prepareRefiner(model, params);
   let extraGenerationParams: Record<string, unknown> = { ...control?.infotext, ...hires?.extra, ...sampling.extraGenerationParams };
@@ -93,11 +93,11 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     const job = { no: iteration * (hires ? 2 : 1), count: jobCount };
     // Each iteration starts on the base model (A1111 reloads it: "model can be changed for example by refiner").
     const refinerNow = refinerSwitch(refiner, hires ? 'first' : 'only', text, addExtra);
-    let sampled = await runSampling(model, sampling, { cond, uncond, rng, params, hooks, iteration, control: controlHook(control, params.steps), imageCond, job, refiner: refinerNow });
+    let sampled = await runSampling(model, sampling, { cond, uncond, rng, params, hooks, iteration, control: controlHook(control, params.steps, hires ? 'low' : 'only'), imageCond, job, refiner: refinerNow });
     // 5b. Hires fix: upscale and re-run the tail of the schedule at the target size (A1111 reloads the base first).
     if (hires && !sampled.interrupted) {
       const batch = { latent: sampled.latent, seeds: seeds.slice(...range), subseeds: subseeds.slice(...range), range, iteration, hooks };
-      sampled = await hiresPass(model, hires, batch, { refiner, onExtra: addExtra, loraHashes: extraGenerationParams['Lora hashes'] });
+      sampled = await hiresPass(model, hires, batch, { refiner, onExtra: addExtra, loraHashes: extraGenerationParams['Lora hashes'], control });
     }
     interrupted ||= sampled.interrupted;
     // 6. VAE decode (by the model that sampled last, as A1111's loaded model) and A1111's pixel conversion; 7. infotexts.

@@ -151,12 +151,6 @@ export class ControlNetService {
     const count = typeof options.control_net_unit_count === 'number' ? options.control_net_unit_count : 3;
     const raw = enabledUnits(body, count);
     if (raw.length === 0) return [];
-    if ((body as { enable_hr?: unknown }).enable_hr === true) {
-      throw unitError(
-        ['body', 'enable_hr'],
-        'hires fix together with ControlNet units is not supported yet (the hires pass needs its own hint); send enable_hr: false',
-      );
-    }
     this.catalog.rescan();
     const out: ControlNetUnitParams[] = [];
     for (const { loc, unit } of raw) out.push(await this.resolve(unit, loc, options, hasInitImage));
