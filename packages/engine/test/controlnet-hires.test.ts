@@ -113,7 +113,10 @@ test('hires pass: a Balanced canny/mlsd unit is soft-injected (w·0.825^(12−i)
   const x = new Tensor([2, 4, 1, 1]);
   const residuals = (u: ControlUnit, pass: 'low' | 'high') => new ControlHook([u], 10, pass).residuals(x, [500, 500], new Tensor([2, 77, 8]), null, 1);
   const soft = (await residuals({ ...base, softInHires: true }, 'high')) as Tensor[];
-  soft.forEach((r, i) => assert.ok(Math.abs(r.data[0] - 2 * 0.825 ** (12 - i)) < 1e-6 && Math.abs(r.data[1] - 2 * 0.825 ** (12 - i)) < 1e-6, `residual ${i}`));
+  for (const [i, r] of soft.entries()) {
+    const expected = 2 * 0.825 ** (12 - i);
+    assert.ok(Math.abs(r.data[0] - expected) < 1e-6 && Math.abs(r.data[1] - expected) < 1e-6, `residual ${i}: ${r.data[0]} vs ${expected}`);
+  }
   const firstPass = (await residuals({ ...base, softInHires: true }, 'low')) as Tensor[];
   assert.ok(
     firstPass.every((r) => r.data[0] === 2 && r.data[1] === 2),
