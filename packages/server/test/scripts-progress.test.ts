@@ -1,0 +1,54 @@
+/** A script run is one queue job: /progress counts its generations, and an interrupt returns the cells made so far. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { decodePng } from '@sdapi/engine';
+import { startTestServer, type TestServer } from './helpers/http.ts';
+
+async function waitFor(server: TestServer, until: (p: any) => boolean) {
+  for (let i = 0; i < 1000; i++) {
+    const p = (await (await server.request('/sdapi/v1/progress')).json()) as any;
+    if (until(p)) return p;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error('progress condition never reached');
+}
+
+test('X/Y/Z plot: /progress shows k out of N cells; interrupt ends the plot with a partial grid and the cells made', async () => {
+  const server = await startTestServer();
+  server.generator.stepDelayMs = 5;
+  const job = server.request('/sdapi/v1/txt2img', {
+    method: 'POST',
+    json: { steps: 40, width: 8, height: 8, scripts: { xyz_plot: { x: { axis: 'Seed', values: [1, 2, 3] }, draw_legend: false, include_lone_images: true } } },
+  });
+  const p = await waitFor(server, (x) => x.state.job_no === 1 && x.state.sampling_step >= 2);
+  assert.equal(p.state.job_count, 3);
+  assert.equal(p.state.job, 'Batch 2 out of 3');
+  assert.equal(server.generator.calls.length, 2, 'one generation per cell, all in the same job');
+  await server.request('/sdapi/v1/interrupt', { method: 'POST' });
+  const res = await job;
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as any;
+  const info = JSON.parse(body.info);
+  assert.equal(body.images.length, 3, 'the grid, the finished cell and the interrupted one');
+  assert.deepEqual(info.all_seeds, [1, 2]);
+  assert.equal(server.generator.calls.length, 2, 'no cell started after the interrupt');
+  const grid = decodePng(Buffer.from(body.images[0], 'base64'));
+  assert.deepEqual([grid.width, grid.height], [24, 8], 'the grid keeps the third cell as background');
+  assert.ok(
+    grid.rgb.subarray(16 * 3, 24 * 3).every((v) => v === 255),
+    'missing cell is white',
+  );
+});
+
+test('prompts from textbox: job_count is the number of lines × n_iter', async () => {
+  const server = await startTestServer();
+  server.generator.stepDelayMs = 5;
+  const job = server.request('/sdapi/v1/txt2img', {
+    method: 'POST',
+    json: { steps: 20, width: 8, height: 8, script_name: 'Prompts from file or textbox', script_args: [false, false, 'start', 'a\nb\nc'] },
+  });
+  const p = await waitFor(server, (x) => x.state.sampling_step >= 2);
+  assert.equal(p.state.job_count, 3);
+  const body = (await (await job).json()) as any;
+  assert.equal(body.images.length, 3);
+});
