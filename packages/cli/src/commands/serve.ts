@@ -24,10 +24,18 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --webhook-secret S     sign job webhooks: X-Sdapi-Signature: sha256=<HMAC-SHA256 of the body>
   --webhook-allow-local  let webhooks reach loopback and private addresses (refused by default)
   --jobs-retention N[,A] keep N finished jobs (and their images), none older than A (default 1000,7d)
+  --vae-dir DIR          VAE files (.safetensors) besides <data-dir>/models/VAE, for option sd_vae
   --no-hashing           do not compute checkpoint SHA-256 hashes
   --threads N            threads per ONNX operator (default: all cores)
   --int8                 the UNet's Linear layers in int8: faster, slightly different images (see README)
   --nowebui              API only: no web page at / (the API is always on)
+  --skip-load-model-at-start  load the checkpoint on first use instead of right after start
+  --queue-max N          at most N generation jobs may wait; more get 503 with Retry-After (default: no limit)
+  --api-log              print one line per /sdapi request (A1111's format: time, status, method, path, client, seconds)
+  --api-server-stop      serve POST /sdapi/v1/server-stop (clean stop), server-kill (exit now), server-restart (501)
+  --tls-keyfile FILE     HTTPS with this key ...
+  --tls-certfile FILE    ... and this certificate (both needed)
+  --subpath P            serve under /P/ (behind a reverse proxy that keeps the prefix)
   --api                  accepted for A1111 compatibility (the API is always on)`;
 
 const OPTIONS = {
@@ -52,8 +60,37 @@ const OPTIONS = {
   api: { type: 'boolean' },
   nowebui: { type: 'boolean' },
   'skip-load-model-at-start': { type: 'boolean' },
+  'vae-dir': { type: 'string' },
+  'queue-max': { type: 'string' },
+  'api-log': { type: 'boolean' },
+  'api-server-stop': { type: 'boolean' },
+  'tls-keyfile': { type: 'string' },
+  'tls-certfile': { type: 'string' },
+  subpath: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** A non-negative integer flag value. */
+function count(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer, got '${text}'`);
+  return n;
+}
+
+/** The model-folder and transport flags as GET /cmd-flags reports them (A1111 destinations). */
+function modelAndTransportFlags(values: Record<string, string | boolean | string[] | undefined>): Record<string, unknown> {
+  const path = (v: unknown) => (typeof v === 'string' ? resolve(v) : null);
+  return {
+    ckpt_dir: path(values['ckpt-dir']),
+    vae_dir: path(values['vae-dir']),
+    api_log: Boolean(values['api-log']),
+    api_server_stop: Boolean(values['api-server-stop']),
+    skip_load_model_at_start: Boolean(values['skip-load-model-at-start']),
+    tls_keyfile: path(values['tls-keyfile']),
+    tls_certfile: path(values['tls-certfile']),
+    subpath: typeof values.subpath === 'string' ? values.subpath : null,
+  };
+}
 
 function port(text: string | undefined): number {
   if (text === undefined) return 7860;
@@ -72,10 +109,16 @@ export async function serve(argv: string[]): Promise<number> {
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   // The engine runs in a worker thread: ORT's native runs would otherwise stall /progress, interrupt and health.
   const generator = new WorkerGenerator({
-    dataDir, ckpt: values.ckpt ? resolve(values.ckpt) : null, ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
+    dataDir,
+    ckpt: values.ckpt ? resolve(values.ckpt) : null,
+    ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
     embeddingsDir: values['embeddings-dir'] ? resolve(values['embeddings-dir']) : null,
     loraDir: values['lora-dir'] ? resolve(values['lora-dir']) : null,
-    noHashing: values['no-hashing'], threads, quantize: values.int8 ? 'int8' : undefined, log: (line) => console.log(line),
+    vaeDir: values['vae-dir'] ? resolve(values['vae-dir']) : null,
+    noHashing: values['no-hashing'],
+    threads,
+    quantize: values.int8 ? 'int8' : undefined,
+    log: (line) => console.log(line),
   });
   await generator.listCheckpoints(); // writes the placeholder model now (with its notice) when there is none
   const host = values['server-name'] ?? (values.listen ? '0.0.0.0' : '127.0.0.1');
@@ -83,6 +126,7 @@ export async function serve(argv: string[]): Promise<number> {
   const embeddingsFlags = {
     ...(values['embeddings-dir'] ? { embeddings_dir: resolve(values['embeddings-dir']) } : {}),
     ...(values['lora-dir'] ? { lora_dir: resolve(values['lora-dir']) } : {}),
+    ...modelAndTransportFlags(values),
   };
   const jobs = {
     apiKeys: values['api-keys'],
@@ -90,13 +134,39 @@ export async function serve(argv: string[]): Promise<number> {
     jobsRetention: values['jobs-retention'] === undefined ? undefined : parseRetention(values['jobs-retention']),
   };
   const controlnetDir = values['controlnet-dir'] ? resolve(values['controlnet-dir']) : null;
-  const { app, url } = await startServer({ generator, dataDir, controlnetDir, apiAuth: values['api-auth'], port: port(values.port), host, stylesFiles, webui: !values.nowebui, cmdFlags: embeddingsFlags, ...jobs });
-  console.log(`sdapi listening on ${url} (${values.nowebui ? '' : `web page: ${url}/, `}API docs: ${url}/docs)`);
-  await new Promise<void>((done) => {
-    const stop = () => done();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+  let stopServer = () => {};
+  const stopped = new Promise<void>((done) => {
+    stopServer = done;
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
   });
+  const control = {
+    apiLog: values['api-log'],
+    maxQueued: values['queue-max'] === undefined ? undefined : count('--queue-max', values['queue-max']),
+    serverControl: values['api-server-stop'] ? { kill: () => process.exit(0), stop: () => stopServer() } : undefined,
+    tls: { keyFile: values['tls-keyfile'], certFile: values['tls-certfile'] },
+    subpath: values.subpath,
+  };
+  const { app, url } = await startServer({
+    generator,
+    dataDir,
+    controlnetDir,
+    apiAuth: values['api-auth'],
+    port: port(values.port),
+    host,
+    stylesFiles,
+    webui: !values.nowebui,
+    cmdFlags: embeddingsFlags,
+    ...jobs,
+    ...control,
+  });
+  const root = `${url}${values.subpath ? `/${values.subpath.replace(/^\/+|\/+$/g, '')}` : ''}`;
+  console.log(`sdapi listening on ${root} (${values.nowebui ? '' : `web page: ${root}/, `}API docs: ${root}/docs)`);
+  // A1111 loads the checkpoint right after start (API mode) unless --skip-load-model-at-start; requests meanwhile
+  // wait for it in the queue. Loading is hashing and opening the file; sessions compile on first use.
+  if (!values['skip-load-model-at-start'])
+    app.sd.reloadCheckpoint().catch((error: Error) => console.error(`error: loading the checkpoint at start failed: ${error.message}`));
+  await stopped;
   await app.close();
   await generator.close();
   return 0;
