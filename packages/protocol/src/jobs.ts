@@ -87,6 +87,7 @@ export const Job = Type.Object(
     attempts: Type.Integer({ description: 'Times the job was started (2 after a crash re-queued it)' }),
     preview: Type.Integer({ description: 'A progress preview every N steps (0 = none)' }),
     webhook: Type.Union([JobWebhook, Type.Null()]),
+    worker: Type.Optional(Type.Union([Str, Type.Null()], { description: 'The cluster worker (host:pid) that ran the job (--redis); null when embedded' })),
   },
   { $id: 'Job', title: 'Job' },
 );

@@ -77,6 +77,7 @@ export function jobView(record: JobRecord, queuePosition: number | null): Job {
     attempts: record.attempts,
     preview: record.preview,
     webhook: record.webhook,
+    worker: record.worker ?? null,
   };
 }
 
