@@ -12,6 +12,8 @@ import { registerEngine } from './plugins/engine.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
 import { registerSecurity } from './plugins/security.ts';
+import { registerLimits } from './plugins/limits.ts';
+import { type RequestLimits, resolveLimits } from './services/limits.ts';
 import { registerWebPage } from './plugins/web.ts';
 import { registerWire } from './plugins/wire.ts';
 import { controlNetRoutes } from './routes/controlnet.ts';
@@ -101,6 +103,8 @@ export interface AppDeps {
   /** `--cors-allow-origins` (comma-separated, `*` = any) and `--cors-allow-origins-regex`: foreign origins allowed to call (plugins/security.ts). */
   corsAllowOrigins?: string;
   corsAllowOriginsRegex?: string;
+  /** `--max-*` flags: request limits checked before any work (services/limits.ts; defaults DEFAULT_LIMITS). The body size is `bodyLimit`. */
+  limits?: Partial<RequestLimits>;
   /** `--redis` (issue 15): jobs, events and images in Redis, run by the cluster's workers; connect() it first. */
   cluster?: RedisCluster;
 }
@@ -112,7 +116,8 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   // The cast: with `https` fastify types a different server; routes and hooks are the same either way.
   const transport = transportOptions({ tls: deps.tls, subpath: deps.subpath }) as FastifyServerOptions;
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: deps.bodyLimit ?? 256 * 1024 * 1024, ...transport }).withTypeProvider<TypeBoxTypeProvider>();
+  const limits = resolveLimits(deps.limits, deps.bodyLimit);
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: limits.maxBodyBytes, ...transport }).withTypeProvider<TypeBoxTypeProvider>();
   const credentials = appCredentials(deps);
   // First, before any route: origin check, auth on every route (one allow-list), nosniff, /health.
   const origins = registerSecurity(app, { credentials, corsAllowOrigins: deps.corsAllowOrigins, corsAllowOriginsRegex: deps.corsAllowOriginsRegex });
@@ -134,6 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   });
   await service.jobs.webhooks?.start(); // first: deliveries the last run left pending go out before new ones
   await service.jobs.start();
+  registerLimits(app, limits, () => service.jobs);
   // preClose, before the server waits for open requests: sync callers of waiting jobs get their 503 first.
   app.addHook('preClose', () => service.jobs.shutdown());
   registerWire(app);
@@ -146,7 +152,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   if (deps.webui) registerWebPage(app, { dist: typeof deps.webui === 'object' ? deps.webui.dist : undefined, credentials });
   await app.register(async (api: SdApiInstance) => {
   controlNetRoutes(app); // the extension's routes sit at the root (spec controlnet-api.md §8); auth as every route
-    await registerJobsApi(api, { credentials, origins, limits: capabilityLimits(deps), sseKeepAliveMs: deps.sseKeepAliveMs, wsPingMs: deps.wsPingMs });
+    await registerJobsApi(api, { credentials, origins, limits: capabilityLimits(deps, limits), sseKeepAliveMs: deps.sseKeepAliveMs, wsPingMs: deps.wsPingMs });
     for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
     for (const routes of [img2imgRoute, pngInfoRoute, listRoutes, systemRoutes]) routes(api);
     extrasRoutes(api);
@@ -165,14 +171,15 @@ function appCredentials(deps: AppDeps): Credentials | undefined {
   return { basic: deps.apiAuth ? parseApiAuth(deps.apiAuth) : undefined, apiKeys: deps.apiKeys ? parseApiKeys(deps.apiKeys) : undefined };
 }
 
-function capabilityLimits(deps: AppDeps) {
+function capabilityLimits(deps: AppDeps, request: RequestLimits) {
   const retention = deps.jobsRetention ?? DEFAULT_RETENTION;
   return {
-    bodyLimit: deps.bodyLimit ?? 256 * 1024 * 1024,
+    bodyLimit: request.maxBodyBytes,
     maxQueued: deps.maxQueued ?? null,
     retentionCount: retention.maxCount,
     retentionAgeSeconds: retention.maxAgeMs / 1000,
     webhooks: true,
+    request,
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Capabilities } from '@sdapi/protocol';
 import { checkpointTitle } from './checkpoints.ts';
+import { capabilityLimitFields, type RequestLimits } from './limits.ts';
 import type { SdService } from './sd-service.ts';
 
 export interface CapabilityLists {
@@ -17,6 +18,8 @@ export interface CapabilityLimits {
   retentionCount: number;
   retentionAgeSeconds: number;
   webhooks: boolean;
+  /** The `--max-*` limits enforced before any work (services/limits.ts). */
+  request: RequestLimits;
 }
 
 /** The package version reported as `version`. */
@@ -47,11 +50,8 @@ export async function capabilities(sd: SdService, limits: CapabilityLimits, list
       priorities: true,
     },
     limits: {
-      // Size, step and batch limits are not enforced by this server yet (null = unlimited).
-      max_width: null,
-      max_height: null,
-      max_steps: null,
-      max_batch_size: null,
+      // Enforced before any work (services/limits.ts); max_batch_size is batch_size × n_iter. null = unlimited.
+      ...capabilityLimitFields(limits.request),
       body_limit_bytes: limits.bodyLimit,
       max_queued: limits.maxQueued,
       jobs_retention_count: limits.retentionCount,

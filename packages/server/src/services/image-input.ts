@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { type DecodedImage, decodeImage, ImageDecodeError } from '@sdapi/engine';
 import ipaddr from 'ipaddr.js';
 import { ApiError } from './errors.ts';
+import { imageKind } from './limits.ts';
 
 export interface ImageFetchPolicy {
   /** Largest image a URL may return, in bytes (default 64 MiB). */
@@ -36,18 +37,30 @@ export async function decodeRequestImage(value: string, options: Record<string, 
     if (!options.api_enable_requests) throw new ApiError('IMAGE_URL_NOT_ALLOWED', 'Requests not allowed');
     const bytes = await fetchImageBytes(value, options, policy);
     try {
-      return await decodeImage(bytes);
+      return await decodeImage(realImage(bytes, 'Invalid image url'));
     } catch (cause) {
+      if (cause instanceof ApiError) throw cause;
       throw new ApiError('INVALID_IMAGE', 'Invalid image url', { cause });
     }
   }
   try {
-    return await decodeImage(base64Bytes(stripDataUrl(value)));
+    return await decodeImage(realImage(base64Bytes(stripDataUrl(value)), INVALID));
   } catch (cause) {
     if (cause instanceof ApiError) throw cause;
     if (cause instanceof ImageDecodeError) throw new ApiError('INVALID_IMAGE', INVALID, { cause });
     throw cause;
   }
+}
+
+/**
+ * Only real raster images by their magic bytes (PNG, JPEG, WebP, GIF, BMP; issue 13): the decoder would also read
+ * SVG, PDF, TIFF, HEIF and more, formats nobody sends as an init image and with far larger attack surfaces.
+ */
+function realImage(bytes: Buffer, message: string): Buffer {
+  if (imageKind(bytes)) return bytes;
+  // The detail stays A1111's exact text (clients and the vectors match on it); the reason goes in the cause.
+  const head = bytes.subarray(0, 8).toString('hex');
+  throw new ApiError('INVALID_IMAGE', message, { cause: new Error(`not a PNG, JPEG, WebP, GIF or BMP image (first bytes: ${head || 'none'})`) });
 }
 
 /**

@@ -1,0 +1,102 @@
+/**
+ * Limits before work (services/limits.ts) as one preHandler hook on the root app: it runs after the body is
+ * parsed, authenticated and validated, and before any handler prepares, decodes or queues anything.
+ * Also the per-client queue quota (`--max-queued-per-client`): 429 with `Retry-After` when a client (by address)
+ * already has that many generation requests waiting or running (sync requests in flight + its async jobs that are
+ * still queued or running).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../services/errors.ts';
+import type { JobService } from '../services/jobs/job-service.ts';
+import { checkBodyImages, checkRequestLimits, LIMIT_FLAGS, type RequestLimits } from '../services/limits.ts';
+
+/** The routes that make images (their bodies carry the size/steps/batch fields, and they take a queue slot). */
+export const GENERATION_ROUTES: ReadonlySet<string> = new Set([
+  '/sdapi/v1/txt2img',
+  '/sdapi/v1/img2img',
+  '/sdapi/v1/extra-single-image',
+  '/sdapi/v1/extra-batch-images',
+  '/sdapi/v2/jobs',
+  '/v1/images/generations',
+]);
+const SIZED_ROUTES = new Set(['/sdapi/v1/txt2img', '/sdapi/v1/img2img', '/sdapi/v2/jobs', '/v1/images/generations']);
+/** Routes that only queue a job and answer at once: the job stays the client's until it finishes. */
+const ASYNC_ROUTES = new Set(['/sdapi/v2/jobs']);
+
+const RETRY_AFTER_SECONDS = 5;
+
+/** Who counts as one client: the connecting address (behind a proxy, every user shares the proxy's quota). */
+const clientOf = (request: FastifyRequest) => request.ip || request.socket.remoteAddress || 'unknown';
+
+class ClientQuota {
+  private readonly inFlight = new Map<string, number>();
+  private readonly asyncJobs = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly max: number,
+    private readonly jobs: () => JobService,
+  ) {}
+
+  /** Jobs of `client` waiting or running now. */
+  count(client: string): number {
+    const ids = this.asyncJobs.get(client);
+    if (ids) {
+      for (const id of ids) {
+        const status = this.jobs().get(id)?.status;
+        if (status !== 'queued' && status !== 'running') ids.delete(id);
+      }
+      if (ids.size === 0) this.asyncJobs.delete(client);
+    }
+    return (this.inFlight.get(client) ?? 0) + (ids?.size ?? 0);
+  }
+
+  admit(client: string): void {
+    const count = this.count(client);
+    if (count >= this.max) {
+      throw new ApiError(
+        'CLIENT_QUOTA',
+        `Too many jobs from this client: ${count} waiting or running, at most ${this.max} (${LIMIT_FLAGS.maxQueuedPerClient}); retry when one has finished`,
+        { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } },
+      );
+    }
+    this.inFlight.set(client, (this.inFlight.get(client) ?? 0) + 1);
+  }
+
+  release(client: string, asyncJobId?: string): void {
+    const left = (this.inFlight.get(client) ?? 1) - 1;
+    if (left > 0) this.inFlight.set(client, left);
+    else this.inFlight.delete(client);
+    if (asyncJobId) {
+      const ids = this.asyncJobs.get(client) ?? new Set<string>();
+      ids.add(asyncJobId);
+      this.asyncJobs.set(client, ids);
+    }
+  }
+}
+
+const ADMITTED = Symbol('sdapi.quotaAdmitted');
+type Admitted = FastifyRequest & { [ADMITTED]?: string };
+
+export function registerLimits(app: FastifyInstance, limits: RequestLimits, jobs: () => JobService): void {
+  const quota = limits.maxQueuedPerClient !== null ? new ClientQuota(limits.maxQueuedPerClient, jobs) : null;
+  app.addHook('preHandler', async (request: FastifyRequest) => {
+    if (request.method !== 'POST' || request.body === undefined) return;
+    const url = request.routeOptions.url;
+    if (url && SIZED_ROUTES.has(url)) checkRequestLimits(url, request.body, limits);
+    checkBodyImages(request.body, limits.maxImagePixels);
+    if (quota && url && GENERATION_ROUTES.has(url)) {
+      const client = clientOf(request);
+      quota.admit(client);
+      (request as Admitted)[ADMITTED] = client;
+    }
+  });
+  if (!quota) return;
+  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const client = (request as Admitted)[ADMITTED];
+    if (client === undefined) return;
+    const url = request.routeOptions.url;
+    const id = reply.getHeader('x-job-id');
+    const queued = url !== undefined && ASYNC_ROUTES.has(url) && reply.statusCode < 300 && typeof id === 'string';
+    quota.release(client, queued ? id : undefined);
+  });
+}
