@@ -42,6 +42,8 @@ function unary(op: string, x: Value): Value {
 export const sigmoid = (x: Value): Value => unary('Sigmoid', x);
 export const cos = (x: Value): Value => unary('Cos', x);
 export const sin = (x: Value): Value => unary('Sin', x);
+export const relu = (x: Value): Value => unary('Relu', x);
+export const tanh = (x: Value): Value => unary('Tanh', x);
 
 /** torch.nn.functional.silu: x·σ(x). */
 export function silu(x: Value): Value {
@@ -73,7 +75,12 @@ export function linear(x: Value, weight: Value, bias: Value | null): Value {
 }
 
 /** torch.nn.functional.conv2d(x, weight [out, in, k, k], bias, stride, padding); `pads` as ONNX [top, left, bottom, right]. */
-export function conv2d(x: Value, weight: Value, bias: Value | null, { stride = 1, padding = 0, pads }: { stride?: number; padding?: number; pads?: number[] } = {}): Value {
+export function conv2d(
+  x: Value,
+  weight: Value,
+  bias: Value | null,
+  { stride = 1, padding = 0, pads }: { stride?: number; padding?: number; pads?: number[] } = {},
+): Value {
   const k = weight.dim(2);
   const p = pads ?? [padding, padding, padding, padding];
   const spatial = (d: Dim, before: number, after: number): Dim =>
