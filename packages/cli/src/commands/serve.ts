@@ -21,6 +21,10 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --data-dir DIR         config.json, cache.json, models/, outputs live here (default: current directory)
   --api-auth U:P[,U:P]   HTTP Basic credentials for every /sdapi route
   --api-keys K[,K]       API keys accepted as \`Authorization: Bearer K\` (OpenAI clients) on every route
+                         (with either, every route needs credentials except GET /health and the web page's shell)
+  --cors-allow-origins O[,O]  browser pages on these origins may call the API (\`*\`: any); a request from any other
+                         page (an Origin header that is neither listed nor this server's own, \`null\` included) is 403
+  --cors-allow-origins-regex RE  the same, for origins fully matching RE
   --webhook-secret S     sign job webhooks: X-Sdapi-Signature: sha256=<HMAC-SHA256 of the body>
   --webhook-allow-local  let webhooks reach loopback and private addresses (refused by default)
   --jobs-retention N[,A] keep N finished jobs (and their images), none older than A (default 1000,7d)
@@ -31,6 +35,15 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --nowebui              API only: no web page at / (the API is always on)
   --skip-load-model-at-start  load the checkpoint on first use instead of right after start
   --queue-max N          at most N generation jobs may wait; more get 503 with Retry-After (default: no limit)
+  --max-queued-per-client N  at most N jobs waiting or running per client address; more get 429 + Retry-After
+  Limits checked before any work (422, or 413 for sizes of bodies and images; shown in /sdapi/v2/capabilities):
+  --max-width N, --max-height N  largest image side made, hires target included (default 8192 each)
+  --max-pixels N         largest width × height made (default 16777216 = 4096²)
+  --max-steps N          largest steps (default 1000)
+  --max-batch N          largest batch_size × n_iter (default 800)
+  --max-prompt-length N  longest prompt or negative prompt in characters (default 100000)
+  --max-image-pixels N   largest input image, read from its header before decoding (default 67108864 = 8192²)
+  --max-body-size N      largest request body in bytes; K, M, G suffixes (default 256M)
   --api-log              print one line per /sdapi request (A1111's format: time, status, method, path, client, seconds)
   --api-server-stop      serve POST /sdapi/v1/server-stop (clean stop), server-kill (exit now), server-restart (501)
   --tls-keyfile FILE     HTTPS with this key ...
@@ -67,6 +80,17 @@ const OPTIONS = {
   'tls-keyfile': { type: 'string' },
   'tls-certfile': { type: 'string' },
   subpath: { type: 'string' },
+  'cors-allow-origins': { type: 'string' },
+  'cors-allow-origins-regex': { type: 'string' },
+  'max-queued-per-client': { type: 'string' },
+  'max-width': { type: 'string' },
+  'max-height': { type: 'string' },
+  'max-pixels': { type: 'string' },
+  'max-steps': { type: 'string' },
+  'max-batch': { type: 'string' },
+  'max-prompt-length': { type: 'string' },
+  'max-image-pixels': { type: 'string' },
+  'max-body-size': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -89,6 +113,37 @@ function modelAndTransportFlags(values: Record<string, string | boolean | string
     tls_keyfile: path(values['tls-keyfile']),
     tls_certfile: path(values['tls-certfile']),
     subpath: typeof values.subpath === 'string' ? values.subpath : null,
+  };
+}
+
+/** A positive integer flag value (`--max-body-size` also takes K/M/G), or undefined when absent. */
+function positive(flag: string, text: string | undefined, suffixes = false): number | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(\d+)([KMG]?)$/i.exec(text.trim());
+  const scale = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(match?.[2] ?? '').toUpperCase()] ?? 1;
+  const n = match && (suffixes || !match[2]) ? Number(match[1]) * scale : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer${suffixes ? ' (K, M, G allowed)' : ''}, got '${text}'`);
+  return n;
+}
+
+/** The `--max-*` flags as buildApp's `limits` (absent ones keep their defaults). */
+function limitFlags(values: Record<string, string | boolean | string[] | undefined>) {
+  const get = (flag: string) => positive(`--${flag}`, values[flag] as string | undefined);
+  const limits = {
+    maxWidth: get('max-width'),
+    maxHeight: get('max-height'),
+    maxPixels: get('max-pixels'),
+    maxSteps: get('max-steps'),
+    maxBatch: get('max-batch'),
+    maxPromptLength: get('max-prompt-length'),
+    maxImagePixels: get('max-image-pixels'),
+    maxQueuedPerClient: get('max-queued-per-client'),
+  };
+  return {
+    limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
+    bodyLimit: positive('--max-body-size', values['max-body-size'] as string | undefined, true),
+    corsAllowOrigins: values['cors-allow-origins'] as string | undefined,
+    corsAllowOriginsRegex: values['cors-allow-origins-regex'] as string | undefined,
   };
 }
 
@@ -127,6 +182,8 @@ export async function serve(argv: string[]): Promise<number> {
     ...(values['embeddings-dir'] ? { embeddings_dir: resolve(values['embeddings-dir']) } : {}),
     ...(values['lora-dir'] ? { lora_dir: resolve(values['lora-dir']) } : {}),
     ...modelAndTransportFlags(values),
+    cors_allow_origins: values['cors-allow-origins'] ?? null,
+    cors_allow_origins_regex: values['cors-allow-origins-regex'] ?? null,
   };
   const jobs = {
     apiKeys: values['api-keys'],
@@ -146,6 +203,7 @@ export async function serve(argv: string[]): Promise<number> {
     serverControl: values['api-server-stop'] ? { kill: () => process.exit(0), stop: () => stopServer() } : undefined,
     tls: { keyFile: values['tls-keyfile'], certFile: values['tls-certfile'] },
     subpath: values.subpath,
+    ...limitFlags(values),
   };
   const { app, url } = await startServer({
     generator,
