@@ -9,6 +9,8 @@
  *   npm run bench -- --json results.json     # { machine, cases: [...] }
  *   npm run bench -- --readme                # also rewrite the README's results table
  *   npm run bench -- --list
+ *   npm run bench -- --case sdxl-sessions --case sdxl-unet-1024-cfg --case sdxl-txt2img-1024-4
+ *                                            # full-size SDXL (≈ 6.9 GB file, ≥ 24 GB RAM): only when named
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,9 +20,10 @@ import { parseArgs } from 'node:util';
 import type { BenchCase, CaseOutput, CaseResult } from './bench/harness.ts';
 import { median, peakRssMb } from './bench/harness.ts';
 import { SD15_CASES } from './bench/sd15.ts';
+import { SDXL_CASES } from './bench/sdxl.ts';
 import { updateReadme, formatTable } from './bench/report.ts';
 
-const CASES: BenchCase[] = [...SD15_CASES];
+const CASES: BenchCase[] = [...SD15_CASES, ...SDXL_CASES]; // SDXL cases run only when named (--case sdxl-…)
 
 const { values } = parseArgs({
   options: {
