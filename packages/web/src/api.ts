@@ -18,7 +18,8 @@ export function serverUrl(path: string): string {
 /** What an error says, in one line, for a banner. */
 export function errorText(error: unknown): string {
   if (error instanceof APIError) {
-    if (error.status === 401) return 'The server needs credentials (--api-auth): reload the page to be asked for them.';
+    if (error.status === 401)
+      return 'The server wants credentials: reload the page to be asked for them (--api-auth). The page cannot send --api-keys keys yet.';
     const detail = (error.body as { detail?: unknown } | undefined)?.detail;
     if (typeof detail === 'string') return `${error.status}: ${detail}`;
     if (Array.isArray(detail)) return `${error.status}: ${detail.map((d) => `${(d.loc ?? []).slice(1).join('.')}: ${d.msg}`).join('; ')}`;

@@ -40,6 +40,8 @@ export function App() {
   const [history, setHistory] = useState<{ jobs: Job[]; cursor: string | null; loading: boolean }>({ jobs: [], cursor: null, loading: false });
   const [init, setInit] = useState<InitImage | null>(null);
   const [connected, setConnected] = useState(false);
+  // Said once per change by screen readers (the step counter itself is not live: it would talk every step).
+  const [announcement, setAnnouncement] = useState('');
   const mask = useRef<MaskHandle | null>(null);
   const feed = useRef<LiveJobs | null>(null);
 
@@ -95,7 +97,9 @@ export function App() {
           setLive(({ [job.id]: _, ...rest }) => rest);
           setHistory((h) => ({ ...h, jobs: [job, ...h.jobs.filter((j) => j.id !== job.id)] }));
           setShown(job);
+          setAnnouncement(job.status === 'succeeded' ? `Done: ${job.result?.images?.length ?? 0} image(s).` : `The job ${job.status}.`);
         } else {
+          if (job.status === 'running') setAnnouncement('Generating…');
           setActive((a) => (a.some((j) => j.id === job.id) ? a.map((j) => (j.id === job.id ? job : j)) : [...a, job]));
         }
       },
@@ -224,6 +228,9 @@ export function App() {
           </button>
         </div>
       )}
+      <p class="visually-hidden" aria-live="polite">
+        {announcement}
+      </p>
       <main class="layout">
         <section class="left" aria-label="Generation settings">
           <fieldset class="modes">

@@ -199,6 +199,7 @@ describe('the page on the tiny model', { skip }, () => {
     const size = await card.locator('img').evaluate((img: any) => [img.naturalWidth, img.naturalHeight]);
     assert.deepEqual(size, [64, 64]);
     assert.match((await card.locator('img').getAttribute('alt')) ?? '', /a lighthouse at dusk/);
+    assert.equal(await page.locator('p[aria-live="polite"]').textContent(), 'Done: 1 image(s).', 'screen readers hear the end');
     await shot(page, '1-generated');
     console_.assertClean();
   });

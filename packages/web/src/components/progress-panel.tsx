@@ -38,7 +38,7 @@ export function ProgressPanel({ active, live, onInterrupt, onSkip, onCancel }: P
       {running && p && (
         <>
           <progress id="job-progress" max={1} value={p.fraction} aria-label="Generation progress" data-step={p.step} />
-          <p class="progress-text" aria-live="polite">
+          <p class="progress-text">
             Step {p.step} of {p.steps || '?'} · {Math.round(p.fraction * 100)} % {p.eta !== null && `· ${eta(p.eta)}`}
           </p>
           {p.preview && <img class="preview" src={p.preview} alt="Live preview of the generation" />}
