@@ -4,6 +4,7 @@
  * per iteration: conditioning, seed noise, sampling over the truncated schedule with the mask blended in at
  * every step → mask blend → VAE decode → original pasted back outside the mask → infotexts.
  */
+import { applyColorCorrection } from '../image/color-correction.ts';
 import { pixels } from '../image/compose.ts';
 import { toRgbBytes } from '../image/convert.ts';
 import { ImageRNG } from '../rng/image-rng.ts';
@@ -208,6 +209,14 @@ interface Job {
 
 type Pixelless = Omit<GeneratedImage, 'seed' | 'subseed' | 'prompt' | 'negativePrompt' | 'infotext'>;
 
+/** 8-bit RGB of an RGB or RGBA image (the colour-correction reference). */
+function rgbOf(image: { channels: number; data: Uint8Array }): Uint8Array {
+  if (image.channels === 3) return image.data;
+  const rgb = new Uint8Array((image.data.length / image.channels) * 3);
+  for (let p = 0, q = 0; q < rgb.length; p += image.channels, q += 3) rgb.set(image.data.subarray(p, p + 3), q);
+  return rgb;
+}
+
 /** One iteration: conditioning, seed noise, sampling, mask blend, decode, overlay. */
 async function runIteration(
   job: Job,
@@ -267,6 +276,9 @@ async function runIteration(
   const images: Pixelless[] = [];
   for (let b = 0; b < batchSize; b++) {
     let out = pixels(decoded.shape[3], decoded.shape[2], 3, toRgbBytes(decoded, b));
+    // A1111 img2img_color_correction: colours matched to the image that was encoded, before the overlay.
+    const reference = params.options.img2img_color_correction ? (job.inputs.images[b] ?? job.inputs.images[0]) : null;
+    if (reference) out = pixels(out.width, out.height, 3, applyColorCorrection(out.data, rgbOf(reference)));
     const overlay = job.inputs.overlays?.[b];
     if (overlay) out = await applyOverlay(out, overlay, job.inputs.pasteTo);
     images.push({ width: out.width, height: out.height, rgb: out.data });

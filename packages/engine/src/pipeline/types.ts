@@ -47,6 +47,8 @@ export interface GenerationOptions {
   uni_pc_lower_order_final?: boolean;
   /** img2img / hires options (A1111 defaults when absent: false, 1.0, 0.0, '#ffffff', 1.0, true, null). */
   img2img_fix_steps?: boolean;
+  /** A1111 `img2img_color_correction` (default false): results' colours matched to the init image (image/color-correction.ts). */
+  img2img_color_correction?: boolean;
   initial_noise_multiplier?: number;
   img2img_extra_noise?: number;
   img2img_background_color?: string;

@@ -159,6 +159,7 @@ export function generationOptions(o: Record<string, unknown>): GenerationOptions
 function img2imgOptions(o: Record<string, unknown>, num: (key: string) => number): Partial<GenerationOptions> {
   return {
     img2img_fix_steps: Boolean(o.img2img_fix_steps),
+    img2img_color_correction: Boolean(o.img2img_color_correction),
     initial_noise_multiplier: num('initial_noise_multiplier'),
     img2img_extra_noise: num('img2img_extra_noise'),
     img2img_background_color: String(o.img2img_background_color ?? '#ffffff'),

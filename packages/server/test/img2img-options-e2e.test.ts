@@ -1,0 +1,66 @@
+/**
+ * img2img options over real HTTP on the tiny SD1.5 engine: `img2img_color_correction` (spec §3.2) pulls the
+ * result's colours towards the init image's and changes nothing else in the request; the default leaves it off.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { decodePng, encodePng } from '@sdapi/engine';
+import { needFiles, startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
+
+const skip = needFiles();
+if (skip) console.log(`# skipping the img2img options e2e tests: ${skip}`);
+
+let server: TinyEngineServer;
+before(async () => {
+  if (!skip) server = await startTinyEngineServer('img2img-options');
+});
+after(async () => server?.close());
+
+/** A strongly coloured init image (the tiny model's output is greyish noise, so a correction has far to move). */
+function init(w: number, h: number): Uint8Array {
+  const rgb = new Uint8Array(w * h * 3);
+  for (let p = 0; p < w * h; p++) rgb.set([200 + (p % 40), 40 + (p % 30), 30 + ((p * 7) % 50)], p * 3);
+  return rgb;
+}
+
+async function img2img(extra: Record<string, unknown>): Promise<{ rgb: Uint8Array; images: string[]; info: { infotexts: string[] } }> {
+  const body = {
+    init_images: [encodePng(init(64, 64), 64, 64).toString('base64')],
+    prompt: 'a red wall',
+    steps: 3,
+    width: 64,
+    height: 64,
+    seed: 5,
+    sampler_name: 'Euler',
+    denoising_strength: 0.9,
+    ...extra,
+  };
+  const res = await fetch(`${server.base}/sdapi/v1/img2img`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const json = (await res.json()) as { images: string[]; info: string };
+  assert.equal(res.status, 200, JSON.stringify(json));
+  return { rgb: decodePng(Buffer.from(json.images[0], 'base64')).rgb, images: json.images, info: JSON.parse(json.info) };
+}
+
+const meanOf = (rgb: Uint8Array, c: number) => {
+  let s = 0;
+  for (let i = c; i < rgb.length; i += 3) s += rgb[i];
+  return s / (rgb.length / 3);
+};
+
+test('img2img_color_correction moves the mean colour towards the init image; off by default', { skip }, async () => {
+  const reference = init(64, 64);
+  const plain = await img2img({});
+  const corrected = await img2img({ override_settings: { img2img_color_correction: true } });
+  let before = 0;
+  let after = 0;
+  for (let c = 0; c < 3; c++) {
+    before += Math.abs(meanOf(plain.rgb, c) - meanOf(reference, c));
+    after += Math.abs(meanOf(corrected.rgb, c) - meanOf(reference, c));
+  }
+  console.log(`# summed |mean colour − init mean| per channel: ${before.toFixed(1)} without, ${after.toFixed(1)} with colour correction`);
+  assert.ok(after < before * 0.6, `${before} → ${after}`);
+  const options = (await (await fetch(`${server.base}/sdapi/v1/options`)).json()) as { img2img_color_correction: boolean };
+  assert.equal(options.img2img_color_correction, false, 'the override was restored');
+  const again = await img2img({});
+  assert.deepEqual(again.rgb, plain.rgb, 'without the option the result is as before');
+});
