@@ -58,6 +58,17 @@ export interface WorkerInfo {
   last_heartbeat: string;
 }
 
+/**
+ * The adapter emits 'error' when Redis drops the connection; without a listener Node would throw it. Outages are
+ * reported by RedisLink and BullMQ reconnects by itself, so the adapter and every duplicate get a quiet listener.
+ */
+function quietClient(client: IRedisClient): IRedisClient {
+  client.on('error', () => undefined);
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = ((...args: Parameters<IRedisClient['duplicate']>) => quietClient(duplicate(...args))) as IRedisClient['duplicate'];
+  return client;
+}
+
 /** BullMQ's priority: 1 is the highest, up to 2^21; ours: higher first, -1e6…1e6. */
 const bullPriority = (priority: number) => 1_000_001 - Math.max(-1_000_000, Math.min(1_000_000, priority));
 /** BullMQ job ids may not contain `:` (A1111's force_task_id may). */
@@ -101,7 +112,7 @@ export class RedisCluster implements ClusterQueue {
     await this.sub.start();
     const target = parseRedisUrl(this.options.url);
     const connection = () => {
-      const client = createBunRedisClient(new RespClient(target) as never);
+      const client = quietClient(createBunRedisClient(new RespClient(target) as never));
       this.bullClients.push(client);
       return client;
     };
@@ -127,7 +138,7 @@ export class RedisCluster implements ClusterQueue {
     });
     if (!this.options.worker) return;
     this.worker = new Worker(QUEUE, (job) => this.process(job.data.id as string), {
-      connection: createBunRedisClient(new RespClient(parseRedisUrl(this.options.url)) as never),
+      connection: quietClient(createBunRedisClient(new RespClient(parseRedisUrl(this.options.url)) as never)),
       concurrency: 1,
       lockDuration: this.options.lockDurationMs ?? 30_000,
       stalledInterval: this.options.stalledIntervalMs ?? 30_000,

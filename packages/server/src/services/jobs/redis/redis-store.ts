@@ -102,6 +102,12 @@ export class RedisJobStore implements JobStore {
       const { preview: _preview, ...stored } = change.event;
       const log = this.eventLog.get(change.event.job);
       if (log && !log.some((e) => e.id === stored.id)) log.push(stored);
+      // Progress is not written to the record on every step: the mirror takes it from the event.
+      const record = this.jobs.get(change.event.job);
+      const { step, steps, fraction, eta_seconds } = change.event;
+      if (record && change.event.event === 'progress' && step !== undefined && steps !== undefined && fraction !== undefined) {
+        record.progress = { step, steps, fraction, eta_seconds: eta_seconds ?? null };
+      }
     } else {
       this.jobs.delete(change.remove);
       this.eventLog.delete(change.remove);

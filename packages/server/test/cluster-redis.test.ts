@@ -1,0 +1,226 @@
+/**
+ * Scale-out on Redis + BullMQ (issue 15), as separate processes on one machine: a redis-server with persistence on
+ * (appendonly yes, appendfsync always), two workers and two API-only nodes. Jobs spread over both workers; a job
+ * submitted on node A is followed over SSE on node B; a sync /sdapi/v1/txt2img works on an API-only node; kill -9
+ * of a worker mid-job → the job succeeds on the other worker with one result; a Redis restart loses no
+ * acknowledged job, and API nodes answer 503 with Retry-After while it is away.
+ * Skips with the reason when /usr/bin/redis-server (Debian's redis-server package) is absent.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { collectEvents } from './helpers/sse.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const REDIS = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
+const skip = REDIS ? false : 'redis-server is not installed (apt-get install redis-server; .ci/run does it)';
+if (skip) console.log(`# skipped: ${skip}`);
+
+const STEP_MS = 40;
+const children: ChildProcess[] = [];
+let redis: ChildProcess | undefined;
+let redisPort = 0;
+const redisDir = mkdtempSync(join(tmpdir(), 'sdapi-redis-'));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis(): Promise<void> {
+  redis = spawn(
+    REDIS as string,
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const lines = createInterface({ input: redis.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) if (line.includes('Ready to accept connections')) return;
+  throw new Error('redis-server exited before it was ready');
+}
+
+async function node(role: 'api' | 'worker'): Promise<{ proc: ChildProcess; info: { url?: string; worker?: string } }> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'helpers', 'cluster-node-child.ts'), `redis://127.0.0.1:${redisPort}/0`, role, String(STEP_MS)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  children.push(proc);
+  const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) return { proc, info: JSON.parse(line) };
+  throw new Error(`the ${role} node exited before it was ready`);
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const value = await fn().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const job = (url: string, id: string) =>
+  waitFor(`job ${id} on ${url}`, async () => {
+    const res = await fetch(`${url}/sdapi/v2/jobs/${encodeURIComponent(id)}`);
+    return res.status === 200 ? ((await res.json()) as Record<string, any>) : undefined;
+  });
+
+const finished = (url: string, id: string, ms = 60_000) =>
+  waitFor(
+    `job ${id} to finish`,
+    async () => {
+      const body = await job(url, id);
+      return ['succeeded', 'failed', 'cancelled'].includes(body.status) ? body : undefined;
+    },
+    ms,
+  );
+
+async function submit(url: string, params: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Response> {
+  return fetch(`${url}/sdapi/v2/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'txt2img', params: { prompt: 'a cat', width: 64, height: 64, ...params }, ...extra }),
+  });
+}
+
+let A = '';
+let B = '';
+let workers: { proc: ChildProcess; info: { worker?: string } }[] = [];
+
+before(async () => {
+  if (skip) return;
+  redisPort = await freePort();
+  await startRedis();
+  workers = await Promise.all([node('worker'), node('worker')]);
+  const [a, b] = await Promise.all([node('api'), node('api')]);
+  A = a.info.url as string;
+  B = b.info.url as string;
+});
+
+after(() => {
+  for (const child of children) child.kill('SIGKILL');
+  redis?.kill('SIGKILL');
+});
+
+test('jobs submitted on two API-only nodes spread over both workers; GET /sdapi/v2/workers lists them', { skip }, async () => {
+  const listed = await waitFor('two workers', async () => {
+    const body = (await (await fetch(`${B}/sdapi/v2/workers`)).json()) as { workers: Record<string, any>[] };
+    return body.workers.length === 2 ? body.workers : undefined;
+  });
+  assert.deepEqual(listed.map((w) => w.id).sort(), workers.map((w) => w.info.worker).sort());
+  for (const w of listed)
+    for (const key of ['host', 'pid', 'state', 'loaded_model', 'current_job', 'seconds_per_step', 'last_heartbeat']) assert.ok(key in w, key);
+  const ids: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    const res = await submit(i % 2 ? A : B, { steps: 8, seed: i });
+    assert.equal(res.status, 202);
+    ids.push(((await res.json()) as { id: string }).id);
+  }
+  const done = await Promise.all(ids.map((id) => finished(A, id)));
+  for (const d of done) assert.equal(d.status, 'succeeded', JSON.stringify(d.error));
+  const ran = new Set(done.map((d) => d.worker));
+  console.log(`# workers used: ${[...ran].join(', ')}`);
+  assert.equal(ran.size, 2, 'both workers ran jobs');
+});
+
+test('a job submitted on node A is followed over SSE on node B, queued to succeeded, and its image is served by both', { skip }, async () => {
+  const res = await submit(A, { steps: 10, seed: 7 });
+  const { id } = (await res.json()) as { id: string };
+  await job(B, id); // B's mirror has it (pub/sub delay)
+  const stream = await fetch(`${B}/sdapi/v2/jobs/${id}/events`);
+  const { events } = await collectEvents(stream);
+  const names = events.map((e) => e.event);
+  assert.equal(names[0], 'queued');
+  assert.ok(names.includes('started') && names.includes('progress'), names.join(','));
+  assert.equal(names.at(-1), 'succeeded');
+  const ids = events.map((e) => e.id as number);
+  assert.deepEqual(
+    ids,
+    [...ids].sort((x, y) => x - y),
+    'event ids increase',
+  );
+  const [fromA, fromB] = await Promise.all([A, B].map(async (u) => Buffer.from(await (await fetch(`${u}/sdapi/v2/jobs/${id}/images/0`)).arrayBuffer())));
+  assert.ok(fromA.length > 100 && fromA.equals(fromB));
+});
+
+test('sync /sdapi/v1/txt2img on an API-only node answers the A1111 body with the PNG and X-Job-Id', { skip }, async () => {
+  const res = await fetch(`${B}/sdapi/v1/txt2img`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt: 'sync', steps: 4, width: 64, height: 64, seed: 3 }),
+  });
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { images: string[]; info: string; parameters: Record<string, unknown> };
+  assert.equal(body.images.length, 1);
+  assert.equal(Buffer.from(body.images[0], 'base64').subarray(1, 4).toString(), 'PNG');
+  assert.equal(JSON.parse(body.info).seed, 3);
+  const id = res.headers.get('x-job-id') as string;
+  assert.equal((await job(A, id)).status, 'succeeded');
+});
+
+test('a queued job cancelled on the other node never runs', { skip }, async () => {
+  const blockers = await Promise.all([submit(A, { steps: 30 }), submit(A, { steps: 30 })]);
+  const res = await submit(A, { steps: 4 }, { priority: -5 });
+  const { id } = (await res.json()) as { id: string };
+  await job(B, id);
+  const del = await fetch(`${B}/sdapi/v2/jobs/${id}`, { method: 'DELETE' });
+  assert.equal(del.status, 200);
+  assert.equal((await finished(A, id)).status, 'cancelled');
+  for (const b of blockers) await finished(A, ((await b.json()) as { id: string }).id);
+});
+
+test('kill -9 of a worker mid-job: the job runs again on the other worker and succeeds with one result', { skip }, async () => {
+  const res = await submit(A, { steps: 60, seed: 11 }); // 60 × 40 ms
+  const { id } = (await res.json()) as { id: string };
+  const running = await waitFor('the job to run', async () => {
+    const body = await job(A, id);
+    return body.status === 'running' && body.progress.step > 2 ? body : undefined;
+  });
+  const victim = workers.find((w) => w.info.worker === running.worker);
+  assert.ok(victim, `worker ${running.worker} is one of ours`);
+  victim.proc.kill('SIGKILL');
+  const done = await finished(A, id, 60_000);
+  assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+  assert.notEqual(done.worker, running.worker);
+  assert.equal(done.attempts, 2);
+  assert.equal(done.result.images.length, 1);
+  const { events } = await collectEvents(await fetch(`${B}/sdapi/v2/jobs/${id}/events`));
+  assert.equal(events.filter((e) => e.event === 'succeeded').length, 1);
+  workers = workers.filter((w) => w !== victim);
+  workers.push(await node('worker'));
+});
+
+test('Redis killed and restarted (appendfsync always): no acknowledged job lost; 503 + Retry-After while it is away', { skip }, async () => {
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) ids.push(((await (await submit(B, { steps: 6, seed: 100 + i })).json()) as { id: string }).id);
+  redis?.kill('SIGKILL');
+  await new Promise((r) => redis?.once('exit', r));
+  const down = await waitFor('a 503', async () => {
+    const r = await submit(A, { steps: 2 });
+    return r.status === 503 ? r : undefined;
+  });
+  assert.ok(Number(down.headers.get('retry-after')) > 0);
+  await startRedis();
+  const done = await Promise.all(ids.map((id) => finished(A, id, 90_000)));
+  for (const d of done) assert.equal(d.status, 'succeeded', JSON.stringify(d.error));
+  const again = await waitFor('submissions accepted again', async () => {
+    const r = await submit(A, { steps: 2 });
+    return r.status === 202 ? r : undefined;
+  });
+  assert.equal((await finished(B, ((await again.json()) as { id: string }).id)).status, 'succeeded');
+});
