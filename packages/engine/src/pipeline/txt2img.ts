@@ -10,6 +10,7 @@ import { hiresPass, hiresSize, planHires } from './hires.ts';
 import { latentChannels, txt2imgConditioning } from './img2img-latents.ts';
 import { createInfotext, type InfotextParams } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
+import { withSdLora } from './networks.ts';
 import { prepareRefiner, refinerSwitch } from './refiner-pass.ts';
 import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
 import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
@@ -36,7 +37,8 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
   const subseed = resolveSeed(params.subseed);
   const { seeds, subseeds } = allSeeds(seed, subseed, params.subseedStrength, count);
   const comments = params.options.enable_prompt_comments ?? true; // A1111's builtin Comments script, before the infotext
-  const prompts = Array<string>(count).fill(comments ? stripComments(params.prompt) : params.prompt);
+  // Option sd_lora appends its tag to every prompt (A1111 does it when activating the networks, so it is in all_prompts).
+  const prompts = withSdLora(model, Array<string>(count).fill(comments ? stripComments(params.prompt) : params.prompt), params.options);
   const negatives = Array<string>(count).fill(comments ? stripComments(params.negativePrompt) : params.negativePrompt);
   // 2. Sampler, scheduler and sigma schedule (shared by every batch).
   const sampling = prepareSampling(model, params);
@@ -53,7 +55,6 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     steps: params.steps, samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel,
     cfgScale: params.cfgScale, width: params.width, height: params.height, batchSize: params.batchSize,
     sdModelName: model.name, sdModelHash: model.shortHash, subseedStrength: params.subseedStrength,
-    sdVaeName: model.vae?.name ?? null, sdVaeHash: model.vae?.shortHash ?? null,
     sdVaeName: model.vae?.name ?? null, sdVaeHash: model.vae?.shortHash ?? null,
     seedResizeFromW: params.seedResizeFromW, seedResizeFromH: params.seedResizeFromH,
     clipSkip: params.options.CLIP_stop_at_last_layers, eta: params.eta, extraGenerationParams, tiling: params.tiling,
@@ -112,7 +113,6 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     images, allPrompts: prompts, allNegativePrompts: negatives, allSeeds: seeds, allSubseeds: subseeds,
     samplerName: sampling.samplerName, scheduler: sampling.schedulerLabel, clipSkip: params.options.CLIP_stop_at_last_layers,
     sdModelName: model.name, sdModelHash: model.shortHash, extraGenerationParams,
-    sdVaeName: model.vae?.name ?? null, sdVaeHash: model.vae?.shortHash ?? null,
     sdVaeName: model.vae?.name ?? null, sdVaeHash: model.vae?.shortHash ?? null,
     jobTimestamp: timestamp, interrupted,
     width: params.width, height: params.height, batchSize: params.batchSize, denoisingStrength: params.denoisingStrength ?? null,

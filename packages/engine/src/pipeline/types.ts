@@ -64,10 +64,12 @@ export interface GenerationOptions {
   disable_extra_networks?: boolean;
   /** A1111 `sd_vae` (`Automatic`, `None` or a VAE file name): resolved by the caller (the server), not read by the pipeline. */
   sd_vae?: string;
-  /** A1111 `sd_vae` (`Automatic`, `None` or a VAE file name): resolved by the caller (the server), not read by the pipeline. */
-  sd_vae?: string;
   /** A1111 `lora_add_hashes_to_infotext` (default true): infotext `Lora hashes`. */
   lora_add_hashes_to_infotext?: boolean;
+  /** A1111 `sd_lora` (default 'None'): a LoRA file name appended to every prompt as a tag (pipeline/networks.ts). */
+  sd_lora?: string;
+  /** A1111 `extra_networks_default_multiplier` (default 1.0): the multiplier of the `sd_lora` tag. */
+  extra_networks_default_multiplier?: number;
   /** Refiner (A1111 defaults 'second pass', false): which hires pass may switch, and switching by model calls. */
   hires_fix_refiner_pass?: string;
   refiner_switch_by_sample_steps?: boolean;
@@ -237,9 +239,6 @@ export interface Txt2ImgResult {
   clipSkip: number;
   sdModelName: string;
   sdModelHash: string | null;
-  /** The separate VAE file that decoded (A1111 `sd_vae_name`, with extension; its 10-hex hash), null: the checkpoint's own. */
-  sdVaeName?: string | null;
-  sdVaeHash?: string | null;
   /** The separate VAE file that decoded (A1111 `sd_vae_name`, with extension; its 10-hex hash), null: the checkpoint's own. */
   sdVaeName?: string | null;
   sdVaeHash?: string | null;
