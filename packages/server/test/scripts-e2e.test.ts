@@ -117,7 +117,8 @@ describe('X/Y/Z plot', { skip }, () => {
         [11, 'no-such-model', [], 0, '', [], 0, '', [], true, false, false, false, false, false, false, 0, true],
         /x_values\).*Unknown checkpoint: no-such-model/,
       ],
-      [[29, 'x', ['x']], /x_type\) selects the axis "VAE", which this server cannot run/],
+      [[29, 'x', ['nope.safetensors']], /x_values_dropdown\).*Unknown VAE: nope.safetensors \(valid: Automatic, None/],
+      [[32, '1', []], /x_type\) selects the axis "Face restore", which this server cannot run/],
       [[99, '1', []], /x_type\) is not an axis of the txt2img table/],
       [[7, 'dog,cat', []], /Prompt S\/R did not find dog in prompt or negative prompt/],
       [[1, '1-100000', []], /grid would be too large/],
@@ -133,6 +134,16 @@ describe('X/Y/Z plot', { skip }, () => {
     const typo = await post('/sdapi/v1/txt2img', { ...BASE, scripts: { xyz_plot: { x: { axis: 'Steps', values: [2] }, lone: true } } });
     assert.equal(typo.status, 422);
     assert.match(typo.body.detail, /scripts\.xyz_plot\.lone is not an argument/);
+  });
+
+  test("VAE axis (the job's sd_vae): Automatic and None both decode with the checkpoint's own VAE here", async () => {
+    const { status, body } = await post('/sdapi/v1/txt2img', {
+      ...BASE,
+      seed: 4,
+      scripts: { xyz_plot: { x: { axis: 'VAE', values: ['automatic', 'None'] }, include_lone_images: true } },
+    });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(maxDiff(body.images[1], body.images[2]), 0);
   });
 
   test('img2img: Denoising on X', async () => {
@@ -223,12 +234,70 @@ describe('SD upscale', { skip }, () => {
   });
 });
 
+describe("Loopback and Poor man's outpainting", { skip }, () => {
+  const init = () => {
+    const rgb = new Uint8Array(64 * 64 * 3);
+    for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 13) % 256;
+    return encodePng(rgb, 64, 64).toString('base64');
+  };
+
+  test("loopback: 3 loops → a one-row grid and three images, each fed to the next with seed + 1 and the curve's strength", async () => {
+    const { status, body } = await post('/sdapi/v1/img2img', {
+      ...BASE,
+      seed: 21,
+      init_images: [init()],
+      denoising_strength: 0.6,
+      script_name: 'Loopback',
+      script_args: [3, 0.2, 'Linear', 'None'],
+    });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.images.length, 4);
+    const info = JSON.parse(body.info);
+    assert.equal(info.index_of_first_image, 1);
+    assert.deepEqual(info.all_seeds, [21, 22, 23]);
+    assert.deepEqual([png(body.images[0]).width, png(body.images[0]).height], [192, 64]);
+    assert.match(info.infotexts[1], /Denoising strength: 0.6,.*Final denoising strength: 0.2, Denoising curve: Linear/);
+    assert.match(info.infotexts[2], /Denoising strength: 0.4,/);
+    assert.match(info.infotexts[3], /Denoising strength: 0.2,/);
+    // The second loop is an img2img of the first loop's output.
+    const second = await post('/sdapi/v1/img2img', { ...BASE, seed: 22, init_images: [body.images[1]], denoising_strength: 0.4, inpainting_fill: 1 });
+    const diff = maxDiff(body.images[2], second.body.images[0]);
+    console.log(`loopback loop 2 vs img2img of loop 1: max |Δ| = ${diff}`);
+    assert.equal(diff, 0);
+    const bad = await post('/sdapi/v1/img2img', { ...BASE, init_images: [init()], script_name: 'Loopback', script_args: [2, 0.5, 'Linear', 'CLIP'] });
+    assert.equal(bad.status, 422);
+    assert.match(bad.body.detail, /append_interrogation/);
+  });
+
+  test("poor man's outpainting: 32 px left and right on a 64×64 image → a 128×64 image", async () => {
+    const source = init();
+    const { status, body } = await post('/sdapi/v1/img2img', {
+      ...BASE,
+      init_images: [source],
+      denoising_strength: 0.8,
+      scripts: { poor_mans_outpainting: { pixels: 32, mask_blur: 2, inpainting_fill: 'original', direction: ['left', 'right'] } },
+    });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.images.length, 1);
+    const out = png(body.images[0]);
+    assert.deepEqual([out.width, out.height], [128, 64]);
+    const bad = await post('/sdapi/v1/img2img', {
+      ...BASE,
+      init_images: [source],
+      script_name: "Poor man's outpainting",
+      script_args: [32, 4, 0, ['sideways']],
+    });
+    assert.equal(bad.status, 422);
+    assert.match(bad.body.detail, /direction\) has "sideways"/);
+  });
+});
+
 describe('/scripts and /script-info', { skip }, () => {
   test('list exactly the scripts we have, with argument definitions', async () => {
     const scripts = await get('/sdapi/v1/scripts');
     assert.deepEqual(scripts, {
       txt2img: ['prompt matrix', 'prompts from file or textbox', 'x/y/z plot', 'controlnet'],
-      img2img: ['prompt matrix', 'prompts from file or textbox', 'sd upscale', 'x/y/z plot', 'controlnet'],
+      img2img: ['loopback', "poor man's outpainting", 'prompt matrix', 'prompts from file or textbox', 'sd upscale', 'x/y/z plot', 'controlnet'],
     });
     const info = (await get('/sdapi/v1/script-info')) as {
       name: string;

@@ -11,6 +11,7 @@ export async function scriptEnv(sd: SdService, tab: ScriptTab): Promise<ScriptEn
     checkpoints: await sd.generator.listCheckpoints(),
     upscalers: UPSCALERS.map((u) => u.name),
     latentModes: LATENT_UPSCALE_MODES,
+    vaeNames: sd.vaeFiles().map((f) => f.model_name),
     styleNames: sd.styles.list().flatMap((s) => (s.prompt === null && s.negative_prompt === null ? [] : [s.name])),
   };
 }

@@ -6,6 +6,8 @@
  */
 import type { ScriptInfo, ScriptsList } from '@sdapi/protocol';
 import { ApiError } from '../errors.ts';
+import { loopback } from './loopback.ts';
+import { poorMansOutpainting } from './poor-mans-outpainting.ts';
 import { promptMatrix } from './prompt-matrix.ts';
 import { promptsFromFile } from './prompts-from-file.ts';
 import { sdUpscale } from './sd-upscale.ts';
@@ -13,7 +15,7 @@ import type { PreparedScript, ScriptBase, ScriptDef, ScriptEnv, ScriptTab } from
 import { xyzPlot } from './xyz-plot.ts';
 
 /** In A1111's listing order (script files alphabetically). */
-export const SCRIPTS: readonly ScriptDef[] = [promptMatrix, promptsFromFile, sdUpscale, xyzPlot];
+export const SCRIPTS: readonly ScriptDef[] = [loopback, poorMansOutpainting, promptMatrix, promptsFromFile, sdUpscale, xyzPlot];
 
 const forTab = (tab: ScriptTab) => SCRIPTS.filter((s) => s.tabs.includes(tab));
 

@@ -22,6 +22,8 @@ export interface ScriptEnv {
   latentModes: readonly string[];
   /** Names in styles.csv. */
   styleNames: readonly string[];
+  /** VAE file names (GET /sd-vae `model_name`). */
+  vaeNames: readonly string[];
 }
 
 /** The job the request maps to without the script: the params every generation of the script starts from. */

@@ -2,7 +2,7 @@
  * What each X/Y/Z plot axis does here (spec §5.3 tables, vector xyz_axis_options.json `applies`/`format`): how a
  * cell value changes the job, how it is checked before the job (A1111's `confirm` functions, plus checks A1111
  * only fails on midway), how it is printed in the legend, and the dropdown choices. Axes whose feature this server
- * does not have (NGMS, beta schedule parameters, VAE selection, face restoration, token merging, refiner, FP8,
+ * does not have (NGMS, beta schedule parameters, face restoration, token merging, refiner, FP8,
  * image CFG for instruct-pix2pix) are refused by name with a 422 instead of being silently ignored.
  */
 import { formatXyzValue, type XyzAxisOption } from '@sdapi/protocol';
@@ -70,7 +70,6 @@ function hires(cell: Cell): NonNullable<Txt2ImgParams['hires']> | null {
 const UNSUPPORTED = {
   ngms: 'negative guidance minimum sigma (s_min_uncond) is not implemented by this server',
   beta: 'the beta schedule parameters are fixed at A1111 defaults (0.6) in this server',
-  vae: 'choosing a VAE per job is not implemented by this server',
   faces: 'face restoration is not available on this server',
   tome: 'token merging is not implemented by this server',
   refiner: 'a refiner checkpoint is not supported by this server',
@@ -171,7 +170,20 @@ export const AXIS_BEHAVIOUR: Record<string, AxisBehaviour> = {
     choices: (env) => hiresUpscalers(env),
   },
   'Cond. Image Mask Weight': { apply: override('inpainting_mask_weight') },
-  VAE: { apply: noEffect, unsupported: UNSUPPORTED.vae },
+  // find_vae: auto/automatic, none, or a VAE file name (case-insensitive); unknown names are refused (A1111: Automatic).
+  VAE: {
+    apply: override('sd_vae'),
+    confirm: (vs, env) =>
+      vs.map((v) => {
+        const name = String(v).toLowerCase();
+        if (name === 'auto' || name === 'automatic') return 'Automatic';
+        if (name === 'none') return 'None';
+        const found = env.vaeNames.find((n) => n.toLowerCase() === name);
+        if (!found) throw new Error(`Unknown VAE: ${String(v)} (valid: Automatic, None${env.vaeNames.map((n) => `, ${n}`).join('')})`);
+        return found;
+      }),
+    choices: (env) => ['Automatic', 'None', ...env.vaeNames],
+  },
   Styles: {
     apply: (cell, v) =>
       (cell.params.styles = [
