@@ -1,5 +1,5 @@
 // Public API of @sdapi/engine.
-export { decodePng, encodePng, readTextChunks, type DecodedPng } from './image/png.ts';
+export { decodePng, encodePng, encodePngRgba, readTextChunks, type DecodedPng } from './image/png.ts';
 export { decodeImage, encodeImage, ImageDecodeError, type DecodedImage, type EncodeOptions, type OutputFormat } from './image/codec.ts';
 export { approxCheapPreview, type LatentPreviewFormat, type PreviewImage } from './image/latent-preview.ts';
 export { drawGridAnnotations, GRID_FONT_FILE, type GridAnnotation, gridColor, imageGrid, pasteRgb, type RgbImage } from './image/grid.ts';

@@ -47,12 +47,30 @@ export const JobImage = Type.Object(
 );
 export type JobImage = Static<typeof JobImage>;
 
+export const JobInput = Type.Object(
+  {
+    field: Type.String({ description: '`init_images` or `mask`' }),
+    index: Int,
+    url: Type.String({ description: 'Path of the lossless PNG (RGBA) the engine saw, relative to the server root' }),
+    width: Int,
+    height: Int,
+    mime: Str,
+  },
+  { title: 'JobInput' },
+);
+export type JobInput = Static<typeof JobInput>;
+
 export const JobResult = Type.Object(
   {
     images: Type.Array(JobImage),
     parameters: Type.Record(Str, Type.Any(), { description: 'The full effective request: post it again to replay the job' }),
     info: Type.Union([Type.Record(Str, Type.Any()), Type.Null()], { description: 'The `info` object of the A1111 route' }),
     interrupted: Type.Boolean({ description: 'Stopped early by /sdapi/v1/interrupt: the images are the partial result' }),
+    inputs: Type.Optional(
+      Type.Array(JobInput, {
+        description: 'Input images kept with the job (img2img init_images and mask): put them back into parameters to replay it, or POST …/replay',
+      }),
+    ),
   },
   { title: 'JobResult' },
 );

@@ -11,7 +11,7 @@ import { startTestServer } from './helpers/http.ts';
 import { collectEvents } from './helpers/sse.ts';
 
 const server = await startTestServer({ webhooks: { allowLocal: true, baseDelayMs: 10 } });
-server.generator.stepDelayMs = 5;
+server.generator.stepDelayMs = 20; // the 1000-step blocker runs 20 s unless cancelled
 const SMALL = { width: 16, height: 8, steps: 2 };
 
 async function submit(prompt: string, extra: Record<string, unknown> = {}) {
@@ -45,7 +45,7 @@ test('queued events follow the position: cancel ahead, priority jump, the job ah
   after(() => rx.close());
   const hookUrl = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook`;
 
-  const blocker = await submit('blocker', { params: { prompt: 'blocker', ...SMALL, steps: 100_000 } });
+  const blocker = await submit('blocker', { params: { prompt: 'blocker', ...SMALL, steps: 1000 } });
   await until('the blocker to run', async () => (await job(blocker.id)).status === 'running');
   const b = await submit('b');
   const c = await submit('c');
@@ -55,7 +55,7 @@ test('queued events follow the position: cancel ahead, priority jump, the job ah
 
   await cancel(b.id); // d: 3 → 2
   await until('d at 2', async () => (await job(d.id)).queue_position === 2);
-  const e = await submit('e', { priority: 5, params: { prompt: 'e', ...SMALL, steps: 100_000 } }); // jumps ahead of c and d: d 2 → 3
+  const e = await submit('e', { priority: 5, params: { prompt: 'e', ...SMALL, steps: 1000 } }); // jumps ahead of c and d: d 2 → 3
   assert.equal(e.queue_position, 1);
   await until('d at 3', async () => (await job(d.id)).queue_position === 3);
   await cancel(blocker.id); // e starts: c 2 → 1, d 3 → 2

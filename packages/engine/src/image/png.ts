@@ -37,6 +37,15 @@ export function encodePng(rgb: Uint8Array, width: number, height: number, text: 
   return Buffer.concat([png.subarray(0, afterIhdr), ...chunks, png.subarray(afterIhdr)]);
 }
 
+/** Encodes 8-bit RGBA pixels as an RGBA PNG (lossless, alpha kept), e.g. a job's input image as the engine saw it. */
+export function encodePngRgba(rgba: Uint8Array, width: number, height: number): Buffer {
+  if (rgba.length !== width * height * 4) {
+    throw new RangeError(`encodePngRgba: rgba has ${rgba.length} bytes, expected ${width}x${height}x4 = ${width * height * 4}`);
+  }
+  const data = Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength);
+  return PNG.sync.write({ width, height, data }, { colorType: 6, inputColorType: 6, inputHasAlpha: true });
+}
+
 /** Decodes a PNG into RGBA/RGB pixels plus its text chunks. Throws on a malformed file. */
 export function decodePng(buf: Uint8Array): DecodedPng {
   const buffer = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);

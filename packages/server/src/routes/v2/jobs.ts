@@ -6,11 +6,14 @@ import { Readable } from 'node:stream';
 import { Job, JobCreateRequest, JobList, JobListQuery } from '@sdapi/protocol';
 import Type from 'typebox';
 import { ApiError } from '../../services/errors.ts';
+import { replayRequest } from '../../services/jobs/inputs.ts';
+import { inputKey } from '../../services/jobs/types.ts';
 import { encodeCursor, jobView, toJobFilter, toSubmitSpec } from '../../services/jobs/views.ts';
 import type { SdApiInstance } from '../../types.ts';
 
 const JobParams = Type.Object({ id: Type.String() });
 const ImageParams = Type.Object({ id: Type.String(), index: Type.Integer() });
+const InputParams = Type.Object({ id: Type.String(), field: Type.Union([Type.Literal('init_images'), Type.Literal('mask')]), index: Type.Integer() });
 /** `preview: true` means a preview every this many steps (A1111's `show_progress_every_n_steps` default). */
 const PREVIEW_EVERY = 10;
 
@@ -78,6 +81,35 @@ export function jobRoutes(app: SdApiInstance): void {
       // A stream, not a Buffer: the bytes go out exactly as stored (the wire plugin gzips string/Buffer bodies).
       reply.header('content-type', found.image.mime).header('content-length', found.bytes.length);
       return reply.send(Readable.from([Buffer.from(found.bytes)]));
+    },
+  );
+
+  app.get(
+    '/sdapi/v2/jobs/:id/inputs/:field/:index',
+    { schema: { tags: ['jobs'], summary: 'An input image kept with a finished img2img job (lossless PNG)', params: InputParams, produces: ['image/png'] } },
+    async (req, reply) => {
+      const { id, field, index } = req.params;
+      const record = jobs.get(id);
+      const input = record?.inputs?.find((i) => i.field === field && i.index === index);
+      const bytes = record && input ? await jobs.store.readInput(record, inputKey(input.field, input.index)) : undefined;
+      if (!input || !bytes) throw new ApiError('NOT_FOUND', `job ${JSON.stringify(id)} has no kept ${field} image ${index}`);
+      reply.header('etag', input.etag).header('cache-control', 'private, max-age=31536000, immutable');
+      if (req.headers['if-none-match'] === input.etag) return reply.code(304).send();
+      reply.header('content-type', input.mime).header('content-length', bytes.length);
+      return reply.send(Readable.from([Buffer.from(bytes)]));
+    },
+  );
+
+  app.post(
+    '/sdapi/v2/jobs/:id/replay',
+    { schema: { tags: ['jobs'], summary: 'Run a succeeded job again exactly: its effective request and kept inputs (202)', params: JobParams, response: { 202: Job } } },
+    async (req, reply) => {
+      const original = jobs.get(req.params.id);
+      if (!original) throw new ApiError('NOT_FOUND', `no job with id ${JSON.stringify(req.params.id)} (it may have been removed by the retention sweep)`);
+      const request = await replayRequest(jobs.store, original);
+      const { record } = await jobs.submit({ type: original.type, request, priority: original.priority, source: 'v2' });
+      const location = `/sdapi/v2/jobs/${encodeURIComponent(record.id)}`;
+      return reply.code(202).header('location', location).header('x-job-id', record.id).send(view(record.id));
     },
   );
 }

@@ -10,6 +10,7 @@ import { ApiError } from '../errors.ts';
 import type { GenerationQueue } from '../generation-queue.ts';
 import { etagOf } from './embedded-store.ts';
 import { imageView, jobId } from './ids.ts';
+import { keepInputs } from './inputs.ts';
 import { trackQueuePositions } from './positions.ts';
 import type { JobKind } from './kinds.ts';
 import type { JobRecord, JobSource, JobStore, RetentionPolicy, StoredImage } from './types.ts';
@@ -447,6 +448,7 @@ export class JobService {
         images.push({ ...meta, index, mime: 'image/png', etag: etagOf(png), size: png.length });
       }
       record.result = { images, parameters: out.parameters, info: out.info, interrupted: out.interrupted };
+      record.inputs = await keepInputs(this.store, record, kind.inputs?.(live.prepared) ?? []);
       record.request = kind.retainedRequest?.(record.request) ?? record.request;
       this.setFinished(record, 'succeeded');
       record.progress = { ...record.progress, step: record.progress.steps, fraction: 1, eta_seconds: 0 };

@@ -10,6 +10,7 @@ import { ApiError, RequestValidationError } from '../errors.ts';
 import { type Img2ImgJob, toImg2ImgResponse } from '../img2img-mapping.ts';
 import { type ResponseContext, type Txt2ImgJob, toTxt2ImgJob, toTxt2ImgResponse } from '../mapping.ts';
 import type { OptionsStore } from '../options-store.ts';
+import type { JobInput } from './inputs.ts';
 
 export interface FinishedImage {
   png: Uint8Array;
@@ -40,6 +41,8 @@ export interface JobKind<P = any, O = any> {
   finish(prepared: P, output: O): KindOutput;
   /** What of the request to keep once the job is done (default: all of it). */
   retainedRequest?(request: Record<string, unknown>): Record<string, unknown>;
+  /** Input images to keep with the finished job (jobs/inputs.ts), so that it can be replayed exactly. */
+  inputs?(prepared: P): JobInput[];
 }
 
 /** A request body validated by its route's schema, with the sync route's 422 (`loc` under `body`). */
@@ -80,6 +83,8 @@ interface GenerationKindDeps<B, J> {
   loadedTitle(): string | null;
   /** Request fields too large to keep once the job is done (img2img's images). */
   dropWhenDone?: readonly string[];
+  /** The images behind those fields, kept as job inputs instead. */
+  inputs?(job: J): JobInput[];
 }
 
 /** txt2img and img2img: the same stages, with the route's own mapping and `info`. */
@@ -109,6 +114,7 @@ function generationKind<B extends GenerationBody, J extends GenerationJob>(deps:
       };
     },
     retainedRequest: (request) => withoutFields(request, deps.dropWhenDone ?? []),
+    inputs: deps.inputs && ((prepared) => deps.inputs?.(prepared.job) ?? []),
   };
 }
 
@@ -137,8 +143,8 @@ export function txt2imgKind(
 /**
  * img2img jobs. There is no plain mapping here (init images need the route's decoder): the img2img route
  * registers its preparation with `definePrepare`. The init images and mask are dropped from the stored request
- * and from `result.parameters` once the job is done (as A1111's echo drops them), so memory stays bounded;
- * replaying an img2img job needs them attached again.
+ * and from `result.parameters` once the job is done (as A1111's echo drops them), so memory stays bounded; they
+ * are kept as the job's inputs instead (jobs/inputs.ts: URLs in `result.inputs`, and the replay route).
  */
 export function img2imgKind(
   deps: KindDeps & { run(job: Img2ImgJob, hooks: GenerationHooks): Promise<Img2ImgResult> },
@@ -151,6 +157,10 @@ export function img2imgKind(
     },
     info: (body, result, ctx) => toImg2ImgResponse({ ...body, send_images: false }, result, { ...ctx, images: [] }).info,
     dropWhenDone: ['init_images', 'mask'],
+    inputs: (job) => [
+      ...job.params.initImages.map((image, index) => ({ field: 'init_images' as const, index, image })),
+      ...(job.params.mask ? [{ field: 'mask' as const, index: 0, image: job.params.mask }] : []),
+    ],
   });
 }
 

@@ -15,6 +15,7 @@ import {
 } from '@sdapi/protocol';
 import { ApiError, RequestValidationError } from '../errors.ts';
 import { imageView } from './ids.ts';
+import { inputView } from './inputs.ts';
 import type { SubmitSpec } from './job-service.ts';
 import type { JobFilter, JobRecord } from './types.ts';
 
@@ -59,6 +60,7 @@ export function jobView(record: JobRecord, queuePosition: number | null): Job {
     parameters: record.result.parameters,
     info: record.result.info,
     interrupted: record.result.interrupted,
+    ...(record.inputs ? { inputs: record.inputs.map((input) => inputView(record.id, input)) } : {}),
   };
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
