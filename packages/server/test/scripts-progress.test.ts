@@ -52,3 +52,33 @@ test('prompts from textbox: job_count is the number of lines × n_iter', async (
   const body = (await (await job).json()) as any;
   assert.equal(body.images.length, 3);
 });
+
+test('v2 jobs: the typed scripts form runs as one job (grid first, index_of_first_image 1); a bad axis is the same 422', async () => {
+  const server = await startTestServer();
+  const params = {
+    steps: 2,
+    width: 8,
+    height: 8,
+    scripts: { xyz_plot: { x: { axis: 'Steps', values: [1, 2] }, include_lone_images: true, draw_legend: false } },
+  };
+  const res = await server.request('/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params } });
+  assert.equal(res.status, 202);
+  const { id } = (await res.json()) as { id: string };
+  let job: any;
+  for (let i = 0; i < 500; i++) {
+    job = await (await server.request(`/sdapi/v2/jobs/${id}`)).json();
+    if (job.status === 'succeeded' || job.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
+  assert.equal(job.result.images.length, 3);
+  assert.equal(job.result.info.index_of_first_image, 1);
+  assert.match(job.result.info.infotexts[0], /X Type: Steps, X Values: "1,2"/);
+  assert.equal(server.generator.calls.length, 2);
+  const bad = await server.request('/sdapi/v2/jobs', {
+    method: 'POST',
+    json: { type: 'txt2img', params: { ...params, scripts: { xyz_plot: { x: { axis: 'Steps', values: 'x' } } } } },
+  });
+  assert.equal(bad.status, 422);
+  assert.match(((await bad.json()) as { detail: string }).detail, /x_values\).*invalid literal for int/);
+});
