@@ -16,6 +16,7 @@ import { encodeBatch, fillLatent, inpaintingConditioning, latentMaskFor, resizeL
 import { blendLatent, type InitLatent, img2imgSteps, type LatentMask } from './img2img-sampling.ts';
 import { createInfotext, type InfotextParams, pyFloat } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
+import { withSdLora } from './networks.ts';
 import { prepareRefiner, type RefinerJob, refinerSwitch } from './refiner-pass.ts';
 import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
 import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
@@ -67,7 +68,7 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
   const count = params.batchSize * params.nIter;
   const { seeds, subseeds } = allSeeds(resolveSeed(params.seed), resolveSeed(params.subseed), params.subseedStrength, count);
   const comments = params.options.enable_prompt_comments ?? true;
-  const prompts = Array<string>(count).fill(comments ? stripComments(params.prompt) : params.prompt);
+  const prompts = withSdLora(model, Array<string>(count).fill(comments ? stripComments(params.prompt) : params.prompt), params.options); // option sd_lora
   const negatives = Array<string>(count).fill(comments ? stripComments(params.negativePrompt) : params.negativePrompt);
   // 2. Pixels: mask, init images, overlays; 3. latents.
   const inputs = await prepareImages(params);

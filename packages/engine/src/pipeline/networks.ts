@@ -7,7 +7,8 @@
  */
 
 import type { ActiveNetwork } from '../networks/merge.ts';
-import { type ExtraNetworkData, type ExtraNetworkParams, loraMultipliers } from '../text/extra-networks.ts';
+import { type ExtraNetworkData, type ExtraNetworkParams, loraMultipliers, parseExtraNetworks } from '../text/extra-networks.ts';
+import { formatPyFloat } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
 import type { GenerationOptions } from './types.ts';
 
@@ -53,6 +54,22 @@ export async function activateNetworks(model: LoadedModel, data: ExtraNetworkDat
   const addHashes = options.lora_add_hashes_to_infotext ?? true;
   const text = [...applied].map(([name, hash]) => `${name}: ${hash}`).join(', ');
   return { extraGenerationParams: addHashes && applied.size > 0 ? { 'Lora hashes': text } : {}, warnings };
+}
+
+/**
+ * Option `sd_lora` ("Add network to prompt", spec §6.3): A1111's Lora extension appends `<lora:NAME:MULT>` (MULT =
+ * option extra_networks_default_multiplier) to every prompt when NAME is a LoRA file name (not an alias) and the
+ * prompts' own tags do not name it already; the tag is then part of `all_prompts` and the infotexts. Nothing is
+ * appended with `disable_extra_networks` (A1111 does not activate networks then).
+ */
+export function withSdLora(model: LoadedModel, prompts: string[], options: GenerationOptions): string[] {
+  const name = options.sd_lora;
+  if (!name || name === 'None' || options.disable_extra_networks || prompts.length === 0) return prompts;
+  if (!model.loras?.list().some((e) => e.name === name)) return prompts;
+  const tags = parseExtraNetworks(prompts[0]).networks;
+  if ([...(tags.get('lora') ?? []), ...(tags.get('lyco') ?? [])].some((t) => t.items[0] === name)) return prompts;
+  const tag = `<lora:${name}:${formatPyFloat(options.extra_networks_default_multiplier ?? 1)}>`;
+  return prompts.map((p) => `${p}${tag}`);
 }
 
 /**

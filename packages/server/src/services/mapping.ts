@@ -139,6 +139,8 @@ export function generationOptions(o: Record<string, unknown>): GenerationOptions
     enable_prompt_comments: Boolean(o.enable_prompt_comments),
     textual_inversion_add_hashes_to_infotext: Boolean(o.textual_inversion_add_hashes_to_infotext),
     lora_add_hashes_to_infotext: Boolean(o.lora_add_hashes_to_infotext ?? true),
+    sd_lora: typeof o.sd_lora === 'string' ? o.sd_lora : 'None',
+    extra_networks_default_multiplier: num('extra_networks_default_multiplier'),
     add_model_hash_to_info: Boolean(o.add_model_hash_to_info),
     add_model_name_to_info: Boolean(o.add_model_name_to_info),
     add_version_to_infotext: Boolean(o.add_version_to_infotext),
