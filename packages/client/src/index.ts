@@ -86,6 +86,17 @@ export {
 export { type ParsedResult, parseInfo, parseResult } from './lib/result.ts';
 export { type PromptMatrixOptions, promptMatrix } from './lib/scripts/prompt-matrix.ts';
 export { formatPromptLine, type PromptLine, type PromptsFromFileOptions, promptsFromFile } from './lib/scripts/prompts-from-file.ts';
+export {
+  type LoopbackOptions,
+  loopback,
+  type OutpaintDirection,
+  type OutpaintingMk2Options,
+  outpaintingMk2,
+  type PoorMansOutpaintingOptions,
+  poorMansOutpainting,
+  type SdUpscaleOptions,
+  sdUpscale,
+} from './lib/scripts/img2img-scripts.ts';
 export { findXyzAxis, type XyzAxisOption, type XyzTab, type XyzValueType, type XyzVersion, xyzAxisOptions } from './lib/scripts/xyz-axes.ts';
 export { type AxisValuesInput, expandXyzAxisValues, type ScriptSelection, type XyzAxisSpec, type XyzPlotOptions, xyzPlot } from './lib/scripts/xyz-plot.ts';
 export { similarityRatio } from './lib/similarity.ts';
