@@ -68,6 +68,33 @@ async function shot(page: Page, name: string) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
+/**
+ * WCAG 2 contrast ratios of text against the first opaque background behind it, for each selector present on the
+ * page (a string: tsx would wrap the inner functions in a helper the page does not have).
+ */
+async function contrasts(page: Page, selectors: string[]): Promise<Record<string, number>> {
+  return page.evaluate(`(() => {
+    const rgb = (c) => c.match(/[\\d.]+/g).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+      .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length < 4 || c[3] > 0) return c;
+      }
+      return [255, 255, 255];
+    };
+    const out = {};
+    for (const selector of ${JSON.stringify(selectors)}) {
+      const el = document.querySelector(selector);
+      if (!el) continue;
+      const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(background(el))];
+      out[selector] = Math.round(((Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)) * 100) / 100;
+    }
+    return out;
+  })()`);
+}
+
 /** Fills the small fast settings the tiny model needs. */
 async function smallJob(page: Page, prompt: string, steps: number) {
   await page.getByLabel('Prompt', { exact: true }).fill(prompt);
@@ -497,6 +524,46 @@ describe('the page on the tiny model', { skip }, () => {
     assert.match((await page.locator('.img2img .hint').first().textContent()) ?? '', /^8 × 8\./);
     await page.getByRole('button', { name: 'txt2img', exact: true }).click();
     console_.assertClean();
+  });
+
+  test('contrast: text is at least 4.5:1 against its background, light and dark', async () => {
+    const selectors = [
+      'label',
+      '.hint',
+      '.actions button:not(.primary)',
+      'button.primary',
+      '.modes button[aria-pressed="true"]',
+      '.params dt',
+      '.params dd',
+      '.history-text small',
+      'h2',
+      '.status',
+      'legend',
+    ];
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      const ratios = await contrasts(page, selectors);
+      console.log(
+        `# contrast (${scheme}): ${Object.entries(ratios)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
+      assert.equal(Object.keys(ratios).length, selectors.length, 'every selector was measured');
+      for (const [selector, ratio] of Object.entries(ratios)) assert.ok(ratio >= 4.5, `${scheme}: ${selector} has ${ratio}:1`);
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  test('focus order: Tab walks the model picker, the modes, then the form top to bottom', async () => {
+    await page.reload();
+    await page.getByText('live', { exact: true }).waitFor();
+    const seen: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      await page.keyboard.press('Tab');
+      seen.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim() || ''));
+    }
+    assert.deepEqual(seen.slice(0, 6), ['model', 'txt2img', 'img2img / inpaint', 'PNG info', 'prompt', 'negative_prompt']);
+    assert.ok(seen.slice(6).includes('sampler'), `then the styles and the sampler: ${seen.slice(6).join(', ')}`);
   });
 });
 

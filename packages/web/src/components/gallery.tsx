@@ -86,13 +86,15 @@ export function Gallery({ job, actions }: { job: Job | null; actions: ImageActio
   if (job.status === 'failed') return <p class="error-box">The job failed: {job.error?.message ?? 'no reason given'}</p>;
   const images = job.result?.images ?? [];
   return (
-    <div class="gallery" data-job={job.id}>
+    <>
       {job.result?.interrupted && <p class="hint">Interrupted: these are the images made so far.</p>}
       {job.status === 'cancelled' && images.length === 0 && <p class="hint">The job was cancelled.</p>}
-      {images.map((image) => (
-        <ImageCard key={image.url} job={job} image={image} actions={actions} />
-      ))}
-    </div>
+      <div class="gallery" data-job={job.id}>
+        {images.map((image) => (
+          <ImageCard key={image.url} job={job} image={image} actions={actions} />
+        ))}
+      </div>
+    </>
   );
 }
 
