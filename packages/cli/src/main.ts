@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { run: Run; summary: string }> = {
     summary: 'make images in-process (or on a server with --remote) and write PNGs with their infotext',
   },
   upscale: { run: async (a) => (await import('./commands/upscale.ts')).upscale(a), summary: "upscale an image with a server's upscalers (A1111 extras)" },
+  xyz: { run: async (a) => (await import('./commands/xyz.ts')).xyz(a), summary: 'an X/Y/Z plot (grid of settings) on a server (--remote)' },
   'png-info': { run: async (a) => (await import('./commands/png-info.ts')).pngInfo(a), summary: 'print the generation parameters stored in an image' },
   models: { run: async (a) => (await import('./commands/models.ts')).models(a), summary: 'list checkpoints (local folders, or a server with --remote)' },
   inspect: {
