@@ -82,3 +82,26 @@ test('v2 jobs: the typed scripts form runs as one job (grid first, index_of_firs
   assert.equal(bad.status, 422);
   assert.match(((await bad.json()) as { detail: string }).detail, /x_values\).*invalid literal for int/);
 });
+
+test('X/Y/Z plot: the checkpoint axis is iterated outermost (one load per checkpoint), names matched loosely (§9.4)', async () => {
+  const server = await startTestServer();
+  const res = await server.request('/sdapi/v1/txt2img', {
+    method: 'POST',
+    json: {
+      steps: 2,
+      width: 8,
+      height: 8,
+      script_name: 'X/Y/Z plot',
+      script_args: [4, '1,2', [], 11, '', ['v1-5-pruned', 'other [deadbeef]'], 0, '', [], false, true],
+    },
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  assert.deepEqual(server.generator.loads, ['v1-5-pruned-emaonly.safetensors', 'sub/other.safetensors']);
+  assert.deepEqual(
+    server.generator.calls.map((c) => c.steps),
+    [1, 2, 1, 2],
+  );
+  const body = (await res.json()) as any;
+  assert.equal(body.images.length, 5);
+  assert.match(JSON.parse(body.info).infotexts[0], /Y Type: Checkpoint name, Y Values: "v1-5-pruned,other \[deadbeef\]"/);
+});
