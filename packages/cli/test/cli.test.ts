@@ -269,7 +269,7 @@ describe('errors: one line, a hint, a meaningful exit code', { concurrency: true
       2,
       /^error: --steps must be a number, got 'many'$/,
     ],
-    ['upscale without a server', ['upscale', 'a.png', '-o', 'b.png'], 2, /^error: upscaling runs on a server for now \(hint: add --remote URL/],
+    ['upscale of a missing file', ['upscale', 'a.png', '-o', 'b.png'], 3, /^error: ENOENT: no such file or directory, open 'a\.png' \(hint: check the file path\)$/],
     ['missing file', ['png-info', 'nope.png'], 3, /^error: ENOENT: no such file or directory, open 'nope\.png' \(hint: check the file path\)$/],
     [
       'unreachable server',

@@ -4,7 +4,15 @@ export { decodeImage, encodeImage, ImageDecodeError, type DecodedImage, type Enc
 export { approxCheapPreview, type LatentPreviewFormat, type PreviewImage } from './image/latent-preview.ts';
 export { drawGridAnnotations, GRID_FONT_FILE, type GridAnnotation, gridColor, imageGrid, pasteRgb, type RgbImage } from './image/grid.ts';
 export { PIXEL_UPSCALERS, type PixelUpscaler, resizePixels } from './image/resize.ts';
-export { EXTRAS_UPSCALERS, type ExtrasUpscaleParams, type ExtrasUpscaler, extrasUpscale, extrasUpscalePlan, type PostprocessInfo } from './image/extras-upscale.ts';
+export {
+  EXTRAS_UPSCALERS,
+  type ExtrasUpscaleParams,
+  type ExtrasUpscaler,
+  extrasUpscale,
+  extrasUpscalePlan,
+  type PostprocessInfo,
+  postprocessingText,
+} from './image/extras-upscale.ts';
 export { type PilFilter, pilResize } from './image/pil-resize.ts';
 export { combineTiles, splitTiles, type Tile, type TileGrid } from './image/tiles.ts';
 export { flatten, parseHexColor, type Pixels, pixels } from './image/compose.ts';

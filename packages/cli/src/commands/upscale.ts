@@ -1,16 +1,28 @@
 /**
- * `sdapi upscale IN.png -o OUT.png --remote URL`: A1111's extras (extra-single-image) on a server. In-process
- * upscaling is not available yet (the engine has no upscaler models): without --remote this is a usage error.
+ * `sdapi upscale IN.png -o OUT.png [--remote URL]`: A1111's extras upscale (extra-single-image). With --remote
+ * the server does it (sdapi or A1111, any of its upscalers); without, it runs in-process with the engine's
+ * Pillow-exact Lanczos and Nearest (no model upscalers, no face restoration), writing the same PNG chunks
+ * (`parameters` of the input, `postprocessing`).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { decodeImage, type ExtrasInput } from '@sdapi/client';
+import {
+  decodeImage as decodeImageFile,
+  encodePng,
+  EXTRAS_UPSCALERS,
+  type ExtrasUpscaler,
+  extrasUpscale,
+  extrasUpscalePlan,
+  postprocessingText,
+} from '@sdapi/engine';
 import { CliError, EXIT, EXIT_CODES_HELP, printJson } from '../output.ts';
 import { REMOTE_HELP, REMOTE_OPTIONS, remoteClient, remoteURL } from '../remote.ts';
 
-const HELP = `usage: sdapi upscale IMAGE -o OUT.png --remote URL [options]
+const HELP = `usage: sdapi upscale IMAGE -o OUT.png [--remote URL] [options]
 
-  --upscaler NAME          an upscaler of the server (\`GET /sdapi/v1/upscalers\`; default Lanczos)
+  --upscaler NAME          an upscaler of the server (\`GET /sdapi/v1/upscalers\`; default Lanczos);
+                           in-process: Lanczos, Nearest or None
   --scale X                scale factor (default 2)
   --width N --height N     scale to this size instead (crops to fit unless --no-crop)
   --no-crop                with --width/--height: keep the aspect ratio, do not crop
@@ -73,13 +85,58 @@ export async function upscale(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new CliError('give exactly one input image', EXIT.USAGE, 'sdapi upscale in.png -o out.png --remote URL');
   if (!values.output) throw new CliError('-o/--output is required (where to write the PNG)');
   const url = remoteURL(values);
-  if (!url) throw new CliError('upscaling runs on a server for now', EXIT.USAGE, 'add --remote URL of a running `sdapi serve` or A1111');
   const fields = extrasFields(values);
   const input = readFileSync(positionals[0]);
-  const res = await remoteClient(url, values).upscale(new Uint8Array(input.buffer, input.byteOffset, input.byteLength), fields);
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  const res = url ? await remoteClient(url, values).upscale(bytes, fields) : await localUpscale(bytes, fields);
   if (!res.image) throw new CliError('the server returned no image', EXIT.SERVER);
   writeFileSync(values.output, decodeImage(res.image));
   if (values.json) printJson({ path: values.output, html_info: res.html_info });
   else console.log(values.output);
   return EXIT.OK;
+}
+
+/** The extras upscale in this process (the server's extra-single-image without the HTTP). */
+async function localUpscale(bytes: Uint8Array, fields: ExtrasInput): Promise<{ image: string; html_info: string }> {
+  const names = EXTRAS_UPSCALERS as readonly string[];
+  for (const name of [fields.upscaler_1, fields.upscaler_2]) {
+    if (name !== undefined && !names.includes(name)) {
+      throw new CliError(
+        `unknown upscaler '${name}' in-process (valid: ${names.join(', ')})`,
+        EXIT.USAGE,
+        'model upscalers need --remote URL of a server that has them',
+      );
+    }
+  }
+  if ((fields.gfpgan_visibility ?? 0) > 0 || (fields.codeformer_visibility ?? 0) > 0) {
+    throw new CliError('face restoration (GFPGAN, CodeFormer) is not available in-process', EXIT.USAGE, 'use --remote URL of a server that has it');
+  }
+  const scale = fields.upscaling_resize ?? 2;
+  if (!(scale > 0)) throw new CliError(`--scale must be greater than 0, got ${scale}`);
+  let decoded: Awaited<ReturnType<typeof decodeImageFile>>;
+  try {
+    decoded = await decodeImageFile(bytes);
+  } catch (e) {
+    throw new CliError(`cannot read the input image: ${(e as Error).message}`);
+  }
+  const rgb = new Uint8Array(decoded.width * decoded.height * 3);
+  for (let i = 0, j = 0; i < decoded.rgba.length; i += 4, j += 3) rgb.set(decoded.rgba.subarray(i, i + 3), j);
+  const params = {
+    resizeMode: (fields.resize_mode ?? 0) as 0 | 1,
+    upscalingResize: scale,
+    width: fields.upscaling_resize_w ?? 512,
+    height: fields.upscaling_resize_h ?? 512,
+    crop: fields.upscaling_crop ?? true,
+    upscaler1: (fields.upscaler_1 ?? 'None') as ExtrasUpscaler,
+    upscaler2: (fields.upscaler_2 ?? 'None') as ExtrasUpscaler,
+    upscaler2Visibility: fields.extras_upscaler_2_visibility ?? 0,
+  };
+  const plan = extrasUpscalePlan(decoded.width, decoded.height, params);
+  if (plan.width < 1 || plan.height < 1) throw new CliError(`the result would be ${plan.width}x${plan.height} (sizes round down to a multiple of 8)`);
+  const { image, info } = extrasUpscale({ width: decoded.width, height: decoded.height, channels: 3, data: rgb }, params);
+  const postprocessing = postprocessingText(info);
+  const parameters = decoded.text.parameters ?? (decoded.userComment || undefined);
+  const png = encodePng(image.data, image.width, image.height, parameters === undefined ? { postprocessing } : { parameters, postprocessing });
+  const html = postprocessing.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;');
+  return { image: png.toString('base64'), html_info: `<p>${html}</p>` };
 }

@@ -12,6 +12,7 @@
  *   (Pillow `Image.blend`: a + v·(b − a), truncated).
  * Model upscalers (ESRGAN, DAT, SwinIR, …) are not implemented.
  */
+import { PyFloat, quote } from '../pipeline/infotext.ts';
 import { type Pixels, pixels } from './compose.ts';
 import { pilResize } from './pil-resize.ts';
 
@@ -33,6 +34,14 @@ export interface ExtrasUpscaleParams {
 
 /** The postprocessing info items, in A1111's order (`Postprocess upscale by: 2, Postprocess upscaler: Lanczos`). */
 export type PostprocessInfo = [key: string, value: string | number][];
+
+/**
+ * The `postprocessing` text of the info items (A1111's `k: v, k: v`, values quoted like infotext; upscale factors
+ * are Python floats: `Postprocess upscale by: 2.0`).
+ */
+export function postprocessingText(items: PostprocessInfo): string {
+  return items.map(([k, v]) => (k === v ? k : `${k}: ${quote(typeof v === 'number' ? new PyFloat(v) : v)}`)).join(', ');
+}
 
 /** The scale factor and the output size of one upscale, before any work (for size checks). */
 export function extrasUpscalePlan(srcWidth: number, srcHeight: number, p: ExtrasUpscaleParams): { scale: number; width: number; height: number } {

@@ -15,8 +15,7 @@ import {
   extrasUpscale,
   extrasUpscalePlan,
   type GenerationHooks,
-  PyFloat,
-  quote,
+  postprocessingText,
 } from '@sdapi/engine';
 import type { ExtrasSingleImageRequest, ValidationIssue } from '@sdapi/protocol';
 import { ApiError, RequestValidationError } from './errors.ts';
@@ -168,11 +167,6 @@ export async function runExtras(job: ExtrasJob, hooks: GenerationHooks): Promise
     images.push({ width: image.width, height: image.height, rgb: image.data, parameters: input.parameters, postprocessing: info });
   }
   return { images, htmlInfo: plaintextToHtml(info), interrupted: images.length < job.images.length };
-}
-
-/** `k: v, k: v` with infotext quoting; upscale factors are Python floats (`2.0`). */
-export function postprocessingText(items: [string, string | number][]): string {
-  return items.map(([k, v]) => (k === v ? k : `${k}: ${quote(typeof v === 'number' ? new PyFloat(v) : v)}`)).join(', ');
 }
 
 /** A1111's plaintext_to_html: HTML-escaped lines joined by `<br>\n` inside `<p>…</p>`. */
