@@ -15,7 +15,6 @@ import {
   PREPROCESSORS,
   type RgbaImage,
   type Slider,
-  safetensorsProblem,
 } from '@sdapi/engine';
 import {
   CONTROLNET_CONTROL_MODES,
@@ -183,9 +182,6 @@ export class ControlNetService {
             .join(', ') || 'none (put ControlNet files into models/ControlNet)'
         }`,
       );
-    // A malformed or pickled file is refused here, naming it, instead of failing inside the job.
-    const problem = safetensorsProblem(entry.filename);
-    if (problem) throw unitError([...loc, 'model'], `model ${u.model} cannot be loaded: ${problem}`);
     const { image, mask } = await this.images(u, loc, options, hasInitImage);
     return {
       modelPath: entry.filename,
