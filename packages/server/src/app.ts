@@ -11,7 +11,7 @@ import { registerControlNet } from './plugins/controlnet.ts';
 import { registerEngine } from './plugins/engine.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
-import { registerSecurity } from './plugins/security.ts';
+import { clientErrorHandler, frameworkErrorHandler, healthRoute, registerSecurity } from './plugins/security.ts';
 import { registerLimits } from './plugins/limits.ts';
 import { type RequestLimits, resolveLimits } from './services/limits.ts';
 import { registerWebPage } from './plugins/web.ts';
@@ -117,10 +117,12 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   // The cast: with `https` fastify types a different server; routes and hooks are the same either way.
   const transport = transportOptions({ tls: deps.tls, subpath: deps.subpath }) as FastifyServerOptions;
   const limits = resolveLimits(deps.limits, deps.bodyLimit);
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: limits.maxBodyBytes, ...transport }).withTypeProvider<TypeBoxTypeProvider>();
   const credentials = appCredentials(deps);
+  const cors = { corsAllowOrigins: deps.corsAllowOrigins, corsAllowOriginsRegex: deps.corsAllowOriginsRegex };
+  const frameworkErrors = frameworkErrorHandler({ credentials, ...cors });
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: limits.maxBodyBytes, frameworkErrors, clientErrorHandler, ...transport }).withTypeProvider<TypeBoxTypeProvider>();
   // First, before any route: origin check, auth on every route (one allow-list), nosniff, /health.
-  const origins = registerSecurity(app, { credentials, corsAllowOrigins: deps.corsAllowOrigins, corsAllowOriginsRegex: deps.corsAllowOriginsRegex });
+  const origins = registerSecurity(app, { credentials, ...cors });
   const service = new SdService({
     generator: deps.generator,
     queue: new GenerationQueue({ maxPending: deps.maxQueued }),
@@ -147,6 +149,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   registerErrorHandling(app);
   registerEngine(app, service);
   await registerOpenApi(app, '0.1.0');
+  healthRoute(app);
   lorasRoutes(app); // A1111 mounts these outside its auth (spec §3.26); here registerSecurity covers every route
   registerControlNet(app, new ControlNetService(ControlNetService.dirsFor(deps.dataDir, deps.controlnetDir)));
   if (deps.webui) registerWebPage(app, { dist: typeof deps.webui === 'object' ? deps.webui.dist : undefined, credentials });

@@ -55,21 +55,21 @@ test('POST /options stores values, writes config.json and answers null; restrict
   assert.match(await (await reopened.request('/sdapi/v1/options')).text(), /"CLIP_stop_at_last_layers":2\.0,/);
 });
 
-test('POST /options with an unknown key is A1111 500 KeyError; earlier keys stay in memory only', async () => {
+test("POST /options with an unknown key is A1111's KeyError body with 422 (A1111: 500; issue 13: never a 5xx); earlier keys stay in memory only", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'sdapi-options-'));
   const server = await startTestServer({ dataDir });
   const res = await server.request('/sdapi/v1/options', { method: 'POST', json: { eta_ancestral: 0.5, "it's": 1 } });
-  assert.equal(res.status, 500);
+  assert.equal(res.status, 422);
   assert.equal(await res.text(), '{"error":"KeyError","detail":"","body":"","errors":"\\"it\'s\\""}');
   assert.equal(res.headers.has('x-process-time'), false);
   assert.match(await (await server.request('/sdapi/v1/options')).text(), /"eta_ancestral":0\.5,/);
   await assert.rejects(readFile(join(dataDir, 'config.json')), /ENOENT/);
 });
 
-test('POST /options sd_model_checkpoint: exact aliases load the model; anything else is A1111 500 RuntimeError', async () => {
+test("POST /options sd_model_checkpoint: exact aliases load the model; anything else is A1111's RuntimeError body with 422", async () => {
   const server = await startTestServer();
   const bad = await server.request('/sdapi/v1/options', { method: 'POST', json: { sd_model_checkpoint: 'Other' } });
-  assert.equal(bad.status, 500);
+  assert.equal(bad.status, 422);
   assert.equal(await bad.text(), `{"error":"RuntimeError","detail":"","body":"","errors":"model 'Other' not found"}`);
   assert.deepEqual(server.generator.loads, []);
 

@@ -123,6 +123,20 @@ describe('auth on every route', () => {
     assert.match(page.headers.get('www-authenticate') ?? '', /^Basic/);
   });
 
+  test('requests refused before routing (414 long path parameter, malformed URL) also need credentials and get an API body (fuzz finding)', async () => {
+    const long = `/sdapi/v2/jobs/${'x'.repeat(2000)}`;
+    assert.equal((await server.request(long)).status, 401);
+    const authed = await server.request(long, { headers: AUTH });
+    assert.equal(authed.status, 414);
+    assert.equal(typeof (await authed.json()).detail, 'string');
+    assert.equal((await server.request(long, { headers: { origin: 'https://evil.example' } })).status, 403);
+    const huge = await server.request(`/sdapi/v1/progress?q=${'%F0%9F%A6%84'.repeat(2000)}`, { headers: AUTH });
+    assert.equal(huge.status, 431);
+    assert.equal(typeof (await huge.json()).detail, 'string');
+    const docs = await (await server.request('/openapi.json', { headers: AUTH })).json();
+    assert.ok(docs.paths['/health'], '/health is documented');
+  });
+
   test('websocket upgrades: 401 on the socket route and on any other path without credentials', async () => {
     assert.equal(await upgrade(`${server.url}/sdapi/v2/ws`), 401);
     assert.equal(await upgrade(`${server.url}/somewhere/else`), 401);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InternalServerError, SDClient } from '../../src/index.ts';
+import { SDClient, UnprocessableEntityError } from '../../src/index.ts';
 import { startServer } from '../helpers/server.ts';
 
 const { url, generator } = await startServer();
@@ -21,9 +21,9 @@ test('options.update: required params (a setting) and a checkpoint switch by mod
   assert.match(String((await sd.options.retrieve()).sd_model_checkpoint), /^sub\/other\.safetensors \[/);
 });
 
-test('options.update with an unknown key rejects with A1111 KeyError body (InternalServerError)', async () => {
+test('options.update with an unknown key rejects with A1111 KeyError body (422 here; A1111 answers 500)', async () => {
   const err = await sd.options.update({ not_a_setting: 1 }, { maxRetries: 0 }).catch((e: unknown) => e);
-  assert.ok(err instanceof InternalServerError);
+  assert.ok(err instanceof UnprocessableEntityError);
   assert.deepEqual(err.body, { error: 'KeyError', detail: '', body: '', errors: "'not_a_setting'" });
   assert.match(err.message, /KeyError: 'not_a_setting'$/);
 });

@@ -67,7 +67,7 @@ function handleError(err: FastifyError | Error, request: FastifyRequest, reply: 
   // What A1111 does with an exception it did not expect: 500, class name + text, no X-Process-Time.
   if (!(err instanceof PythonError)) request.log.error({ err }, 'unhandled error');
   omitProcessTime(request);
-  return reply.status(500).send(a1111Body(err.name || 'Exception', '', err.message));
+  return reply.status(err instanceof PythonError ? err.status : 500).send(a1111Body(err.name || 'Exception', '', err.message));
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;

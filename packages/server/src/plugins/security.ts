@@ -16,6 +16,8 @@
  *
  * The websocket upgrade bypasses fastify's hooks; routes/v2/ws.ts calls `checkOrigin` and `authorize` itself.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { ApiError } from '../services/errors.ts';
 import { authorize, type Credentials } from './auth.ts';
@@ -112,7 +114,22 @@ export class OriginPolicy {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Registers the origin check, CORS, auth, nosniff and `/health` on the root app; call it before any route. */
+/** `GET /health`: registered after the OpenAPI plugin (so that /docs lists it); public (PUBLIC_ROUTES). */
+export function healthRoute(app: FastifyInstance): void {
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['server'],
+        summary: 'Liveness: 200 while the server answers (no credentials needed)',
+        response: { 200: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } }, required: ['status'] } },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+}
+
+/** Registers the origin check, CORS, auth and nosniff on the root app; call it before any route. */
 export function registerSecurity(app: FastifyInstance, options: SecurityOptions): OriginPolicy {
   const origins = new OriginPolicy(options);
   const table: RouteEntry[] = [];
@@ -145,17 +162,6 @@ export function registerSecurity(app: FastifyInstance, options: SecurityOptions)
       authorize(request.headers.authorization, credentials);
     });
   }
-  app.get(
-    '/health',
-    {
-      schema: {
-        tags: ['server'],
-        summary: 'Liveness: 200 while the server answers (no credentials needed)',
-        response: { 200: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } }, required: ['status'] } },
-      },
-    },
-    async () => ({ status: 'ok' }),
-  );
   return origins;
 }
 
@@ -173,4 +179,47 @@ function preflight(request: FastifyRequest, reply: FastifyReply) {
     .header('access-control-max-age', '600')
     .type('text/plain; charset=utf-8')
     .send('OK');
+}
+
+/**
+ * Fastify's `frameworkErrors`: requests refused before routing (a path parameter over `maxParamLength`: 414; a
+ * malformed URL: 400) get the same front door (origin, then auth) and an API error body instead of fastify's own
+ * `{error, code, message}`.
+ */
+export function frameworkErrorHandler(options: SecurityOptions) {
+  const origins = new OriginPolicy(options);
+  const { credentials } = options;
+  const authOn = !!credentials && (!!credentials.basic || !!credentials.apiKeys?.length);
+  return (error: Error & { statusCode?: number }, request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('x-content-type-options', 'nosniff').type('application/json');
+    const denied = origins.check(request.headers.origin, request.headers);
+    if (denied) return reply.code(403).send({ detail: denied });
+    if (authOn) {
+      try {
+        authorize(request.headers.authorization, credentials);
+      } catch (refusal) {
+        return reply.code(401).send({ detail: (refusal as Error).message });
+      }
+    }
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+    return reply.code(status).send({ detail: status === 414 ? 'URI Too Long: a path segment is over 100 characters' : 'Bad Request: malformed URL' });
+  };
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what node's HTTP parser refuses before there is a request (headers or URL over
+ * 16 KiB: 431; garbage: 400) answered with an API error body, like every other refusal (fuzz finding: the default
+ * body is fastify's `{error, message, statusCode}`). No request exists yet, so no auth or origin check applies.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const detail = status === 431 ? 'Request Header Fields Too Large: the URL and headers must fit in 16 KiB' : (STATUS_CODES[status] ?? 'Bad Request');
+  const body = JSON.stringify({ detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\nx-content-type-options: nosniff\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

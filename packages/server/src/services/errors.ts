@@ -59,13 +59,18 @@ export class RequestValidationError extends ApiError {
 /**
  * What A1111 produces from an unhandled Python exception (500 `{"error":"KeyError",…,"errors":"'key'"}`). Used
  * where clients may match on A1111's exact body (POST /options), so the Python class name and text are kept.
+ * The status is ours: bad input is a 4xx here (issue 13: never a 5xx for what the client sent), A1111's is 500.
  */
 export class PythonError extends Error {
   readonly pythonType: string;
 
-  constructor(pythonType: string, text: string) {
+  /** The HTTP status (A1111: always 500). */
+  readonly status: number;
+
+  constructor(pythonType: string, text: string, status = 500) {
     super(text);
     this.name = pythonType;
     this.pythonType = pythonType;
+    this.status = status;
   }
 }

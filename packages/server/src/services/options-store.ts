@@ -93,10 +93,10 @@ export class OptionsStore {
     if (Object.hasOwn(body, 'sd_model_checkpoint')) {
       const wanted = body.sd_model_checkpoint;
       const found = typeof wanted === 'string' ? await checkpoints.resolve(wanted) : undefined;
-      if (!found) throw new PythonError('RuntimeError', `model ${pyRepr(wanted)} not found`);
+      if (!found) throw new PythonError('RuntimeError', `model ${pyRepr(wanted)} not found`, 422);
     }
     for (const [key, value] of Object.entries(body)) {
-      if (!this.isKnown(key)) throw new PythonError('KeyError', pyRepr(key));
+      if (!this.isKnown(key)) throw new PythonError('KeyError', pyRepr(key), 422);
       if (RESTRICTED_OPTIONS.has(key) || isDeepStrictEqual(value, this.value(key))) continue;
       if (key === 'sd_model_checkpoint') await this.switchCheckpoint(value as string, checkpoints);
       else this.data[key] = value;
@@ -143,7 +143,7 @@ function typedStored(key: string, type: OptionType, value: unknown): unknown {
   const out = coerce(TYPE_SCHEMAS[type], value, [key]);
   if (!out.ok) {
     const e = out.errors[0];
-    throw new PythonError('ValidationError', `1 validation error for OptionsModel\n${key}\n  ${e.msg} (type=${e.type})`);
+    throw new PythonError('ValidationError', `1 validation error for OptionsModel\n${key}\n  ${e.msg} (type=${e.type})`, 422);
   }
   return type === 'float' ? new PyFloat(out.value as number) : out.value;
 }
