@@ -81,6 +81,15 @@ export { DEFAULT_MODEL_FILE, DEFAULT_MODEL_NOTICE, ensureDefaultModel } from './
 export type { ModelConfig } from './checkpoint/config.ts';
 export { SAMPLERS, SCHEDULERS, resolveSamplerAndScheduler, samplersResponse, schedulersResponse } from './sampling/registry.ts';
 export { ControlNetCatalog, type ControlNetEntry } from './checkpoint/controlnet-catalog.ts';
-export { detectMap, findPreprocessor, KNOWN_MODULES, PREPROCESSORS, resolveSliders, type Preprocessor, type Slider } from './image/preprocessors.ts';
+export {
+  detectMap,
+  findPreprocessor,
+  KNOWN_MODULES,
+  PREPROCESSORS,
+  resolveSliders,
+  type Preprocessor,
+  type Slider,
+  unavailableReason,
+} from './image/preprocessors.ts';
 export { CONTROL_MODES, type ControlMode } from './pipeline/control.ts';
 export type { ControlNetUnitParams } from './pipeline/control-units.ts';

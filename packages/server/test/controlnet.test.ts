@@ -85,7 +85,8 @@ test('POST /controlnet/detect returns the map at the module size; errors as the 
 test('units are validated before the job: each refusal is a 422 whose loc names the unit and field', async () => {
   const cases: [unknown[], (string | number)[], RegExp][] = [
     [[unit({ module: 'canny_typo' })], [0, 'module'], /module\(canny_typo\) not found in supported modules/],
-    [[unit({ module: 'openpose' })], [0, 'module'], /needs annotator weights/],
+    [[unit({ module: 'openpose' })], [0, 'module'], /module 'openpose' runs an annotator network .*no annotator weights/],
+    [[unit({ module: 'reference_only' })], [0, 'module'], /module 'reference_only' needs no weights but .*not implemented here/],
     [[unit({ model: 'None' })], [0, 'model'], /You have not selected any ControlNet Model/],
     [[unit({ model: 'control_v11p_sd15_canny [deadbeef]' })], [0, 'model'], /model not found/],
     [[unit({ weight: 2.5 })], [0, 'weight'], /weight must be within \[0, 2\]/],

@@ -7,6 +7,7 @@
  */
 import { atResolution, compositeOverWhite, replicate, roundHalfEven } from './control-map.ts';
 import { type CV, canny, gaussianBlur, type Image8, type ImageF, loadOpenCV, resize } from './opencv.ts';
+import { numpyRandom, shuffleModule } from './shuffle.ts';
 
 export interface Slider {
   name: string;
@@ -21,7 +22,8 @@ export interface Preprocessor {
   label: string;
   /** [resolution, threshold_a, threshold_b]; null = hidden (range-checked against [0, 1], default 0.5). */
   sliders: [Slider | null, Slider | null, Slider | null];
-  run(cv: CV, img: Image8, res: number, a: number, b: number): Image8;
+  /** `random`: the request's numpy stream (numpy `random_sample`), for modules that draw noise (shuffle). */
+  run(cv: CV, img: Image8, res: number, a: number, b: number, random: () => number): Image8;
 }
 
 const resolution = (): Slider => ({ name: 'Resolution', value: 512, min: 64, max: 2048, step: 8 });
@@ -119,6 +121,8 @@ export const PREPROCESSORS: readonly Preprocessor[] = [
     run: (cv, img, res, thr) => atResolution(cv, img, res, (p) => pointwise(p, (rgb) => (Math.min(...rgb) > thr ? 255 : 0))),
   },
   { name: 'color', label: 't2ia_color_grid', sliders: [resolution(), null, null], run: (cv, img, res) => colorGrid(cv, img, res) },
+  // Resolution fixed at 512 and hidden (not a "legacy" module, so no Resolution slider is reported).
+  { name: 'shuffle', label: 'shuffle', sliders: [null, null, null], run: (cv, img, _res, _a, _b, random) => shuffleModule(cv, img, random) },
   {
     name: 'scribble_xdog',
     label: 'scribble_xdog',
@@ -213,6 +217,29 @@ export const KNOWN_MODULES: readonly string[] = [
   'animal_openpose',
 ];
 
+/** Weight-free modules of §9.2 this server does not run yet, with what they would need. */
+const NOT_IMPLEMENTED: Record<string, string> = {
+  recolor_luminance: 'recolours the decoded image (LAB lightness replaced after decoding), which is not implemented here',
+  recolor_intensity: 'recolours the decoded image (HSV value replaced after decoding), which is not implemented here',
+  reference_only: "injects a reference pass's self-attention into the UNet, which is not implemented here",
+  reference_adain: "injects a reference pass's group-norm statistics into the UNet, which is not implemented here",
+  'reference_adain+attn': "injects a reference pass's attention and group-norm statistics into the UNet, which is not implemented here",
+  tile_colorfix: "replaces the predicted latent's low frequencies in the sampling hook, which is not implemented here",
+  'tile_colorfix+sharp': "replaces the predicted latent's low frequencies in the sampling hook, which is not implemented here",
+  inpaint: 'makes an RGBA inpaint hint (mask in alpha) for inpaint ControlNets, which is not implemented here',
+  inpaint_only: 'makes an RGBA inpaint hint and blends the result outside the mask, which is not implemented here',
+};
+
+/**
+ * Why module `name` cannot run here, for a 422: a weight-free module not implemented yet (and what it does), one of
+ * the extension's modules that loads annotator network weights, or null when it is not a module name at all.
+ */
+export function unavailableReason(name: string): string | null {
+  if (NOT_IMPLEMENTED[name]) return `module '${name}' needs no weights but ${NOT_IMPLEMENTED[name]}`;
+  if (KNOWN_MODULES.includes(name)) return `module '${name}' runs an annotator network whose weights the extension downloads; this server has no annotator weights`;
+  return null;
+}
+
 /** A module by name or label (the extension accepts both). */
 export function findPreprocessor(nameOrLabel: string): Preprocessor | undefined {
   return PREPROCESSORS.find((p) => p.name === nameOrLabel || p.label === nameOrLabel);
@@ -229,9 +256,21 @@ export function resolveSliders(p: Preprocessor, res: number, a: number, b: numbe
   return [sliderValue(p.sliders[0], res), sliderValue(p.sliders[1], a), sliderValue(p.sliders[2], b)];
 }
 
-/** Runs `p` on an RGBA image (composited over white first); returns its 3-channel map at the module's own size. */
-export function runPreprocessor(cv: CV, p: Preprocessor, rgba: { width: number; height: number; rgba: Uint8Array }, res: number, a: number, b: number): Image8 {
-  return p.run(cv, compositeOverWhite(rgba.rgba, rgba.width, rgba.height), res, a, b);
+/**
+ * Runs `p` on an RGBA image (composited over white first); returns its 3-channel map at the module's own size.
+ * `random`: the request's numpy stream (shuffle draws from it); absent: a fresh randomly seeded one, as the
+ * extension's unseeded numpy on /controlnet/detect.
+ */
+export function runPreprocessor(
+  cv: CV,
+  p: Preprocessor,
+  rgba: { width: number; height: number; rgba: Uint8Array },
+  res: number,
+  a: number,
+  b: number,
+  random: () => number = numpyRandom(Math.floor(Math.random() * 2 ** 32)),
+): Image8 {
+  return p.run(cv, compositeOverWhite(rgba.rgba, rgba.width, rgba.height), res, a, b, random);
 }
 
 /**

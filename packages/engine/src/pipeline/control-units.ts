@@ -9,7 +9,8 @@ import { InvalidParamsError } from '../errors.ts';
 import { crop as cropPixels } from '../image/compose.ts';
 import { type ControlResizeMode, compositeOverWhite, fitToSize, pixelPerfectResolution } from '../image/control-map.ts';
 import { type Image8, loadOpenCV } from '../image/opencv.ts';
-import { findPreprocessor, KNOWN_MODULES, PREPROCESSORS, resolveSliders, runPreprocessor } from '../image/preprocessors.ts';
+import { findPreprocessor, PREPROCESSORS, resolveSliders, runPreprocessor, unavailableReason } from '../image/preprocessors.ts';
+import { numpyRandom } from '../image/shuffle.ts';
 import { resizeImage } from '../image/resize.ts';
 import { controlResidualCount } from '../models/unet-model.ts';
 import { Tensor } from '../tensor.ts';
@@ -158,17 +159,20 @@ export async function prepareControl(
   size: { width: number; height: number },
   init: ControlInit | null = null,
   hiresSize: { width: number; height: number } | null = null,
+  numpySeed: number | null = null,
 ): Promise<PreparedControl | null> {
   if (!units || units.length === 0) return null;
   const cv = await loadOpenCV();
+  // The extension seeds numpy once per request (shuffle's noise); the units draw from it in order.
+  const random = numpyRandom(numpySeed ?? Math.floor(Math.random() * 2 ** 32));
   const h = Math.floor(size.height / 8) * 8;
   const w = Math.floor(size.width / 8) * 8;
   const prepared: PreparedControl = { units: [], detectedMaps: [], infotext: {} };
   for (const [i, unit] of units.entries()) {
     const p = findPreprocessor(unit.module);
     if (!p) {
-      const why = KNOWN_MODULES.includes(unit.module) ? 'needs annotator weights or features this server does not have' : 'is not a known module';
-      throw fail(i, 'module', `module '${unit.module}' ${why}; available here: ${PREPROCESSORS.map((x) => x.name).join(', ')}`);
+      const why = unavailableReason(unit.module) ?? `module '${unit.module}' is not a known module`;
+      throw fail(i, 'module', `${why}; available here: ${PREPROCESSORS.map((x) => x.name).join(', ')}`);
     }
     const sliders = resolveSliders(p, unit.processorRes, unit.thresholdA, unit.thresholdB);
     prepared.infotext[`ControlNet ${i}`] = infotextValue(unit, p.name, sliders);
@@ -176,7 +180,7 @@ export async function prepareControl(
     const resizeMode = unit.image === null && init ? (A1111_RESIZE[init.resizeMode] ?? 'Just Resize') : unit.resizeMode;
     if (init?.crop && unit.inpaintCropInputImage !== false) image = await cropLikeInit(image, resizeMode, init.crop, w, h);
     const res = unit.pixelPerfect ? pixelPerfectResolution(image.height, image.width, h, w, resizeMode) : sliders[0];
-    const detected = runPreprocessor(cv, p, image, res, sliders[1], sliders[2]);
+    const detected = runPreprocessor(cv, p, image, res, sliders[1], sliders[2], random);
     const map = fitToSize(cv, detected, w, h, resizeMode);
     const hrMap = hiresSize ? fitToSize(cv, detected, Math.floor(hiresSize.width / 8) * 8, Math.floor(hiresSize.height / 8) * 8, resizeMode) : null;
     const controlNet = loadControlNet(model, unit, i);

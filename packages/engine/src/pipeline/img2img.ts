@@ -7,6 +7,7 @@
 import { applyColorCorrection } from '../image/color-correction.ts';
 import { pixels } from '../image/compose.ts';
 import { toRgbBytes } from '../image/convert.ts';
+import { numpySeedFor } from '../image/shuffle.ts';
 import { ImageRNG } from '../rng/image-rng.ts';
 import { Tensor } from '../tensor.ts';
 import { stripComments } from '../text/comments.ts';
@@ -83,7 +84,7 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
   const box = inputs.pasteTo && params.mask ? inputs.pasteTo : null; // "only masked": [x, y, w, h] in mask coordinates
   const crop = box && params.mask ? { box: [box[0], box[1], box[0] + box[2], box[1] + box[3]] as [number, number, number, number], maskWidth: params.mask.width, maskHeight: params.mask.height } : null;
   const controlInit: ControlInit | null = params.initImages[0] ? { image: params.initImages[0], resizeMode: params.resizeMode, crop } : null;
-  const control = await prepareControl(model, params.controlNet, params, controlInit);
+  const control = await prepareControl(model, params.controlNet, params, controlInit, null, numpySeedFor(params.seed, params.subseed, seeds[0]));
   const refiner = await prepareRefiner(model, params);
   const job: Job = { model, params, hooks, latents, inputs, sampling, batchSize, seeds, subseeds, prompts, negatives, control, refiner };
   const init = { steps, tEnc, noiseMultiplier, extraNoise };

@@ -2,6 +2,7 @@
  * txt2img, unrolled as diffusers' pipelines are: seeds → conditioning → noise → sampling → VAE decode →
  * pixels and infotexts, one numbered step at a time, following A1111's processing order (spec §4.4).
  */
+import { numpySeedFor } from '../image/shuffle.ts';
 import { ImageRNG } from '../rng/image-rng.ts';
 import { toRgbBytes } from '../image/convert.ts';
 import { stripComments } from '../text/comments.ts';
@@ -46,7 +47,8 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
   // writes them in its process() step, before conditioning and sampling add theirs).
   // 2c. Hires fix: the second pass's plan; A1111's init() adds its keys after the scripts' process() (see below).
   const hires = params.hires ? planHires(model, params, prompts, negatives, sampling.extraGenerationParams['Schedule type']) : null;
-  const control = await prepareControl(model, params.controlNet, params, null, hires ? hiresSize(hires) : null);
+  const numpySeed = numpySeedFor(params.seed, params.subseed, seeds[0]); // the extension's set_numpy_seed (shuffle)
+  const control = await prepareControl(model, params.controlNet, params, null, hires ? hiresSize(hires) : null, numpySeed);
   // 2d. Refiner: opened (or reused) now, so a checkpoint that cannot refine this one fails before any sampling.
   const refiner = await prepareRefiner(model, params);
   let extraGenerationParams: Record<string, unknown> = { ...control?.infotext, ...hires?.extra, ...sampling.extraGenerationParams };

@@ -15,6 +15,7 @@ import {
   PREPROCESSORS,
   type RgbaImage,
   type Slider,
+  unavailableReason,
 } from '@sdapi/engine';
 import {
   CONTROLNET_CONTROL_MODES,
@@ -164,11 +165,8 @@ export class ControlNetService {
     if (u.guidance_start > guidanceEnd) throw unitError([...loc, 'guidance_start'], `guidance_start(${u.guidance_start}) > guidance_end(${guidanceEnd})`);
     const p = findPreprocessor(u.module);
     if (!p) {
-      const known = KNOWN_MODULES.includes(u.module);
-      const msg = known
-        ? `module '${u.module}' needs annotator weights or features this server does not have`
-        : `module(${u.module}) not found in supported modules.`;
-      throw unitError([...loc, 'module'], `${msg} Available: ${PREPROCESSORS.map((x) => x.name).join(', ')}`);
+      const msg = unavailableReason(u.module) ?? `module(${u.module}) not found in supported modules.`;
+      throw unitError([...loc, 'module'], `${msg}. Available: ${PREPROCESSORS.map((x) => x.name).join(', ')}`);
     }
     if (u.model === 'None' || !u.model) throw unitError([...loc, 'model'], 'You have not selected any ControlNet Model.');
     const entry = this.catalog.find(u.model);
@@ -259,7 +257,7 @@ export async function detect(body: ControlNetDetectRequest, options: Record<stri
   if (!findPreprocessor(module)) {
     throw new ApiError(
       'INVALID_PARAMS',
-      KNOWN_MODULES.includes(module) ? `Module not available (${module} needs annotator weights this server does not have)` : 'Module not available',
+      KNOWN_MODULES.includes(module) ? `Module not available (${unavailableReason(module)})` : 'Module not available',
     );
   }
   const given = body.controlnet_input_images ?? [];

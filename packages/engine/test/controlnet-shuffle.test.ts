@@ -1,0 +1,52 @@
+/**
+ * A `shuffle` unit end to end on the tiny SD1.5 + tiny ControlNet: the map comes from numpy's stream seeded with
+ * (seed + subseed) (the extension's set_numpy_seed), so the same request gives the same map and image, another
+ * subseed another map; the infotext names the module.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, test } from 'node:test';
+import { decodePng } from '../src/image/png.ts';
+import type { ControlNetUnitParams } from '../src/pipeline/control-units.ts';
+import { defaultTxt2ImgParams, StableDiffusion } from '../src/stable-diffusion.ts';
+import { fixturePath, needFixture } from './helpers/fixtures.ts';
+
+const skip = needFixture('controlnet', 'tiny-controlnet.safetensors') || needFixture('tiny-sd15', 'model.safetensors');
+let sd: StableDiffusion;
+before(() => {
+  if (!skip) sd = StableDiffusion.open(fixturePath('tiny-sd15', 'model.safetensors'));
+});
+after(() => sd?.release());
+
+function shuffleUnit(): ControlNetUnitParams {
+  const { width, height, rgba } = decodePng(readFileSync(fixturePath('controlnet', 'hint.png')));
+  return {
+    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'),
+    modelName: 'tiny-controlnet [8dba536e]',
+    module: 'shuffle',
+    image: { width, height, rgba },
+    weight: 1,
+    resizeMode: 'Crop and Resize',
+    processorRes: -1,
+    thresholdA: -1,
+    thresholdB: -1,
+    guidanceStart: 0,
+    guidanceEnd: 1,
+    pixelPerfect: false,
+    controlMode: 'Balanced',
+  };
+}
+
+const job = (subseed: number) =>
+  defaultTxt2ImgParams({ prompt: 'a cat', seed: 9, subseed, steps: 2, width: 64, height: 64, samplerName: 'Euler', controlNet: [shuffleUnit()] });
+
+test('a shuffle unit runs; its map follows the request seeds (seed + subseed)', { skip }, async () => {
+  const a = await sd.txt2img(job(1));
+  const again = await sd.txt2img(job(1));
+  const other = await sd.txt2img(job(2));
+  const map = (r: typeof a) => r.detectedMaps?.[0].rgb as Uint8Array;
+  assert.deepEqual(map(again), map(a));
+  assert.deepEqual(again.images[0].rgb, a.images[0].rgb);
+  assert.notDeepEqual(map(other), map(a));
+  assert.match(a.images[0].infotext, /ControlNet 0: "Module: shuffle, Model: tiny-controlnet \[8dba536e\]/);
+});
