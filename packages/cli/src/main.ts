@@ -10,6 +10,10 @@ type Run = (argv: string[]) => Promise<number>;
 // Commands load on use: remote-only work never loads onnxruntime and the graph code.
 const COMMANDS: Record<string, { run: Run; summary: string }> = {
   serve: { run: async (a) => (await import('./commands/serve.ts')).serve(a), summary: 'run the A1111-compatible HTTP API (default command of `npm start`)' },
+  worker: {
+    run: async (a) => (await import('./commands/worker.ts')).worker(a),
+    summary: 'run jobs from a --redis queue, with no HTTP (scale-out: many workers, many API nodes)',
+  },
   generate: {
     run: async (a) => (await import('./commands/generate.ts')).generate(a),
     summary: 'make images in-process (or on a server with --remote) and write PNGs with their infotext',

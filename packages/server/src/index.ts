@@ -10,3 +10,4 @@ export { EngineGenerator, type EngineGeneratorOptions } from './services/engine-
 export { WorkerGenerator } from './services/worker-generator.ts';
 export { parseRetention } from './services/jobs/retention.ts';
 export type { RetentionPolicy } from './services/jobs/types.ts';
+export { type ClusterOptions, RedisCluster, type WorkerInfo } from './services/jobs/redis/cluster.ts';

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { connectCluster } from './cluster.ts';
 import { parseRetention, startServer, WorkerGenerator } from '@sdapi/server';
 
 const HELP = `usage: sdapi serve [options]      (npm start -- [options])
@@ -28,6 +29,8 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --webhook-secret S     sign job webhooks: X-Sdapi-Signature: sha256=<HMAC-SHA256 of the body>
   --webhook-allow-local  let webhooks reach loopback and private addresses (refused by default)
   --jobs-retention N[,A] keep N finished jobs (and their images), none older than A (default 1000,7d)
+  --redis URL            jobs, events and images in Redis (redis://host:port/db): API nodes and workers share one queue
+  --no-worker            with --redis: an API-only node that runs no generation (start \`sdapi worker\` elsewhere)
   --vae-dir DIR          VAE files (.safetensors) besides <data-dir>/models/VAE, for option sd_vae
   --no-hashing           do not compute checkpoint SHA-256 hashes
   --threads N            threads per ONNX operator (default: all cores)
@@ -67,6 +70,8 @@ const OPTIONS = {
   'webhook-secret': { type: 'string' },
   'webhook-allow-local': { type: 'boolean' },
   'jobs-retention': { type: 'string' },
+  redis: { type: 'string' },
+  'no-worker': { type: 'boolean' },
   'no-hashing': { type: 'boolean' },
   threads: { type: 'string' },
   int8: { type: 'boolean' },
@@ -205,7 +210,9 @@ export async function serve(argv: string[]): Promise<number> {
     subpath: values.subpath,
     ...limitFlags(values),
   };
+  const cluster = await connectCluster(values.redis, !values['no-worker'], generator, jobs.jobsRetention);
   const { app, url } = await startServer({
+    cluster,
     generator,
     dataDir,
     controlnetDir,
@@ -222,9 +229,10 @@ export async function serve(argv: string[]): Promise<number> {
   console.log(`sdapi listening on ${root} (${values.nowebui ? '' : `web page: ${root}/, `}API docs: ${root}/docs)`);
   // A1111 loads the checkpoint right after start (API mode) unless --skip-load-model-at-start; requests meanwhile
   // wait for it in the queue. Loading is hashing and opening the file; sessions compile on first use.
-  if (!values['skip-load-model-at-start'])
+  if (!values['skip-load-model-at-start'] && !values['no-worker'])
     app.sd.reloadCheckpoint().catch((error: Error) => console.error(`error: loading the checkpoint at start failed: ${error.message}`));
   await stopped;
+  await cluster?.close(); // a worker drains: it finishes its job and takes no new one
   await app.close();
   await generator.close();
   return 0;

@@ -214,6 +214,7 @@ export class RedisCluster implements ClusterQueue {
     for (const client of this.bullClients) await client.quit?.().catch(() => undefined);
     this.link.close();
     this.sub.close();
+    RespClient.endAll();
   }
 
   /** The BullMQ processor: the stored job runs here; its outcome is in the record, so BullMQ never retries it. */

@@ -49,6 +49,19 @@ export function parseRedisUrl(url: string): RedisTarget {
 }
 
 export class RespClient {
+  /** Every client with a socket, so that a closing cluster can end them all (BullMQ's duplicates included). */
+  private static readonly live = new Set<RespClient>();
+  private static ended = false;
+
+  /**
+   * Process shutdown: closes every socket, and from then on `connect` never settles, so that BullMQ's adapters
+   * (which reconnect by themselves on a timer) leave nothing that keeps the process alive.
+   */
+  static endAll(): void {
+    RespClient.ended = true;
+    for (const client of RespClient.live) client.close();
+  }
+
   connected = false;
   onconnect: (() => void) | undefined;
   onclose: ((error?: Error) => void) | undefined;
@@ -72,6 +85,7 @@ export class RespClient {
 
   connect(): Promise<void> {
     if (this.connected) return Promise.resolve();
+    if (RespClient.ended) return new Promise(() => undefined);
     this.connecting ??= new Promise<void>((resolve, reject) => {
       const socket = connect({ host: this.target.host, port: this.target.port });
       socket.setNoDelay(true);
@@ -83,6 +97,7 @@ export class RespClient {
       socket.once('connect', async () => {
         clearTimeout(timer);
         this.socket = socket;
+        RespClient.live.add(this);
         try {
           // Written before `connected` is set, so they precede anything the caller sends.
           if (this.target.password) await this.raw('AUTH', this.target.username ? [this.target.username, this.target.password] : [this.target.password]);
@@ -100,6 +115,7 @@ export class RespClient {
       socket.on('error', () => undefined); // 'close' follows and reports it
       socket.once('close', () => {
         clearTimeout(timer);
+        RespClient.live.delete(this);
         const wasConnected = this.connected;
         this.connected = false;
         this.socket = null;
