@@ -105,3 +105,17 @@ test('X/Y/Z plot: the checkpoint axis is iterated outermost (one load per checkp
   assert.equal(body.images.length, 5);
   assert.match(JSON.parse(body.info).infotexts[0], /Y Type: Checkpoint name, Y Values: "v1-5-pruned,other \[deadbeef\]"/);
 });
+
+test('alwayson_scripts (§5.2): unknown scripts and selectable ones are 422s; built-in always-on titles are accepted', async () => {
+  const server = await startTestServer();
+  const post = async (alwayson_scripts: Record<string, unknown>, path = '/sdapi/v1/txt2img') => {
+    const res = await server.request(path, { method: 'POST', json: { steps: 1, width: 8, height: 8, alwayson_scripts } });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const unknown = await post({ ADetailer: { args: [true] } });
+  assert.deepEqual([unknown.status, unknown.body.detail], [422, "Script 'ADetailer' not found"]);
+  const selectable = await post({ 'X/Y/Z plot': { args: [] } });
+  assert.deepEqual([selectable.status, selectable.body.detail], [422, 'Cannot have a selectable script in the always on scripts params']);
+  const builtins = await post({ Seed: { args: [-1, false, -1, 0, 0, 0] }, Sampler: { args: [20, 'Euler a', 'Automatic'] }, 'Extra options': {} });
+  assert.equal(builtins.status, 200, JSON.stringify(builtins.body));
+});

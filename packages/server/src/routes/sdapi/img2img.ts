@@ -5,7 +5,7 @@ import { encodeOutputImages } from '../../services/image-output.ts';
 import { toImg2ImgJob, toImg2ImgResponse } from '../../services/img2img-mapping.ts';
 import { applyInfotext } from '../../services/infotext-request.ts';
 import { scriptEnv } from '../../services/scripts/env.ts';
-import { prepareScript, selectsScript } from '../../services/scripts/registry.ts';
+import { checkAlwaysOn, prepareScript, selectsScript } from '../../services/scripts/registry.ts';
 import { REMOTE_OUTPUT } from '../../services/jobs/job-service.ts';
 import { type Img2ImgPrepared, validateBody } from '../../services/jobs/kinds.ts';
 import { remoteSyncResponse } from '../../services/jobs/redis/remote-response.ts';
@@ -15,6 +15,7 @@ import type { SdApiInstance } from '../../types.ts';
 export async function prepareImg2Img(app: SdApiInstance, request: Img2ImgRequest): Promise<Img2ImgPrepared> {
   const options = app.sd.options.effective();
   const body = applyInfotext(Img2ImgRequest, request, 'img2img', await app.sd.infotextContext());
+  checkAlwaysOn('img2img', body.alwayson_scripts);
   const job = await toImg2ImgJob(body, options, app.sd.catalog, (image) => decodeRequestImage(image, options), { scripts: true });
   job.params.controlNet = await app.controlNet.units(body, options, job.params.initImages.length > 0);
   if (selectsScript(body)) job.script = prepareScript(body, job, await scriptEnv(app.sd, 'img2img'));

@@ -7,12 +7,13 @@ import { type Txt2ImgPrepared, validateBody } from '../../services/jobs/kinds.ts
 import { remoteSyncResponse } from '../../services/jobs/redis/remote-response.ts';
 import { toTxt2ImgJob, toTxt2ImgResponse } from '../../services/mapping.ts';
 import { scriptEnv } from '../../services/scripts/env.ts';
-import { prepareScript, selectsScript } from '../../services/scripts/registry.ts';
+import { checkAlwaysOn, prepareScript, selectsScript } from '../../services/scripts/registry.ts';
 import type { SdApiInstance } from '../../types.ts';
 
 /** The route's request → job mapping; v2 and OpenAI txt2img jobs go through it too (definePrepare below). */
 export async function prepareTxt2Img(app: SdApiInstance, request: Txt2ImgRequest): Promise<Txt2ImgPrepared> {
   const body = applyInfotext(Txt2ImgRequest, request, 'txt2img', await app.sd.infotextContext());
+  checkAlwaysOn('txt2img', body.alwayson_scripts);
   const job = toTxt2ImgJob(body, app.sd.options.effective(), app.sd.catalog, { scripts: true });
   job.params.controlNet = await app.controlNet.units(body, app.sd.options.effective());
   // script_name / scripts: checked here (422 before queueing), run inside the job (services/scripts).

@@ -77,3 +77,49 @@ function selectScript(body: ScriptFields, env: ScriptEnv): { script: ScriptDef; 
   if (!script) throw new ApiError('SCRIPT_NOT_FOUND', `Script '${body.script_name}' not found`);
   return { script, args: body.script_args ?? [] };
 }
+
+/** A1111 v1.10.1's selectable script titles per tab (ours and those this server does not have). */
+const A1111_SELECTABLE: Record<ScriptTab, readonly string[]> = {
+  txt2img: ['prompt matrix', 'prompts from file or textbox', 'x/y/z plot', 'custom code'],
+  img2img: [
+    'img2img alternative test',
+    'loopback',
+    'outpainting mk2',
+    "poor man's outpainting",
+    'prompt matrix',
+    'prompts from file or textbox',
+    'sd upscale',
+    'x/y/z plot',
+    'custom code',
+  ],
+};
+
+/**
+ * Built-in always-on scripts A1111 accepts under `alwayson_scripts` without effect on API jobs (§5.2: Sampler, Seed
+ * and Refiner take the request fields; Extra options has no arguments by default; Hypertile and Comments have no
+ * controls), plus the ControlNet extension, which services/controlnet.ts reads.
+ */
+const ALWAYS_ON: Record<ScriptTab, readonly string[]> = {
+  txt2img: ['controlnet', 'extra options', 'refiner', 'sampler', 'seed', 'hypertile', 'comments'],
+  img2img: ['controlnet', 'extra options', 'soft inpainting', 'refiner', 'sampler', 'seed', 'hypertile', 'comments'],
+};
+
+/**
+ * `alwayson_scripts` keys (§5.2): a selectable script → 422 `Cannot have a selectable script in the always on
+ * scripts params`; a script this server does not have (an extension such as ADetailer) → 422 `Script '<key>' not
+ * found`, as A1111 without that extension answers; Soft Inpainting enabled → 422 (not implemented here).
+ */
+export function checkAlwaysOn(tab: ScriptTab, alwaysOn: Record<string, unknown> | null | undefined): void {
+  for (const [key, value] of Object.entries(alwaysOn ?? {})) {
+    const name = key.toLowerCase();
+    if (A1111_SELECTABLE[tab].includes(name)) throw new ApiError('SCRIPT_NOT_FOUND', 'Cannot have a selectable script in the always on scripts params');
+    if (!ALWAYS_ON[tab].includes(name)) throw new ApiError('SCRIPT_NOT_FOUND', `Script '${key}' not found`);
+    const args = (value as { args?: unknown } | null)?.args;
+    if (name === 'soft inpainting' && Array.isArray(args) && args[0] === true) {
+      throw new ApiError(
+        'UNSUPPORTED_PARAM',
+        'alwayson_scripts["soft inpainting"]: Soft Inpainting is not implemented by this server; send enabled false or leave it out',
+      );
+    }
+  }
+}
