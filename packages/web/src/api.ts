@@ -1,14 +1,64 @@
 /**
  * The page's one SDClient, rooted at the folder the page was loaded from: every request is relative to the page,
  * so the page works under a reverse proxy's sub-path (A1111's `--subpath`) and, being same-origin, carries the
- * Basic credentials the browser was asked for when it loaded the page (`--api-auth`).
+ * Basic credentials the browser was asked for when it loaded the page (`--api-auth`). A server with only
+ * `--api-keys` gives the browser nothing to prompt for: the page then asks for a key, keeps it for this tab
+ * (sessionStorage) and sends it as `Authorization: Bearer`, images included (fetched, then shown as blob URLs).
  */
 import { APIError, SDClient } from '@sdapi/client';
+import { useEffect, useState } from 'preact/hooks';
 
 /** The page's folder, e.g. `http://host:7860/` or `https://host/sd/`. */
 export const PAGE_BASE = new URL('.', location.href);
 
-export const sd = new SDClient({ baseURL: PAGE_BASE.href, maxRetries: 1 });
+const KEY_STORAGE = 'sdapi.apiKey';
+const apiKey = sessionStorage.getItem(KEY_STORAGE);
+const authHeaders: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+
+export const sd = new SDClient({ baseURL: PAGE_BASE.href, maxRetries: 1, defaultHeaders: authHeaders });
+
+/** Keeps `key` for this tab and reloads the page, which then sends it with every request. */
+export function rememberApiKey(key: string): void {
+  sessionStorage.setItem(KEY_STORAGE, key);
+  location.reload();
+}
+
+/** fetch() of a server path with the page's credentials (the browser's Basic ones, or the API key). */
+export function fetchServer(path: string): Promise<Response> {
+  return fetch(serverUrl(path), { headers: authHeaders }).then((res) => {
+    if (!res.ok) throw new Error(`${res.status} ${res.statusText}: ${path}`);
+    return res;
+  });
+}
+
+/**
+ * The URL to show a server image with: the path itself, or with an API key (which an <img> cannot send) the
+ * bytes fetched with it as a blob URL, released when the image goes away.
+ */
+export function useServerImage(path: string): string | undefined {
+  const [src, setSrc] = useState(apiKey ? undefined : serverUrl(path));
+  useEffect(() => {
+    if (!apiKey) return setSrc(serverUrl(path));
+    let url: string | undefined;
+    let live = true;
+    fetchServer(path)
+      .then((res) => res.blob())
+      .then((blob) => {
+        if (!live) return;
+        url = URL.createObjectURL(blob);
+        setSrc(url);
+      })
+      .catch(() => undefined); // the card still shows its parameters; a later reload retries
+    return () => {
+      live = false;
+      if (url) URL.revokeObjectURL(url);
+    };
+  }, [path]);
+  return src;
+}
+
+/** True when `error` is a 401: the server wants credentials the page did not send. */
+export const isUnauthorized = (error: unknown): boolean => error instanceof APIError && error.status === 401;
 
 /** A server path (`/sdapi/v2/jobs/…/images/0`) as a URL under the page's folder (keeps the sub-path). */
 export function serverUrl(path: string): string {
@@ -19,7 +69,9 @@ export function serverUrl(path: string): string {
 export function errorText(error: unknown): string {
   if (error instanceof APIError) {
     if (error.status === 401)
-      return 'The server wants credentials: reload the page to be asked for them (--api-auth). The page cannot send --api-keys keys yet.';
+      return apiKey
+        ? 'The server refused this API key.'
+        : 'The server wants credentials: reload the page to be asked for them (--api-auth), or enter an API key.';
     const detail = (error.body as { detail?: unknown } | undefined)?.detail;
     if (typeof detail === 'string') return `${error.status}: ${detail}`;
     if (Array.isArray(detail)) return `${error.status}: ${detail.map((d) => `${(d.loc ?? []).slice(1).join('.')}: ${d.msg}`).join('; ')}`;

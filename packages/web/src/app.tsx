@@ -5,7 +5,7 @@
  */
 import type { Job, JobEvent, JobImage } from '@sdapi/client';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { errorText, fieldErrors, sd, serverUrl } from './api.ts';
+import { errorText, fetchServer, fieldErrors, isUnauthorized, rememberApiKey, sd } from './api.ts';
 import type { Errors } from './components/fields.tsx';
 import { Gallery, History } from './components/gallery.tsx';
 import { GenerateForm, type Lists } from './components/generate-form.tsx';
@@ -32,7 +32,12 @@ export function App() {
   const [form, setForm] = useState<FormState>(DEFAULT_FORM);
   const [lists, setLists] = useState<Lists>({ samplers: [], schedulers: [], styles: [], hrUpscalers: ['Latent'] });
   const [errors, setErrors] = useState<Errors>({});
-  const [banner, setBanner] = useState<string | null>(null);
+  const [banner, setBannerText] = useState<string | null>(null);
+  const [needsKey, setNeedsKey] = useState(false);
+  const setBanner = useCallback((text: string | null, error?: unknown) => {
+    setBannerText(text);
+    if (isUnauthorized(error)) setNeedsKey(true);
+  }, []);
   const [submitting, setSubmitting] = useState(false);
   const [active, setActive] = useState<Job[]>([]);
   const [live, setLive] = useState<Record<string, LiveProgress>>({});
@@ -51,7 +56,7 @@ export function App() {
     const found = fieldErrors(error, FORM_FIELDS);
     const { '': rest, ...byField } = found;
     setErrors(byField);
-    setBanner(rest ?? null);
+    setBanner(rest ?? null, error);
     // Focus the first field the server complained about, so keyboard and screen-reader users land on it.
     const first = Object.keys(byField)[0];
     if (first)
@@ -71,7 +76,7 @@ export function App() {
       setShown((current) => current ?? done.jobs.find((j) => (j.result?.images?.length ?? 0) > 0) ?? null);
       if (feed.current?.degraded) for (const job of queue.jobs) feed.current.followOverSse(job.id);
     } catch (error) {
-      setBanner(errorText(error));
+      setBanner(errorText(error), error);
     }
   }, []);
 
@@ -119,7 +124,7 @@ export function App() {
       try {
         return await p;
       } catch (error) {
-        setBanner(errorText(error));
+        setBanner(errorText(error), error);
         return [];
       }
     };
@@ -141,7 +146,7 @@ export function App() {
     feed.current = new LiveJobs({ onEvent, onResync: () => void resync(), onStatus: setConnected });
     feed.current.start();
     void resync();
-    const onRejection = (e: PromiseRejectionEvent) => setBanner(errorText(e.reason));
+    const onRejection = (e: PromiseRejectionEvent) => setBanner(errorText(e.reason), e.reason);
     window.addEventListener('unhandledrejection', onRejection);
     return () => {
       feed.current?.stop();
@@ -178,12 +183,12 @@ export function App() {
       },
       onSendToImg2img: async (job: Job, image: JobImage) => {
         try {
-          const blob = await (await fetch(serverUrl(image.url))).blob();
+          const blob = await (await fetchServer(image.url)).blob();
           setInit(await loadImage(blob));
           setForm((f) => formFromParameters(f, job.result?.parameters ?? {}, image.seed));
           setMode('img2img');
         } catch (error) {
-          setBanner(errorText(error));
+          setBanner(errorText(error), error);
         }
       },
     }),
@@ -198,7 +203,7 @@ export function App() {
       setHistory((h) => ({ jobs: [...h.jobs, ...page.jobs], cursor: page.next_cursor, loading: false }));
     } catch (error) {
       setHistory((h) => ({ ...h, loading: false }));
-      setBanner(errorText(error));
+      setBanner(errorText(error), error);
     }
   };
 
@@ -220,6 +225,7 @@ export function App() {
           {connected ? 'live' : 'offline'}
         </span>
       </header>
+      {needsKey && <ApiKeyForm />}
       {banner && (
         <div class="error-box" role="alert">
           <p>{banner}</p>
@@ -287,5 +293,23 @@ export function App() {
         </section>
       </main>
     </>
+  );
+}
+
+/** Shown after a 401: a key for a server started with `--api-keys` (Basic credentials come from the browser). */
+function ApiKeyForm() {
+  const [key, setKey] = useState('');
+  return (
+    <form
+      class="key-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (key.trim()) rememberApiKey(key.trim());
+      }}
+    >
+      <label for="api_key">API key (--api-keys)</label>
+      <input id="api_key" type="password" autocomplete="off" value={key} onInput={(e) => setKey((e.currentTarget as HTMLInputElement).value)} />
+      <button type="submit">Use this key</button>
+    </form>
   );
 }

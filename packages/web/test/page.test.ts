@@ -637,3 +637,36 @@ describe('behind --api-auth and under a sub-path', { skip }, () => {
     await ctx.close();
   });
 });
+
+describe('behind --api-keys only', { skip }, () => {
+  let server: TinyEngineServer;
+
+  before(async () => {
+    if (skip) return;
+    server = await startTinyEngineServer('web-keys', { webui: { dist }, apiKeys: 'sk-page-test' });
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  test('the page asks for a key, then sends it as Bearer with every call, images included', async () => {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    const pc = watch(p);
+    await p.goto(`${server.base}/`);
+    await p.getByLabel('API key (--api-keys)').fill('sk-page-test');
+    await p.getByRole('button', { name: 'Use this key' }).click();
+    await p.getByText('live', { exact: true }).waitFor();
+    await smallJob(p, 'with a key', 3);
+    await p.getByRole('button', { name: 'Generate' }).click();
+    const img = p.locator('.gallery figure img').first();
+    await img.waitFor({ timeout: 120_000 });
+    await p.waitForFunction(() => (document.querySelector('.gallery figure img')?.naturalWidth ?? 0) > 0);
+    assert.match((await img.getAttribute('src')) ?? '', /^blob:/, 'shown from bytes fetched with the key');
+    assert.deepEqual(await img.evaluate((i: any) => [i.naturalWidth, i.naturalHeight]), [64, 64]);
+    // Before the key: the browser's network log of the page's first, refused calls.
+    pc.assertClean([/status of 401/]);
+    await ctx.close();
+  });
+});

@@ -1,7 +1,7 @@
 /** A finished job's images, each with its parameters and its buttons; and the paged history of past jobs. */
 import type { Job, JobImage } from '@sdapi/client';
 import { useState } from 'preact/hooks';
-import { serverUrl } from '../api.ts';
+import { useServerImage } from '../api.ts';
 
 export interface ImageActions {
   onReuse: (job: Job, image: JobImage) => void;
@@ -32,7 +32,7 @@ async function copyText(text: string): Promise<void> {
 export function ImageCard({ job, image, actions }: { job: Job; image: JobImage; actions: ImageActions }) {
   const [copied, setCopied] = useState(false);
   const p = job.result?.parameters ?? {};
-  const url = serverUrl(image.url);
+  const url = useServerImage(image.url);
   return (
     <figure class="image-card" data-seed={image.seed}>
       <a href={url} target="_blank" rel="noopener">
@@ -98,6 +98,10 @@ export function Gallery({ job, actions }: { job: Job | null; actions: ImageActio
   );
 }
 
+function Thumb({ path }: { path: string }) {
+  return <img src={useServerImage(path)} alt="" width={48} height={48} loading="lazy" />;
+}
+
 interface HistoryProps {
   jobs: Job[];
   more: boolean;
@@ -123,7 +127,7 @@ export function History({ jobs, more, loading, onMore, onShow }: HistoryProps) {
                 onClick={() => onShow(job)}
                 aria-label={`Show ${job.type} job ${prompt ? `"${prompt}"` : ''} from ${new Date(job.created_at).toLocaleString()} (${job.status})`}
               >
-                {first ? <img src={serverUrl(first.url)} alt="" width={48} height={48} loading="lazy" /> : <span class="thumb-none">{job.status}</span>}
+                {first ? <Thumb path={first.url} /> : <span class="thumb-none">{job.status}</span>}
                 <span class="history-text">
                   <span>{prompt || '(no prompt)'}</span>
                   <small>
