@@ -19,6 +19,7 @@ import type { EmbeddingDatabase } from './embedding-database.ts';
 import { ModelNetworks } from './model-networks.ts';
 import type { Feed, OrtSession } from '../runtime/ort.ts';
 import { Tensor } from '../tensor.ts';
+import type { TaesdPreview } from './taesd-preview.ts';
 import { DEFAULT_TILE_ABOVE, DEFAULT_TILING, decodeTiled, type VaeTiling } from './vae-tiling.ts';
 
 export interface LoadOptions {
@@ -80,6 +81,8 @@ export class LoadedModel {
   tiling = false;
   /** Textual-inversion embeddings prompts may use, once the caller has attached a folder's database; null: none. */
   embeddings: EmbeddingDatabase | null = null;
+  /** TAESD live previews (pipeline/taesd-preview.ts), once the caller has attached its weights; null: none. */
+  taesd: TaesdPreview | null = null;
   /** LoRA / LyCORIS files `<lora:…>` tags may name, once the caller has attached a catalog; null: none. */
   loras: LoraCatalog | null = null;
   /** Which weights the UNet and text sessions take as inputs, and the merged LoRA weights fed in their place. */

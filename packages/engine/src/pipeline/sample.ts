@@ -3,6 +3,7 @@
  * the DDPM timesteps for DDIM/PLMS/UniPC), and runs the sampler with A1111's noise, progress and interruption
  * rules (an interrupt or skip returns the last denoised latent, as A1111's `last_latent`).
  */
+import { taesdPreviewStep } from './taesd-preview.ts';
 import { InvalidParamsError } from '../errors.ts';
 import type { ImageRNG } from '../rng/image-rng.ts';
 import { compVisDenoiser, compVisTimestepsModel, lcmDenoiser, type Prediction } from '../sampling/denoiser.ts';
@@ -130,7 +131,9 @@ export async function runSampling(model: LoadedModel, prepared: PreparedSampling
     run.control?.onStep(i); // A1111's sampler callback sets state.sampling_step, which ControlNet's schedule reads
     lastLatent = denoised;
     const latentFormat = state.model.config.family.startsWith('sdxl') ? 'sdxl' : 'sd';
-    hooks.onProgress?.({ jobNo: job.no, jobCount: job.count, samplingStep: i + 1, samplingSteps, latent: denoised, latentFormat });
+    const event = { jobNo: job.no, jobCount: job.count, samplingStep: i + 1, samplingSteps, latent: denoised, latentFormat } as const;
+    hooks.onProgress?.(event);
+    taesdPreviewStep(state.model.taesd, params.options, i + 1, denoised, (preview) => hooks.onProgress?.({ ...event, preview }));
   };
   try {
     const latent = prepared.entry.kind === 'timesteps'

@@ -6,20 +6,11 @@ import { after, test } from 'node:test';
 import { writeSafetensors } from '../checkpoint/safetensors.ts';
 import { buildTaesdDecoderGraph } from '../models/taesd.ts';
 import { Tensor } from '../tensor.ts';
+import { writeRandomTaesdDecoder, writeTaesdDecoder } from '../../test/helpers/taesd.ts';
 import { TaesdPreview } from './taesd-preview.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sdapi-taesd-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A TAESD decoder file with taesd.py's keys: every weight `value(name, i)`. */
-function writeDecoder(path: string, value: (name: string, i: number) => number): void {
-  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Uint8Array }> = {};
-  for (const p of buildTaesdDecoderGraph().params.values()) {
-    const data = Float32Array.from({ length: p.dims.reduce((a, b) => a * b, 1) }, (_, i) => value(p.name, i));
-    tensors[p.name] = { dtype: 'F32', shape: [...p.dims], data: new Uint8Array(data.buffer) };
-  }
-  writeSafetensors(path, tensors);
-}
 
 test("the decoder declares taesd.py's layout: 1.2M weights under its Sequential indices", () => {
   const params = [...buildTaesdDecoderGraph().params.values()];
@@ -40,7 +31,7 @@ test("the decoder declares taesd.py's layout: 1.2M weights under its Sequential 
 test('a preview is 8× the latent, and with only output biases it is their colour (clamped, truncated)', async () => {
   const path = join(dir, 'taesd_decoder.safetensors');
   const bias = [0.5, 1.7, -0.2]; // → 127, 255 (clamped), 0
-  writeDecoder(path, (name, i) => (name === '19.bias' ? bias[i] : 0));
+  writeTaesdDecoder(path, (name, i) => (name === '19.bias' ? bias[i] : 0));
   const taesd = await TaesdPreview.open(path);
   const latent = new Tensor(
     [2, 4, 3, 5],
@@ -54,9 +45,7 @@ test('a preview is 8× the latent, and with only output biases it is their colou
 
 test('random TAESD weights give a varied picture, and a file of another layout is refused by name', async () => {
   const path = join(dir, 'random.safetensors');
-  let seed = 1;
-  const uniform = () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5; // Park–Miller: reproducible weights
-  writeDecoder(path, (name) => (name === '19.bias' ? 0.5 : uniform() * 0.15));
+  writeRandomTaesdDecoder(path);
   const taesd = await TaesdPreview.open(path);
   const image = await taesd.preview(
     new Tensor(
@@ -69,4 +58,32 @@ test('random TAESD weights give a varied picture, and a file of another layout i
   const other = join(dir, 'other.safetensors');
   writeSafetensors(other, { 'decoder.conv_in.weight': { dtype: 'F32', shape: [1], data: new Uint8Array(4) } });
   await assert.rejects(TaesdPreview.open(other), /other\.safetensors.*not a TAESD decoder/);
+});
+
+test("txt2img with show_progress_type 'TAESD' adds a full-size preview every n steps, and none without the weights", async () => {
+  const { TINY_SD15_CONFIG, writeRandomCheckpoint } = await import('../checkpoint/random.ts');
+  const { DEFAULT_GENERATION_OPTIONS, StableDiffusion, defaultTxt2ImgParams } = await import('../stable-diffusion.ts');
+  const ckpt = join(dir, 'tiny-model.safetensors');
+  writeRandomCheckpoint(ckpt, TINY_SD15_CONFIG, 11);
+  const sd = StableDiffusion.open(ckpt);
+  const decoder = join(dir, 'taesd-for-job.safetensors');
+  writeTaesdDecoder(decoder, (name, i) => (name === '19.bias' ? 0.5 : Math.sin(i) * 0.05));
+  const params = defaultTxt2ImgParams({
+    prompt: 'a cat',
+    seed: 1,
+    steps: 4,
+    width: 64,
+    height: 64,
+    options: { ...DEFAULT_GENERATION_OPTIONS, show_progress_type: 'TAESD', show_progress_every_n_steps: 2 },
+  });
+  const previewsAt = async () => {
+    const steps: string[] = [];
+    await sd.txt2img(params, { onProgress: (p) => p.preview && steps.push(`${p.samplingStep}:${p.preview.width}x${p.preview.height}`) });
+    return steps;
+  };
+  assert.deepEqual(await previewsAt(), [], 'no TAESD weights attached: no previews');
+  sd.model.taesd = await TaesdPreview.open(decoder);
+  assert.deepEqual(await previewsAt(), ['2:64x64', '4:64x64']);
+  await sd.model.taesd.release();
+  await sd.release();
 });

@@ -12,7 +12,7 @@ import { buildTaesdDecoderGraph } from '../models/taesd.ts';
 import { compileGraph } from '../runtime/compile.ts';
 import type { OrtSession } from '../runtime/ort.ts';
 import { Tensor } from '../tensor.ts';
-import type { LatentFormat } from './types.ts';
+import type { GenerationOptions, LatentFormat } from './types.ts';
 
 /** The decoder file A1111 names for each latent space (we read its safetensors form only). */
 export const TAESD_FILES: Record<LatentFormat, string> = { sd: 'taesd_decoder.safetensors', sdxl: 'taesdxl_decoder.safetensors' };
@@ -53,4 +53,21 @@ export class TaesdPreview {
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+/**
+ * After sampling step `step` (1-based): when previews are TAESD and due (every `show_progress_every_n_steps`), decode
+ * `denoised` and hand the picture to `emit`. Best effort: a failed preview never disturbs the job.
+ */
+export function taesdPreviewStep(
+  taesd: TaesdPreview | null,
+  options: Partial<GenerationOptions>,
+  step: number,
+  denoised: Tensor,
+  emit: (preview: PreviewImage) => void,
+): void {
+  if (!taesd || options.show_progress_type !== 'TAESD' || options.live_previews_enable === false) return;
+  const every = options.show_progress_every_n_steps ?? 10;
+  if (every <= 0 || step % every !== 0) return;
+  taesd.preview(denoised).then(emit, () => {});
 }

@@ -3,6 +3,7 @@
  * back. Field names are camelCase versions of A1111's processing fields; values are already resolved
  * (sampler and scheduler labels validated by the caller or the engine, options merged).
  */
+import type { PreviewImage } from '../image/latent-preview.ts';
 import type { Tensor } from '../tensor.ts';
 import type { ControlNetUnitParams } from './control-units.ts';
 import type { RefinerParams } from './refiner.ts';
@@ -58,6 +59,10 @@ export interface GenerationOptions {
   upscaler_for_img2img?: string | null;
   /** 'Full' only ('TAESD' is refused: no TAESD weights). */
   sd_vae_encode_method?: string;
+  /** Live previews (A1111 options): 'TAESD' decodes every `show_progress_every_n_steps` steps with `LoadedModel.taesd`. */
+  show_progress_type?: string;
+  show_progress_every_n_steps?: number;
+  live_previews_enable?: boolean;
   /** What `tiling: null` falls back to (the server resolves it into Txt2ImgParams.tiling). */
   tiling?: boolean;
   /** A1111 `disable_extra_networks` (default false): `<lora:…>` tags are removed from prompts but not applied. */
@@ -201,6 +206,11 @@ export interface GenerationProgress {
   latent?: Tensor;
   /** Which latent space `latent` is in, so a preview picks the right latent→RGB map. */
   latentFormat?: LatentFormat;
+  /**
+   * A TAESD picture of the first image of the batch (pipeline/taesd-preview.ts), in an extra event right after the
+   * step's own, when option `show_progress_type` is 'TAESD' and the model has TAESD weights attached.
+   */
+  preview?: PreviewImage;
 }
 
 /** SD1/SD2 share one VAE latent space; SDXL (base and refiner) has its own. */

@@ -3,6 +3,7 @@
  * at a time through `StableDiffusion`, hashes cached in `<data-dir>/cache.json` as A1111 does. With no checkpoint
  * anywhere, the embedded placeholder (random weights, says so in its name) is written and served.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   cachedSha256,
@@ -20,6 +21,8 @@ import {
   type Img2ImgResult,
   type GenerationOptions,
   StableDiffusion,
+  TAESD_FILES,
+  TaesdPreview,
   type Txt2ImgParams,
   type Txt2ImgResult,
 } from '@sdapi/engine';
@@ -98,10 +101,24 @@ export class EngineGenerator implements Generator {
     sd.model.shortHash = sha256 ? sha256.slice(0, 10) : null;
     sd.embeddings = this.embeddings;
     sd.loras = this.loras;
+    sd.model.taesd = await this.openTaesd(sd);
     await this.loaded?.sd.release();
+    await this.loaded?.sd.model.taesd?.release();
     this.loaded = { file: { ...checkpoint, sha256 }, sd };
     this.options.log?.(`loaded ${entry.name}${sha256 ? ` [${sha256.slice(0, 10)}]` : ''}`);
     return this.loaded.file;
+  }
+
+  /** The TAESD preview decoder for this model's latent space, when `models/VAE-approx` holds its weights. */
+  private async openTaesd(sd: StableDiffusion): Promise<TaesdPreview | null> {
+    const path = join(this.options.dataDir, 'models', 'VAE-approx', TAESD_FILES[sd.model.config.family.startsWith('sdxl') ? 'sdxl' : 'sd']);
+    if (!existsSync(path)) return null;
+    try {
+      return await TaesdPreview.open(path);
+    } catch (error) {
+      this.options.log?.(`TAESD previews off: ${(error as Error).message}`);
+      return null;
+    }
   }
 
   async hashCheckpoint(checkpoint: CheckpointFile): Promise<CheckpointFile> {

@@ -1,9 +1,10 @@
 /**
  * GET /progress `current_image` (spec §3.5): the running job's live preview, refreshed when at least option
  * `show_progress_every_n_steps` steps passed since the last one (-1: never; the count restarts each batch) and
- * option `live_previews_enable` is on. The picture is always the "Approx cheap" latent→RGB map at latent size
- * (whatever `show_progress_type` says: we ship no Approx-NN/TAESD weights, and a full VAE decode would stall
- * sampling); a grid of the batch with `show_progress_grid`. Encoded on demand per `samples_format`.
+ * option `live_previews_enable` is on. The picture is the "Approx cheap" latent→RGB map at latent size, or, when
+ * `show_progress_type` is "TAESD" and `models/VAE-approx/taesd_decoder.safetensors` (taesdxl_… for SDXL) is there,
+ * the full-size TAESD picture the engine decodes on those steps (we ship no TAESD or Approx-NN weights; "Full" and
+ * "Approx NN" fall back to Approx cheap); a grid of the batch with `show_progress_grid`. Encoded on demand.
  */
 import { approxCheapPreview, type GenerationHooks, type GenerationProgress, type PreviewImage } from '@sdapi/engine';
 import { encodeOutputImage } from './image-output.ts';
@@ -21,6 +22,8 @@ export class LivePreview {
   private encoded: { version: number; base64: string } | null = null;
   private jobNo = -1;
   private lastStep = 0;
+  /** Whether the current job delivers TAESD previews. */
+  private taesd = false;
 
   constructor(private readonly options: OptionReader) {}
 
@@ -30,6 +33,7 @@ export class LivePreview {
     this.encoded = null;
     this.jobNo = -1;
     this.lastStep = 0;
+    this.taesd = false;
     return {
       ...hooks,
       onProgress: (p) => {
@@ -40,6 +44,14 @@ export class LivePreview {
   }
 
   private observe(p: GenerationProgress): void {
+    if (p.preview) {
+      // A TAESD picture the engine decoded for a step it already reported (show_progress_type 'TAESD').
+      this.image = p.preview;
+      this.version++;
+      this.taesd = true;
+      return;
+    }
+    if (this.taesd) return; // this job has TAESD previews: no cheap ones in between
     if (p.jobNo !== this.jobNo) {
       this.jobNo = p.jobNo;
       this.lastStep = 0;

@@ -128,6 +128,10 @@ export function generationOptions(o: Record<string, unknown>): GenerationOptions
     rho: num('rho'),
     always_discard_next_to_last_sigma: Boolean(o.always_discard_next_to_last_sigma),
     sgm_noise_multiplier: Boolean(o.sgm_noise_multiplier), // Python truthiness, as A1111's `if opts.sgm_noise_multiplier`
+    // Live previews: the engine decodes TAESD previews itself when these ask for them (LivePreview shows them).
+    show_progress_type: typeof o.show_progress_type === 'string' ? o.show_progress_type : undefined,
+    show_progress_every_n_steps: typeof o.show_progress_every_n_steps === 'number' ? o.show_progress_every_n_steps : undefined,
+    live_previews_enable: o.live_previews_enable === undefined ? undefined : Boolean(o.live_previews_enable),
     // The UniPC choices are checked by the engine when UniPC runs (A1111 fails only then too).
     uni_pc_variant: o.uni_pc_variant as GenerationOptions['uni_pc_variant'],
     uni_pc_skip_type: o.uni_pc_skip_type as GenerationOptions['uni_pc_skip_type'],
