@@ -25,7 +25,7 @@ const ROUTE_FOR: Record<string, { path: string; body?: unknown }> = {
 /** Cases that describe A1111 behaviour we deliberately do not have (see the report / catalog.ts). */
 const NOT_APPLICABLE: Record<string, string> = {
   'HTTPException 404 (sampler not found, <=1.9)': 'an unknown sampler is a 422 SAMPLER_NOT_FOUND here (tested in txt2img.test.ts)',
-  'unhandled AssertionError': 'needs an upscaler route (not implemented yet)',
+  'unhandled AssertionError': 'an unknown extras upscaler is a 422 that lists the valid names here (tested in extras.test.ts)',
 };
 
 /** A small valid generation, so that "200" cases stay fast with the fake engine. */
