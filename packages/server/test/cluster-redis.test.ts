@@ -184,6 +184,24 @@ test('a queued job cancelled on the other node never runs', { skip }, async () =
   for (const b of blockers) await finished(A, ((await b.json()) as { id: string }).id);
 });
 
+test('/sdapi/v1/progress and /interrupt on an API-only node act on the running job submitted through it', { skip }, async () => {
+  const res = await fetch(`${B}/sdapi/v2/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'txt2img', params: { prompt: 'long', steps: 80, width: 64, height: 64 } }),
+  });
+  const { id } = (await res.json()) as { id: string };
+  const progress = await waitFor('progress on B', async () => {
+    const body = (await (await fetch(`${B}/sdapi/v1/progress`)).json()) as Record<string, any>;
+    return body.state.sampling_steps === 80 && body.state.sampling_step > 2 ? body : undefined;
+  });
+  assert.ok(progress.progress > 0 && progress.progress < 1, JSON.stringify(progress));
+  assert.equal((await fetch(`${B}/sdapi/v1/interrupt`, { method: 'POST' })).status, 200);
+  const done = await finished(A, id);
+  assert.equal(done.status, 'succeeded');
+  assert.equal(done.result.interrupted, true);
+});
+
 test('kill -9 of a worker mid-job: the job runs again on the other worker and succeeds with one result', { skip }, async () => {
   const res = await submit(A, { steps: 60, seed: 11 }); // 60 × 40 ms
   const { id } = (await res.json()) as { id: string };

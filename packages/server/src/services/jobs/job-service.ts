@@ -5,7 +5,7 @@
  * all read jobs and subscribe to events through this class.
  */
 import type { GenerationHooks, GenerationProgress } from '@sdapi/engine';
-import { FINISHED_STATUSES, type JobEvent, type JobEventType, type JobStatus, type JobType } from '@sdapi/protocol';
+import { FINISHED_STATUSES, type JobEvent, type JobEventType, type JobStatus, type JobType, type ProgressResponse } from '@sdapi/protocol';
 import { ApiError } from '../errors.ts';
 import type { GenerationQueue } from '../generation-queue.ts';
 import { etagOf } from './embedded-store.ts';
@@ -75,6 +75,12 @@ export interface ClusterQueue {
   waitingIds(): string[];
   /** Throws a 503 with `Retry-After` while the shared queue cannot take jobs (Redis unreachable). */
   assertAvailable(): void;
+  /**
+   * A1111's /progress, /interrupt and /skip on a node whose own queue is idle act on "the caller's running job":
+   * the oldest running job submitted through this node, else the oldest running job of the cluster.
+   */
+  callerProgress?(): ProgressResponse | null;
+  signalCaller?(op: 'interrupt' | 'skip'): Promise<void>;
 }
 
 /** The `output` of a job that ran in another process: routes build their answer from the stored record. */
@@ -125,6 +131,11 @@ export class JobService {
   definePrepare(type: JobType, prepare: JobKind['prepare']): void {
     const kind = this.kinds[type];
     if (kind) this.kinds[type] = { ...kind, prepare };
+  }
+
+  /** The shared queue when this node is part of a cluster (issue 15). */
+  get cluster(): ClusterQueue | undefined {
+    return this.options.cluster;
   }
 
   /** Job types this server runs. */

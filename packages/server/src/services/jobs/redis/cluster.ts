@@ -12,12 +12,14 @@
  * Cancel: a waiting job is removed from BullMQ by the node that got the DELETE; a running one is signalled on
  * `sdapi:control` to the worker that runs it. Workers heartbeat `sdapi:worker:<id>` (TTL 3 beats).
  *
+ * /progress, /interrupt, /skip: see ClusterQueue.callerProgress (the rule is in job-service.ts and the README).
  * Not done (issue 15): routing to a worker that has the checkpoint loaded, per-client quotas, `--results-dir`.
  */
 import { hostname } from 'node:os';
-import type { JobEvent } from '@sdapi/protocol';
+import type { JobEvent, ProgressResponse } from '@sdapi/protocol';
 import { createBunRedisClient, type IRedisClient, Queue, QueueEvents, Worker } from 'bullmq';
 import { ApiError } from '../../errors.ts';
+import { jobTimestamp } from '../../generation-queue.ts';
 import type { ClusterQueue, JobService } from '../job-service.ts';
 import type { JobRecord } from '../types.ts';
 import { RedisLink } from './link.ts';
@@ -91,6 +93,8 @@ export class RedisCluster implements ClusterQueue {
   private current: { id: string; startedAt: number } | null = null;
   private secondsPerStep: number | null = null;
   private draining = false;
+  /** Jobs submitted through this node (the "caller's" jobs of /progress, /interrupt, /skip). */
+  private readonly submittedHere = new Set<string>();
 
   constructor(private readonly options: ClusterOptions) {
     const target = parseRedisUrl(options.url);
@@ -151,7 +155,38 @@ export class RedisCluster implements ClusterQueue {
     this.heartbeatTimer.unref();
   }
 
+  callerProgress(): ProgressResponse | null {
+    const record = this.callerJob();
+    if (!record) return null;
+    const { step, steps, fraction, eta_seconds } = record.progress;
+    const state = {
+      skipped: false,
+      interrupted: false,
+      stopping_generation: false,
+      job: record.type === 'img2img' ? 'scripts_img2img' : 'scripts_txt2img',
+      job_count: 1,
+      job_timestamp: jobTimestamp(new Date(record.startedAt ?? Date.now())),
+      job_no: 0,
+      sampling_step: step,
+      sampling_steps: steps,
+    };
+    return { progress: Math.max(0.01, fraction), eta_relative: eta_seconds ?? 0, state, current_image: null, textinfo: null };
+  }
+
+  async signalCaller(op: 'interrupt' | 'skip'): Promise<void> {
+    const record = this.callerJob();
+    if (record) await this.link.send('PUBLISH', [CONTROL, JSON.stringify({ op, job: record.id })]);
+  }
+
+  /** The oldest running job submitted through this node, else the oldest running job of the cluster. */
+  private callerJob(): JobRecord | undefined {
+    const running = this.store.list({ statuses: ['running'], limit: 1000 }).reverse();
+    return running.find((r) => this.submittedHere.has(r.id)) ?? running[0];
+  }
+
   async dispatch(record: JobRecord): Promise<void> {
+    this.submittedHere.add(record.id);
+    if (this.submittedHere.size > 10_000) this.submittedHere.delete(this.submittedHere.values().next().value as string);
     await this.queue.add(
       'job',
       { id: record.id },
@@ -277,7 +312,10 @@ export class RedisCluster implements ClusterQueue {
   }
 
   private onControl(message: { op: string; job: string }): void {
-    if (message.op === 'cancel' && this.current?.id === message.job) void this.jobs?.cancel(message.job).catch(() => undefined);
+    if (this.current?.id !== message.job || !this.jobs) return;
+    if (message.op === 'cancel') void this.jobs.cancel(message.job).catch(() => undefined);
+    else if (message.op === 'interrupt') this.jobs.queue.interrupt();
+    else if (message.op === 'skip') this.jobs.queue.skip();
   }
 
   /** BullMQ failed a job itself (it stalled more than allowed): the record says so, with BullMQ's reason. */
