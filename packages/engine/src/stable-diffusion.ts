@@ -7,6 +7,7 @@ import { LoadedModel, type LoadOptions } from './pipeline/model.ts';
 import { describeEmbeddings, type EmbeddingInfo } from './pipeline/textual-inversion.ts';
 import type { LoraCatalog } from './networks/lora-catalog.ts';
 import { img2img } from './pipeline/img2img.ts';
+import { releaseHiresModel, restoreHiresNetworks } from './pipeline/hires-checkpoint.ts';
 import { releaseRefiner, restoreRefinerNetworks } from './pipeline/refiner.ts';
 import { txt2img } from './pipeline/txt2img.ts';
 import type { GenerationHooks, GenerationOptions, Img2ImgParams, Img2ImgResult, Txt2ImgParams, Txt2ImgResult } from './pipeline/types.ts';
@@ -118,6 +119,7 @@ export class StableDiffusion {
     } finally {
       this.model.networks.restore(); // a job's LoRAs apply to that job only
       restoreRefinerNetworks(this.model);
+      restoreHiresNetworks(this.model);
     }
   }
 
@@ -128,6 +130,7 @@ export class StableDiffusion {
     } finally {
       this.model.networks.restore(); // a job's LoRAs apply to that job only
       restoreRefinerNetworks(this.model);
+      restoreHiresNetworks(this.model);
     }
   }
 
@@ -137,6 +140,7 @@ export class StableDiffusion {
 
   async release(): Promise<void> {
     await releaseRefiner(this.model);
+    await releaseHiresModel(this.model);
     await this.model.release();
   }
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { coerce, Txt2ImgRequest } from '@sdapi/protocol';
 import { engineCatalog } from '../src/index.ts';
-import { toHires } from '../src/services/hires-mapping.ts';
+import { hrCheckpointName, toHires } from '../src/services/hires-mapping.ts';
 
 const catalog = engineCatalog();
 const body = (fields: Record<string, unknown>): Txt2ImgRequest => {
@@ -75,14 +75,20 @@ test('legacy firstphase_width/height: they are the first pass and width × heigh
   assert.deepEqual([m.hires?.resizeX, m.hires?.resizeY], [1024, 768]);
 });
 
-test('422s that name the field: no denoising_strength, unknown upscaler or sampler, other checkpoint, bad numbers', () => {
+test('422s that name the field: no denoising_strength, unknown upscaler or sampler, bad numbers', () => {
   const refuse = (fields: Record<string, unknown>, pattern: RegExp) =>
     assert.throws(() => toHires(body({ enable_hr: true, denoising_strength: 0.5, ...fields }), catalog), pattern);
   assert.throws(() => toHires(body({ enable_hr: true }), catalog), /enable_hr needs denoising_strength/);
   refuse({ hr_upscaler: 'R-ESRGAN 4x+' }, /hr_upscaler: could not find upscaler named "R-ESRGAN 4x\+"; valid choices: Latent, .*Lanczos, Nearest/);
   refuse({ hr_sampler_name: 'Euler z' }, /Sampler not found/);
-  refuse({ hr_checkpoint_name: 'other.safetensors' }, /hr_checkpoint_name "other\.safetensors": a different checkpoint/);
   refuse({ hr_scale: 0 }, /hr_scale must be a number > 0, got 0/);
   refuse({ denoising_strength: 1.5 }, /denoising_strength must be from 0 to 1, got 1\.5/);
   refuse({ hr_second_pass_steps: -1 }, /hr_second_pass_steps must be ≥ 0, got -1/);
+});
+
+test('hr_checkpoint_name: another checkpoint is kept for the lookup inside the queue; placeholders and no hires mean the same', () => {
+  assert.equal(hrCheckpointName({ enable_hr: true, hr_checkpoint_name: 'other.safetensors' }), 'other.safetensors');
+  for (const same of [null, undefined, '', 'Use same checkpoint']) assert.equal(hrCheckpointName({ enable_hr: true, hr_checkpoint_name: same }), null);
+  assert.equal(hrCheckpointName({ enable_hr: false, hr_checkpoint_name: 'other.safetensors' }), null);
+  assert.doesNotThrow(() => toHires(body({ enable_hr: true, denoising_strength: 0.5, hr_checkpoint_name: 'other.safetensors' }), catalog));
 });

@@ -108,6 +108,7 @@ function hiresInfotext(
   firstPassSchedule: unknown,
 ): Record<string, unknown> {
   const extra: Record<string, unknown> = { 'Denoising strength': pyFloat(p.denoisingStrength as number) };
+  if (h.checkpoint) extra['Hires checkpoint'] = h.checkpoint.title;
   if (h.samplerName && h.samplerName !== p.samplerName) extra['Hires sampler'] = h.samplerName;
   extra['Hires prompt'] = (ctx: InfotextContext) => (hrPrompts[ctx.index] !== ctx.p.allPrompts[ctx.index] ? hrPrompts[ctx.index] : null);
   extra['Hires negative prompt'] = (ctx: InfotextContext) => (hrNegatives[ctx.index] !== ctx.p.allNegativePrompts[ctx.index] ? hrNegatives[ctx.index] : null);
@@ -130,15 +131,18 @@ export interface HiresBatch {
   hooks: GenerationHooks;
 }
 
-/** Upscales one batch's first-pass latent (in latent or pixel space) and crops it to the target. */
-async function upscale(model: LoadedModel, plan: HiresPlan, latent: Tensor): Promise<Tensor> {
+/**
+ * Upscales one batch's first-pass latent (in latent or pixel space) and crops it to the target; a pixel upscaler
+ * decodes with `first` (the first pass's model) and encodes with `model` (the second pass's).
+ */
+async function upscale(first: LoadedModel, model: LoadedModel, plan: HiresPlan, latent: Tensor): Promise<Tensor> {
   const [h, w] = [Math.floor(plan.upscaleTo.height / 8), Math.floor(plan.upscaleTo.width / 8)];
   const mode = LATENT_UPSCALE_MODES[plan.upscaler];
   let samples: Tensor;
   if (mode) {
     samples = interpolate(latent, h, w, mode.mode, mode.antialias);
   } else {
-    const decoded = await model.decode(latent);
+    const decoded = await first.decode(latent);
     const images: Tensor[] = [];
     for (let b = 0; b < latent.shape[0]; b++) {
       const lowres = pixels(decoded.shape[3], decoded.shape[2], 3, toRgbBytes(decoded, b));
@@ -180,6 +184,8 @@ export interface HiresPassContext {
   loraHashes?: unknown;
   /** ControlNet units; in this pass they use their hires hints and `hr_option` (control-units.ts). */
   control?: PreparedControl | null;
+  /** hr_checkpoint_name's model (pipeline/hires-checkpoint.ts): it runs the pass after the first pass's decode. */
+  checkpointModel?: LoadedModel | null;
 }
 
 /**
@@ -209,7 +215,10 @@ export async function hiresPass(
   context: HiresPassContext = {},
 ): Promise<{ latent: Tensor; interrupted: boolean; model: LoadedModel }> {
   if (batch.hooks.signal?.aborted) return { latent: batch.latent, interrupted: true, model };
-  const samples = await upscale(model, plan, batch.latent);
+  // A1111 decodes the first pass with the job's model, then switches to the hires checkpoint for everything after.
+  const first = model;
+  model = context.checkpointModel ?? model;
+  const samples = await upscale(first, model, plan, batch.latent);
   const [, c, h, w] = samples.shape;
   const p = plan.params;
   const micro = sdxlMicroConditioning({ ...p, width: w * 8, height: h * 8 });
@@ -241,7 +250,8 @@ export async function hiresPass(
     init,
     imageCond: await hiresImageCond(model, plan, samples),
     job,
-    control: controlHook(context.control ?? null, plan.tEnc + 1, 'high'), // A1111 sampling_steps = t_enc + 1 here
+    // A1111 sampling_steps = t_enc + 1 here. The units' residuals fit the first model's UNet only.
+    control: model === first ? controlHook(context.control ?? null, plan.tEnc + 1, 'high') : undefined,
     refiner: refinerSwitch(context.refiner ?? null, 'second', text, (extra, notes) => context.onExtra?.(extra, notes)),
   });
 }

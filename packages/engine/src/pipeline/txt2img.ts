@@ -10,6 +10,7 @@ import { controlHook, prepareControl } from './control-units.ts';
 import { hiresPass, hiresSize, planHires } from './hires.ts';
 import { latentChannels, txt2imgConditioning } from './img2img-latents.ts';
 import { createInfotext, type InfotextParams } from './infotext.ts';
+import { hiresCheckpointModel } from './hires-checkpoint.ts';
 import type { LoadedModel } from './model.ts';
 import { withSdLora } from './networks.ts';
 import { prepareRefiner, refinerSwitch } from './refiner-pass.ts';
@@ -47,6 +48,8 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
   // writes them in its process() step, before conditioning and sampling add theirs).
   // 2c. Hires fix: the second pass's plan; A1111's init() adds its keys after the scripts' process() (see below).
   const hires = params.hires ? planHires(model, params, prompts, negatives, sampling.extraGenerationParams['Schedule type']) : null;
+  // hr_checkpoint_name: opened (or reused) now, so a checkpoint that cannot continue this one fails before sampling.
+  const hiresModel = params.hires?.checkpoint ? await hiresCheckpointModel(model, params.hires.checkpoint.path) : null;
   const numpySeed = numpySeedFor(params.seed, params.subseed, seeds[0]); // the extension's set_numpy_seed (shuffle)
   const control = await prepareControl(model, params.controlNet, params, null, hires ? hiresSize(hires) : null, numpySeed);
   // 2d. Refiner: opened (or reused) now, so a checkpoint that cannot refine this one fails before any sampling.
@@ -100,7 +103,7 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     // 5b. Hires fix: upscale and re-run the tail of the schedule at the target size (A1111 reloads the base first).
     if (hires && !sampled.interrupted) {
       const batch = { latent: sampled.latent, seeds: seeds.slice(...range), subseeds: subseeds.slice(...range), range, iteration, hooks };
-      sampled = await hiresPass(model, hires, batch, { refiner, onExtra: addExtra, loraHashes: extraGenerationParams['Lora hashes'], control });
+      sampled = await hiresPass(model, hires, batch, { refiner, onExtra: addExtra, loraHashes: extraGenerationParams['Lora hashes'], control, checkpointModel: hiresModel });
     }
     interrupted ||= sampled.interrupted;
     // 6. VAE decode (by the model that sampled last, as A1111's loaded model) and A1111's pixel conversion; 7. infotexts.

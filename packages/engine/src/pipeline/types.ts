@@ -153,6 +153,8 @@ export interface HiresFixParams {
   negativePrompt: string;
   /** hr_cfg (A1111 dev / Forge): null → cfgScale. */
   cfgScale?: number | null;
+  /** hr_checkpoint_name resolved by the caller: the file and its A1111 short title (infotext `Hires checkpoint`); null: the same. */
+  checkpoint?: { path: string; title: string } | null;
 }
 
 /** 8-bit RGBA pixels, row-major, as the server decodes them from base64 PNG/JPEG/WebP. */

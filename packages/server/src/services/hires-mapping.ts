@@ -3,7 +3,8 @@
  * with a 500 on `enable_hr` without `denoising_strength` (TypeError) and on an unknown upscaler; here both are
  * 422s that name the field and the valid choices. A1111's "Use same …" placeholders (what a pasted infotext
  * carries, §3.1.4) mean "same as the first pass" instead of failing later. A different `hr_checkpoint_name` is refused
- * (one model is loaded at a time).
+ * Since hr_checkpoint_name is supported (the second pass on another checkpoint, services/hires-checkpoint.ts), that
+ * sentence no longer holds: a name is looked up inside the queue, and an unknown one is a 422 there.
  */
 import type { HiresFixParams, Txt2ImgParams } from '@sdapi/engine';
 import type { Txt2ImgRequest } from '@sdapi/protocol';
@@ -85,6 +86,11 @@ export function hiresJobFields(
 ): Pick<Txt2ImgParams, 'hires' | 'denoisingStrength'> & Partial<Pick<Txt2ImgParams, 'width' | 'height'>> {
   const { hires, denoisingStrength, firstPass } = toHires(body, catalog);
   return { hires, denoisingStrength, ...firstPass };
+}
+
+/** `hr_checkpoint_name` when it names another checkpoint (hires fix on, not "Use same checkpoint"/''/null), else null. */
+export function hrCheckpointName(body: Pick<Txt2ImgRequest, 'enable_hr' | 'hr_checkpoint_name'>): string | null {
+  return body.enable_hr && !same(body.hr_checkpoint_name, 'Use same checkpoint') ? (body.hr_checkpoint_name as string) : null;
 }
 
 function positive(v: number | null | undefined, field: string): number {

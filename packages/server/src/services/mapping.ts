@@ -7,7 +7,7 @@ import { EMPHASIS_MODES, encodePng, type GenerationOptions, PyFloat, pyJsonDumps
 import { providedFields, Txt2ImgRequest, type Txt2ImgResponse } from '@sdapi/protocol';
 import { pyTyped } from '../wire/py-typed.ts';
 import { type Catalog, resolveSampler } from './catalog.ts';
-import { hiresJobFields } from './hires-mapping.ts';
+import { hiresJobFields, hrCheckpointName } from './hires-mapping.ts';
 import { outputFormat } from './image-output.ts';
 import { applyInfotext } from './infotext-request.ts';
 import { ApiError } from './errors.ts';
@@ -24,6 +24,8 @@ export interface Txt2ImgJob {
   persistentOverrides: Record<string, unknown>;
   /** refiner_checkpoint / refiner_switch_at, looked up inside the queue (services/refiner.ts); null: none. */
   refiner?: RefinerRequest | null;
+  /** hr_checkpoint_name naming another checkpoint, looked up inside the queue (services/hires-checkpoint.ts); null: the same. */
+  hrCheckpoint?: string | null;
   /** The selected script (`script_name` or typed `scripts`), prepared by the route; it runs the whole job. */
   script?: PreparedScript | null;
 }
@@ -84,6 +86,7 @@ export function toTxt2ImgJob(request: Txt2ImgRequest, options: Record<string, un
     checkpointOverride: typeof checkpoint === 'string' ? checkpoint : null,
     persistentOverrides: body.override_settings_restore_afterwards === false ? overrides : {},
     refiner: refinerRequest(body),
+    hrCheckpoint: hrCheckpointName(body),
   };
 }
 

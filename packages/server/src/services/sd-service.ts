@@ -25,6 +25,7 @@ import { ApiError } from './errors.ts';
 import { LivePreview, previewOf } from './live-preview.ts';
 import type { OptionsStore } from './options-store.ts';
 import { resolveRefiner } from './refiner.ts';
+import { withHiresCheckpoint } from './hires-checkpoint.ts';
 import { PromptStyles } from './styles.ts';
 import { checkVaeName, listVaeFiles, type VaeFile, vaeDirsFromFlags } from './vae-files.ts';
 
@@ -122,8 +123,9 @@ export class SdService {
     if (job.script) return job.script.run(this.scriptExecutor(), hooks);
     await this.ensureCheckpoint(job.checkpointOverride);
     const refiner = await resolveRefiner(this.generator, job.refiner);
+    const params = await withHiresCheckpoint(this.generator, job.params, job.hrCheckpoint);
     // Styles first (spec §6.1): `all_prompts` and the infotext carry the styled prompts, as A1111's do.
-    return this.generator.txt2img({ ...this.styles.apply(job.params), infotextVersion: this.version, ...(refiner ? { refiner } : {}) }, hooks);
+    return this.generator.txt2img({ ...this.styles.apply(params), infotextVersion: this.version, ...(refiner ? { refiner } : {}) }, hooks);
   }
 
   /**
