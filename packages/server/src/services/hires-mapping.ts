@@ -48,12 +48,6 @@ export function toHires(body: Txt2ImgRequest, catalog: Catalog): HiresMapping {
   if (upscaler !== null && !HIRES_UPSCALERS.includes(upscaler)) {
     throw invalid(`hr_upscaler: could not find upscaler named ${JSON.stringify(upscaler)}; valid choices: ${HIRES_UPSCALERS.join(', ')}`);
   }
-  if (!same(body.hr_checkpoint_name, 'Use same checkpoint')) {
-    throw new ApiError(
-      'UNSUPPORTED_PARAM',
-      `hr_checkpoint_name ${JSON.stringify(body.hr_checkpoint_name)}: a different checkpoint for the second pass is not supported; leave it null`,
-    );
-  }
   // Checked now (422 naming the valid choices); a scheduler suffix ("DPM++ 2M Karras") counts when hr_scheduler is empty.
   const sampler = same(body.hr_sampler_name, 'Use same sampler') ? null : resolveSampler(catalog, body.hr_sampler_name, null);
   const suffixScheduler = sampler && sampler.scheduler !== 'Automatic' ? sampler.scheduler : null;
