@@ -4,7 +4,8 @@
  *   1. 200 checkpoint switches with a generation each, RSS (after a forced GC in both threads) at every switch;
  *   2. 64 clients × 10 min of mixed requests (packages/server/test/helpers/load.ts): txt2img naming a checkpoint,
  *      v2 jobs and cancels, options, switches, /progress, interrupts; then every acknowledged job is looked up.
- * Prints one markdown table: requests, 5xx, hangs, /progress p99, RSS at switch 2 and at the last switch, jobs lost.
+ * Prints one markdown table: requests, 5xx, hangs, /progress p99, RSS at switch 2 and at the last switch, RSS cold and
+ * after /unload-checkpoint, jobs lost.
  *
  *   npm run soak                                   # 200 switches, 64 clients × 10 min
  *   npm run soak -- --switches 30 --clients 16 --minutes 1      # a shortened run
@@ -53,6 +54,8 @@ const rssMiB = async () => {
   return process.memoryUsage().rss / 2 ** 20;
 };
 
+await generator.listCheckpoints(); // the worker thread is up, no model loaded yet
+const coldRss = await rssMiB();
 const started = Date.now();
 console.error(`soak: ${switches} switches, then ${clients} clients × ${minutes} min (data dir ${dataDir})`);
 const series = await switchModels(base, MODELS, switches, rssMiB);
@@ -67,6 +70,11 @@ const report = await runLoad({ base, clients, durationMs: minutes * 60_000, mode
 const loadSeconds = (Date.now() - loadStart) / 1000;
 const lost = await lostJobs(base, report.acknowledgedJobs);
 const rssAfterLoad = await rssMiB();
+const unload = await fetch(`${base}/sdapi/v1/unload-checkpoint`, { method: 'POST' });
+// Main-thread GC only: asking the worker to collect would start a fresh one (unloading ends the thread).
+await new Promise((r) => setTimeout(r, 500));
+gc();
+const rssUnloaded = unload.status === 200 ? process.memoryUsage().rss / 2 ** 20 : Number.NaN;
 await app.close();
 await generator.close();
 
@@ -89,6 +97,7 @@ const rows: Array<[string, string]> = [
   ],
   ['RSS after switch 2 / 3 / last', `${f0(series[1] ?? 0)} / ${f0(series[2] ?? 0)} / ${f0(series[series.length - 1] ?? 0)} MiB (${switches} switches)`],
   ['RSS after the load', `${f0(rssAfterLoad)} MiB`],
+  ['RSS cold (no model) / after unload-checkpoint', `${f0(coldRss)} / ${f0(rssUnloaded)} MiB`],
   ['jobs acknowledged / lost', `${report.acknowledgedJobs.length} / ${lost.length}`],
 ];
 console.log('| soak | figure |\n| --- | --- |');

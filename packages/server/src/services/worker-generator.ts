@@ -92,6 +92,14 @@ export class WorkerGenerator implements Generator {
     if (!this.worker) return; // no worker, no model
     await this.call('unloadCheckpoint', []);
     this.current = null;
+    // A thread's native memory (ORT arenas, malloc's per-thread pools) goes back only when the thread ends:
+    // measured on the tiny model, RSS cold 219 MiB, loaded 338, unloaded 329 with the thread kept, 264 with it ended. So end it when
+    // nothing else is waiting on it; the next call starts a fresh one.
+    const worker = this.worker;
+    if (worker && this.pending.size === 0) {
+      this.worker = null;
+      await worker.terminate();
+    }
   }
 
   listLoras(): LoraList {
