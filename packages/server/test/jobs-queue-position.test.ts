@@ -1,12 +1,13 @@
 /**
  * `queued` events carry the new `queue_position` whenever a waiting job's place changes: a job ahead is
- * cancelled, a higher-priority job jumps in, a job ahead starts. Checked on SSE and on a webhook receiver, over
- * real HTTP with the fake generator (a long blocker job keeps the queue waiting).
+ * cancelled, a higher-priority job jumps in, a job ahead starts. Checked on SSE, the websocket and a webhook
+ * receiver, over real HTTP with the fake generator (a long blocker job keeps the queue waiting).
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
+import WebSocket from 'ws';
 import { startTestServer } from './helpers/http.ts';
 import { collectEvents } from './helpers/sse.ts';
 
@@ -52,6 +53,12 @@ test('queued events follow the position: cancel ahead, priority jump, the job ah
   const d = await submit('d', { webhook: { url: hookUrl, events: ['queued', 'cancelled'] } });
   assert.equal(d.queue_position, 3);
   const stream = collectEvents(await server.request(`/sdapi/v2/jobs/${d.id}/events`));
+  const ws = new WebSocket(`${server.url.replace(/^http/, 'ws')}/sdapi/v2/ws`);
+  const wsEvents: Record<string, any>[] = [];
+  ws.on('message', (data) => wsEvents.push(JSON.parse(String(data))));
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  ws.send(JSON.stringify({ op: 'subscribe', jobs: [d.id] }));
+  await until('the subscription', () => wsEvents.some((m) => m.op === 'subscribe'));
 
   await cancel(b.id); // d: 3 → 2
   await until('d at 2', async () => (await job(d.id)).queue_position === 2);
@@ -80,6 +87,10 @@ test('queued events follow the position: cancel ahead, priority jump, the job ah
     'event ids increase',
   );
 
+  await until('the websocket to get the cancel', () => wsEvents.some((ev) => ev.job === d.id && ev.event === 'cancelled'));
+  ws.close();
+  const wsQueued = wsEvents.filter((ev) => ev.job === d.id && ev.event === 'queued').map((ev) => ev.queue_position);
+  assert.deepEqual(wsQueued.slice(-3), [2, 3, 2], `websocket: ${JSON.stringify(wsQueued)}`);
   await until('the webhook to get the cancel', () => hook.some((ev) => ev.event === 'cancelled'));
   assert.deepEqual(
     hook.map((ev) => [ev.event, ev.queue_position ?? null]),
