@@ -70,6 +70,18 @@ export const ControlNetModuleList = Type.Object(
 );
 export const ControlNetSettings = Type.Object({ control_net_unit_count: Int }, { $id: 'ControlNetSettings' });
 
+/** `GET /controlnet/control_types`: per control type (and `All`), its modules, fitting models and defaults. */
+export const ControlNetControlTypes = Type.Object(
+  {
+    control_types: Type.Record(
+      Str,
+      Type.Object({ module_list: Type.Array(Str), model_list: Type.Array(Str), default_option: Str, default_model: Str }),
+    ),
+  },
+  { $id: 'ControlNetControlTypes' },
+);
+export type ControlNetControlTypes = Static<typeof ControlNetControlTypes>;
+
 export const ControlNetDetectRequest = Type.Object(
   {
     controlnet_module: withDefault(Str, 'none'),

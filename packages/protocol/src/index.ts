@@ -57,6 +57,7 @@ export {
   CONTROLNET_CONTROL_MODES,
   CONTROLNET_HR_OPTIONS,
   CONTROLNET_RESIZE_MODES,
+  ControlNetControlTypes,
   ControlNetDetectRequest,
   ControlNetDetectResponse,
   ControlNetModelList,

@@ -46,6 +46,24 @@ test('GET /controlnet/model_list: both folders, sorted, `stem [hash8]`, no None.
   });
 });
 
+test('GET /controlnet/control_types: All and every type; models fitting the type by name, a v1.1 model as default', async () => {
+  const { control_types: types } = await get('/controlnet/control_types');
+  assert.deepEqual(Object.keys(types).slice(0, 3), ['All', 'Canny', 'Depth']);
+  assert.equal(Object.keys(types).length, 21);
+  assert.deepEqual(types.All.model_list, ['None', 'control_v11p_sd15_canny [e3b0c442]', 'control_v11p_sd15_canny_extra [e3b0c442]', 'control_v11f1p_sd15_depth [e3b0c442]']);
+  assert.deepEqual([types.All.default_option, types.All.default_model], ['none', 'None']);
+  assert.ok(types.All.module_list.includes('invert (from white bg & black line)'));
+  assert.deepEqual(types.Canny, {
+    module_list: ['canny', 'invert (from white bg & black line)'],
+    model_list: ['None', 'control_v11p_sd15_canny [e3b0c442]', 'control_v11p_sd15_canny_extra [e3b0c442]'],
+    default_option: 'canny',
+    default_model: 'control_v11p_sd15_canny [e3b0c442]',
+  });
+  assert.deepEqual(types.Depth.model_list, ['None', 'control_v11f1p_sd15_depth [e3b0c442]']);
+  assert.deepEqual(types.Shuffle, { module_list: ['shuffle'], model_list: ['None'], default_option: 'shuffle', default_model: 'None' });
+  assert.deepEqual(types.OpenPose.module_list, [], 'modules that need annotator weights are not listed');
+});
+
 test('GET /controlnet/module_list: names or labels in the extension order, visible sliders', async () => {
   const list = await get('/controlnet/module_list');
   assert.deepEqual(list.module_list.slice(0, 4), ['none', 'tile_resample', 'lineart_standard', 'canny']);

@@ -3,6 +3,7 @@
  * them (outside `/sdapi/v1` and its --api-auth).
  */
 import {
+  ControlNetControlTypes,
   ControlNetDetectRequest,
   ControlNetDetectResponse,
   ControlNetModelList,
@@ -13,6 +14,7 @@ import {
   ControlNetVersion,
 } from '@sdapi/protocol';
 import { detect, moduleList } from '../services/controlnet.ts';
+import { controlTypes } from '../services/controlnet-types.ts';
 import { encodeOutputImages } from '../services/image-output.ts';
 import type { SdApiInstance } from '../types.ts';
 
@@ -27,6 +29,9 @@ export function controlNetRoutes(app: SdApiInstance): void {
   });
   app.get('/controlnet/module_list', { schema: { querystring: ControlNetModuleListQuery, response: { 200: ControlNetModuleList } } }, async (req) =>
     moduleList(req.query.alias_names === true),
+  );
+  app.get('/controlnet/control_types', { schema: { response: { 200: ControlNetControlTypes } } }, async () =>
+    controlTypes(app.controlNet.catalog.rescan().map((e) => e.name)),
   );
   app.get('/controlnet/settings', { schema: { response: { 200: ControlNetSettings } } }, async () => {
     const count = app.sd.options.effective().control_net_unit_count;
