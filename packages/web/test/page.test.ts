@@ -404,6 +404,20 @@ describe('the page on the tiny model', { skip }, () => {
     console_.assertClean();
   });
 
+  test('batch count 2 × batch size 2: four images with consecutive seeds', async () => {
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await smallJob(page, 'a batch', 2);
+    await page.getByLabel('Seed', { exact: true }).fill('100');
+    await page.getByLabel('Batch count').fill('2');
+    await page.getByLabel('Batch size').fill('2');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    assert.deepEqual(await page.locator('.gallery figure .seed').allTextContents(), ['100', '101', '102', '103']);
+    await page.getByLabel('Batch count').fill('1');
+    await page.getByLabel('Batch size').fill('1');
+    console_.assertClean();
+  });
+
   test('Interrupt stops the running job and shows what it made so far', async () => {
     await smallJob(page, 'to be interrupted', 400);
     await page.getByRole('button', { name: 'Generate' }).click();
