@@ -130,6 +130,12 @@ describe('auth on every route', () => {
     assert.equal(authed.status, 414);
     assert.equal(typeof (await authed.json()).detail, 'string');
     assert.equal((await server.request(long, { headers: { origin: 'https://evil.example' } })).status, 403);
+    // Paths that look like route patterns to the router were a 500 before the 404 handler stopped reading them as one.
+    for (const path of ['/*8c$!:C', '/*///;//J//5', '/a:b', '/sdapi/v1/*']) {
+      const res = await server.request(path, { method: 'DELETE', headers: AUTH });
+      assert.equal(res.status, 404, path);
+      assert.deepEqual(await res.json(), { detail: 'Not Found' });
+    }
     const huge = await server.request(`/sdapi/v1/progress?q=${'%F0%9F%A6%84'.repeat(2000)}`, { headers: AUTH });
     assert.equal(huge.status, 431);
     assert.equal(typeof (await huge.json()).detail, 'string');
