@@ -64,3 +64,24 @@ test('img2img_color_correction moves the mean colour towards the init image; off
   const again = await img2img({});
   assert.deepEqual(again.rgb, plain.rgb, 'without the option the result is as before');
 });
+
+test('tiling: true runs the circular-padding model (infotext Tiling: True, other pixels); option tiling is the default', { skip }, async () => {
+  const txt2img = async (extra: Record<string, unknown>) => {
+    const res = await fetch(`${server.base}/sdapi/v1/txt2img`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'a pattern', steps: 2, width: 64, height: 64, seed: 4, sampler_name: 'Euler', ...extra }),
+    });
+    const json = (await res.json()) as { images: string[]; info: string };
+    assert.equal(res.status, 200, JSON.stringify(json));
+    return { rgb: decodePng(Buffer.from(json.images[0], 'base64')).rgb, infotext: (JSON.parse(json.info) as { infotexts: string[] }).infotexts[0] };
+  };
+  const plain = await txt2img({});
+  const tiled = await txt2img({ tiling: true });
+  assert.doesNotMatch(plain.infotext, /Tiling/);
+  assert.match(tiled.infotext, /, Tiling: True, /);
+  assert.notDeepEqual(tiled.rgb, plain.rgb);
+  const byOption = await txt2img({ override_settings: { tiling: true } });
+  assert.deepEqual(byOption.rgb, tiled.rgb);
+  assert.deepEqual((await txt2img({ tiling: false, override_settings: { tiling: true } })).rgb, plain.rgb, 'the request field wins');
+});

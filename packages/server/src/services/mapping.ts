@@ -38,7 +38,6 @@ export interface MappingOptions {
 /** Request fields this server cannot honour yet: refused with 422 rather than silently ignored. */
 const UNSUPPORTED: [keyof Txt2ImgRequest, (v: unknown) => boolean, string][] = [
   ['restore_faces', (v) => v === true, 'face restoration (restore_faces: true) is not supported'],
-  ['tiling', (v) => v === true, 'tiling (tiling: true) is not supported yet'],
   ['firstpass_image', (v) => typeof v === 'string' && v !== '', 'firstpass_image is not supported'],
 ];
 
@@ -77,6 +76,8 @@ export function toTxt2ImgJob(request: Txt2ImgRequest, options: Record<string, un
     nIter: positive(body, 'n_iter'),
     eta: body.eta ?? null,
     styles: body.styles ?? [],
+    // A1111: null → option `tiling`; the engine pads every UNet/VAE convolution circularly (infotext `Tiling: True`).
+    tiling: body.tiling ?? Boolean(settings.tiling ?? options.tiling),
     // disable_extra_networks is a request field in A1111; the engine reads it with the options.
     options: { ...generationOptions({ ...options, ...settings }), disable_extra_networks: body.disable_extra_networks === true },
     ...hiresJobFields(body, catalog),
