@@ -8,6 +8,7 @@ export { PIXEL_UPSCALERS, type PixelUpscaler, resizePixels } from './image/resiz
 export { EXTRAS_UPSCALERS, type ExtrasUpscaleParams, type ExtrasUpscaler, extrasUpscale, extrasUpscalePlan, type PostprocessInfo } from './image/extras-upscale.ts';
 export { type PilFilter, pilResize } from './image/pil-resize.ts';
 export { combineTiles, splitTiles, type Tile, type TileGrid } from './image/tiles.ts';
+export { matchedNoise } from './image/matched-noise.ts';
 export { flatten, parseHexColor, type Pixels, pixels } from './image/compose.ts';
 export {
   parseGenerationParameters,

@@ -292,12 +292,48 @@ describe("Loopback and Poor man's outpainting", { skip }, () => {
   });
 });
 
+describe('Outpainting mk2', { skip }, () => {
+  test('64 px to the left of a 64×64 image → 128×64, the original kept on the right; a bad direction is a 422', async () => {
+    const rgb = new Uint8Array(64 * 64 * 3);
+    for (let i = 0; i < rgb.length; i++) rgb[i] = (i * 5) % 256;
+    const source = encodePng(rgb, 64, 64).toString('base64');
+    const { status, body } = await post('/sdapi/v1/img2img', {
+      ...BASE,
+      init_images: [source],
+      denoising_strength: 0.8,
+      scripts: { outpainting_mk2: { pixels: 64, mask_blur: 4, direction: ['left'] } },
+    });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.equal(body.images.length, 1);
+    const out = png(body.images[0]);
+    assert.deepEqual([out.width, out.height], [128, 64]);
+    // Only the left 64×64 region was redrawn; the mask reaches mask_blur (4) px into the old image, so from x = 68 on
+    // the init image is untouched.
+    let diff = 0;
+    for (let y = 0; y < 64; y++)
+      for (let x = 4; x < 64; x++) for (let c = 0; c < 3; c++) diff = Math.max(diff, Math.abs(out.rgb[(y * 128 + 64 + x) * 3 + c] - rgb[(y * 64 + x) * 3 + c]));
+    assert.equal(diff, 0);
+    const bad = await post('/sdapi/v1/img2img', { ...BASE, init_images: [source], script_name: 'Outpainting mk2', script_args: ['', 64, 4, ['north']] });
+    assert.equal(bad.status, 422);
+    assert.match(bad.body.detail, /direction\) has "north"/);
+  });
+});
+
 describe('/scripts and /script-info', { skip }, () => {
   test('list exactly the scripts we have, with argument definitions', async () => {
     const scripts = await get('/sdapi/v1/scripts');
     assert.deepEqual(scripts, {
       txt2img: ['prompt matrix', 'prompts from file or textbox', 'x/y/z plot', 'controlnet'],
-      img2img: ['loopback', "poor man's outpainting", 'prompt matrix', 'prompts from file or textbox', 'sd upscale', 'x/y/z plot', 'controlnet'],
+      img2img: [
+        'loopback',
+        'outpainting mk2',
+        "poor man's outpainting",
+        'prompt matrix',
+        'prompts from file or textbox',
+        'sd upscale',
+        'x/y/z plot',
+        'controlnet',
+      ],
     });
     const info = (await get('/sdapi/v1/script-info')) as {
       name: string;

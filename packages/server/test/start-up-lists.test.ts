@@ -62,7 +62,16 @@ test('lists of what this server does not have are empty: hypernetworks, face res
 test('scripts: the selectable ones we run, then the always-on ControlNet, one argument per unit slot (webuiapi looks for it here)', async () => {
   assert.deepEqual(await json('/sdapi/v1/scripts'), {
     txt2img: ['prompt matrix', 'prompts from file or textbox', 'x/y/z plot', 'controlnet'],
-    img2img: ['loopback', "poor man's outpainting", 'prompt matrix', 'prompts from file or textbox', 'sd upscale', 'x/y/z plot', 'controlnet'],
+    img2img: [
+      'loopback',
+      'outpainting mk2',
+      "poor man's outpainting",
+      'prompt matrix',
+      'prompts from file or textbox',
+      'sd upscale',
+      'x/y/z plot',
+      'controlnet',
+    ],
   });
   const info = await json('/sdapi/v1/script-info');
   assert.deepEqual(
@@ -73,6 +82,7 @@ test('scripts: the selectable ones we run, then the always-on ControlNet, one ar
       ['x/y/z plot', false, false],
       ['controlnet', true, false],
       ['loopback', false, true],
+      ['outpainting mk2', false, true],
       ["poor man's outpainting", false, true],
       ['prompt matrix', false, true],
       ['prompts from file or textbox', false, true],

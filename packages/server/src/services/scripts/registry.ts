@@ -7,6 +7,7 @@
 import type { ScriptInfo, ScriptsList } from '@sdapi/protocol';
 import { ApiError } from '../errors.ts';
 import { loopback } from './loopback.ts';
+import { outpaintingMk2 } from './outpainting-mk2.ts';
 import { poorMansOutpainting } from './poor-mans-outpainting.ts';
 import { promptMatrix } from './prompt-matrix.ts';
 import { promptsFromFile } from './prompts-from-file.ts';
@@ -15,7 +16,7 @@ import type { PreparedScript, ScriptBase, ScriptDef, ScriptEnv, ScriptTab } from
 import { xyzPlot } from './xyz-plot.ts';
 
 /** In A1111's listing order (script files alphabetically). */
-export const SCRIPTS: readonly ScriptDef[] = [loopback, poorMansOutpainting, promptMatrix, promptsFromFile, sdUpscale, xyzPlot];
+export const SCRIPTS: readonly ScriptDef[] = [loopback, outpaintingMk2, poorMansOutpainting, promptMatrix, promptsFromFile, sdUpscale, xyzPlot];
 
 const forTab = (tab: ScriptTab) => SCRIPTS.filter((s) => s.tabs.includes(tab));
 
