@@ -63,7 +63,7 @@ export interface OutpaintingMk2Options {
   colorVariation?: number;
 }
 
-/** For A1111 servers (sdapi does not have Outpainting mk2 yet). */
+/** Outpainting mk2 (sdapi fills the new strips with its own matched noise, so pixels differ from A1111). */
 export function outpaintingMk2(opts: OutpaintingMk2Options = {}): ScriptSelection {
   return {
     script_name: 'Outpainting mk2',
