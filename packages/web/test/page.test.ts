@@ -249,7 +249,7 @@ describe('the page on the tiny model', { skip }, () => {
     const otherConsole = watch(other);
     await other.goto(`${server.base}/`);
     await other.getByText('live', { exact: true }).waitFor();
-    await smallJob(page, 'a long job', 150);
+    await smallJob(page, 'a long job', 250);
     await page.getByLabel('Seed', { exact: true }).fill('5');
     await page.getByRole('button', { name: 'Generate' }).click();
     await other.locator('#job-progress').waitFor({ timeout: 60_000 });
