@@ -55,15 +55,41 @@ test('POST /options stores values, writes config.json and answers null; restrict
   assert.match(await (await reopened.request('/sdapi/v1/options')).text(), /"CLIP_stop_at_last_layers":2\.0,/);
 });
 
-test("POST /options with an unknown key is A1111's KeyError body with 422 (A1111: 500; issue 13: never a 5xx); earlier keys stay in memory only", async () => {
+test("POST /options with an unknown key is A1111's KeyError body with 422 (A1111: 500; issue 13: never a 5xx); nothing changes (A1111 keeps earlier keys in memory)", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'sdapi-options-'));
   const server = await startTestServer({ dataDir });
   const res = await server.request('/sdapi/v1/options', { method: 'POST', json: { eta_ancestral: 0.5, "it's": 1 } });
   assert.equal(res.status, 422);
   assert.equal(await res.text(), '{"error":"KeyError","detail":"","body":"","errors":"\\"it\'s\\""}');
   assert.equal(res.headers.has('x-process-time'), false);
-  assert.match(await (await server.request('/sdapi/v1/options')).text(), /"eta_ancestral":0\.5,/);
+  assert.match(await (await server.request('/sdapi/v1/options')).text(), /"eta_ancestral":1\.0,/);
   await assert.rejects(readFile(join(dataDir, 'config.json')), /ENOENT/);
+});
+
+test('POST /options checks each value against its option type (422 naming body.<key>); nothing changes; coercible values are stored coerced', async () => {
+  const server = await startTestServer();
+  const bad = await server.request('/sdapi/v1/options', {
+    method: 'POST',
+    json: { eta_ancestral: 0.5, CLIP_stop_at_last_layers: 'abc', samples_format: ['png'] },
+  });
+  assert.equal(bad.status, 422);
+  const { detail } = (await bad.json()) as { detail: { loc: string[]; type: string }[] };
+  assert.deepEqual(
+    detail.map((d) => [d.loc.join('.'), d.type]),
+    [
+      ['body.CLIP_stop_at_last_layers', 'type_error.float'],
+      ['body.samples_format', 'type_error.str'],
+    ],
+  );
+  let options = (await (await server.request('/sdapi/v1/options')).json()) as Record<string, unknown>;
+  assert.deepEqual([options.eta_ancestral, options.CLIP_stop_at_last_layers, options.samples_format], [1, 1, 'png']);
+  const ok = await server.request('/sdapi/v1/options', {
+    method: 'POST',
+    json: { CLIP_stop_at_last_layers: '2', enable_pnginfo: 'no', samples_format: 'jpg' },
+  });
+  assert.equal(ok.status, 200);
+  options = (await (await server.request('/sdapi/v1/options')).json()) as Record<string, unknown>;
+  assert.deepEqual([options.CLIP_stop_at_last_layers, options.enable_pnginfo, options.samples_format], [2, false, 'jpg']);
 });
 
 test("POST /options sd_model_checkpoint: exact aliases load the model; anything else is A1111's RuntimeError body with 422", async () => {

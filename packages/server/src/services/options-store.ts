@@ -8,10 +8,11 @@ import { isDeepStrictEqual } from 'node:util';
 import { PyFloat, pyRepr } from '@sdapi/engine';
 import { coerce } from '@sdapi/protocol';
 import { removeStaleTemporaries, writeFileAtomic } from './atomic-file.ts';
-import { PythonError } from './errors.ts';
+import { PythonError, RequestValidationError } from './errors.ts';
 import { OPTION_TABLE, type OptionType, RESTRICTED_OPTIONS } from './option-defaults.ts';
 
 const DEFAULTS = new Map(OPTION_TABLE.map(([key, value]) => [key, value]));
+const TYPES = new Map(OPTION_TABLE.map(([key, , type]) => [key, type]));
 
 /** Infotext key → option key (spec §8.5), for callers that map infotext parameters to settings. */
 export const OPTION_BY_INFOTEXT: ReadonlyMap<string, string> = new Map(
@@ -86,10 +87,13 @@ export class OptionsStore {
   }
 
   /**
-   * POST /sdapi/v1/options (§3.9): checkpoint alias check first, then each key in body order (unknown key →
-   * KeyError after the earlier keys were applied in memory), restricted keys ignored, then config.json is written.
+   * POST /sdapi/v1/options (§3.9): every key and value is checked before anything changes (issue 7; A1111 applies
+   * the keys before an unknown one in memory and takes any value): an unknown key is A1111's KeyError body, a value
+   * the option's type refuses a FastAPI 422 naming `body.<key>`. Then the checkpoint alias check, each key in body
+   * order (restricted keys ignored), then config.json is written.
    */
   async update(body: Record<string, unknown>, checkpoints: CheckpointHooks): Promise<void> {
+    const values = this.checked(body);
     if (Object.hasOwn(body, 'sd_model_checkpoint')) {
       const wanted = body.sd_model_checkpoint;
       const found = typeof wanted === 'string' ? await checkpoints.resolve(wanted) : undefined;
@@ -97,11 +101,31 @@ export class OptionsStore {
     }
     for (const [key, value] of Object.entries(body)) {
       if (!this.isKnown(key)) throw new PythonError('KeyError', pyRepr(key), 422);
-      if (RESTRICTED_OPTIONS.has(key) || isDeepStrictEqual(value, this.value(key))) continue;
+      if (RESTRICTED_OPTIONS.has(key) || isDeepStrictEqual(values[key], this.value(key))) continue;
       if (key === 'sd_model_checkpoint') await this.switchCheckpoint(value as string, checkpoints);
-      else this.data[key] = value;
+      else this.data[key] = values[key];
     }
     await this.save();
+  }
+
+  /** The body's values coerced to their options' types (pydantic's rules); throws before anything is applied. */
+  private checked(body: Record<string, unknown>): Record<string, unknown> {
+    const unknown = Object.keys(body).find((key) => !this.isKnown(key));
+    if (unknown !== undefined) throw new PythonError('KeyError', pyRepr(unknown), 422);
+    const values: Record<string, unknown> = {};
+    const issues = [];
+    for (const [key, value] of Object.entries(body)) {
+      const type = TYPES.get(key);
+      if (type === undefined || type === 'any' || value === null) {
+        values[key] = value;
+        continue;
+      }
+      const out = coerce(TYPE_SCHEMAS[type], value, ['body', key]);
+      if (out.ok) values[key] = out.value;
+      else issues.push(...out.errors);
+    }
+    if (issues.length > 0) throw new RequestValidationError(issues);
+    return values;
   }
 
   /** Records a loaded checkpoint the way A1111 does (title + full hash), e.g. after a load at start-up. */
