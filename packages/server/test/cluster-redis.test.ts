@@ -138,6 +138,27 @@ test('jobs submitted on two API-only nodes spread over both workers; GET /sdapi/
   assert.equal(ran.size, 2, 'both workers ran jobs');
 });
 
+test('routing: a job goes to the idle worker that already has its checkpoint loaded', { skip }, async () => {
+  // After the test above both workers have the default checkpoint (X) loaded; a job on Y makes one of them the Y worker.
+  const X = 'v1-5-pruned-emaonly.safetensors';
+  const Y = 'sub/other.safetensors';
+  const first = await submit(A, { steps: 2, override_settings: { sd_model_checkpoint: Y } });
+  const yWorker = (await finished(A, ((await first.json()) as { id: string }).id)).worker as string;
+  const xWorker = workers.map((w) => w.info.worker).find((w) => w !== yWorker) as string;
+  await waitFor('heartbeats with the loaded models', async () => {
+    const body = (await (await fetch(`${A}/sdapi/v2/workers`)).json()) as { workers: Record<string, any>[] };
+    const y = body.workers.find((w) => w.id === yWorker);
+    return y?.loaded_model === Y && y.state === 'idle' ? true : undefined;
+  });
+  for (const model of [X, Y, X, Y, X]) {
+    const res = await submit(B, { steps: 2, override_settings: { sd_model_checkpoint: model } });
+    const done = await finished(A, ((await res.json()) as { id: string }).id);
+    assert.equal(done.status, 'succeeded');
+    assert.equal(done.worker, model === X ? xWorker : yWorker, `job on ${model} ran on ${done.worker}`);
+    await new Promise((r) => setTimeout(r, 600)); // the next heartbeat says idle again
+  }
+});
+
 test('a job submitted on node A is followed over SSE on node B, queued to succeeded, and its image is served by both', { skip }, async () => {
   const res = await submit(A, { steps: 10, seed: 7 });
   const { id } = (await res.json()) as { id: string };

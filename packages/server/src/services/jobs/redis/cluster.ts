@@ -13,11 +13,11 @@
  * `sdapi:control` to the worker that runs it. Workers heartbeat `sdapi:worker:<id>` (TTL 3 beats).
  *
  * /progress, /interrupt, /skip: see ClusterQueue.callerProgress (the rule is in job-service.ts and the README).
- * Not done (issue 15): routing to a worker that has the checkpoint loaded, per-client quotas, `--results-dir`.
+ * Routing by loaded checkpoint: see `take`. Not done (issue 15): per-client quotas, `--results-dir`.
  */
 import { hostname } from 'node:os';
 import type { JobEvent, ProgressResponse } from '@sdapi/protocol';
-import { createBunRedisClient, type IRedisClient, Queue, QueueEvents, Worker } from 'bullmq';
+import { createBunRedisClient, DelayedError, type IRedisClient, type Job, Queue, QueueEvents, Worker } from 'bullmq';
 import { ApiError } from '../../errors.ts';
 import { jobTimestamp } from '../../generation-queue.ts';
 import type { ClusterQueue, JobService } from '../job-service.ts';
@@ -69,6 +69,17 @@ function quietClient(client: IRedisClient): IRedisClient {
   const duplicate = client.duplicate.bind(client);
   client.duplicate = ((...args: Parameters<IRedisClient['duplicate']>) => quietClient(duplicate(...args))) as IRedisClient['duplicate'];
   return client;
+}
+
+const MAX_DEFERRALS = 2;
+
+/** A checkpoint name as requests and heartbeats spell it (`sub/m.safetensors [hash]`, `sub/m`) → `sub/m`. */
+function modelKey(name: string | null | undefined): string | null {
+  if (!name) return null;
+  return name
+    .replace(/\s*\[[0-9a-f]+\]$/i, '')
+    .replace(/\.(safetensors|ckpt)$/i, '')
+    .trim();
 }
 
 /** BullMQ's priority: 1 is the highest, up to 2^21; ours: higher first, -1e6…1e6. */
@@ -141,7 +152,7 @@ export class RedisCluster implements ClusterQueue {
       }
     });
     if (!this.options.worker) return;
-    this.worker = new Worker(QUEUE, (job) => this.process(job.data.id as string), {
+    this.worker = new Worker(QUEUE, (job, token) => this.take(job, token), {
       connection: quietClient(createBunRedisClient(new RespClient(parseRedisUrl(this.options.url)) as never)),
       concurrency: 1,
       lockDuration: this.options.lockDurationMs ?? 30_000,
@@ -187,9 +198,11 @@ export class RedisCluster implements ClusterQueue {
   async dispatch(record: JobRecord): Promise<void> {
     this.submittedHere.add(record.id);
     if (this.submittedHere.size > 10_000) this.submittedHere.delete(this.submittedHere.values().next().value as string);
+    // The checkpoint the job asks for: workers use it to hand the job to an idle worker that has it loaded.
+    const model = (record.request.override_settings as Record<string, unknown> | undefined)?.sd_model_checkpoint;
     await this.queue.add(
       'job',
-      { id: record.id },
+      { id: record.id, model: typeof model === 'string' ? model : null },
       { jobId: bullId(record.id), priority: bullPriority(record.priority), removeOnComplete: true, removeOnFail: 1000 },
     );
     if (!this.waiting.includes(record.id)) this.waiting.push(record.id);
@@ -250,6 +263,28 @@ export class RedisCluster implements ClusterQueue {
     this.link.close();
     this.sub.close();
     RespClient.endAll();
+  }
+
+  /**
+   * Routing by loaded model, as a claim step: a worker that takes a job asking for a checkpoint it has not loaded,
+   * while another worker is idle with that checkpoint loaded (heartbeats), gives the job back for a moment
+   * (BullMQ delayed, 250 ms, same priority) so that the other takes it; at most MAX_DEFERRALS times per job, so a
+   * job never waits on a busy or vanished worker. Otherwise the job runs here.
+   */
+  private async take(job: Job, token: string | undefined): Promise<string> {
+    const wanted = modelKey(job.data.model as string | null);
+    const deferrals = (job.data.deferrals as number | undefined) ?? 0;
+    if (wanted && token && deferrals < MAX_DEFERRALS && modelKey(this.options.loadedModel?.() ?? null) !== wanted) {
+      const workers = await this.workers().catch(() => [] as WorkerInfo[]);
+      const better = workers.find((w) => w.id !== this.workerId && w.state === 'idle' && modelKey(w.loaded_model) === wanted);
+      if (better) {
+        this.options.log?.(`worker ${this.workerId}: job ${job.data.id} wants ${wanted}, loaded on idle ${better.id}: handing it over`);
+        await job.updateData({ ...job.data, deferrals: deferrals + 1 });
+        await job.moveToDelayed(Date.now() + 250, token);
+        throw new DelayedError();
+      }
+    }
+    return this.process(job.data.id as string);
   }
 
   /** The BullMQ processor: the stored job runs here; its outcome is in the record, so BullMQ never retries it. */
