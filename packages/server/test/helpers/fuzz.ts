@@ -14,6 +14,7 @@
  */
 import Ajv, { type ValidateFunction } from 'ajv';
 import fc from 'fast-check';
+import sharp from 'sharp';
 
 type Schema = Record<string, unknown>;
 type Doc = { paths: Record<string, Record<string, Operation>>; components?: { schemas?: Record<string, Schema> } };
@@ -78,8 +79,12 @@ export function lyingPng(w: number, h: number): string {
   return b.toString('base64');
 }
 
-/** A real 2×2 PNG (so some image fields carry something decodable). */
-const TINY_PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAYAAABytg0kAAAAFklEQVR4nGP8z8DwnwEJMDGgAUIEAAOEAgF6cNJ3AAAAAElFTkSuQmCC';
+/** A real 8×8 PNG (so some image fields carry something decodable). */
+export const TINY_PNG = (
+  await sharp({ create: { width: 8, height: 8, channels: 3, background: '#7f6f5f' } })
+    .png()
+    .toBuffer()
+).toString('base64');
 
 const oddStrings = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 64 }),
@@ -221,14 +226,18 @@ export function validValue(schema: Schema | undefined, doc: Doc, depth = 0): fc.
   }
 }
 
+/** Per-property arbitraries that replace the schema's for valid-shaped values (set by `requestArb`). */
+let fieldOverrides: Record<string, fc.Arbitrary<unknown>> = {};
+
 function objectArb(s: Schema, doc: Doc, depth: number): fc.Arbitrary<Record<string, unknown>> {
   const props = (s.properties ?? {}) as Record<string, Schema>;
   const required = new Set((s.required as string[] | undefined) ?? []);
   const keys = Object.keys(props);
   if (keys.length === 0) return fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 });
   const model: Record<string, fc.Arbitrary<unknown>> = {};
-  for (const k of keys) model[k] = validValue(props[k], doc, depth + 1);
-  return fc.record(model, { requiredKeys: keys.filter((k) => required.has(k)) }) as fc.Arbitrary<Record<string, unknown>>;
+  for (const k of keys) model[k] = fieldOverrides[k] ?? validValue(props[k], doc, depth + 1);
+  // Overridden fields are always sent (else the server's defaults would stand in for them).
+  return fc.record(model, { requiredKeys: keys.filter((k) => required.has(k) || k in fieldOverrides) }) as fc.Arbitrary<Record<string, unknown>>;
 }
 
 /** A valid-shaped object with 1–3 of its fields (or new ones) replaced by hostile values. */
@@ -396,7 +405,12 @@ const unknownRoute: fc.Arbitrary<FuzzCase> = fc
   .map(([method, path]) => ({ op: 'unknown', kind: 'unknown-route', method, path: path.startsWith('/') ? path : `/${path}`, headers: {} }));
 
 /** Every documented operation's arbitrary, plus unknown routes; `skip` removes operations (e.g. streams). */
-export function requestArb(doc: Doc, skip: (method: string, path: string) => boolean = () => false): fc.Arbitrary<FuzzCase> {
+export function requestArb(
+  doc: Doc,
+  skip: (method: string, path: string) => boolean = () => false,
+  overrides: Record<string, fc.Arbitrary<unknown>> = {},
+): fc.Arbitrary<FuzzCase> {
+  fieldOverrides = overrides;
   const ops: fc.Arbitrary<FuzzCase>[] = [];
   for (const [pattern, methods] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(methods)) {
@@ -518,6 +532,8 @@ export interface FuzzOptions {
   onProgress?: (done: number, report: FuzzReport) => void;
   /** Arbitrary of cases instead of the whole document (e.g. only the generation routes). */
   only?: (method: string, path: string) => boolean;
+  /** Valid-shaped values for these body fields (e.g. sizes a real engine makes quickly); hostile values still hit them. */
+  fieldOverrides?: Record<string, fc.Arbitrary<unknown>>;
 }
 
 export async function fetchOpenApi(base: string, headers: Record<string, string> = {}): Promise<Doc> {
@@ -529,7 +545,7 @@ export async function fetchOpenApi(base: string, headers: Record<string, string>
 export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const doc = await fetchOpenApi(options.base, options.headers);
   const skip = (m: string, p: string) => (options.skip?.(m, p) ?? false) || (options.only ? !options.only(m, p) : false);
-  const cases = fc.sample(requestArb(doc, skip), { seed: options.seed, numRuns: options.numRuns });
+  const cases = fc.sample(requestArb(doc, skip, options.fieldOverrides), { seed: options.seed, numRuns: options.numRuns });
   const checker = new ResponseChecker(doc);
   const report: FuzzReport = { seed: options.seed, cases: 0, byStatus: {}, byKind: {}, byOp: {}, failures: [], healthFailures: 0, ms: 0 };
   const started = Date.now();
@@ -541,6 +557,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     report.byKind[c.kind] = (report.byKind[c.kind] ?? 0) + 1;
     report.byOp[c.op] = (report.byOp[c.op] ?? 0) + 1;
     const why = typeof outcome.status === 'number' ? checker.check(c, outcome.status, outcome.headers as Headers, outcome.text) : outcome.text;
+    // FUZZ_DEBUG=1: print why valid-shaped requests did not succeed (to tune fieldOverrides).
+    if (process.env.FUZZ_DEBUG && c.kind === 'valid' && outcome.status !== 200) console.log(`debug ${c.op} ${outcome.status} ${outcome.text.slice(0, 300)}`);
     if (why) report.failures.push({ case: shorten(c), status: outcome.status, why, response: outcome.text.slice(0, 300) });
     if (report.cases % 100 === 0) {
       if (!(await healthy(options.base))) report.healthFailures++;
