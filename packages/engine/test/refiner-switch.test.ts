@@ -111,6 +111,34 @@ test('switch_at 0.5: the calls change hands where (999 − t(σ)) / 1000 reaches
   assert.equal(result.extraGenerationParams.Refiner, 'tiny-refiner [0123456789]');
 });
 
+/** The model of every UNet call of one txt2img job: B (base) or R (refiner). */
+async function callsOf(params: Parameters<StableDiffusion['txt2img']>[0]) {
+  const calls: string[] = [];
+  const unet = LoadedModel.prototype.unet;
+  LoadedModel.prototype.unet = function (this: LoadedModel, ...args: Parameters<typeof unet>): Promise<Tensor> {
+    calls.push(this.path === refinerPath ? 'R' : 'B');
+    return unet.apply(this, args);
+  };
+  try {
+    const result = await sd.txt2img(params);
+    return { calls: calls.join(''), result };
+  } finally {
+    LoadedModel.prototype.unet = unet;
+  }
+}
+
+test('DDIM: the ratio is (999 − t) / 1000 of the timestep itself; refiner_switch_by_sample_steps counts model calls', { skip }, async () => {
+  // DDIM with 8 steps calls the model at t = 876, 751, 626, 501, 376, 251, 126: ratios 0.123 … 0.498 stay below 0.5.
+  const ddim = { ...BASE, samplerName: 'DDIM', scheduler: 'Automatic' };
+  const byTimestep = await callsOf(defaultTxt2ImgParams({ ...ddim, refiner: refiner(0.5) }));
+  assert.equal(byTimestep.calls, 'BBBBRRR');
+  // By model calls: call i switches when i / steps ≥ 0.3 (A1111 total_steps = 8), i.e. from call 3; the infotext says so.
+  const options = { ...defaultTxt2ImgParams().options, refiner_switch_by_sample_steps: true };
+  const bySteps = await callsOf(defaultTxt2ImgParams({ ...ddim, refiner: refiner(0.3), options }));
+  assert.equal(bySteps.calls, 'BBBRRRR');
+  assert.match(bySteps.result.images[0].infotext, /Refiner switch by sampling steps: True, Refiner: tiny-refiner \[0123456789\], Refiner switch at: 0\.3/);
+});
+
 test('hires fix: the refiner acts in the second pass by default, in the first with hires_fix_refiner_pass', { skip }, async () => {
   const hires = {
     scale: 2,
