@@ -5,7 +5,15 @@ export { approxCheapPreview, type LatentPreviewFormat, type PreviewImage } from 
 export { TAESD_FILES, TaesdPreview } from './pipeline/taesd-preview.ts';
 export { drawGridAnnotations, GRID_FONT_FILE, type GridAnnotation, gridColor, imageGrid, pasteRgb, type RgbImage } from './image/grid.ts';
 export { PIXEL_UPSCALERS, type PixelUpscaler, resizePixels } from './image/resize.ts';
-export { EXTRAS_UPSCALERS, type ExtrasUpscaleParams, type ExtrasUpscaler, extrasUpscale, extrasUpscalePlan, type PostprocessInfo } from './image/extras-upscale.ts';
+export {
+  EXTRAS_UPSCALERS,
+  type ExtrasUpscaleParams,
+  type ExtrasUpscaler,
+  extrasUpscale,
+  extrasUpscalePlan,
+  type PostprocessInfo,
+  postprocessingText,
+} from './image/extras-upscale.ts';
 export { type PilFilter, pilResize } from './image/pil-resize.ts';
 export { combineTiles, splitTiles, type Tile, type TileGrid } from './image/tiles.ts';
 export { matchedNoise } from './image/matched-noise.ts';
@@ -75,6 +83,15 @@ export { DEFAULT_MODEL_FILE, DEFAULT_MODEL_NOTICE, ensureDefaultModel } from './
 export type { ModelConfig } from './checkpoint/config.ts';
 export { SAMPLERS, SCHEDULERS, resolveSamplerAndScheduler, samplersResponse, schedulersResponse } from './sampling/registry.ts';
 export { ControlNetCatalog, type ControlNetEntry } from './checkpoint/controlnet-catalog.ts';
-export { detectMap, findPreprocessor, KNOWN_MODULES, PREPROCESSORS, resolveSliders, type Preprocessor, type Slider } from './image/preprocessors.ts';
+export {
+  detectMap,
+  findPreprocessor,
+  KNOWN_MODULES,
+  PREPROCESSORS,
+  resolveSliders,
+  type Preprocessor,
+  type Slider,
+  unavailableReason,
+} from './image/preprocessors.ts';
 export { CONTROL_MODES, type ControlMode } from './pipeline/control.ts';
 export type { ControlNetUnitParams } from './pipeline/control-units.ts';
