@@ -150,7 +150,9 @@ test('routing: a job goes to the idle worker that already has its checkpoint loa
     const y = body.workers.find((w) => w.id === yWorker);
     return y?.loaded_model === Y && y.state === 'idle' ? true : undefined;
   });
-  for (const model of [X, Y, X, Y, X]) {
+  // Same-model runs too: idle workers otherwise take turns (BZPOPMIN serves the longest-blocked first), which alone
+  // would match an alternating order.
+  for (const model of [X, X, Y, Y, X, Y]) {
     const res = await submit(B, { steps: 2, override_settings: { sd_model_checkpoint: model } });
     const done = await finished(A, ((await res.json()) as { id: string }).id);
     assert.equal(done.status, 'succeeded');

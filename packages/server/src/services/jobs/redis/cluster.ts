@@ -268,7 +268,7 @@ export class RedisCluster implements ClusterQueue {
   /**
    * Routing by loaded model, as a claim step: a worker that takes a job asking for a checkpoint it has not loaded,
    * while another worker is idle with that checkpoint loaded (heartbeats), gives the job back for a moment
-   * (BullMQ delayed, 250 ms, same priority) so that the other takes it; at most MAX_DEFERRALS times per job, so a
+   * (BullMQ delayed 50 ms, same priority; this worker pauses 0.5 s) so that the other takes it; at most MAX_DEFERRALS times per job, so a
    * job never waits on a busy or vanished worker. Otherwise the job runs here.
    */
   private async take(job: Job, token: string | undefined): Promise<string> {
@@ -280,7 +280,9 @@ export class RedisCluster implements ClusterQueue {
       if (better) {
         this.options.log?.(`worker ${this.workerId}: job ${job.data.id} wants ${wanted}, loaded on idle ${better.id}: handing it over`);
         await job.updateData({ ...job.data, deferrals: deferrals + 1 });
-        await job.moveToDelayed(Date.now() + 250, token);
+        await job.moveToDelayed(Date.now() + 50, token);
+        // Not fetching for a moment: this worker would otherwise wake first for the job it just gave back.
+        await new Promise((r) => setTimeout(r, 500));
         throw new DelayedError();
       }
     }
