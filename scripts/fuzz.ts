@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import { buildApp } from '../packages/server/src/app.ts';
 import { FakeGenerator } from '../packages/server/test/helpers/fake-generator.ts';
-import { type FuzzReport, formatReport, runFuzz } from '../packages/server/test/helpers/fuzz.ts';
+import { type FuzzReport, formatReport, PLAUSIBLE_FIELDS, runFuzz } from '../packages/server/test/helpers/fuzz.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,7 +33,15 @@ console.log(`fuzz: ${runs} cases, seed ${seed} (replay: npm run fuzz -- --runs $
 const progress = (done: number, r: FuzzReport) => {
   if (done % 1000 === 0) console.log(`  ${done}/${runs}: ${r.failures.length} failures`);
 };
-const report = await runFuzz({ base, numRuns: runs, seed, headers, timeoutMs: Number(values['timeout-ms']), onProgress: progress });
+const report = await runFuzz({
+  base,
+  numRuns: runs,
+  seed,
+  headers,
+  timeoutMs: Number(values['timeout-ms']),
+  onProgress: progress,
+  fieldOverrides: PLAUSIBLE_FIELDS,
+});
 await app.close();
 console.log(formatReport(report, 50));
 console.log('  by operation:');

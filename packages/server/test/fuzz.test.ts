@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { formatReport, runFuzz, TINY_PNG } from './helpers/fuzz.ts';
+import { formatReport, PLAUSIBLE_FIELDS, runFuzz, TINY_PNG } from './helpers/fuzz.ts';
 import { startTestServer } from './helpers/http.ts';
 import { needFiles, startTinyEngineServer } from './helpers/tiny-engine.ts';
 
@@ -27,7 +27,7 @@ const numRuns = Number(process.env.FUZZ_RUNS ?? 1000);
 
 test(`fuzz: ${numRuns} cases from /openapi.json against the fake generator (seed ${seed})`, async () => {
   const server = await startTestServer({ limits: FUZZ_LIMITS, bodyLimit: 8 * 1024 * 1024 });
-  const report = await runFuzz({ base: server.url, numRuns, seed, timeoutMs: 15_000 });
+  const report = await runFuzz({ base: server.url, numRuns, seed, timeoutMs: 15_000, fieldOverrides: PLAUSIBLE_FIELDS });
   console.log(formatReport(report, 20));
   assert.equal(report.cases, numRuns);
   assert.ok(Object.keys(report.byOp).length >= 50, `${Object.keys(report.byOp).length} operations hit`);

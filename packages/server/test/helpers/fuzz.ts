@@ -422,6 +422,34 @@ export function requestArb(
   return fc.oneof({ weight: 20, arbitrary: fc.oneof(...ops) }, { weight: 1, arbitrary: unknownRoute });
 }
 
+/**
+ * Overrides for the broad runs: names the server knows half of the time (else nearly every valid-shaped job would
+ * stop at "unknown sampler/type" and the code behind it would never be fuzzed), and sizes the fake draws quickly.
+ */
+export const PLAUSIBLE_FIELDS: Record<string, fc.Arbitrary<unknown>> = {
+  type: fc.oneof(fc.constantFrom('txt2img', 'img2img', 'extra-single-image', 'extra-batch-images'), fc.string({ maxLength: 12 })),
+  sampler_name: fc.oneof(fc.constantFrom('Euler a', 'DPM++ 2M', 'DDIM', null), fc.string({ maxLength: 12 })),
+  scheduler: fc.oneof(fc.constantFrom('Automatic', 'Karras', null), fc.string({ maxLength: 12 })),
+  upscaler_1: fc.oneof(fc.constantFrom('None', 'Lanczos', 'Nearest'), fc.string({ maxLength: 12 })),
+  width: fc.oneof(fc.constantFrom(8, 32, 64, 128), fc.integer({ min: -10, max: 300 })),
+  height: fc.oneof(fc.constantFrom(8, 32, 64, 128), fc.integer({ min: -10, max: 300 })),
+  steps: fc.integer({ min: 0, max: 10 }),
+  image: fc.oneof(fc.constant(TINY_PNG), badImages),
+  init_images: fc.oneof(fc.constant([TINY_PNG]), fc.array(badImages, { maxLength: 2 })),
+  params: fc.record({
+    prompt: fc.string({ maxLength: 30 }),
+    width: fc.constantFrom(32, 64),
+    height: fc.constant(64),
+    steps: fc.integer({ min: 1, max: 4 }),
+    image: fc.constant(TINY_PNG),
+    init_images: fc.constant([TINY_PNG]),
+  }),
+  response_format: fc.oneof(fc.constantFrom('b64_json', 'url'), fc.string({ maxLength: 8 })),
+  preview: fc.oneof(fc.constantFrom(false, true, 2), fc.integer({ min: -3, max: 5 })),
+  webhook: fc.oneof(fc.constant(null), fc.record({ url: fc.oneof(fc.webUrl(), fc.string()) })),
+  id: fc.oneof(fc.constant(null), fc.uuid(), fc.string({ maxLength: 20 })),
+};
+
 // ─── checking answers ────────────────────────────────────────────────────────────────────────────────────────
 
 /** The error bodies this API documents (spec §1.5): FastAPI's, A1111's, and OpenAI's on /v1/*. */
