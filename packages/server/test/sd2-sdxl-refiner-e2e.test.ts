@@ -106,6 +106,15 @@ test('refiner over HTTP: switch_at 0.5 changes the image and writes Refiner keys
   assert.equal(none.body.images[0], plain.body.images[0]);
 });
 
+test('a selected script keeps the request refiner for each of its generations (prompt matrix)', { skip }, async () => {
+  const job = { ...ASTRONAUT, prompt: 'a cat|red', steps: 4, sampler_name: 'Euler a', script_name: 'Prompt matrix', script_args: [], ...on('tiny-sdxl') };
+  const r = await post('txt2img', { ...job, refiner_checkpoint: 'tiny-sdxl-refiner', refiner_switch_at: 0.5 });
+  assert.equal(r.status, 200, JSON.stringify(r.body).slice(0, 300));
+  const info = JSON.parse(r.body.info);
+  assert.ok(info.infotexts.length >= 2);
+  for (const text of info.infotexts) assert.match(text, /Refiner: tiny-sdxl-refiner \[[0-9a-f]{10}\], Refiner switch at: 0\.5/);
+});
+
 test('refiner over HTTP in img2img: 0.5 differs from no refiner and writes the keys', { skip }, async () => {
   const rgb = new Uint8Array(64 * 64 * 3).map((_, i) => (i * 37) % 256);
   const init = encodePng(rgb, 64, 64).toString('base64');

@@ -24,7 +24,7 @@ import type { ScriptExecutor } from './scripts/types.ts';
 import { ApiError } from './errors.ts';
 import { LivePreview, previewOf } from './live-preview.ts';
 import type { OptionsStore } from './options-store.ts';
-import { resolveRefiner } from './refiner.ts';
+import { type RefinerRequest, resolveRefiner } from './refiner.ts';
 import { withHiresCheckpoint } from './hires-checkpoint.ts';
 import { PromptStyles } from './styles.ts';
 import { checkVaeName, listVaeFiles, type VaeFile, vaeDirsFromFlags } from './vae-files.ts';
@@ -120,7 +120,7 @@ export class SdService {
   /** Inside the queue: the right checkpoint is loaded first (§4.3, §9.5), then the engine runs. */
   private async runTxt2img(job: Txt2ImgJob, hooks: GenerationHooks): Promise<Txt2ImgResult> {
     // A selected script (services/scripts) runs the whole job: all its generations inside this one queue job.
-    if (job.script) return job.script.run(this.scriptExecutor(), hooks);
+    if (job.script) return job.script.run(this.scriptExecutor(job.refiner), hooks);
     await this.ensureCheckpoint(job.checkpointOverride);
     const refiner = await resolveRefiner(this.generator, job.refiner);
     const params = await withHiresCheckpoint(this.generator, job.params, job.hrCheckpoint);
@@ -225,7 +225,7 @@ export class SdService {
 
   /** Inside the queue: checkpoint first, then the engine's img2img. */
   private async runImg2img(job: Img2ImgJob, hooks: GenerationHooks): Promise<Img2ImgResult> {
-    if (job.script) return job.script.run(this.scriptExecutor(), hooks);
+    if (job.script) return job.script.run(this.scriptExecutor(job.refiner), hooks);
     const { img2img } = this.generator;
     if (!img2img) throw new ApiError('UNSUPPORTED_PARAM', "this server's generator cannot run img2img");
     await this.ensureCheckpoint(job.checkpointOverride);
@@ -233,12 +233,16 @@ export class SdService {
     return img2img.call(this.generator, { ...this.styles.apply(job.params), infotextVersion: this.version, ...(refiner ? { refiner } : {}) }, hooks);
   }
 
-  /** What a script generates with: the cell's checkpoint first, styles applied, txt2img or img2img by its params. */
-  private scriptExecutor(): ScriptExecutor {
+  /**
+   * What a script generates with: the cell's checkpoint first, styles applied, the job's refiner (unless the cell set
+   * one), txt2img or img2img by its params.
+   */
+  private scriptExecutor(refinerRequest: RefinerRequest | null = null): ScriptExecutor {
     return {
       generate: async (params, checkpoint, hooks) => {
         await this.ensureCheckpoint(checkpoint);
-        const styled = { ...this.styles.apply(params), infotextVersion: this.version };
+        const refiner = params.refiner === undefined ? await resolveRefiner(this.generator, refinerRequest) : params.refiner;
+        const styled = { ...this.styles.apply(params), infotextVersion: this.version, ...(refiner ? { refiner } : {}) };
         if (!('initImages' in styled)) return this.generator.txt2img(styled, hooks);
         if (!this.generator.img2img) throw new ApiError('UNSUPPORTED_PARAM', "this server's generator cannot run img2img");
         return this.generator.img2img(styled, hooks);
