@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { describe, test } from 'node:test';
 import { isPublicRoute, PUBLIC_ROUTES, registeredRoutes } from '../src/plugins/security.ts';
+import sharp from 'sharp';
 import { startTestServer } from './helpers/http.ts';
+
+const tinyPng = async () =>
+  (
+    await sharp({ create: { width: 16, height: 16, channels: 3, background: '#336699' } })
+      .png()
+      .toBuffer()
+  ).toString('base64');
 
 const BASIC_SECRET = 'pw-Qx7-basic-secret';
 const API_KEY = 'sk-Zr9-api-key-secret';
@@ -219,6 +227,29 @@ describe('foreign origins', async () => {
       assert.equal((await cors.request('/sdapi/v1/samplers', { headers: { origin } })).status, 403, origin);
       const pre = await cors.request('/sdapi/v1/txt2img', { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
       assert.equal(pre.status, 403, `preflight from ${origin}`);
+    }
+  });
+
+  test('job images (and kept inputs) are served as images with nosniff', async () => {
+    const created = await plain.request('/sdapi/v2/jobs', {
+      method: 'POST',
+      json: { type: 'img2img', params: { steps: 2, width: 64, height: 64, init_images: [await tinyPng()] } },
+    });
+    assert.equal(created.status, 202);
+    const { id } = await created.json();
+    let job: { status: string } = { status: 'queued' };
+    for (let i = 0; i < 200 && job.status !== 'succeeded' && job.status !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      job = await (await plain.request(`/sdapi/v2/jobs/${id}`)).json();
+    }
+    assert.equal(job.status, 'succeeded');
+    for (const path of [`/sdapi/v2/jobs/${id}/images/0`, `/sdapi/v2/jobs/${id}/inputs/init_images/0`]) {
+      const res = await plain.request(path);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      assert.equal(res.status, 200, path);
+      assert.match(res.headers.get('content-type') ?? '', /^image\/(png|jpeg|webp)$/, path);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+      assert.equal(bytes.subarray(1, 4).toString(), 'PNG', path);
     }
   });
 
