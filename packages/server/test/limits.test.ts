@@ -167,6 +167,22 @@ describe('per-client queue quota', async () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.equal((await server.request('/sdapi/v1/txt2img', { method: 'POST', json: SMALL })).status, 200);
+    // A client that hangs up on a sync request still has its job running: it keeps the slot until the job ends.
+    const hangUp = new AbortController();
+    const abandoned = server.request('/sdapi/v1/txt2img', { method: 'POST', json: { ...SMALL, steps: 10 }, signal: hangUp.signal }).catch(() => 'aborted');
+    await new Promise((r) => setTimeout(r, 60));
+    hangUp.abort();
+    assert.equal(await abandoned, 'aborted');
+    const second = await server.request('/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: { ...SMALL, steps: 10 } } });
+    assert.equal(second.status, 202, 'one slot left');
+    assert.equal((await server.request('/sdapi/v1/txt2img', { method: 'POST', json: SMALL })).status, 429, 'the abandoned job still counts');
+    const secondId = (await second.json()).id;
+    for (let i = 0; i < 200; i++) {
+      const job = await (await server.request(`/sdapi/v2/jobs/${secondId}`)).json();
+      if (job.status === 'succeeded' || job.status === 'failed') break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal((await server.request('/sdapi/v1/txt2img', { method: 'POST', json: SMALL })).status, 200);
     const caps = await (await server.request('/sdapi/v2/capabilities')).json();
     assert.equal(caps.limits.max_queued_per_client, 2);
   });

@@ -20,8 +20,6 @@ export const GENERATION_ROUTES: ReadonlySet<string> = new Set([
   '/v1/images/generations',
 ]);
 const SIZED_ROUTES = new Set(['/sdapi/v1/txt2img', '/sdapi/v1/img2img', '/sdapi/v2/jobs', '/v1/images/generations']);
-/** Routes that only queue a job and answer at once: the job stays the client's until it finishes. */
-const ASYNC_ROUTES = new Set(['/sdapi/v2/jobs']);
 
 const RETRY_AFTER_SECONDS = 5;
 
@@ -94,9 +92,9 @@ export function registerLimits(app: FastifyInstance, limits: RequestLimits, jobs
   app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
     const client = (request as Admitted)[ADMITTED];
     if (client === undefined) return;
-    const url = request.routeOptions.url;
+    // The job keeps the slot until it ends: async jobs by design, and sync ones whose client hung up (onResponse
+    // fires on the disconnect, but the job runs on, as in A1111). A finished job is dropped at the next count.
     const id = reply.getHeader('x-job-id');
-    const queued = url !== undefined && ASYNC_ROUTES.has(url) && reply.statusCode < 300 && typeof id === 'string';
-    quota.release(client, queued ? id : undefined);
+    quota.release(client, typeof id === 'string' ? id : undefined);
   });
 }
