@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { decodePng, encodePng } from '@sdapi/engine';
+import { decodePng, encodePng, encodePngRgba } from '@sdapi/engine';
 import { buildApp } from '@sdapi/server';
 import { FakeGenerator } from '../../server/test/helpers/fake-generator.ts';
 
@@ -28,6 +28,14 @@ function sdapi(args: string[]): Promise<{ code: number; stdout: string; stderr: 
 
 const W = 20;
 const H = 12;
+writeFileSync(
+  join(dir, 'in-rgba.png'),
+  encodePngRgba(
+    new Uint8Array(W * H * 4).map((_, i) => (i % 4 === 3 ? (i * 5) & 0xff : (i * 37) & 0xff)),
+    W,
+    H,
+  ),
+);
 writeFileSync(
   join(dir, 'in.png'),
   encodePng(
@@ -56,6 +64,12 @@ test('in-process and --remote upscales give the same file', async () => {
   const boxed = await sdapi(['upscale', 'in.png', '-o', 'box.png', '--remote', url, '--width', '64', '--height', '32', '--upscaler', 'Nearest']);
   assert.equal(boxed.code, 0, boxed.stderr);
   assert.deepEqual([decodePng(readFileSync(join(dir, 'box.png'))).width, decodePng(readFileSync(join(dir, 'box.png'))).height], [64, 32]);
+  // RGBA stays RGBA, the same way on both sides.
+  const rgbaLocal = await sdapi(['upscale', 'in-rgba.png', '-o', 'rgba-local.png', '--upscaler', 'Lanczos']);
+  const rgbaRemote = await sdapi(['upscale', 'in-rgba.png', '-o', 'rgba-remote.png', '--remote', url, '--upscaler', 'Lanczos']);
+  assert.equal(rgbaLocal.code + rgbaRemote.code, 0, rgbaLocal.stderr + rgbaRemote.stderr);
+  assert.equal(decodePng(readFileSync(join(dir, 'rgba-local.png'))).hasAlpha, true);
+  assert.deepEqual(readFileSync(join(dir, 'rgba-remote.png')), readFileSync(join(dir, 'rgba-local.png')));
   const unknown = await sdapi(['upscale', 'in.png', '-o', 'x.png', '--remote', url, '--upscaler', 'R-ESRGAN 4x+']);
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.stderr, /could not find upscaler named "R-ESRGAN 4x\+"/);

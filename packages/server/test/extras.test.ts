@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodePng, encodePng, extrasUpscale } from '@sdapi/engine';
+import { decodePng, encodePng, encodePngRgba, extrasUpscale } from '@sdapi/engine';
 import { startTestServer } from './helpers/http.ts';
 import { collectEvents } from './helpers/sse.ts';
 
@@ -37,6 +37,21 @@ test('mode 0: Lanczos by 2 doubles the image; html_info, chunks and pixels as th
     { resizeMode: 0, upscalingResize: 2, width: 512, height: 512, crop: true, upscaler1: 'Lanczos', upscaler2: 'None', upscaler2Visibility: 0 },
   );
   assert.deepEqual(png.rgb, expected.image.data);
+});
+
+test('RGBA stays RGBA (resampled premultiplied, as Pillow); the mode 1 crop canvas makes it RGB', async () => {
+  const rgba = new Uint8Array(W * H * 4).map((_, i) => (i % 4 === 3 ? (i * 7) & 0xff : (i * 53) & 0xff));
+  const b64 = encodePngRgba(rgba, W, H).toString('base64');
+  const { json } = await single({ image: b64, upscaler_1: 'Lanczos' });
+  const png = decodePng(Buffer.from(json.image, 'base64'));
+  assert.equal(png.hasAlpha, true);
+  const expected = extrasUpscale(
+    { width: W, height: H, channels: 4, data: rgba },
+    { resizeMode: 0, upscalingResize: 2, width: 512, height: 512, crop: true, upscaler1: 'Lanczos', upscaler2: 'None', upscaler2Visibility: 0 },
+  );
+  assert.deepEqual(png.rgba, expected.image.data);
+  const cropped = await single({ image: b64, upscaler_1: 'Lanczos', resize_mode: 1, upscaling_resize_w: 32, upscaling_resize_h: 32 });
+  assert.equal(decodePng(Buffer.from(cropped.json.image, 'base64')).hasAlpha, false);
 });
 
 test('mode 0 rounds the size down to a multiple of 8, as A1111; scale 0.5 shrinks', async () => {

@@ -10,6 +10,7 @@ import { decodeImage, type ExtrasInput } from '@sdapi/client';
 import {
   decodeImage as decodeImageFile,
   encodePng,
+  encodePngRgba,
   EXTRAS_UPSCALERS,
   type ExtrasUpscaler,
   extrasUpscale,
@@ -119,8 +120,12 @@ async function localUpscale(bytes: Uint8Array, fields: ExtrasInput): Promise<{ i
   } catch (e) {
     throw new CliError(`cannot read the input image: ${(e as Error).message}`);
   }
-  const rgb = new Uint8Array(decoded.width * decoded.height * 3);
-  for (let i = 0, j = 0; i < decoded.rgba.length; i += 4, j += 3) rgb.set(decoded.rgba.subarray(i, i + 3), j);
+  // RGBA stays RGBA (as A1111 keeps it); everything else becomes RGB.
+  let data = decoded.rgba;
+  if (!decoded.hasAlpha) {
+    data = new Uint8Array(decoded.width * decoded.height * 3);
+    for (let i = 0, j = 0; i < decoded.rgba.length; i += 4, j += 3) data.set(decoded.rgba.subarray(i, i + 3), j);
+  }
   const params = {
     resizeMode: (fields.resize_mode ?? 0) as 0 | 1,
     upscalingResize: scale,
@@ -133,10 +138,11 @@ async function localUpscale(bytes: Uint8Array, fields: ExtrasInput): Promise<{ i
   };
   const plan = extrasUpscalePlan(decoded.width, decoded.height, params);
   if (plan.width < 1 || plan.height < 1) throw new CliError(`the result would be ${plan.width}x${plan.height} (sizes round down to a multiple of 8)`);
-  const { image, info } = extrasUpscale({ width: decoded.width, height: decoded.height, channels: 3, data: rgb }, params);
+  const { image, info } = extrasUpscale({ width: decoded.width, height: decoded.height, channels: decoded.hasAlpha ? 4 : 3, data }, params);
   const postprocessing = postprocessingText(info);
   const parameters = decoded.text.parameters ?? (decoded.userComment || undefined);
-  const png = encodePng(image.data, image.width, image.height, parameters === undefined ? { postprocessing } : { parameters, postprocessing });
+  const text: Record<string, string> = parameters === undefined ? { postprocessing } : { parameters, postprocessing };
+  const png = image.channels === 4 ? encodePngRgba(image.data, image.width, image.height, text) : encodePng(image.data, image.width, image.height, text);
   const html = postprocessing.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#x27;');
   return { image: png.toString('base64'), html_info: `<p>${html}</p>` };
 }

@@ -35,8 +35,22 @@ function maxDiff(a: Uint8Array, b: Uint8Array): number {
 }
 
 const CASES: [string, Partial<ExtrasUpscaleParams>, [string, string | number][]][] = [
-  ['extras_by2.5_lanczos.png', { upscalingResize: 2.5 }, [['Postprocess upscale by', 2.5], ['Postprocess upscaler', 'Lanczos']]],
-  ['extras_by0.7_nearest.png', { upscalingResize: 0.7, upscaler1: 'Nearest' }, [['Postprocess upscale by', 0.7], ['Postprocess upscaler', 'Nearest']]],
+  [
+    'extras_by2.5_lanczos.png',
+    { upscalingResize: 2.5 },
+    [
+      ['Postprocess upscale by', 2.5],
+      ['Postprocess upscaler', 'Lanczos'],
+    ],
+  ],
+  [
+    'extras_by0.7_nearest.png',
+    { upscalingResize: 0.7, upscaler1: 'Nearest' },
+    [
+      ['Postprocess upscale by', 0.7],
+      ['Postprocess upscaler', 'Nearest'],
+    ],
+  ],
   [
     'extras_to100x60_crop_nearest_lanczos0.3.png',
     { resizeMode: 1, width: 100, height: 60, upscaler1: 'Nearest', upscaler2: 'Lanczos', upscaler2Visibility: 0.3 },
@@ -71,7 +85,10 @@ test('upscaler_1 None does nothing, even with upscaler_2; mode 1 without crop ke
   const free = extrasUpscale(input, { ...base, resizeMode: 1, width: 100, height: 60, crop: false });
   // scale = max(100/37, 60/29) = 2.7027 → 100 x 78.4 → multiples of 8: 96 x 72
   assert.deepEqual([free.image.width, free.image.height], [96, 72]);
-  assert.deepEqual(free.info, [['Postprocess upscale to', '100x60'], ['Postprocess upscaler', 'Lanczos']]);
+  assert.deepEqual(free.info, [
+    ['Postprocess upscale to', '100x60'],
+    ['Postprocess upscaler', 'Lanczos'],
+  ]);
 });
 
 test('blend: visibility 0 and 1 give the inputs, 0.5 the truncated mean', () => {
@@ -80,4 +97,23 @@ test('blend: visibility 0 and 1 give the inputs, 0.5 the truncated mean', () => 
   assert.deepEqual([...blend(a, b, 0).data], [0, 100, 255]);
   assert.deepEqual([...blend(a, b, 1).data], [255, 101, 0]);
   assert.deepEqual([...blend(a, b, 0.5).data], [127, 100, 127]);
+});
+
+test('RGBA stays RGBA and is resampled premultiplied, as Pillow does (×2.5 Lanczos; ×2 Nearest + Lanczos at 0.4)', () => {
+  const png = decodePng(readFileSync(join(DIR, 'in_rgba.png')));
+  const rgba = pixels(png.width, png.height, 4, png.rgba);
+  const cases: [string, Partial<ExtrasUpscaleParams>][] = [
+    ['extras_rgba_by2.5_lanczos.png', { upscalingResize: 2.5 }],
+    ['extras_rgba_by2_nearest_lanczos0.4.png', { upscaler1: 'Nearest', upscaler2: 'Lanczos', upscaler2Visibility: 0.4 }],
+  ];
+  for (const [file, params] of cases) {
+    const expected = decodePng(readFileSync(join(DIR, file)));
+    const out = extrasUpscale(rgba, { ...base, ...params });
+    assert.deepEqual([out.image.width, out.image.height, out.image.channels], [expected.width, expected.height, 4]);
+    const d = maxDiff(out.image.data, expected.rgba);
+    console.log(`# ${file}: max difference ${d}`);
+    assert.equal(d, 0);
+  }
+  const cropped = extrasUpscale(rgba, { ...base, resizeMode: 1, width: 64, height: 64 });
+  assert.equal(cropped.image.channels, 3, 'the crop canvas is RGB');
 });

@@ -10,10 +10,12 @@
  *   fixes the size. Downscales (s < 1) are therefore a plain Lanczos resize.
  * - `upscaler_2` with visibility > 0 runs the same from the original image, and the two are blended
  *   (Pillow `Image.blend`: a + v·(b − a), truncated).
+ * - RGBA images stay RGBA (Pillow resamples them premultiplied for Lanczos, as `resize` does for RGBA); the crop
+ *   canvas is RGB, so a cropped result loses its alpha, as in A1111.
  * Model upscalers (ESRGAN, DAT, SwinIR, …) are not implemented.
  */
 import { PyFloat, quote } from '../pipeline/infotext.ts';
-import { type Pixels, pixels } from './compose.ts';
+import { type Pixels, pixels, premultiply, unpremultiply } from './compose.ts';
 import { pilResize } from './pil-resize.ts';
 
 export const EXTRAS_UPSCALERS = ['None', 'Lanczos', 'Nearest'] as const;
@@ -51,7 +53,7 @@ export function extrasUpscalePlan(srcWidth: number, srcHeight: number, p: Extras
   return { scale, width: multipleOf8(srcWidth * scale), height: multipleOf8(srcHeight * scale) };
 }
 
-/** Runs the upscale step on an RGB (or L) image. */
+/** Runs the upscale step on an RGB or RGBA image. */
 export function extrasUpscale(img: Pixels, p: ExtrasUpscaleParams): { image: Pixels; info: PostprocessInfo } {
   const info = new Map<string, string | number>();
   if (p.upscaler1 === 'None') return { image: img, info: [] };
@@ -90,10 +92,16 @@ export function pixelUpscale(img: Pixels, scale: number, upscaler: 'Lanczos' | '
   for (let i = 0; i < 3; i++) {
     if (out.width >= destW && out.height >= destH && (i > 0 || scale !== 1)) break;
     const before = [out.width, out.height];
-    out = pilResize(out, Math.trunc(out.width * scale), Math.trunc(out.height * scale), upscaler === 'Nearest' ? 'nearest' : 'lanczos');
+    out = resize(out, Math.trunc(out.width * scale), Math.trunc(out.height * scale), upscaler === 'Nearest' ? 'nearest' : 'lanczos');
     if (before[0] === out.width && before[1] === out.height) break;
   }
-  return out.width === destW && out.height === destH ? out : pilResize(out, destW, destH, 'lanczos');
+  return out.width === destW && out.height === destH ? out : resize(out, destW, destH, 'lanczos');
+}
+
+/** Pillow's `Image.resize`: RGBA goes through premultiplied RGBa for every filter but NEAREST. */
+function resize(img: Pixels, width: number, height: number, filter: 'lanczos' | 'nearest'): Pixels {
+  if (img.channels !== 4 || filter === 'nearest' || (img.width === width && img.height === height)) return pilResize(img, width, height, filter);
+  return unpremultiply(pilResize(premultiply(img), width, height, filter));
 }
 
 /** Python's `int(x // 8 * 8)` for x ≥ 0. */
@@ -101,17 +109,22 @@ function multipleOf8(x: number): number {
   return Math.floor(x / 8) * 8;
 }
 
-/** `Image.new("RGB", (w, h))` + `paste(img, (w//2 − W//2, h//2 − H//2))`: crops what overhangs, black elsewhere. */
+/**
+ * `Image.new("RGB", (w, h))` + `paste(img, (w//2 − W//2, h//2 − H//2))`: crops what overhangs, black elsewhere;
+ * an RGBA image's colour bytes are copied as they are (Pillow stores both with 4 bytes a pixel), its alpha dropped.
+ */
 function centreOnCanvas(img: Pixels, width: number, height: number): Pixels {
-  const out = pixels(width, height, img.channels);
+  const out = pixels(width, height, 3);
   const x0 = Math.floor(width / 2) - Math.floor(img.width / 2);
   const y0 = Math.floor(height / 2) - Math.floor(img.height / 2);
   for (let y = Math.max(0, y0); y < Math.min(height, y0 + img.height); y++) {
     const xs = Math.max(0, x0);
     const xe = Math.min(width, x0 + img.width);
     if (xe <= xs) continue;
-    const src = ((y - y0) * img.width + (xs - x0)) * img.channels;
-    out.data.set(img.data.subarray(src, src + (xe - xs) * img.channels), (y * width + xs) * img.channels);
+    for (let x = xs; x < xe; x++) {
+      const src = ((y - y0) * img.width + (x - x0)) * img.channels;
+      out.data.set(img.data.subarray(src, src + 3), (y * width + x) * 3);
+    }
   }
   return out;
 }

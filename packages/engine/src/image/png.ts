@@ -30,20 +30,24 @@ export function encodePng(rgb: Uint8Array, width: number, height: number, text: 
     throw new RangeError(`encodePng: rgb has ${rgb.length} bytes, expected ${width}x${height}x3 = ${width * height * 3}`);
   }
   const data = Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength);
-  const png = PNG.sync.write({ width, height, data }, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  return withText(PNG.sync.write({ width, height, data }, { colorType: 2, inputColorType: 2, inputHasAlpha: false }), text);
+}
+
+/** Splices text chunks in after IHDR. */
+function withText(png: Buffer, text: Record<string, string>): Buffer {
   const chunks = Object.entries(text).map(([key, value]) => textChunk(key, value));
   if (chunks.length === 0) return png;
   const afterIhdr = SIGNATURE.length + 8 + 13 + 4; // IHDR: length + type, 13 data bytes, CRC
   return Buffer.concat([png.subarray(0, afterIhdr), ...chunks, png.subarray(afterIhdr)]);
 }
 
-/** Encodes 8-bit RGBA pixels as an RGBA PNG (lossless, alpha kept), e.g. a job's input image as the engine saw it. */
-export function encodePngRgba(rgba: Uint8Array, width: number, height: number): Buffer {
+/** Encodes 8-bit RGBA pixels as an RGBA PNG (lossless, alpha kept) with optional text chunks (as encodePng). */
+export function encodePngRgba(rgba: Uint8Array, width: number, height: number, text: Record<string, string> = {}): Buffer {
   if (rgba.length !== width * height * 4) {
     throw new RangeError(`encodePngRgba: rgba has ${rgba.length} bytes, expected ${width}x${height}x4 = ${width * height * 4}`);
   }
   const data = Buffer.from(rgba.buffer, rgba.byteOffset, rgba.byteLength);
-  return PNG.sync.write({ width, height, data }, { colorType: 6, inputColorType: 6, inputHasAlpha: true });
+  return withText(PNG.sync.write({ width, height, data }, { colorType: 6, inputColorType: 6, inputHasAlpha: true }), text);
 }
 
 /** Decodes a PNG into RGBA/RGB pixels plus its text chunks. Throws on a malformed file. */

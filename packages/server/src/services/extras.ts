@@ -4,17 +4,20 @@
  * (progress job `extras`, `job_count` = images), and the A1111 response pieces (`html_info`, PNG text chunks).
  * The upscale itself is the engine's (image/extras-upscale.ts, Pillow-exact). Deviations from A1111, on purpose:
  * unknown upscalers are a 422 listing the valid names (A1111: 500 AssertionError); GFPGAN/CodeFormer visibility
- * > 0 is a 422 (no face restorer weights here; A1111 runs them); RGBA inputs come back as RGB (alpha dropped;
- * A1111 keeps RGBA PNGs unless it crops).
+ * > 0 is a 422 (no face restorer weights here; A1111 runs them). RGBA inputs stay RGBA as in A1111 (also
+ * grey+alpha ones, which A1111 turns into RGB).
  */
 import {
   EXTRAS_UPSCALERS,
   type ExtrasUpscaleParams,
   type ExtrasUpscaler,
   encodeImage,
+  encodePng,
+  encodePngRgba,
   extrasUpscale,
   extrasUpscalePlan,
   type GenerationHooks,
+  type Pixels,
   postprocessingText,
 } from '@sdapi/engine';
 import type { ExtrasSingleImageRequest, ValidationIssue } from '@sdapi/protocol';
@@ -29,9 +32,8 @@ export const EXTRAS_MAX_SIDE = 16384;
 export const EXTRAS_MAX_PIXELS = 8192 * 8192;
 
 export interface ExtrasInputImage {
-  width: number;
-  height: number;
-  rgb: Uint8Array;
+  /** RGB, or RGBA when the input has alpha (A1111 keeps RGBA; other modes become RGB). */
+  pixels: Pixels;
   /** The input's `parameters` infotext (PNG chunk or EXIF UserComment), kept on the output as A1111 does. */
   parameters: string | null;
 }
@@ -42,9 +44,8 @@ export interface ExtrasJob {
 }
 
 export interface ExtrasOutputImage {
-  width: number;
-  height: number;
-  rgb: Uint8Array;
+  /** RGB, or RGBA (an RGBA input not cropped). */
+  pixels: Pixels;
   parameters: string | null;
   /** The `postprocessing` text: the info items as `k: v, k: v`. */
   postprocessing: string;
@@ -147,7 +148,10 @@ export async function toExtrasJob(body: ExtrasBody, images: { value: string; fie
         `${field}: the result would be ${plan.width}x${plan.height}; at most ${EXTRAS_MAX_SIDE} pixels a side and ${EXTRAS_MAX_PIXELS} pixels in all`,
       );
     }
-    decoded.push({ width: image.width, height: image.height, rgb: rgbOf(image.rgba), parameters: infotextOf(image) });
+    const pixels: Pixels = image.hasAlpha
+      ? { width: image.width, height: image.height, channels: 4, data: image.rgba }
+      : { width: image.width, height: image.height, channels: 3, data: rgbOf(image.rgba) };
+    decoded.push({ pixels, parameters: infotextOf(image) });
   }
   return { params, images: decoded };
 }
@@ -162,9 +166,9 @@ export async function runExtras(job: ExtrasJob, hooks: GenerationHooks): Promise
     hooks.onProgress?.({ jobNo: i, jobCount: job.images.length, samplingStep: 0, samplingSteps: 1 });
     // The resize is synchronous work: yield first so that progress and interrupts are served between images.
     await new Promise((resolve) => setImmediate(resolve));
-    const { image, info: items } = extrasUpscale({ width: input.width, height: input.height, channels: 3, data: input.rgb }, job.params);
+    const { image, info: items } = extrasUpscale(input.pixels, job.params);
     info = postprocessingText(items);
-    images.push({ width: image.width, height: image.height, rgb: image.data, parameters: input.parameters, postprocessing: info });
+    images.push({ pixels: image, parameters: input.parameters, postprocessing: info });
   }
   return { images, htmlInfo: plaintextToHtml(info), interrupted: images.length < job.images.length };
 }
@@ -182,8 +186,17 @@ function escapeHtml(s: string): string {
 export async function encodeExtrasImage(image: ExtrasOutputImage, options: Record<string, unknown>): Promise<Buffer> {
   const format = outputFormat(options.samples_format);
   const text = options.enable_pnginfo ? extrasText(image) : {};
+  if (format === 'png') return extrasPng(image, text);
   const quality = typeof options.jpeg_quality === 'number' ? options.jpeg_quality : 80;
-  return encodeImage(image.rgb, image.width, image.height, { format, quality, text });
+  // JPEG/WEBP: RGBA becomes RGB (alpha dropped, as Pillow's convert("RGB")).
+  const { width, height, channels, data } = image.pixels;
+  return encodeImage(channels === 4 ? rgbOf(data) : data, width, height, { format, quality, text });
+}
+
+/** The PNG of an output image, RGB or RGBA, with these text chunks. */
+export function extrasPng(image: ExtrasOutputImage, text: Record<string, string>): Buffer {
+  const { width, height, channels, data } = image.pixels;
+  return channels === 4 ? encodePngRgba(data, width, height, text) : encodePng(data, width, height, text);
 }
 
 /** The text chunks of an output image: the input's `parameters` (if any), then `postprocessing`. */

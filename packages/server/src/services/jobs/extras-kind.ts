@@ -6,8 +6,7 @@
  * once the job is done (like img2img's), so `result.parameters` carries the options, not the pixels.
  */
 import { ExtrasBatchImagesRequest, ExtrasSingleImageRequest } from '@sdapi/protocol';
-import { encodePng } from '@sdapi/engine';
-import { type ExtrasJob, type ExtrasOutput, extrasText, runExtras, toExtrasJob } from '../extras.ts';
+import { type ExtrasJob, type ExtrasOutput, extrasPng, extrasText, runExtras, toExtrasJob } from '../extras.ts';
 import type { OptionsStore } from '../options-store.ts';
 import { type JobKind, validateBody } from './kinds.ts';
 
@@ -41,9 +40,9 @@ export function extrasKind(batch: boolean, options: OptionsStore): JobKind<Extra
       // Stored results are PNGs (the image URLs say image/png), with the chunks the sync route's PNGs carry.
       const pnginfo = options.effective().enable_pnginfo === true;
       const images = output.images.map((img) => ({
-        png: encodePng(img.rgb, img.width, img.height, pnginfo ? extrasText(img) : {}),
-        width: img.width,
-        height: img.height,
+        png: extrasPng(img, pnginfo ? extrasText(img) : {}),
+        width: img.pixels.width,
+        height: img.pixels.height,
         seed: -1,
         subseed: -1,
         infotext: img.postprocessing,
