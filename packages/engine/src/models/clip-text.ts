@@ -11,6 +11,7 @@ import { Module } from '../nn/module.ts';
 import { Graph, type Value } from '../onnx/graph.ts';
 import * as F from '../onnx/ops.ts';
 import { buildOpenCLIPTextGraph } from './open-clip-text.ts';
+import { outputHiddenStates } from './text-outputs.ts';
 import { type TextGraphOptions, tokenFixesInputs } from './token-fixes.ts';
 
 export type { TextGraphOptions } from './token-fixes.ts';
@@ -113,9 +114,7 @@ export function buildCLIPTextGraph(config: CLIPTextConfig, options: TextGraphOpt
   const model = new CLIPTextTransformer(config).bindNames(config.key_prefix.replace(/\.$/, ''));
   const ids = graph.input('input_ids', ['N', config.max_position_embeddings], 'int64');
   const fixes = tokenFixesInputs(graph, config, options);
-  const states = model.forward(ids, fixes).map((h) => F.unsqueeze(h, [0])); // each [N, L, C] → [1, N, L, C]
-  graph.output(F.concat(states, 0), 'hidden_states');
-  graph.output(F.concat(states.map((h) => model.final_layer_norm.forward(h)), 0), 'hidden_states_ln');
+  outputHiddenStates(graph, model.forward(ids, fixes), (h) => model.final_layer_norm.forward(h));
   return graph;
 }
 

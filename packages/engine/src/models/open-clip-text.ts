@@ -10,6 +10,7 @@ import { Embedding, type EmbeddingFixes, LayerNorm, Linear } from '../nn/layers.
 import { Module } from '../nn/module.ts';
 import { Graph, type Value } from '../onnx/graph.ts';
 import * as F from '../onnx/ops.ts';
+import { outputHiddenStates } from './text-outputs.ts';
 import { type TextGraphOptions, tokenFixesInputs } from './token-fixes.ts';
 
 /**
@@ -124,9 +125,7 @@ export function buildOpenCLIPTextGraph(config: CLIPTextConfig, options: TextGrap
   const model = new OpenCLIPTextTransformer(config).bindNames(config.key_prefix.replace(/\.$/, ''));
   const ids = graph.input('input_ids', ['N', config.max_position_embeddings], 'int64');
   const states = model.forward(ids, tokenFixesInputs(graph, config, options));
-  const normed = states.map((h) => model.ln_final.forward(h));
-  graph.output(F.concat(states.map((h) => F.unsqueeze(h, [0])), 0), 'hidden_states'); // each [N, L, C] → [1, N, L, C]
-  graph.output(F.concat(normed.map((h) => F.unsqueeze(h, [0])), 0), 'hidden_states_ln');
+  const normed = outputHiddenStates(graph, states, (h) => model.ln_final.forward(h));
   if (config.projection_dim !== null) graph.output(model.pool(normed[normed.length - 1], ids), 'pooled');
   return graph;
 }
