@@ -85,3 +85,27 @@ test('tiling: true runs the circular-padding model (infotext Tiling: True, other
   assert.deepEqual(byOption.rgb, tiled.rgb);
   assert.deepEqual((await txt2img({ tiling: false, override_settings: { tiling: true } })).rgb, plain.rgb, 'the request field wins');
 });
+
+test('return_mask / return_mask_composite: the mask and the composite follow the inpainted image; infotexts stay one per image', { skip }, async () => {
+  const mask = new Uint8Array(64 * 64 * 3);
+  for (let y = 16; y < 48; y++) for (let x = 8; x < 40; x++) mask.fill(255, (y * 64 + x) * 3, (y * 64 + x) * 3 + 3);
+  const inpaint = { mask: encodePng(mask, 64, 64).toString('base64'), mask_blur: 0, inpaint_full_res: false, inpainting_fill: 1 };
+  const plain = await img2img(inpaint);
+  assert.equal(plain.images.length, 1);
+  const res = await img2img({ ...inpaint, override_settings: { return_mask: true, return_mask_composite: true } });
+  assert.equal(res.images.length, 3);
+  assert.equal(res.info.infotexts.length, 1);
+  const [image, returnedMask, composite] = res.images.map((b64) => decodePng(Buffer.from(b64, 'base64')).rgb);
+  assert.deepEqual(image, plain.rgb, 'the image itself is unchanged by the options');
+  assert.deepEqual(returnedMask, mask, 'mask_for_overlay of a sharp whole-picture mask is the mask');
+  let inside = 0;
+  for (let p = 0; p < 64 * 64; p++) {
+    const masked = mask[p * 3] === 255;
+    for (let c = 0; c < 3; c++) {
+      const expected = masked ? image[p * 3 + c] : 0;
+      assert.equal(composite[p * 3 + c], expected, `pixel ${p} channel ${c}`);
+    }
+    if (masked) inside++;
+  }
+  assert.equal(inside, 32 * 32);
+});

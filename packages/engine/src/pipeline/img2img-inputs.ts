@@ -36,6 +36,8 @@ export interface PreparedImages {
   overlays: Pixels[] | null;
   /** "Only masked": where the processed crop goes back in the original image (x, y, w, h). */
   pasteTo: Box | null;
+  /** A1111 `mask_for_overlay` (L): what return_mask returns and return_mask_composite composites with; null without a mask. */
+  maskForOverlay?: Pixels | null;
   batchSize: number;
   /** Infotext keys in A1111's insertion order. */
   extra: Record<string, unknown>;
@@ -182,6 +184,7 @@ export async function prepareImages(p: Img2ImgParams): Promise<PreparedImages> {
     imageMask,
     overlays: overlayList,
     pasteTo: box ? [box[0], box[1], box[2] - box[0], box[3] - box[1]] : null,
+    maskForOverlay: imageMask ? maskForOverlay : null,
     batchSize,
     extra,
   };

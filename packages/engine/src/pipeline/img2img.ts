@@ -19,6 +19,7 @@ import { createInfotext, type InfotextParams, pyFloat } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
 import { withSdLora } from './networks.ts';
 import { prepareRefiner, type RefinerJob, refinerSwitch } from './refiner-pass.ts';
+import { type ReturnedImage, returnedMasks } from './returned-masks.ts';
 import { conditionBatch, prepareSampling, runSampling } from './sample.ts';
 import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
 import { allSeeds, jobTimestamp, resolveSeed } from './seeds.ts';
@@ -92,6 +93,7 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
   if (noiseMultiplier !== 1) extra['Noise multiplier'] = pyFloat(noiseMultiplier);
   const infotextParams = infotextParamsFor(job, extra);
   const images: GeneratedImage[] = [];
+  const returned: ReturnedImage[][] = []; // return_mask / return_mask_composite, per image
   let interrupted = false;
   const warnings = new Set<string>(); // per batch the same notes would repeat
   const sampledExtra: Record<string, unknown> = {}; // keys written during sampling (the refiner's switch) stay for the job
@@ -114,6 +116,7 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
     };
     const out = await runIteration(job, iteration, init, onText, onSampled);
     interrupted ||= out.interrupted;
+    returned.push(...out.masks);
     for (const [b, image] of out.images.entries()) {
       const index = iteration * batchSize + b;
       const infotext = createInfotext(infotextParams, {
@@ -125,7 +128,8 @@ export async function img2img(model: LoadedModel, params: Img2ImgParams, hooks: 
       images.push({ ...image, seed: seeds[index], subseed: subseeds[index], prompt: prompts[index], negativePrompt: negatives[index], infotext });
     }
   }
-  return resultOf(job, images, infotextParams.extraGenerationParams ?? extra, { timestamp, interrupted, warnings: [...warnings] });
+  const result = resultOf(job, images, infotextParams.extraGenerationParams ?? extra, { timestamp, interrupted, warnings: [...warnings] });
+  return returned.some((r) => r.length > 0) ? { ...result, returnedMasks: returned } : result;
 }
 
 function resultOf(
@@ -226,7 +230,7 @@ async function runIteration(
   start: Omit<InitLatent, 'latent'>,
   onText: (textParams: Record<string, unknown>, warnings: readonly string[]) => void,
   onSampled: (keys: Record<string, unknown>, warnings: readonly string[]) => void,
-): Promise<{ images: Pixelless[]; interrupted: boolean }> {
+): Promise<{ images: Pixelless[]; interrupted: boolean; masks: ReturnedImage[][] }> {
   const { model, params, hooks, latents, batchSize } = job;
   const range = [iteration * batchSize, (iteration + 1) * batchSize] as const;
   hooks.onProgress?.({ jobNo: iteration, jobCount: params.nIter, samplingStep: 0, samplingSteps: start.tEnc + 1 });
@@ -276,14 +280,16 @@ async function runIteration(
   if (latents.latentMask) latent = blendLatent(latent, latents.latentMask);
   const decoded = await decoder.decode(latent);
   const images: Pixelless[] = [];
+  const masks: ReturnedImage[][] = [];
   for (let b = 0; b < batchSize; b++) {
     let out = pixels(decoded.shape[3], decoded.shape[2], 3, toRgbBytes(decoded, b));
     // A1111 img2img_color_correction: colours matched to the image that was encoded, before the overlay.
     const reference = params.options.img2img_color_correction ? (job.inputs.images[b] ?? job.inputs.images[0]) : null;
     if (reference) out = pixels(out.width, out.height, 3, applyColorCorrection(out.data, rgbOf(reference)));
+    masks.push(await returnedMasks(out, job.inputs.maskForOverlay ?? null, job.inputs.pasteTo, params.options));
     const overlay = job.inputs.overlays?.[b];
     if (overlay) out = await applyOverlay(out, overlay, job.inputs.pasteTo);
     images.push({ width: out.width, height: out.height, rgb: out.data });
   }
-  return { images, interrupted };
+  return { images, interrupted, masks };
 }

@@ -50,6 +50,9 @@ export interface GenerationOptions {
   img2img_fix_steps?: boolean;
   /** A1111 `img2img_color_correction` (default false): results' colours matched to the init image (image/color-correction.ts). */
   img2img_color_correction?: boolean;
+  /** A1111 `return_mask` / `return_mask_composite` (default false): inpainting results also return the mask / the composite. */
+  return_mask?: boolean;
+  return_mask_composite?: boolean;
   initial_noise_multiplier?: number;
   img2img_extra_noise?: number;
   img2img_background_color?: string;
@@ -271,6 +274,8 @@ export interface Txt2ImgResult {
    * response images after the generated ones (without infotext).
    */
   detectedMaps?: { width: number; height: number; rgb: Uint8Array }[];
+  /** img2img with options return_mask / return_mask_composite: per generated image, the images A1111 appends after it. */
+  returnedMasks?: { width: number; height: number; rgb: Uint8Array }[][];
   /**
    * What the job skipped but A1111 would only log: a LoRA not found, network modules that match no layer or do
    * not fit it, an unusable network file; absent when there is nothing to say.

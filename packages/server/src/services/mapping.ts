@@ -170,6 +170,8 @@ function img2imgOptions(o: Record<string, unknown>, num: (key: string) => number
   return {
     img2img_fix_steps: Boolean(o.img2img_fix_steps),
     img2img_color_correction: Boolean(o.img2img_color_correction),
+    return_mask: Boolean(o.return_mask),
+    return_mask_composite: Boolean(o.return_mask_composite),
     initial_noise_multiplier: num('initial_noise_multiplier'),
     img2img_extra_noise: num('img2img_extra_noise'),
     img2img_background_color: String(o.img2img_background_color ?? '#ffffff'),

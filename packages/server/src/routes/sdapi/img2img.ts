@@ -33,7 +33,9 @@ export function img2imgRoute(app: SdApiInstance): void {
     if ((result as unknown) === REMOTE_OUTPUT) return remoteSyncResponse(app.sd.jobs, record, body); // ran on a cluster worker
     const after = app.sd.options.effective();
     // ControlNet detected maps follow the generated images, as the extension appends them.
-    const images = body.send_images === false ? [] : await encodeOutputImages([...result.images, ...(result.detectedMaps ?? [])], after);
+    // return_mask / return_mask_composite images follow the image they belong to, as A1111 appends them.
+    const generated = result.images.flatMap((image, i) => [image, ...(result.returnedMasks?.[i] ?? [])]);
+    const images = body.send_images === false ? [] : await encodeOutputImages([...generated, ...(result.detectedMaps ?? [])], after);
     return toImg2ImgResponse(body, result, { options: after, version: app.sd.version, images });
   });
 }
