@@ -61,7 +61,7 @@ export function matchChannel(source: Float32Array, reference: Float32Array, chan
   const srcQuantiles = cumulative(src.counts, src.total);
   const refQuantiles = cumulative(ref.counts, ref.total);
   const mapped = new Map<number, number>();
-  src.values.forEach((value, k) => mapped.set(value, interp(srcQuantiles[k], refQuantiles, ref.values)));
+  for (const [k, value] of src.values.entries()) mapped.set(value, interp(srcQuantiles[k], refQuantiles, ref.values));
   const out = new Float32Array(source.length / channels);
   for (let p = 0; p < out.length; p++) out[p] = mapped.get(Math.round(source[p * channels + channel])) as number;
   return out;
