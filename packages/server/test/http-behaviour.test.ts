@@ -26,6 +26,8 @@ const ROUTE_FOR: Record<string, { path: string; body?: unknown }> = {
 const NOT_APPLICABLE: Record<string, string> = {
   'HTTPException 404 (sampler not found, <=1.9)': 'an unknown sampler is a 422 SAMPLER_NOT_FOUND here (tested in txt2img.test.ts)',
   'unhandled AssertionError': 'an unknown extras upscaler is a 422 that lists the valid names here (tested in extras.test.ts)',
+  'unhandled RuntimeError (POST /options unknown model)': "422 with A1111's exact body here (issue 13: no 5xx for bad input; options.test.ts)",
+  'unhandled KeyError': "POST /options with an unknown key: 422 with A1111's exact body here (issue 13; options.test.ts)",
 };
 
 /** A small valid generation, so that "200" cases stay fast with the fake engine. */
