@@ -6,8 +6,8 @@
  *   with its 24-bit fixed-point weights, so it is byte-exact.
  */
 
-import { createRequire } from 'node:module';
 import type { Pixels } from './compose.ts';
+import { loadOpenCV } from './opencv.ts';
 
 /**
  * A1111's mask blur on an L image: `cv2.GaussianBlur(mask, (k, 1), σx)` then `(1, k)` with σy, each with
@@ -17,7 +17,7 @@ import type { Pixels } from './compose.ts';
 export async function maskBlur(mask: Pixels, sigmaX: number, sigmaY: number): Promise<Pixels> {
   if (mask.channels !== 1) throw new RangeError(`maskBlur needs an L image, got ${mask.channels} channels`);
   if (sigmaX <= 0 && sigmaY <= 0) return mask;
-  const { cv } = await openCV();
+  const cv = await loadOpenCV();
   const pass = (img: Pixels, sigma: number, horizontal: boolean): Pixels => {
     const k = 2 * Math.floor(2.5 * sigma + 0.5) + 1;
     const src = cv.matFromArray(img.height, img.width, cv.CV_8UC1, img.data);
@@ -34,35 +34,6 @@ export async function maskBlur(mask: Pixels, sigmaX: number, sigmaY: number): Pr
   if (sigmaX > 0) out = pass(out, sigmaX, true);
   if (sigmaY > 0) out = pass(out, sigmaY, false);
   return out;
-}
-
-interface Mat {
-  readonly data: Uint8Array;
-  delete(): void;
-}
-
-interface OpenCV {
-  Mat: new () => Mat;
-  Size: new (w: number, h: number) => unknown;
-  matFromArray(rows: number, cols: number, type: number, data: ArrayLike<number>): Mat;
-  GaussianBlur(src: Mat, dst: Mat, ksize: unknown, sigmaX: number): void;
-  CV_8UC1: number;
-}
-
-/**
- * @techstark/opencv-js (OpenCV 4.5 in WebAssembly), once its runtime is up. Polled rather than hooked through
- * onRuntimeInitialized, so that other loaders of the same module in this process cannot steal the callback.
- * Boxed in `{ cv }`: the module is a thenable whose `then` never fires once it is ready, so a promise must not
- * resolve to it directly.
- */
-async function openCV(): Promise<{ cv: OpenCV }> {
-  const mod = createRequire(import.meta.url)('@techstark/opencv-js') as Partial<OpenCV>;
-  // matFromArray is plain JS and exists at once; Mat comes with the WebAssembly runtime.
-  for (let waited = 0; typeof mod.Mat !== 'function'; waited += 10) {
-    if (waited > 30_000) throw new Error('OpenCV (WebAssembly) did not initialise within 30 s');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return { cv: mod as OpenCV };
 }
 
 /** BoxBlur.c _gaussian_blur_radius: the extended-box radius whose `passes` passes approximate σ = radius. */

@@ -56,23 +56,24 @@ export interface CV {
 
 let loading: Promise<CV> | null = null;
 
-/** The OpenCV module, initialised once. */
+/**
+ * The OpenCV module, initialised once (the only loader of @techstark/opencv-js in the engine). Its runtime start is
+ * polled rather than hooked through onRuntimeInitialized, so that no other loader of the module in this process
+ * can steal the callback, and a runtime that never comes up is an error after 30 s rather than a hang.
+ */
 export function loadOpenCV(): Promise<CV> {
-  loading ??= new Promise<CV>((resolve, reject) => {
-    try {
-      const mod = createRequire(import.meta.url)('@techstark/opencv-js') as CV & { onRuntimeInitialized?: () => void; then?: unknown };
-      // Emscripten's Module is a thenable that resolves to itself: resolving a promise with it never settles,
-      // so `then` is dropped once the runtime is up.
-      const ready = () => {
-        delete mod.then;
-        resolve(mod);
-      };
-      if (typeof (mod as { Mat?: unknown }).Mat === 'function') ready();
-      else mod.onRuntimeInitialized = ready;
-    } catch (error) {
-      reject(error);
+  loading ??= (async () => {
+    const mod = createRequire(import.meta.url)('@techstark/opencv-js') as Partial<CV> & { then?: unknown };
+    // matFromArray is plain JS and exists at once; Mat comes with the WebAssembly runtime.
+    for (let waited = 0; typeof mod.Mat !== 'function'; waited += 10) {
+      if (waited > 30_000) throw new Error('OpenCV (WebAssembly) did not initialise within 30 s');
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
-  });
+    // Emscripten's Module is a thenable that resolves to itself: resolving a promise with it never settles,
+    // so `then` is dropped once the runtime is up.
+    delete mod.then;
+    return mod as CV;
+  })();
   return loading;
 }
 
