@@ -200,7 +200,12 @@ test('a queued job cancelled on the other node never runs', { skip }, async () =
   const blockers = await Promise.all([submit(A, { steps: 30 }), submit(A, { steps: 30 })]);
   const res = await submit(A, { steps: 4 }, { priority: -5 });
   const { id } = (await res.json()) as { id: string };
-  await job(B, id);
+  // Waiting behind two 30-step jobs: an ETA from the workers' measured seconds per step, on the other node too.
+  const queued = await waitFor('an ETA', async () => {
+    const body = await job(B, id);
+    return body.status === 'queued' && body.progress.eta_seconds > 0 ? body : undefined;
+  });
+  assert.ok(queued.queue_position >= 1, JSON.stringify(queued));
   const del = await fetch(`${B}/sdapi/v2/jobs/${id}`, { method: 'DELETE' });
   assert.equal(del.status, 200);
   assert.equal((await finished(A, id)).status, 'cancelled');

@@ -375,8 +375,34 @@ export class RedisCluster implements ClusterQueue {
         .filter((j) => j !== undefined)
         .sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0) || a.timestamp - b.timestamp)
         .map((j) => j.data.id as string);
+      await this.estimateWaiting();
     } catch {
       // Redis away: keep the last snapshot
+    }
+  }
+
+  /**
+   * ETA of waiting jobs (their `progress.eta_seconds` in this node's mirror): the steps ahead of each (what the
+   * running jobs have left, then the waiting jobs before it) spread over the live workers, at the mean of their
+   * measured seconds per step, plus its own steps. Null until a worker has measured its speed.
+   */
+  private async estimateWaiting(): Promise<void> {
+    const workers = await this.workers();
+    const speeds = workers.map((w) => w.seconds_per_step).filter((v): v is number => typeof v === 'number' && v > 0);
+    if (speeds.length === 0 || workers.length === 0) return;
+    const secondsPerStep = speeds.reduce((a, b) => a + b, 0) / speeds.length;
+    const stepsOf = (r: JobRecord) => {
+      const steps = Number(r.request.steps ?? 20) || 20;
+      return steps * (Number(r.request.n_iter ?? 1) || 1);
+    };
+    let ahead = 0;
+    for (const r of this.store.list({ statuses: ['running'], limit: 1000 })) ahead += Math.max(0, (r.progress.steps || stepsOf(r)) - r.progress.step);
+    for (const id of this.waiting) {
+      const record = this.store.get(id);
+      if (!record || record.status !== 'queued') continue;
+      const own = stepsOf(record);
+      record.progress = { ...record.progress, eta_seconds: (ahead / workers.length + own) * secondsPerStep };
+      ahead += own;
     }
   }
 }
