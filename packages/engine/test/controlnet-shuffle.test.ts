@@ -50,3 +50,16 @@ test('a shuffle unit runs; its map follows the request seeds (seed + subseed)', 
   assert.notDeepEqual(map(other), map(a));
   assert.match(a.images[0].infotext, /ControlNet 0: "Module: shuffle, Model: tiny-controlnet \[8dba536e\]/);
 });
+
+test('a recolor_intensity unit: every output pixel has the map as its HSV value (max channel), after decoding', { skip }, async () => {
+  const unit = { ...shuffleUnit(), module: 'recolor_intensity', thresholdA: 1 };
+  const params = defaultTxt2ImgParams({ prompt: 'a cat', seed: 9, steps: 2, width: 64, height: 64, samplerName: 'Euler', controlNet: [unit] });
+  const result = await sd.txt2img(params);
+  const map = result.detectedMaps?.[0].rgb as Uint8Array;
+  const rgb = result.images[0].rgb;
+  let mismatches = 0;
+  for (let p = 0; p < 64 * 64; p++) mismatches += Math.max(rgb[3 * p], rgb[3 * p + 1], rgb[3 * p + 2]) === map[3 * p] ? 0 : 1;
+  console.log(`recolor_intensity: ${mismatches} of 4096 pixels whose max channel is not the map`);
+  assert.equal(mismatches, 0);
+  assert.match(result.images[0].infotext, /ControlNet 0: "Module: recolor_intensity, /);
+});

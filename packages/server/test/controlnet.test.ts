@@ -66,7 +66,7 @@ test('GET /controlnet/control_types: All and every type; models fitting the type
 
 test('GET /controlnet/module_list: names or labels in the extension order, visible sliders', async () => {
   const list = await get('/controlnet/module_list');
-  assert.deepEqual(list.module_list.slice(0, 4), ['none', 'tile_resample', 'lineart_standard', 'canny']);
+  assert.deepEqual(list.module_list.slice(0, 5), ['none', 'tile_resample', 'recolor_luminance', 'lineart_standard', 'canny']);
   assert.deepEqual(list.module_detail.canny, {
     model_free: false,
     sliders: [

@@ -7,6 +7,7 @@
  */
 import { atResolution, compositeOverWhite, replicate, roundHalfEven } from './control-map.ts';
 import { type CV, canny, gaussianBlur, type Image8, type ImageF, loadOpenCV, resize } from './opencv.ts';
+import { recolorMap } from './recolor.ts';
 import { numpyRandom, shuffleModule } from './shuffle.ts';
 
 export interface Slider {
@@ -27,6 +28,8 @@ export interface Preprocessor {
 }
 
 const resolution = (): Slider => ({ name: 'Resolution', value: 512, min: 64, max: 2048, step: 8 });
+/** recolor_*'s slider (a legacy slider without its own step: 0.01, §9.1). */
+const gamma = (): Slider => ({ name: 'Gamma Correction', value: 1.0, min: 0.1, max: 2.0, step: 0.01 });
 
 const pointwise = (img: Image8, fn: (rgb: [number, number, number]) => number): Image8 => {
   const data = new Uint8Array(img.width * img.height);
@@ -92,6 +95,8 @@ export const PREPROCESSORS: readonly Preprocessor[] = [
     sliders: [resolution(), { name: 'Down Sampling Rate', value: 1, min: 1, max: 8, step: 0.01 }, null],
     run: (cv, img, _res, rate) => (rate < 1.1 ? img : resize(cv, img, Math.trunc(img.width / rate), Math.trunc(img.height / rate), 'area')),
   },
+  // recolor_*: the map here; the output's L / V channel is replaced after decoding (control-units.ts postProcessControl).
+  { name: 'recolor_luminance', label: 'recolor_luminance', sliders: [resolution(), gamma(), null], run: (cv, img, _res, g) => recolorMap(cv, img, g, 'luminance') },
   {
     name: 'lineart_standard',
     label: 'lineart_standard (from white bg & black line)',
@@ -129,6 +134,7 @@ export const PREPROCESSORS: readonly Preprocessor[] = [
     sliders: [resolution(), { name: 'XDoG Threshold', value: 32, min: 1, max: 64, step: 1 }, null],
     run: (cv, img, res, thr) => atResolution(cv, img, res, (p) => scribbleXdog(cv, p, thr)),
   },
+  { name: 'recolor_intensity', label: 'recolor_intensity', sliders: [resolution(), gamma(), null], run: (cv, img, _res, g) => recolorMap(cv, img, g, 'intensity') },
   {
     name: 'blur_gaussian',
     label: 'blur_gaussian',
@@ -219,8 +225,6 @@ export const KNOWN_MODULES: readonly string[] = [
 
 /** Weight-free modules of §9.2 this server does not run yet, with what they would need. */
 const NOT_IMPLEMENTED: Record<string, string> = {
-  recolor_luminance: 'recolours the decoded image (LAB lightness replaced after decoding), which is not implemented here',
-  recolor_intensity: 'recolours the decoded image (HSV value replaced after decoding), which is not implemented here',
   reference_only: "injects a reference pass's self-attention into the UNet, which is not implemented here",
   reference_adain: "injects a reference pass's group-norm statistics into the UNet, which is not implemented here",
   'reference_adain+attn': "injects a reference pass's attention and group-norm statistics into the UNet, which is not implemented here",

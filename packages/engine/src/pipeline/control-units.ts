@@ -10,6 +10,7 @@ import { crop as cropPixels } from '../image/compose.ts';
 import { type ControlResizeMode, compositeOverWhite, fitToSize, pixelPerfectResolution } from '../image/control-map.ts';
 import { type Image8, loadOpenCV } from '../image/opencv.ts';
 import { findPreprocessor, PREPROCESSORS, resolveSliders, runPreprocessor, unavailableReason } from '../image/preprocessors.ts';
+import { type RecolorKind, recolorOutput } from '../image/recolor.ts';
 import { numpyRandom } from '../image/shuffle.ts';
 import { resizeImage } from '../image/resize.ts';
 import { controlResidualCount } from '../models/unet-model.ts';
@@ -58,6 +59,20 @@ export interface PreparedControl {
   detectedMaps: Image8[];
   /** `ControlNet i` → value, for extra_generation_params. */
   infotext: Record<string, string>;
+  /** recolor_* units: the output channel they replace after decoding, with their fitted maps (postProcessControl). */
+  recolor?: { kind: RecolorKind; map: Image8; hrMap: Image8 | null }[];
+  cv?: Awaited<ReturnType<typeof loadOpenCV>>;
+}
+
+/**
+ * The extension's post-processing of a decoded image (8-bit RGB at the output size), unit by unit: recolor units put
+ * their map into the output's Lab L / HSV V channel (the hires map after a hires pass).
+ */
+export function postProcessControl(prepared: PreparedControl | null, rgb: Uint8Array, width: number, height: number, hires = false): Uint8Array {
+  if (!prepared?.recolor?.length || !prepared.cv) return rgb;
+  let image: Image8 = { width, height, channels: 3, data: rgb };
+  for (const r of prepared.recolor) image = recolorOutput(prepared.cv, image, (hires ? r.hrMap : null) ?? r.map, r.kind);
+  return image.data;
 }
 
 const fail = (i: number, field: string, message: string) => new InvalidParamsError(`controlnet[${i}].${field}`, `ControlNet unit ${i}: ${message}`);
@@ -167,7 +182,7 @@ export async function prepareControl(
   const random = numpyRandom(numpySeed ?? Math.floor(Math.random() * 2 ** 32));
   const h = Math.floor(size.height / 8) * 8;
   const w = Math.floor(size.width / 8) * 8;
-  const prepared: PreparedControl = { units: [], detectedMaps: [], infotext: {} };
+  const prepared: PreparedControl = { units: [], detectedMaps: [], infotext: {}, cv };
   for (const [i, unit] of units.entries()) {
     const p = findPreprocessor(unit.module);
     if (!p) {
@@ -198,6 +213,7 @@ export async function prepareControl(
       softInHires: /canny|mlsd/.test(p.name),
     });
     if (unit.saveDetectedMap !== false) prepared.detectedMaps.push(...(hrMap ? [hrMap, map] : [map]));
+    if (p.name.startsWith('recolor_')) (prepared.recolor ??= []).push({ kind: p.name === 'recolor_luminance' ? 'luminance' : 'intensity', map, hrMap });
   }
   return prepared;
 }

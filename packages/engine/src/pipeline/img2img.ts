@@ -11,7 +11,7 @@ import { numpySeedFor } from '../image/shuffle.ts';
 import { ImageRNG } from '../rng/image-rng.ts';
 import { Tensor } from '../tensor.ts';
 import { stripComments } from '../text/comments.ts';
-import { type ControlInit, controlHook, type PreparedControl, prepareControl } from './control-units.ts';
+import { type ControlInit, controlHook, type PreparedControl, postProcessControl, prepareControl } from './control-units.ts';
 import { applyOverlay, type PreparedImages, prepareImages } from './img2img-inputs.ts';
 import { encodeBatch, fillLatent, inpaintingConditioning, latentMaskFor, resizeLatent, toImageTensor } from './img2img-latents.ts';
 import { blendLatent, type InitLatent, img2imgSteps, type LatentMask } from './img2img-sampling.ts';
@@ -282,7 +282,8 @@ async function runIteration(
   const images: Pixelless[] = [];
   const masks: ReturnedImage[][] = [];
   for (let b = 0; b < batchSize; b++) {
-    let out = pixels(decoded.shape[3], decoded.shape[2], 3, toRgbBytes(decoded, b));
+    // The extension's post-processing (recolor units) runs on the decoded image, before the inpaint overlay.
+    let out = pixels(decoded.shape[3], decoded.shape[2], 3, postProcessControl(job.control, toRgbBytes(decoded, b), decoded.shape[3], decoded.shape[2]));
     // A1111 img2img_color_correction: colours matched to the image that was encoded, before the overlay.
     const reference = params.options.img2img_color_correction ? (job.inputs.images[b] ?? job.inputs.images[0]) : null;
     if (reference) out = pixels(out.width, out.height, 3, applyColorCorrection(out.data, rgbOf(reference)));

@@ -6,7 +6,7 @@ import { numpySeedFor } from '../image/shuffle.ts';
 import { ImageRNG } from '../rng/image-rng.ts';
 import { toRgbBytes } from '../image/convert.ts';
 import { stripComments } from '../text/comments.ts';
-import { controlHook, prepareControl } from './control-units.ts';
+import { controlHook, postProcessControl, prepareControl } from './control-units.ts';
 import { hiresPass, hiresSize, planHires } from './hires.ts';
 import { latentChannels, txt2imgConditioning } from './img2img-latents.ts';
 import { createInfotext, type InfotextParams } from './infotext.ts';
@@ -111,7 +111,7 @@ export async function txt2img(model: LoadedModel, params: Txt2ImgParams, hooks: 
     for (let b = 0; b < params.batchSize; b++) {
       const index = range[0] + b;
       const infotext = createInfotext(infotextParams, { iteration, positionInBatch: b, options: params.options, version: params.infotextVersion === undefined ? INFOTEXT_VERSION : params.infotextVersion });
-      images.push({ width: decoded.shape[3], height: decoded.shape[2], rgb: toRgbBytes(decoded, b), seed: seeds[index], subseed: subseeds[index], prompt: prompts[index], negativePrompt: negatives[index], infotext });
+      images.push({ width: decoded.shape[3], height: decoded.shape[2], rgb: postProcessControl(control, toRgbBytes(decoded, b), decoded.shape[3], decoded.shape[2], hires !== null), seed: seeds[index], subseed: subseeds[index], prompt: prompts[index], negativePrompt: negatives[index], infotext });
     }
   }
   return {

@@ -46,6 +46,8 @@ const MODULE_TAGS: Record<string, readonly string[]> = {
   blur_gaussian: ['Tile'],
   color: ['T2I-Adapter'],
   shuffle: ['Shuffle'],
+  recolor_luminance: ['Recolor'],
+  recolor_intensity: ['Recolor'],
 };
 
 /** Short forms model files use for a type's name (lower case). */
