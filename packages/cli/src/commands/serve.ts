@@ -165,6 +165,7 @@ export async function serve(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
+  const limits = limitFlags(values); // bad values are refused before anything is written
   const dataDir = resolve(values['data-dir']);
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   // The engine runs in a worker thread: ORT's native runs would otherwise stall /progress, interrupt and health.
@@ -208,7 +209,7 @@ export async function serve(argv: string[]): Promise<number> {
     serverControl: values['api-server-stop'] ? { kill: () => process.exit(0), stop: () => stopServer() } : undefined,
     tls: { keyFile: values['tls-keyfile'], certFile: values['tls-certfile'] },
     subpath: values.subpath,
-    ...limitFlags(values),
+    ...limits,
   };
   const cluster = await connectCluster(values.redis, !values['no-worker'], generator, jobs.jobsRetention);
   const { app, url } = await startServer({
