@@ -8,6 +8,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { encodePng } from '@sdapi/engine';
 import { buildApp } from '../src/app.ts';
 import { EngineGenerator } from '../src/services/engine-generator.ts';
 import type { SdApiInstance } from '../src/types.ts';
@@ -38,6 +39,10 @@ before(async () => {
   length.writeBigUInt64LE(BigInt(header.length));
   writeFileSync(join(sd, 'e-not-a-model.safetensors'), Buffer.concat([length, header, Buffer.alloc(4)])); // sound file, no model
   writeFileSync(join(lora, 'broken.safetensors'), Buffer.concat([Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a":')]));
+  const controlnet = join(dataDir, 'models', 'ControlNet');
+  mkdirSync(controlnet, { recursive: true });
+  writeFileSync(join(controlnet, 'control_broken.safetensors'), whole.subarray(0, 100));
+  writeFileSync(join(controlnet, 'control_old.pth'), PICKLE);
   generator = new EngineGenerator({ dataDir, placeholder: false });
   app = await buildApp({ generator, dataDir });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -84,4 +89,23 @@ test('/loras lists a corrupt LoRA with the reason, and a prompt naming it still 
   const res = await post('/sdapi/v1/txt2img', { prompt: 'a cat <lora:broken:1>', steps: 1, width: 64, height: 64, seed: 1 });
   assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
   assert.match(JSON.parse(res.body.info).infotexts[0], /Model: a-good/);
+});
+
+test('a broken or pickled ControlNet model is a 422 naming the file and the reason', { skip }, async () => {
+  const png = `data:image/png;base64,${encodePng(new Uint8Array(64 * 64 * 3).fill(90), 64, 64).toString('base64')}`;
+  for (const [model, reason] of [
+    ['control_broken', /control_broken\.safetensors: .*(truncated|does not fit)/],
+    ['control_old', /control_old\.pth: pickled checkpoints .* never loaded/],
+  ] as const) {
+    const res = await post('/sdapi/v1/txt2img', {
+      prompt: 'x',
+      steps: 1,
+      width: 64,
+      height: 64,
+      alwayson_scripts: { controlnet: { args: [{ enabled: true, model, module: 'none', image: png }] } },
+    });
+    assert.equal(res.status, 422, JSON.stringify(res.body).slice(0, 300));
+    assert.match(JSON.stringify(res.body), reason);
+  }
+  assert.equal((await post('/sdapi/v1/txt2img', { prompt: 'x', steps: 1, width: 64, height: 64 })).status, 200);
 });

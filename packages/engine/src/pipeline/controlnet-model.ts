@@ -6,6 +6,7 @@ import { basename, extname } from 'node:path';
 import type { ControlNetConfig } from '../checkpoint/config.ts';
 import { detectControlNet } from '../checkpoint/detect-controlnet.ts';
 import { SafetensorsFile } from '../checkpoint/safetensors.ts';
+import { EngineError, InvalidParamsError } from '../errors.ts';
 import { buildControlNetGraph } from '../models/controlnet.ts';
 import { compileGraph } from '../runtime/compile.ts';
 import type { OrtSession } from '../runtime/ort.ts';
@@ -28,13 +29,18 @@ export class ControlNetModel {
 
   /** Opens `path` and detects the architecture; compiles nothing yet. */
   static open(path: string, options: LoadOptions = {}): ControlNetModel {
-    const file = SafetensorsFile.open(path);
+    let file: SafetensorsFile;
+    try {
+      file = SafetensorsFile.open(path);
+    } catch (error) {
+      throw unusable(error, 'cannot be loaded');
+    }
     try {
       const { config, keyOf } = detectControlNet(file);
       return new ControlNetModel(path, file, config, keyOf, options);
     } catch (error) {
       file.close();
-      throw error;
+      throw unusable(error, `(${path}) cannot be used`);
     }
   }
 
@@ -124,4 +130,13 @@ export function controlNetCacheOf(owner: object, options: LoadOptions = {}): Con
     caches.set(owner, cache);
   }
   return cache;
+}
+
+/**
+ * A ControlNet file the request named that is malformed, pickled or of another model type: a request error
+ * (INVALID_PARAMS, a 422 naming the file and the reason) rather than a server fault.
+ */
+function unusable(error: unknown, what: string): unknown {
+  if (!(error instanceof EngineError) || (error.code !== 'CHECKPOINT_INVALID' && error.code !== 'UNSUPPORTED_MODEL')) return error;
+  return new InvalidParamsError('controlnet', `ControlNet model ${what}: ${error.message}`);
 }
