@@ -49,7 +49,7 @@ export type JobImage = Static<typeof JobImage>;
 
 export const JobInput = Type.Object(
   {
-    field: Type.String({ description: '`init_images` or `mask`' }),
+    field: Type.String({ description: '`init_images` or `mask` (img2img), `image` or `imageList` (extras)' }),
     index: Int,
     url: Type.String({ description: 'Path of the lossless PNG (RGBA) the engine saw, relative to the server root' }),
     width: Int,
@@ -68,7 +68,7 @@ export const JobResult = Type.Object(
     interrupted: Type.Boolean({ description: 'Stopped early by /sdapi/v1/interrupt: the images are the partial result' }),
     inputs: Type.Optional(
       Type.Array(JobInput, {
-        description: 'Input images kept with the job (img2img init_images and mask): put them back into parameters to replay it, or POST …/replay',
+        description: 'Input images kept with the job (img2img init_images and mask, extras images): put them back into parameters to replay it, or POST …/replay',
       }),
     ),
   },

@@ -86,7 +86,7 @@ test('an img2img job keeps its inputs; parameters + inputs posted again replay i
   firstCall = resolved;
 });
 
-test('the A1111 route keeps them too; replay is 409 for unfinished and extras jobs, 404 for unknown ids and inputs', async () => {
+test('the A1111 route keeps them too; replay is 409 for a job that did not succeed, 404 for unknown ids and inputs', async () => {
   const res = await server.request('/sdapi/v1/img2img', { method: 'POST', json: { ...PARAMS, seed: 5 } });
   assert.equal(res.status, 200);
   const id = res.headers.get('x-job-id') ?? '';
@@ -96,13 +96,55 @@ test('the A1111 route keeps them too; replay is 409 for unfinished and extras jo
   assert.equal(txt.result.inputs, undefined, 'txt2img jobs have no inputs');
   const replayTxt = await run(server, `/sdapi/v2/jobs/${txt.id}/replay`);
   assert.equal(replayTxt.result.parameters.seed, txt.result.parameters.seed);
-  const extras = await run(server, '/sdapi/v2/jobs', { type: 'extra-single-image', params: { image: INIT, upscaler_1: 'Lanczos' } });
-  const refused = await server.request(`/sdapi/v2/jobs/${extras.id}/replay`, { method: 'POST' });
+  // A job that did not succeed cannot be replayed: one cancelled while it waited behind a slow one.
+  server.generator.stepDelayMs = 5;
+  const blocked = await server.request('/sdapi/v2/jobs', {
+    method: 'POST',
+    json: { type: 'txt2img', params: { prompt: 'x', width: W, height: H, steps: 1000 } },
+  });
+  const blocker = await blocked.json();
+  const waiting = await (
+    await server.request('/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: { prompt: 'y', width: W, height: H } } })
+  ).json();
+  await server.request(`/sdapi/v2/jobs/${waiting.id}`, { method: 'DELETE' });
+  await server.request(`/sdapi/v2/jobs/${blocker.id}`, { method: 'DELETE' });
+  server.generator.stepDelayMs = 0;
+  const refused = await server.request(`/sdapi/v2/jobs/${waiting.id}/replay`, { method: 'POST' });
   assert.equal(refused.status, 409);
-  assert.match((await refused.json()).detail, /extras job/);
+  assert.match((await refused.json()).detail, /is cancelled; only a succeeded job can be replayed/);
   assert.equal((await server.request('/sdapi/v2/jobs/nope/replay', { method: 'POST' })).status, 404);
   assert.equal((await server.request(`/sdapi/v2/jobs/${encodeURIComponent(id)}/inputs/mask/3`)).status, 404);
   assert.equal((await server.request(`/sdapi/v2/jobs/${encodeURIComponent(id)}/inputs/other/0`)).status, 404);
+});
+
+test('extras jobs keep their images (with their infotext) and replay to the same PNGs, single and batch', async () => {
+  const withInfo = encodePng(
+    new Uint8Array(W * H * 3).map((_, i) => (i * 13) & 0xff),
+    W,
+    H,
+    { parameters: 'a cat\nSteps: 3' },
+  ).toString('base64');
+  const single = await run(server, '/sdapi/v2/jobs', { type: 'extra-single-image', params: { image: withInfo, upscaler_1: 'Lanczos', upscaling_resize: 2.5 } });
+  assert.equal(single.status, 'succeeded', JSON.stringify(single.error));
+  assert.deepEqual(
+    single.result.inputs.map((i: Record<string, unknown>) => [i.field, i.index]),
+    [['image', 0]],
+  );
+  assert.equal(decodePng(await bytesOf(server, single.result.inputs[0].url)).text.parameters, 'a cat\nSteps: 3');
+  const again = await run(server, `/sdapi/v2/jobs/${single.id}/replay`);
+  assert.equal(again.type, 'extra-single-image');
+  assert.deepEqual(await bytesOf(server, again.result.images[0].url), await bytesOf(server, single.result.images[0].url));
+  const imageList = [
+    { data: INIT, name: 'a.png' },
+    { data: withInfo, name: 'b.png' },
+  ];
+  const batch = await run(server, '/sdapi/v2/jobs', { type: 'extra-batch-images', params: { imageList, upscaler_1: 'Nearest' } });
+  assert.deepEqual(batch.result.parameters.imageList, [
+    { name: 'a.png', data: null },
+    { name: 'b.png', data: null },
+  ]);
+  const batchAgain = await run(server, `/sdapi/v2/jobs/${batch.id}/replay`);
+  for (const i of [0, 1]) assert.deepEqual(await bytesOf(server, batchAgain.result.images[i].url), await bytesOf(server, batch.result.images[i].url));
 });
 
 test('after a restart, POST /sdapi/v2/jobs/{id}/replay runs the same img2img job again from the kept inputs', async () => {

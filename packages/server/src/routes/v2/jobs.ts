@@ -13,7 +13,11 @@ import type { SdApiInstance } from '../../types.ts';
 
 const JobParams = Type.Object({ id: Type.String() });
 const ImageParams = Type.Object({ id: Type.String(), index: Type.Integer() });
-const InputParams = Type.Object({ id: Type.String(), field: Type.Union([Type.Literal('init_images'), Type.Literal('mask')]), index: Type.Integer() });
+const InputParams = Type.Object({
+  id: Type.String(),
+  field: Type.Union([Type.Literal('init_images'), Type.Literal('mask'), Type.Literal('image'), Type.Literal('imageList')]),
+  index: Type.Integer(),
+});
 /** `preview: true` means a preview every this many steps (A1111's `show_progress_every_n_steps` default). */
 const PREVIEW_EVERY = 10;
 
@@ -86,7 +90,14 @@ export function jobRoutes(app: SdApiInstance): void {
 
   app.get(
     '/sdapi/v2/jobs/:id/inputs/:field/:index',
-    { schema: { tags: ['jobs'], summary: 'An input image kept with a finished img2img job (lossless PNG)', params: InputParams, produces: ['image/png'] } },
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'An input image kept with a finished img2img or extras job (lossless PNG)',
+        params: InputParams,
+        produces: ['image/png'],
+      },
+    },
     async (req, reply) => {
       const { id, field, index } = req.params;
       const record = jobs.get(id);
@@ -102,7 +113,14 @@ export function jobRoutes(app: SdApiInstance): void {
 
   app.post(
     '/sdapi/v2/jobs/:id/replay',
-    { schema: { tags: ['jobs'], summary: 'Run a succeeded job again exactly: its effective request and kept inputs (202)', params: JobParams, response: { 202: Job } } },
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Run a succeeded job again exactly: its effective request and kept inputs (202)',
+        params: JobParams,
+        response: { 202: Job },
+      },
+    },
     async (req, reply) => {
       const original = jobs.get(req.params.id);
       if (!original) throw new ApiError('NOT_FOUND', `no job with id ${JSON.stringify(req.params.id)} (it may have been removed by the retention sweep)`);

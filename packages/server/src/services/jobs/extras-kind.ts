@@ -3,11 +3,13 @@
  * images decoded and every size checked at submission, the upscale inside the queue (progress job `extras`,
  * `job_count` = images). Stored results are PNGs with A1111's `parameters` (when the input had one) and
  * `postprocessing` chunks; `info` is `{ html_info }`. The base64 images are dropped from the stored request
- * once the job is done (like img2img's), so `result.parameters` carries the options, not the pixels.
+ * once the job is done (like img2img's), so `result.parameters` carries the options, not the pixels; the decoded
+ * images are kept as the job's inputs (jobs/inputs.ts) for an exact replay.
  */
 import { ExtrasBatchImagesRequest, ExtrasSingleImageRequest } from '@sdapi/protocol';
 import { type ExtrasJob, type ExtrasOutput, extrasPng, extrasText, runExtras, toExtrasJob } from '../extras.ts';
 import type { OptionsStore } from '../options-store.ts';
+import type { JobInput } from './inputs.ts';
 import { type JobKind, validateBody } from './kinds.ts';
 
 export interface ExtrasPrepared {
@@ -49,6 +51,14 @@ export function extrasKind(batch: boolean, options: OptionsStore): JobKind<Extra
       }));
       return { images, parameters: prepared.parameters, info: { html_info: output.htmlInfo }, interrupted: output.interrupted };
     },
+    // The decoded images (with their `parameters` text) are kept, so the job replays exactly.
+    inputs: (prepared) =>
+      prepared.job.images.map((img, index) => ({
+        field: batch ? ('imageList' as const) : ('image' as const),
+        index,
+        image: img.pixels as JobInput['image'],
+        text: img.parameters === null ? undefined : { parameters: img.parameters },
+      })),
     retainedRequest: (request) => {
       const { image: _image, imageList, ...rest } = request;
       if (Array.isArray(imageList)) return { ...rest, imageList: imageList.map((f) => ({ name: (f as { name?: unknown })?.name ?? '', data: null })) };

@@ -158,11 +158,19 @@ export function img2imgKind(
     info: (body, result, ctx) => toImg2ImgResponse({ ...body, send_images: false }, result, { ...ctx, images: [] }).info,
     dropWhenDone: ['init_images', 'mask'],
     inputs: (job) => [
-      ...job.params.initImages.map((image, index) => ({ field: 'init_images' as const, index, image })),
-      ...(job.params.mask ? [{ field: 'mask' as const, index: 0, image: job.params.mask }] : []),
+      ...job.params.initImages.map((image, index) => ({ field: 'init_images' as const, index, image: rgbaInput(image) })),
+      ...(job.params.mask ? [{ field: 'mask' as const, index: 0, image: rgbaInput(job.params.mask) }] : []),
     ],
   });
 }
+
+/** The engine reads img2img images as RGBA: kept as RGBA. */
+const rgbaInput = (image: { width: number; height: number; rgba: Uint8Array }) => ({
+  width: image.width,
+  height: image.height,
+  channels: 4 as const,
+  data: image.rgba,
+});
 
 function withoutFields(request: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
   if (!fields.some((f) => f in request)) return request;

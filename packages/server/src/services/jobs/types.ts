@@ -24,13 +24,13 @@ export interface StoredImage {
 }
 
 /**
- * One input image of a job (img2img's `init_images[i]` and `mask`), kept with the job so that
- * `result.parameters` plus these bytes replay it exactly. Stored as a lossless PNG of the decoded pixels (what
- * the engine saw, EXIF orientation applied; an http(s) image as it was fetched then), under the store key
- * `inputKey(field, index)`.
+ * One input image of a job (img2img's `init_images[i]` and `mask`, extras' `image` and `imageList[i]`), kept with
+ * the job so that `result.parameters` plus these bytes replay it exactly. Stored as a lossless PNG of the decoded
+ * pixels (what the engine saw, EXIF orientation applied; an http(s) image as it was fetched then), under the
+ * store key `inputKey(field, index)`.
  */
 export interface StoredInput {
-  field: 'init_images' | 'mask';
+  field: 'init_images' | 'mask' | 'image' | 'imageList';
   /** Position in `init_images` (0 for the mask). */
   index: number;
   width: number;
