@@ -12,7 +12,7 @@
  *
  * Used by test/fuzz.test.ts (1,000 cases) and scripts/fuzz.ts (`npm run fuzz`, ≥ 10,000 cases).
  */
-import Ajv, { type ValidateFunction } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import fc from 'fast-check';
 import sharp from 'sharp';
 
