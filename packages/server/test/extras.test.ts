@@ -170,6 +170,14 @@ test('an extras job through POST /sdapi/v2/jobs: 202, events queued → succeede
   assert.equal(bad.status, 422, 'the same 422 as the sync route, nothing queued');
 });
 
+test('no stale live preview: after a generation left one, an extras job clears it (A1111 resets current_image per job)', async () => {
+  const gen = await server.request('/sdapi/v1/txt2img', { method: 'POST', json: { prompt: 'x', width: 16, height: 8, steps: 12 } });
+  assert.equal(gen.status, 200);
+  assert.notEqual(await server.app.sd.preview.current(), null, 'the generation left a preview');
+  assert.equal((await single({ upscaler_1: 'Lanczos' })).res.status, 200);
+  assert.equal(await server.app.sd.preview.current(), null);
+});
+
 function pngSize(b64: string): [number, number] {
   const bytes = Buffer.from(b64, 'base64');
   return [bytes.readUInt32BE(16), bytes.readUInt32BE(20)];

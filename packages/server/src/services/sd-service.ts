@@ -91,7 +91,9 @@ export class SdService {
       },
     };
     const txt2img = txt2imgKind({ ...common, run: (job, hooks) => this.runTxt2img(job, this.preview.track(hooks)) });
-    const extras = { 'extra-single-image': extrasKind(false, this.options), 'extra-batch-images': extrasKind(true, this.options) };
+    // Tracked like generations, so /progress shows no stale preview of an earlier job while extras run.
+    const track = (hooks: GenerationHooks) => this.preview.track(hooks);
+    const extras = { 'extra-single-image': extrasKind(false, this.options, track), 'extra-batch-images': extrasKind(true, this.options, track) };
     if (!this.generator.img2img) return { txt2img, ...extras };
     return { txt2img, img2img: img2imgKind({ ...common, run: (job, hooks) => this.runImg2img(job, this.preview.track(hooks)) }), ...extras };
   }

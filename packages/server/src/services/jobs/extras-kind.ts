@@ -6,6 +6,7 @@
  * once the job is done (like img2img's), so `result.parameters` carries the options, not the pixels; the decoded
  * images are kept as the job's inputs (jobs/inputs.ts) for an exact replay.
  */
+import type { GenerationHooks } from '@sdapi/engine';
 import { ExtrasBatchImagesRequest, ExtrasSingleImageRequest } from '@sdapi/protocol';
 import { type ExtrasJob, type ExtrasOutput, extrasPng, extrasText, runExtras, toExtrasJob } from '../extras.ts';
 import type { OptionsStore } from '../options-store.ts';
@@ -32,12 +33,17 @@ export async function prepareExtras(request: Record<string, unknown>, batch: boo
   return { job: await toExtrasJob(rest, [{ value: image ?? '', field: 'image' }], effective), parameters: { ...rest, image: null } };
 }
 
-export function extrasKind(batch: boolean, options: OptionsStore): JobKind<ExtrasPrepared, ExtrasOutput> {
+/** @param track wraps the run's hooks (SdService's live preview, reset at each job start). */
+export function extrasKind(
+  batch: boolean,
+  options: OptionsStore,
+  track: (hooks: GenerationHooks) => GenerationHooks = (h) => h,
+): JobKind<ExtrasPrepared, ExtrasOutput> {
   return {
     progressName: 'extras',
     prepare: (request) => prepareExtras(request, batch, options),
     jobCount: (prepared) => prepared.job.images.length,
-    run: (prepared, hooks) => runExtras(prepared.job, hooks),
+    run: (prepared, hooks) => runExtras(prepared.job, track(hooks)),
     finish(prepared, output) {
       // Stored results are PNGs (the image URLs say image/png), with the chunks the sync route's PNGs carry.
       const pnginfo = options.effective().enable_pnginfo === true;
