@@ -12,6 +12,7 @@ import { decodePng } from '@sdapi/engine';
 import { buildApp } from '../src/app.ts';
 import { EngineGenerator } from '../src/services/engine-generator.ts';
 import type { SdApiInstance } from '../src/types.ts';
+import { postJson } from './helpers/http.ts';
 import { SHARED_DIR } from './helpers/spec.ts';
 
 const fixtures = join(SHARED_DIR, 'fixtures');
@@ -39,10 +40,7 @@ after(async () => {
   await generator?.close();
 });
 
-async function post(path: string, body: unknown) {
-  const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const post = (path: string, body: unknown) => postJson(`${base}${path}`, body);
 
 const agreement = (actual: Uint8Array, expected: Uint8Array) => {
   let sum = 0;

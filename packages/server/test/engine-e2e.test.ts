@@ -4,14 +4,11 @@
  * (fixtures/samplers/tiny_sd15_cfg7.safetensors `e2e.*.pixels_uint8_hwc`).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodePng, SafetensorsFile } from '@sdapi/engine';
-import { buildApp } from '../src/app.ts';
-import type { EngineGenerator } from '../src/services/engine-generator.ts';
-import type { SdApiInstance } from '../src/types.ts';
+import { postJson } from './helpers/http.ts';
 import { SHARED_DIR } from './helpers/spec.ts';
 import { startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
 
@@ -20,24 +17,19 @@ const ckpt = join(fixtures, 'tiny-sd15', 'model.safetensors');
 const oraclePath = join(fixtures, 'samplers', 'tiny_sd15_cfg7.safetensors');
 const skip = existsSync(ckpt) && existsSync(oraclePath) ? false : `fixtures under ${fixtures} are absent (../shared is not beside this clone)`;
 
-let app: SdApiInstance;
 let base: string;
-let generator: EngineGenerator;
 
 let server: TinyEngineServer | undefined;
 
 before(async () => {
   if (skip) return;
   server = await startTinyEngineServer('e2e');
-  ({ app, base, generator } = server);
+  ({ base } = server);
 });
 
 after(() => server?.close());
 
-async function txt2img(body: Record<string, unknown>) {
-  const response = await fetch(`${base}/sdapi/v1/txt2img`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const txt2img = (body: Record<string, unknown>) => postJson(`${base}/sdapi/v1/txt2img`, body);
 
 const ASTRONAUT = {
   prompt: 'a photograph of an astronaut riding a horse',

@@ -3,38 +3,30 @@
  * fixture checkpoint (spec §3.2, §3.5, §3.7; issue 6 "How we know").
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodeImage, encodePng } from '@sdapi/engine';
-import { buildApp } from '../src/app.ts';
-import type { EngineGenerator } from '../src/services/engine-generator.ts';
-import type { SdApiInstance } from '../src/types.ts';
+import { postJson } from './helpers/http.ts';
 import { SHARED_DIR } from './helpers/spec.ts';
 import { startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
 
 const ckpt = join(SHARED_DIR, 'fixtures', 'tiny-sd15', 'model.safetensors');
 const skip = existsSync(ckpt) ? false : `fixture ${ckpt} is absent (../shared is not beside this clone)`;
 
-let app: SdApiInstance;
 let base: string;
-let generator: EngineGenerator;
 
 let server: TinyEngineServer | undefined;
 
 before(async () => {
   if (skip) return;
   server = await startTinyEngineServer('img2img-e2e');
-  ({ app, base, generator } = server);
+  ({ base } = server);
 });
 
 after(() => server?.close());
 
-async function post(path: string, body: unknown) {
-  const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const post = (path: string, body: unknown) => postJson(`${base}${path}`, body);
 
 /** A smooth test picture: a colour gradient, so a change by the sampler is visible and a paste-back is exact. */
 function picture(width: number, height: number): Uint8Array {

@@ -4,29 +4,24 @@
  * Sigma churn, SGM noise multiplier, UniPC) applied through override_settings and written into the infotext.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { buildApp } from '../src/app.ts';
-import type { EngineGenerator } from '../src/services/engine-generator.ts';
-import type { SdApiInstance } from '../src/types.ts';
+import { postJson } from './helpers/http.ts';
 import { needVector, readVector, SHARED_DIR } from './helpers/spec.ts';
 import { startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
 
 const ckpt = join(SHARED_DIR, 'fixtures', 'tiny-sd15', 'model.safetensors');
 const skip = existsSync(ckpt) ? false : `fixture ${ckpt} is absent (../shared is not beside this clone)`;
 
-let app: SdApiInstance;
 let base: string;
-let generator: EngineGenerator;
 
 let server: TinyEngineServer | undefined;
 
 before(async () => {
   if (skip) return;
   server = await startTinyEngineServer('samplers');
-  ({ app, base, generator } = server);
+  ({ base } = server);
 });
 
 after(() => server?.close());
@@ -34,15 +29,10 @@ after(() => server?.close());
 const SMALL = { prompt: 'a cat', seed: 5, steps: 3, width: 64, height: 64, cfg_scale: 7 };
 
 async function txt2img(body: Record<string, unknown>) {
-  const response = await fetch(`${base}/sdapi/v1/txt2img`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ...SMALL, ...body }),
-  });
-  const json = (await response.json()) as Record<string, any>;
-  if (response.status !== 200) return { status: response.status, body: json, info: null, infotext: '' };
+  const { status, body: json } = await postJson(`${base}/sdapi/v1/txt2img`, { ...SMALL, ...body });
+  if (status !== 200) return { status, body: json, info: null, infotext: '' };
   const info = JSON.parse(json.info);
-  return { status: response.status, body: json, info, infotext: info.infotexts[0] as string };
+  return { status, body: json, info, infotext: info.infotexts[0] as string };
 }
 
 async function list<T>(path: string): Promise<T[]> {

@@ -11,10 +11,7 @@ const rgb = (w: number, h: number, v = 90) => new Uint8Array(w * h * 3).fill(v);
 const INIT = encodePng(rgb(16, 8), 16, 8).toString('base64');
 const SMALL = { width: 16, height: 8, steps: 4, seed: 3 };
 
-async function img2img(body: Record<string, unknown>) {
-  const res = await server.request('/sdapi/v1/img2img', { method: 'POST', json: body });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
-}
+const img2img = (body: Record<string, unknown>) => server.post('/sdapi/v1/img2img', body);
 
 test('maps the image fields to the engine: init images, mask (alpha kept), blur, fill, full-res, invert, resize mode', async () => {
   const rgba = await sharp(Buffer.alloc(16 * 8 * 4, 255), { raw: { width: 16, height: 8, channels: 4 } })

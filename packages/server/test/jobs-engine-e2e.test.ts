@@ -4,15 +4,12 @@
  * official openai client gets a decodable 64×64 PNG from the engine.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodePng, SafetensorsFile } from '@sdapi/engine';
 import OpenAI from 'openai';
-import { buildApp } from '../src/app.ts';
-import type { EngineGenerator } from '../src/services/engine-generator.ts';
-import type { SdApiInstance } from '../src/types.ts';
+import { postJson } from './helpers/http.ts';
 import { SHARED_DIR } from './helpers/spec.ts';
 import { startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
 
@@ -21,16 +18,14 @@ const ckpt = join(fixtures, 'tiny-sd15', 'model.safetensors');
 const oraclePath = join(fixtures, 'samplers', 'tiny_sd15_cfg7.safetensors');
 const skip = existsSync(ckpt) && existsSync(oraclePath) ? false : `fixtures under ${fixtures} are absent (../shared is not beside this clone)`;
 
-let app: SdApiInstance;
 let base: string;
-let generator: EngineGenerator;
 
 let server: TinyEngineServer | undefined;
 
 before(async () => {
   if (skip) return;
   server = await startTinyEngineServer('jobs-e2e');
-  ({ app, base, generator } = server);
+  ({ base } = server);
 });
 
 after(() => server?.close());
@@ -47,15 +42,12 @@ const ASTRONAUT = {
   override_settings: { randn_source: 'CPU' },
 };
 
-async function post(path: string, body: unknown) {
-  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { res, json: (await res.json()) as Record<string, any> };
-}
+const post = (path: string, body: unknown) => postJson(base + path, body);
 
 test('a v2 job on the engine: its image URL serves the exact PNG of the sync route, with A1111 pixels', { skip }, async () => {
   const sync = await post('/sdapi/v1/txt2img', ASTRONAUT);
-  assert.equal(sync.res.status, 200, JSON.stringify(sync.json));
-  const { json: queued } = await post('/sdapi/v2/jobs', { type: 'txt2img', params: ASTRONAUT });
+  assert.equal(sync.status, 200, JSON.stringify(sync.body));
+  const { body: queued } = await post('/sdapi/v2/jobs', { type: 'txt2img', params: ASTRONAUT });
   let job: Record<string, any> = queued;
   for (const deadline = Date.now() + 60_000; !['succeeded', 'failed'].includes(job.status) && Date.now() < deadline; ) {
     await new Promise((r) => setTimeout(r, 50));
@@ -63,10 +55,10 @@ test('a v2 job on the engine: its image URL serves the exact PNG of the sync rou
   }
   assert.equal(job.status, 'succeeded', JSON.stringify(job.error));
   const bytes = Buffer.from(await (await fetch(base + job.result.images[0].url)).arrayBuffer());
-  assert.equal(bytes.toString('base64'), sync.json.images[0], 'byte-identical to the sync response');
+  assert.equal(bytes.toString('base64'), sync.body.images[0], 'byte-identical to the sync response');
   const png = decodePng(bytes);
   assert.equal(png.text.parameters, job.result.images[0].infotext);
-  assert.equal(png.text.parameters, JSON.parse(sync.json.info).infotexts[0]);
+  assert.equal(png.text.parameters, JSON.parse(sync.body.info).infotexts[0]);
   const expected = SafetensorsFile.open(oraclePath).readIntegers('e2e.euler_a.karras.10.pixels_uint8_hwc');
   let sum = 0;
   for (let i = 0; i < expected.length; i++) sum += Math.abs(png.rgb[i] - expected[i]);
@@ -99,7 +91,7 @@ test('preview: N puts a latent preview (PNG data URL) in every Nth progress even
     client.on('open', () => client.send(JSON.stringify({ op: 'subscribe', jobs: ['*'] })));
     client.on('message', async (data) => {
       const m = JSON.parse(String(data));
-      if (m.op === 'subscribe') id = (await post('/sdapi/v2/jobs', { type: 'txt2img', params: { ...ASTRONAUT, steps: 6 }, preview: 2 })).json.id;
+      if (m.op === 'subscribe') id = (await post('/sdapi/v2/jobs', { type: 'txt2img', params: { ...ASTRONAUT, steps: 6 }, preview: 2 })).body.id;
       if (m.job) events.push(m);
       if (m.job === id && (m.event === 'succeeded' || m.event === 'failed')) resolve();
     });

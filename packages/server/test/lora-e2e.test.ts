@@ -13,6 +13,7 @@ import { decodePng, SafetensorsFile } from '@sdapi/engine';
 import { buildApp } from '../src/app.ts';
 import { EngineGenerator } from '../src/services/engine-generator.ts';
 import type { SdApiInstance } from '../src/types.ts';
+import { postJson } from './helpers/http.ts';
 import { SHARED_DIR } from './helpers/spec.ts';
 
 const fixtures = join(SHARED_DIR, 'fixtures');
@@ -67,13 +68,8 @@ async function txt2img(prompt: string) {
     height: 64,
     override_settings: { randn_source: 'CPU' },
   };
-  const response = await fetch(`${base}/sdapi/v1/txt2img`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...AUTH },
-    body: JSON.stringify(body),
-  });
-  const json = (await response.json()) as Record<string, any>;
-  assert.equal(response.status, 200, JSON.stringify(json));
+  const { status, body: json } = await postJson(`${base}/sdapi/v1/txt2img`, body, AUTH);
+  assert.equal(status, 200, JSON.stringify(json));
   return { rgb: decodePng(Buffer.from(json.images[0], 'base64')).rgb, info: JSON.parse(json.info) };
 }
 
