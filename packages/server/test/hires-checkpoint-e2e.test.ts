@@ -63,10 +63,7 @@ const maxDiff = (a: Uint8Array, b: Uint8Array) => a.reduce((m, v, i) => Math.max
 test('an unknown hr_checkpoint_name is a 422 naming it and the checkpoints there are', { skip }, async () => {
   const res = await hires({ hr_checkpoint_name: 'nope' });
   assert.equal(res.status, 422);
-  assert.match(
-    (res.body as { detail: string }).detail,
-    /hr_checkpoint_name: Could not find checkpoint with name "nope"; checkpoints: .*baked\.safetensors/,
-  );
+  assert.match((res.body as { detail: string }).detail, /hr_checkpoint_name: Could not find checkpoint with name "nope"; checkpoints: .*baked\.safetensors/);
 });
 
 test('hr_checkpoint_name with a latent upscaler: the job equals a hires job on that checkpoint; infotext Hires checkpoint', { skip }, async () => {
