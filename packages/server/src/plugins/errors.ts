@@ -25,7 +25,9 @@ export const STATUS_BY_CODE: Record<ApiErrorCode, number> = {
   INVALID_IMAGE: 400,
   // An image URL the options forbid (requests disabled, or a non-global address): A1111 answers 500.
   IMAGE_URL_NOT_ALLOWED: 403,
-  INVALID_IMAGE_FORMAT: 500,
+  // A samples_format (option or override_settings) that is no output format: A1111 answers 500; a client's
+  // value, so 422 here (issue 13: never a 5xx; the fuzzer found every later generation failing with 500).
+  INVALID_IMAGE_FORMAT: 422,
   // Work this server cannot do (interrogate without its models, train/*, create/*): never a fake success.
   NOT_IMPLEMENTED: 501,
   // A browser request from a page on another origin (issue 13; plugins/security.ts).

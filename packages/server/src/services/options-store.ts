@@ -121,7 +121,11 @@ export class OptionsStore {
         continue;
       }
       const out = coerce(TYPE_SCHEMAS[type], value, ['body', key]);
-      if (out.ok) values[key] = out.value;
+      // "NaN"/"inf" coerce to non-finite floats (pydantic's rules), which no JSON can carry: GET /options and every
+      // infotext would then fail (a 500 the fuzzer found). Refused here instead.
+      if (out.ok && typeof out.value === 'number' && !Number.isFinite(out.value)) {
+        issues.push({ loc: ['body', key], msg: 'ensure this value is a finite number', type: 'value_error.number.not_finite' });
+      } else if (out.ok) values[key] = out.value;
       else issues.push(...out.errors);
     }
     if (issues.length > 0) throw new RequestValidationError(issues);
