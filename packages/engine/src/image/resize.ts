@@ -1,24 +1,25 @@
 /**
- * A1111's `images.resize_image(resize_mode, im, width, height, upscaler_name)` for the pixel modes, on sharp
- * (libvips). A1111 resizes with PIL's LANCZOS; sharp's `lanczos3` is the same a = 3 windowed sinc with the
- * support widened when downscaling, but libvips's fixed-point rounding is not PIL's, so pixels can differ from
- * A1111 by a level or two. Modes (spec §3.2):
+ * A1111's `images.resize_image(resize_mode, im, width, height, upscaler_name)` for the pixel modes. LANCZOS and
+ * NEAREST are our port of Pillow's resize (pil-resize.ts, byte-exact against Pillow 9.4): sharp's lanczos3 was
+ * up to 161 levels off when enlarging (docs/extras.md). BICUBIC still goes through sharp. Modes (spec §3.2):
  * 0 stretch to width × height; 1 scale to cover, centre-crop; 2 scale to fit, centre, and fill the borders
  * with the stretched edge rows/columns.
  */
 import sharp from 'sharp';
 import { type Pixels, pasteInto, pixels } from './compose.ts';
+import { pilResize } from './pil-resize.ts';
 
 /** The pixel upscalers we have: A1111's `Lanczos` and `Nearest` (and `None`, which leaves it to the Lanczos resize). */
 export const PIXEL_UPSCALERS = ['None', 'Lanczos', 'Nearest'] as const;
 export type PixelUpscaler = (typeof PIXEL_UPSCALERS)[number];
 
 /**
- * PIL `im.resize((w, h), resample)`: LANCZOS → lanczos3, BICUBIC → cubic (Catmull-Rom, PIL's a = −0.5),
- * NEAREST → nearest. A same-size resize is a copy, as in PIL.
+ * PIL `im.resize((w, h), resample)`: LANCZOS (lanczos3) and NEAREST through the Pillow port, BICUBIC → sharp's
+ * cubic (Catmull-Rom, PIL's a = −0.5). A same-size resize is a copy, as in PIL.
  */
 export async function resizePixels(img: Pixels, width: number, height: number, kernel: 'lanczos3' | 'cubic' | 'nearest' = 'lanczos3'): Promise<Pixels> {
   if (img.width === width && img.height === height) return { ...img, data: img.data.slice() };
+  if (kernel !== 'cubic') return pilResize(img, width, height, kernel === 'nearest' ? 'nearest' : 'lanczos');
   const input = sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } });
   let pipeline = input.resize(width, height, { kernel, fit: 'fill' });
   if (img.channels === 1) pipeline = pipeline.toColourspace('b-w'); // else sharp outputs single-band images as sRGB
