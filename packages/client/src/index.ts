@@ -97,7 +97,7 @@ export {
   type SdUpscaleOptions,
   sdUpscale,
 } from './lib/scripts/img2img-scripts.ts';
-export { findXyzAxis, type XyzAxisOption, type XyzTab, type XyzValueType, type XyzVersion, xyzAxisOptions } from './lib/scripts/xyz-axes.ts';
+export { findXyzAxis, type XyzAxisOption, type XyzTab, type XyzValueType, type XyzVersion, xyzAxisOptions } from '@sdapi/protocol/scripts';
 export { type AxisValuesInput, expandXyzAxisValues, type ScriptSelection, type XyzAxisSpec, type XyzPlotOptions, xyzPlot } from './lib/scripts/xyz-plot.ts';
 export { similarityRatio } from './lib/similarity.ts';
 export type { ControlNetDetectRequest, ControlNetDetectResponse, ControlNetModuleDetail } from './resources/controlnet.ts';

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { expandXyzAxisValues, findXyzAxis, xyzAxisOptions, xyzPlot } from '../../src/index.ts';
-import { parseCsvFields, toCsvRow } from '../../src/lib/scripts/csv.ts';
+import { parseCsvFields, toCsvRow } from '@sdapi/protocol/scripts';
 import { needVector, readVector } from '../helpers/spec.ts';
 
 type VectorAxis = { index: number; label: string; type: string; has_choices: boolean; cost: number };

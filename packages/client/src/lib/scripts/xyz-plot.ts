@@ -4,8 +4,8 @@
  * with a choice list, into the dropdown list, so the request means the same with `csv_mode` on or off.
  * `expandXyzAxisValues` previews how the script turns a values string into cells (vector xyz_axis_values.json).
  */
-import { parseCsvFields, toCsvRow } from './csv.ts';
-import { findXyzAxis, type XyzTab, type XyzValueType, type XyzVersion } from './xyz-axes.ts';
+// The axis tables and value parser are the server's own (pure, no schema library): one copy, in @sdapi/protocol.
+import { csvItems, findXyzAxis, toCsvRow, type XyzTab, type XyzVersion } from '@sdapi/protocol/scripts';
 
 export interface XyzAxisSpec {
   /** Label ("Steps", "CFG Scale", "Sampler", …, case-insensitive) or index in the tab's table. */
@@ -71,109 +71,4 @@ export function xyzPlot(opts: XyzPlotOptions): ScriptSelection {
   return { script_name: 'X/Y/Z plot', script_args: args };
 }
 
-function csvItems(text: string): string[] {
-  return parseCsvFields(text)
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
-
-export interface AxisValuesInput {
-  type: XyzValueType;
-  values: string;
-  /** The axis label; "Nothing" yields one empty cell. */
-  label?: string;
-  hasChoices?: boolean;
-  dropdown?: readonly string[];
-  csvMode?: boolean;
-}
-
-/** The cells an axis produces, as the script computes them; bad values throw with Python's message. */
-export function expandXyzAxisValues({ type, values, label, hasChoices = false, dropdown = [], csvMode = true }: AxisValuesInput): unknown[] {
-  if (label === 'Nothing') return [0];
-  const items = hasChoices && !csvMode ? [...dropdown] : csvItems(values);
-  if (type === 'int') return items.flatMap(expandInt);
-  if (type === 'float') return items.flatMap(expandFloat);
-  if (type === 'str_permutations') return permutations(items);
-  return items;
-}
-
-// "a-b", "a-b (+s)", "a-b [n]"; a sign may be followed by spaces (then int() rejects it, as in A1111).
-const INT_STEP = /^\s*([+-]?\s*\d+)\s*-\s*([+-]?\s*\d+)(?:\s*\(([+-]\d+)\s*\))?\s*$/;
-const INT_COUNT = /^\s*([+-]?\s*\d+)\s*-\s*([+-]?\s*\d+)(?:\s*\[(\d+)\s*\])?\s*$/;
-// The script's float pattern uses an unescaped `.`: any character may follow the digits ("1e-3" → "1e" − 3).
-const NUM = String.raw`[+-]?\s*\d+(?:.\d*)?`;
-const FLOAT_STEP = new RegExp(String.raw`^\s*(${NUM})\s*-\s*(${NUM})(?:\s*\(([+-]\d+(?:.\d*)?)\s*\))?\s*$`);
-const FLOAT_COUNT = new RegExp(String.raw`^\s*(${NUM})\s*-\s*(${NUM})(?:\s*\[(\d+(?:.\d*)?)\s*\])?\s*$`);
-
-function expandInt(item: string): number[] {
-  let m = INT_STEP.exec(item);
-  if (m) {
-    const [a, b, s] = [pyInt(m[1]), pyInt(m[2]), m[3] === undefined ? 1 : pyInt(m[3])];
-    if (s === 0) throw new RangeError('range() arg 3 must not be zero');
-    return pyRange(a, b + 1, s);
-  }
-  m = INT_COUNT.exec(item);
-  if (m) return linspace(pyInt(m[1]), pyInt(m[2]), pyInt(m[3])).map(Math.trunc);
-  return [pyInt(item)];
-}
-
-function expandFloat(item: string): number[] {
-  let m = FLOAT_STEP.exec(item);
-  if (m) {
-    const [a, b, s] = [pyFloat(m[1]), pyFloat(m[2]), m[3] === undefined ? 1 : pyFloat(m[3])];
-    return arange(a, b + s, s);
-  }
-  m = FLOAT_COUNT.exec(item);
-  if (m) return linspace(pyFloat(m[1]), pyFloat(m[2]), pyInt(m[3]));
-  return [pyFloat(item)];
-}
-
-/** Python `int(str)`: optional sign directly before the digits, surrounding whitespace allowed. */
-function pyInt(text: string): number {
-  if (!/^\s*[+-]?\d+(?:_\d+)*\s*$/.test(text)) throw new RangeError(`invalid literal for int() with base 10: ${pyRepr(text)}`);
-  return Number.parseInt(text.replace(/_/g, ''), 10);
-}
-
-/** Python `float(str)`: decimal or exponent notation, inf/nan; anything else throws Python's message. */
-function pyFloat(text: string): number {
-  const t = text.trim().replace(/(\d)_(?=\d)/g, '$1');
-  if (/^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/.test(t)) return Number(t);
-  if (/^[+-]?(?:inf|infinity)$/i.test(t)) return t.startsWith('-') ? -Infinity : Infinity;
-  if (/^[+-]?nan$/i.test(t)) return Number.NaN;
-  throw new RangeError(`could not convert string to float: ${pyRepr(text)}`);
-}
-
-function pyRepr(text: string): string {
-  return text.includes("'") && !text.includes('"') ? `"${text}"` : `'${text.replace(/'/g, "\\'")}'`;
-}
-
-/** Python range(start, stop, step). */
-function pyRange(start: number, stop: number, step: number): number[] {
-  const out: number[] = [];
-  for (let v = start; step > 0 ? v < stop : v > stop; v += step) out.push(v);
-  return out;
-}
-
-/**
- * numpy.arange: ceil((stop − start) / step) values start + i·delta, where numpy takes delta as
- * (start + step) − start (so 1 + 3·0.3 gives 1.9000000000000001, as in A1111).
- */
-function arange(start: number, stop: number, step: number): number[] {
-  const n = Math.max(0, Math.ceil((stop - start) / step));
-  const delta = start + step - start;
-  return Array.from({ length: n }, (_, i) => start + i * delta);
-}
-
-/** numpy.linspace(start, stop, n): i·step + start, the last value exactly `stop`. */
-function linspace(start: number, stop: number, n: number): number[] {
-  if (n <= 0) return [];
-  if (n === 1) return [start];
-  const step = (stop - start) / (n - 1);
-  return Array.from({ length: n }, (_, i) => (i === n - 1 ? stop : start + i * step));
-}
-
-/** itertools.permutations order. */
-function permutations(items: string[]): string[][] {
-  if (items.length <= 1) return [items];
-  return items.flatMap((first, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [first, ...rest]));
-}
+export { type AxisValuesInput, expandXyzAxisValues } from '@sdapi/protocol/scripts';
