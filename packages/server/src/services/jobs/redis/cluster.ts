@@ -17,14 +17,14 @@
  */
 import { hostname } from 'node:os';
 import type { JobEvent, ProgressResponse } from '@sdapi/protocol';
-import { createBunRedisClient, DelayedError, type IRedisClient, type Job, Queue, QueueEvents, Worker } from 'bullmq';
+import { DelayedError, type Job, Queue, QueueEvents, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { ApiError } from '../../errors.ts';
 import { jobTimestamp } from '../../generation-queue.ts';
 import type { ClusterQueue, JobService } from '../job-service.ts';
 import type { JobRecord } from '../types.ts';
-import { RedisLink } from './link.ts';
+import { checkRedisUrl, openRedis, RedisLink } from './link.ts';
 import { type Change, KEY, RedisJobStore } from './redis-store.ts';
-import { parseRedisUrl, RespClient, type RespReply } from './resp-client.ts';
 
 const QUEUE = 'sdapi-jobs';
 const CONTROL = 'sdapi:control';
@@ -60,17 +60,6 @@ export interface WorkerInfo {
   last_heartbeat: string;
 }
 
-/**
- * The adapter emits 'error' when Redis drops the connection; without a listener Node would throw it. Outages are
- * reported by RedisLink and BullMQ reconnects by itself, so the adapter and every duplicate get a quiet listener.
- */
-function quietClient(client: IRedisClient): IRedisClient {
-  client.on('error', () => undefined);
-  const duplicate = client.duplicate.bind(client);
-  client.duplicate = ((...args: Parameters<IRedisClient['duplicate']>) => quietClient(duplicate(...args))) as IRedisClient['duplicate'];
-  return client;
-}
-
 const MAX_DEFERRALS = 2;
 
 /** A checkpoint name as requests and heartbeats spell it (`sub/m.safetensors [hash]`, `sub/m`) → `sub/m`. */
@@ -92,7 +81,8 @@ export class RedisCluster implements ClusterQueue {
   readonly store: RedisJobStore;
   private readonly link: RedisLink;
   private readonly sub: RedisLink;
-  private readonly bullClients: IRedisClient[] = [];
+  /** The ioredis clients handed to BullMQ (it closes the duplicates it makes of them, not these). */
+  private readonly bullClients: Redis[] = [];
   private queue!: Queue;
   private events!: QueueEvents;
   private worker: Worker | undefined;
@@ -108,32 +98,25 @@ export class RedisCluster implements ClusterQueue {
   private readonly submittedHere = new Set<string>();
 
   constructor(private readonly options: ClusterOptions) {
-    const target = parseRedisUrl(options.url);
+    checkRedisUrl(options.url);
     const log = options.log ?? (() => undefined);
-    this.link = new RedisLink(target, log);
-    this.sub = new RedisLink(target, log);
+    this.link = new RedisLink(options.url, log);
+    this.sub = new RedisLink(options.url, log);
     this.store = new RedisJobStore(this.link, this.workerId, options.imageTtlMs);
   }
 
   /** Connects (rejects when Redis is unreachable at start-up); call before JobService.start. */
   async connect(): Promise<void> {
-    this.link.onUp = () => this.refreshWaiting();
+    this.link.onUp = () => this.resync();
     await this.link.start();
-    this.sub.onPush = (reply) => this.onMessage(reply);
-    this.sub.onUp = async () => {
-      await this.sub.send('SUBSCRIBE', [KEY.changes, CONTROL]);
-      if (this.jobs) await this.store.load(); // what was published while we were away
-    };
+    this.sub.client.on('message', (channel: string, payload: string) => this.onMessage(channel, payload));
+    this.sub.onUp = () => this.resync(); // ioredis has subscribed again by itself
     await this.sub.start();
-    const target = parseRedisUrl(this.options.url);
-    const connection = () => {
-      const client = quietClient(createBunRedisClient(new RespClient(target) as never));
-      this.bullClients.push(client);
-      return client;
-    };
-    this.queue = new Queue(QUEUE, { connection: connection() });
+    await this.sub.client.subscribe(KEY.changes, CONTROL);
+    // The queue fails fast while Redis is away (API nodes answer 503); blocking connections wait for it (BullMQ).
+    this.queue = new Queue(QUEUE, { connection: this.bullClient({ enableOfflineQueue: false }) });
     this.queue.on('error', () => undefined); // the link reports outages; BullMQ reconnects by itself
-    this.events = new QueueEvents(QUEUE, { connection: connection() });
+    this.events = new QueueEvents(QUEUE, { connection: this.bullClient({ maxRetriesPerRequest: null }) });
     this.events.on('error', () => undefined);
     this.events.on('failed', ({ jobId, failedReason }) => void this.onBullFailed(jobId, failedReason));
     this.events.on('waiting', () => void this.refreshWaiting());
@@ -153,7 +136,7 @@ export class RedisCluster implements ClusterQueue {
     });
     if (!this.options.worker) return;
     this.worker = new Worker(QUEUE, (job, token) => this.take(job, token), {
-      connection: quietClient(createBunRedisClient(new RespClient(parseRedisUrl(this.options.url)) as never)),
+      connection: this.bullClient({ maxRetriesPerRequest: null }),
       concurrency: 1,
       lockDuration: this.options.lockDurationMs ?? 30_000,
       stalledInterval: this.options.stalledIntervalMs ?? 30_000,
@@ -231,7 +214,7 @@ export class RedisCluster implements ClusterQueue {
 
   assertAvailable(): void {
     if (this.link.up) return;
-    throw new ApiError('QUEUE_FULL', `the shared job queue (Redis at ${this.link.target.host}:${this.link.target.port}) is unreachable; retry shortly`, {
+    throw new ApiError('QUEUE_FULL', `the shared job queue (Redis at ${this.link.where}) is unreachable; retry shortly`, {
       headers: { 'Retry-After': '2' },
     });
   }
@@ -259,10 +242,22 @@ export class RedisCluster implements ClusterQueue {
     }
     await this.events.close();
     await this.queue.close();
-    for (const client of this.bullClients) await client.quit?.().catch(() => undefined);
+    for (const client of this.bullClients) client.disconnect();
     this.link.close();
     this.sub.close();
-    RespClient.endAll();
+  }
+
+  private bullClient(options: Parameters<typeof openRedis>[1]): Redis {
+    const client = openRedis(this.options.url, options);
+    this.bullClients.push(client);
+    return client;
+  }
+
+  /** After either connection came back: what was published while we were away is reloaded, once both are up. */
+  private async resync(): Promise<void> {
+    if (!this.link.up || !this.sub.up) return;
+    if (this.jobs) await this.store.load();
+    await this.refreshWaiting();
   }
 
   /**
@@ -286,25 +281,46 @@ export class RedisCluster implements ClusterQueue {
         throw new DelayedError();
       }
     }
-    return this.process(job.data.id as string);
+    return this.process(job, token);
   }
 
-  /** The BullMQ processor: the stored job runs here; its outcome is in the record, so BullMQ never retries it. */
-  private async process(id: string): Promise<string> {
+  /**
+   * The BullMQ processor: the stored job runs here; its outcome is in the record, so BullMQ never retries it, except
+   * when Redis went away while it ran: its events, images or final record may then be missing, so the job goes back
+   * to the queue and runs again (a job whose outcome was stored is skipped then: results are written once).
+   */
+  private async process(job: Job, token: string | undefined): Promise<string> {
+    const id = job.data.id as string;
     const jobs = this.jobs;
+    // BullMQ's connection may be back before this node's own: the job waits a second rather than failing.
+    if (!this.link.up && token) return this.requeue(job, token, 1000, `Redis is unreachable from worker ${this.workerId}`);
     const record = await this.store.fetch(id);
     if (!jobs || !record || ['succeeded', 'failed', 'cancelled'].includes(record.status)) return 'skipped';
     this.options.log?.(`worker ${this.workerId}: running job ${id} (attempt ${record.attempts + 1})`);
     this.current = { id, startedAt: Date.now() };
     void this.heartbeat();
+    const drops = this.link.drops;
+    let failure: { error: unknown } | undefined;
     try {
       await jobs.runStored(record);
+    } catch (error) {
+      failure = { error }; // a write to Redis failed, most likely
     } finally {
       this.current = null;
       void this.heartbeat();
     }
+    if (this.link.drops !== drops && token) return this.requeue(job, token, 0, `Redis went away while job ${id} ran on ${this.workerId}`);
+    if (failure) throw failure.error;
     this.options.log?.(`worker ${this.workerId}: job ${id} ended ${record.status}`);
     return record.status;
+  }
+
+  /** Puts a taken job back in the queue to run again, on any worker, after `delayMs`. */
+  private async requeue(job: Job, token: string, delayMs: number, why: string): Promise<never> {
+    this.options.log?.(`${why}; the job goes back to the queue`);
+    // BullMQ's own connection waits for Redis to come back (its offline queue), then this lands.
+    await job.moveToDelayed(Date.now() + delayMs, token);
+    throw new DelayedError();
   }
 
   private async heartbeat(): Promise<void> {
@@ -328,9 +344,7 @@ export class RedisCluster implements ClusterQueue {
     await this.link.send('PUBLISH', [KEY.changes, JSON.stringify(change)]).catch(() => undefined);
   }
 
-  private onMessage(reply: RespReply): void {
-    if (!Array.isArray(reply) || reply[0] !== 'message') return;
-    const [, channel, payload] = reply as [string, string, string];
+  private onMessage(channel: string, payload: string): void {
     if (channel === CONTROL) {
       this.onControl(JSON.parse(payload) as { op: string; job: string });
       return;
