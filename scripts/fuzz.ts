@@ -6,6 +6,7 @@
  *   npm run fuzz                          # 10,000 cases, a random seed (printed: replay it with --seed)
  *   npm run fuzz -- --runs 50000 --seed 42
  *   npm run fuzz -- --auth                # the same with --api-auth on (every answer then carries credentials)
+ *   npm run fuzz -- --concurrency 8       # 8 requests in flight (races; failures then depend on timing too)
  */
 import { parseArgs } from 'node:util';
 import { buildApp } from '../packages/server/src/app.ts';
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     auth: { type: 'boolean', default: false },
     'timeout-ms': { type: 'string', default: '15000' },
+    concurrency: { type: 'string', default: '1' },
   },
 });
 const runs = Number(values.runs);

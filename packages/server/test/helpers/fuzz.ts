@@ -560,6 +560,8 @@ export interface FuzzOptions {
   onProgress?: (done: number, report: FuzzReport) => void;
   /** Arbitrary of cases instead of the whole document (e.g. only the generation routes). */
   only?: (method: string, path: string) => boolean;
+  /** Requests in flight at once (default 1: one after the other, so a failure is reproducible from the seed). */
+  concurrency?: number;
   /** Valid-shaped values for these body fields (e.g. sizes a real engine makes quickly); hostile values still hit them. */
   fieldOverrides?: Record<string, fc.Arbitrary<unknown>>;
 }
@@ -577,7 +579,11 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const checker = new ResponseChecker(doc);
   const report: FuzzReport = { seed: options.seed, cases: 0, byStatus: {}, byKind: {}, byOp: {}, failures: [], healthFailures: 0, ms: 0 };
   const started = Date.now();
-  for (const c of cases) {
+  let next = 0;
+  const worker = async () => {
+    while (next < cases.length) await one(cases[next++]);
+  };
+  const one = async (c: FuzzCase) => {
     const outcome = await send(options.base, c, options.timeoutMs ?? 15_000, options.headers ?? {});
     report.cases++;
     const statusKey = String(outcome.status);
@@ -592,7 +598,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
       if (!(await healthy(options.base))) report.healthFailures++;
       options.onProgress?.(report.cases, report);
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
   if (!(await healthy(options.base))) report.healthFailures++;
   report.ms = Date.now() - started;
   return report;
