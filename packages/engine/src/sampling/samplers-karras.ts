@@ -24,15 +24,32 @@ function churn(x: Tensor, sigma: number, nSteps: number, opts: SamplerOptions): 
   return { x, sigmaHat };
 }
 
+/**
+ * The start of an Euler / Heun / DPM2 step: the churn (its eps draw first), the model at sigmaHat, the Karras ODE
+ * derivative, then the callback, in k-diffusion's order.
+ */
+async function churnedStep(
+  model: Denoiser,
+  x: Tensor,
+  sigmas: readonly number[],
+  i: number,
+  opts: SamplerOptions,
+): Promise<{ x: Tensor; sigmaHat: number; d: Tensor }> {
+  let sigmaHat: number;
+  ({ x, sigmaHat } = churn(x, sigmas[i], sigmas.length - 1, opts));
+  const denoised = await model(x, sigmaHat);
+  const d = toD(x, sigmaHat, denoised);
+  opts.callback?.({ x, i, sigma: sigmas[i], sigmaHat, denoised });
+  return { x, sigmaHat, d };
+}
+
 /** Implements Algorithm 2 (Euler steps) from Karras et al. (2022). (sampling.py sample_euler) */
 export async function sampleEuler(model: Denoiser, x: Tensor, sigmas: readonly number[], opts: SamplerOptions = {}): Promise<Tensor> {
   model = abortable(model, opts.signal);
   for (let i = 0; i < sigmas.length - 1; i++) {
     let sigmaHat: number;
-    ({ x, sigmaHat } = churn(x, sigmas[i], sigmas.length - 1, opts));
-    const denoised = await model(x, sigmaHat);
-    const d = toD(x, sigmaHat, denoised);
-    opts.callback?.({ x, i, sigma: sigmas[i], sigmaHat, denoised });
+    let d: Tensor;
+    ({ x, sigmaHat, d } = await churnedStep(model, x, sigmas, i, opts));
     const dt = sigmas[i + 1] - sigmaHat;
     x = x.add(d.mul(dt)); // Euler method
   }
@@ -59,10 +76,8 @@ export async function sampleHeun(model: Denoiser, x: Tensor, sigmas: readonly nu
   model = abortable(model, opts.signal);
   for (let i = 0; i < sigmas.length - 1; i++) {
     let sigmaHat: number;
-    ({ x, sigmaHat } = churn(x, sigmas[i], sigmas.length - 1, opts));
-    const denoised = await model(x, sigmaHat);
-    const d = toD(x, sigmaHat, denoised);
-    opts.callback?.({ x, i, sigma: sigmas[i], sigmaHat, denoised });
+    let d: Tensor;
+    ({ x, sigmaHat, d } = await churnedStep(model, x, sigmas, i, opts));
     const dt = sigmas[i + 1] - sigmaHat;
     if (sigmas[i + 1] === 0) {
       x = x.add(d.mul(dt)); // Euler method
@@ -90,10 +105,8 @@ export async function sampleDpm2(model: Denoiser, x: Tensor, sigmas: readonly nu
   model = abortable(model, opts.signal);
   for (let i = 0; i < sigmas.length - 1; i++) {
     let sigmaHat: number;
-    ({ x, sigmaHat } = churn(x, sigmas[i], sigmas.length - 1, opts));
-    const denoised = await model(x, sigmaHat);
-    const d = toD(x, sigmaHat, denoised);
-    opts.callback?.({ x, i, sigma: sigmas[i], sigmaHat, denoised });
+    let d: Tensor;
+    ({ x, sigmaHat, d } = await churnedStep(model, x, sigmas, i, opts));
     if (sigmas[i + 1] === 0) {
       x = x.add(d.mul(sigmas[i + 1] - sigmaHat)); // Euler method
     } else {
