@@ -183,6 +183,13 @@ describe('per-client queue quota', async () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.equal((await server.request('/sdapi/v1/txt2img', { method: 'POST', json: SMALL })).status, 200);
+    // A replay queues a job too: two replays fill the quota, the third is refused.
+    const replays = [];
+    for (let i = 0; i < 3; i++) replays.push(await server.request(`/sdapi/v2/jobs/${secondId}/replay`, { method: 'POST' }));
+    assert.deepEqual(
+      replays.map((r) => r.status),
+      [202, 202, 429],
+    );
     const caps = await (await server.request('/sdapi/v2/capabilities')).json();
     assert.equal(caps.limits.max_queued_per_client, 2);
   });

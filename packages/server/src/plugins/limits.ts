@@ -17,8 +17,11 @@ export const GENERATION_ROUTES: ReadonlySet<string> = new Set([
   '/sdapi/v1/extra-single-image',
   '/sdapi/v1/extra-batch-images',
   '/sdapi/v2/jobs',
+  '/sdapi/v2/jobs/:id/replay',
   '/v1/images/generations',
 ]);
+/** Routes that queue a job and answer at once: the job stays the client's until it ends. */
+const ASYNC_ROUTES = new Set(['/sdapi/v2/jobs', '/sdapi/v2/jobs/:id/replay']);
 const SIZED_ROUTES = new Set(['/sdapi/v1/txt2img', '/sdapi/v1/img2img', '/sdapi/v2/jobs', '/v1/images/generations']);
 
 const RETRY_AFTER_SECONDS = 5;
@@ -78,10 +81,12 @@ type Admitted = FastifyRequest & { [ADMITTED]?: string };
 export function registerLimits(app: FastifyInstance, limits: RequestLimits, jobs: () => JobService): void {
   const quota = limits.maxQueuedPerClient !== null ? new ClientQuota(limits.maxQueuedPerClient, jobs) : null;
   app.addHook('preHandler', async (request: FastifyRequest) => {
-    if (request.method !== 'POST' || request.body === undefined) return;
+    if (request.method !== 'POST') return;
     const url = request.routeOptions.url;
-    if (url && SIZED_ROUTES.has(url)) checkRequestLimits(url, request.body, limits);
-    checkBodyImages(request.body, limits.maxImagePixels);
+    if (request.body !== undefined) {
+      if (url && SIZED_ROUTES.has(url)) checkRequestLimits(url, request.body, limits);
+      checkBodyImages(request.body, limits.maxImagePixels);
+    }
     if (quota && url && GENERATION_ROUTES.has(url)) {
       const client = clientOf(request);
       quota.admit(client);
@@ -89,12 +94,23 @@ export function registerLimits(app: FastifyInstance, limits: RequestLimits, jobs
     }
   });
   if (!quota) return;
-  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
-    const client = (request as Admitted)[ADMITTED];
+  // Released once per admitted request: on its response, or when its client hangs up (then its job, which runs on
+  // as in A1111, keeps the slot until it ends; a finished job is dropped at the next count).
+  const release = (request: FastifyRequest, reply: FastifyReply, hungUp: boolean) => {
+    const admitted = request as Admitted;
+    const client = admitted[ADMITTED];
     if (client === undefined) return;
-    // The job keeps the slot until it ends: async jobs by design, and sync ones whose client hung up (onResponse
-    // fires on the disconnect, but the job runs on, as in A1111). A finished job is dropped at the next count.
+    admitted[ADMITTED] = undefined;
     const id = reply.getHeader('x-job-id');
-    quota.release(client, typeof id === 'string' ? id : undefined);
+    const url = request.routeOptions.url;
+    const queued = hungUp || (url !== undefined && ASYNC_ROUTES.has(url) && reply.statusCode < 300);
+    quota.release(client, typeof id === 'string' && queued ? id : undefined);
+  };
+  app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => release(request, reply, !reply.raw.writableFinished));
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    // The response's 'close' (the request's fires as soon as its body is read): finished, or the client hung up.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) release(request, reply, true);
+    });
   });
 }
