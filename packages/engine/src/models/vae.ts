@@ -8,6 +8,8 @@ import { Conv2d, Dropout, GroupNorm, Identity, type Layer } from '../nn/layers.t
 import { Module } from '../nn/module.ts';
 import { Graph, type Value } from '../onnx/graph.ts';
 import * as F from '../onnx/ops.ts';
+// model.py Upsample (with_conv) is the UNet's: nearest ×2, then a 3×3 conv (same `conv` key).
+import { Upsample } from './unet.ts';
 
 const normalize = (channels: number) => new GroupNorm(32, channels, 1e-6);
 
@@ -90,19 +92,6 @@ class Downsample extends Module {
 
   forward(x: Value): Value {
     return this.conv.forward(x);
-  }
-}
-
-class Upsample extends Module {
-  readonly conv: Conv2d;
-
-  constructor(channels: number) {
-    super();
-    this.conv = new Conv2d(channels, channels, 3, { padding: 1 });
-  }
-
-  forward(x: Value): Value {
-    return this.conv.forward(F.interpolateNearest2x(x));
   }
 }
 
