@@ -117,9 +117,7 @@ export class StableDiffusion {
     try {
       return await txt2img(this.model, params, hooks);
     } finally {
-      this.model.networks.restore(); // a job's LoRAs apply to that job only
-      restoreRefinerNetworks(this.model);
-      restoreHiresNetworks(this.model);
+      this.restoreNetworks();
     }
   }
 
@@ -128,10 +126,15 @@ export class StableDiffusion {
     try {
       return await img2img(this.model, params, hooks);
     } finally {
-      this.model.networks.restore(); // a job's LoRAs apply to that job only
-      restoreRefinerNetworks(this.model);
-      restoreHiresNetworks(this.model);
+      this.restoreNetworks();
     }
+  }
+
+  /** A job's LoRAs apply to that job only: the model's, the refiner's and the hires checkpoint's come off after it. */
+  private restoreNetworks(): void {
+    this.model.networks.restore();
+    restoreRefinerNetworks(this.model);
+    restoreHiresNetworks(this.model);
   }
 
   warmUp(): Promise<void> {
