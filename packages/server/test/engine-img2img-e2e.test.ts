@@ -3,16 +3,12 @@
  * fixture checkpoint (spec §3.2, §3.5, §3.7; issue 6 "How we know").
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodeImage, encodePng } from '@sdapi/engine';
 import { postJson } from './helpers/http.ts';
-import { SHARED_DIR } from './helpers/spec.ts';
-import { startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
+import { needFiles, startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
 
-const ckpt = join(SHARED_DIR, 'fixtures', 'tiny-sd15', 'model.safetensors');
-const skip = existsSync(ckpt) ? false : `fixture ${ckpt} is absent (../shared is not beside this clone)`;
+const skip = needFiles();
 
 let base: string;
 

@@ -4,15 +4,12 @@
  * Sigma churn, SGM noise multiplier, UniPC) applied through override_settings and written into the infotext.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { postJson } from './helpers/http.ts';
-import { needVector, readVector, SHARED_DIR } from './helpers/spec.ts';
-import { startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
+import { needVector, readVector } from './helpers/spec.ts';
+import { needFiles, startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
 
-const ckpt = join(SHARED_DIR, 'fixtures', 'tiny-sd15', 'model.safetensors');
-const skip = existsSync(ckpt) ? false : `fixture ${ckpt} is absent (../shared is not beside this clone)`;
+const skip = needFiles();
 
 let base: string;
 

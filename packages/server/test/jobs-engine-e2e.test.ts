@@ -4,19 +4,16 @@
  * official openai client gets a decodable 64×64 PNG from the engine.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { decodePng, SafetensorsFile } from '@sdapi/engine';
 import OpenAI from 'openai';
 import { postJson } from './helpers/http.ts';
 import { SHARED_DIR } from './helpers/spec.ts';
-import { startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
+import { needFiles, startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
 
-const fixtures = join(SHARED_DIR, 'fixtures');
-const ckpt = join(fixtures, 'tiny-sd15', 'model.safetensors');
-const oraclePath = join(fixtures, 'samplers', 'tiny_sd15_cfg7.safetensors');
-const skip = existsSync(ckpt) && existsSync(oraclePath) ? false : `fixtures under ${fixtures} are absent (../shared is not beside this clone)`;
+const oraclePath = join(SHARED_DIR, 'fixtures', 'samplers', 'tiny_sd15_cfg7.safetensors');
+const skip = needFiles(oraclePath);
 
 let base: string;
 
