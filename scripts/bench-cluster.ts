@@ -13,8 +13,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 
-const N = Number(process.argv[2] ?? 6);
+/** Jobs per measurement (the CLI's argument, or benchCluster's). */
+let N = 6;
 const ROOT = join(import.meta.dirname, '..');
 const CHILD = join(ROOT, 'packages/server/test/helpers/cluster-node-child.ts');
 const CKPT = join(ROOT, '..', 'shared', 'fixtures', 'tiny-sd15', 'model.safetensors');
@@ -69,11 +71,28 @@ async function jobsPerMinute(base: string): Promise<number> {
   return N / ((performance.now() - t0) / 60_000);
 }
 
-async function main(): Promise<void> {
+export interface ClusterBench {
+  embeddedMs: number;
+  redisMs: number;
+  jobsPerMinute: { one: number; two: number };
+  jobs: number;
+}
+
+/** Runs the bench (null when redis-server or the tiny fixture is missing, with the reason printed). */
+export async function benchCluster(jobs = 6): Promise<ClusterBench | null> {
   if (!existsSync('/usr/bin/redis-server') || !existsSync(CKPT)) {
     console.log('bench-cluster: skipped (needs /usr/bin/redis-server and ../shared/fixtures/tiny-sd15)');
-    return;
+    return null;
   }
+  try {
+    N = jobs;
+    return await measure();
+  } finally {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+  }
+}
+
+async function measure(): Promise<ClusterBench> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sdapi-bench-redis-'));
   await spawnLine(['/usr/bin/redis-server', '--port', String(port), '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], {}, (l) =>
@@ -91,6 +110,14 @@ async function main(): Promise<void> {
   await node(url, 'worker');
   await syncMs(api.url as string); // warms the second worker too (either may take it)
   const two = await jobsPerMinute(api.url as string);
+  return { embeddedMs, redisMs, jobsPerMinute: { one, two }, jobs: N };
+}
+
+async function main(): Promise<void> {
+  const r = await benchCluster(Number(process.argv[2] ?? 6));
+  if (!r) return;
+  const { embeddedMs, redisMs } = r;
+  const { one, two } = r.jobsPerMinute;
   console.log(`| case | value |\n| --- | --- |`);
   console.log(`| sync txt2img, embedded (ms/job) | ${embeddedMs.toFixed(0)} |`);
   console.log(`| sync txt2img, API node + 1 worker on Redis (ms/job) | ${redisMs.toFixed(0)} |`);
@@ -99,8 +126,4 @@ async function main(): Promise<void> {
   console.log(`| jobs/min, 2 workers (${N} jobs at once) | ${two.toFixed(1)} |`);
 }
 
-try {
-  await main();
-} finally {
-  for (const child of children) child.kill('SIGKILL');
-}
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -19,11 +19,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchCase, CaseOutput, CaseResult } from './bench/harness.ts';
 import { median, peakRssMb } from './bench/harness.ts';
+import { CLUSTER_CASE } from './bench/cluster.ts';
 import { SD15_CASES } from './bench/sd15.ts';
 import { SDXL_CASES } from './bench/sdxl.ts';
 import { updateReadme, formatTable } from './bench/report.ts';
 
-const CASES: BenchCase[] = [...SD15_CASES, ...SDXL_CASES]; // SDXL cases run only when named (--case sdxl-…)
+const CASES: BenchCase[] = [...SD15_CASES, ...SDXL_CASES, CLUSTER_CASE]; // SDXL cases run only when named (--case sdxl-…)
 
 const { values } = parseArgs({
   options: {
