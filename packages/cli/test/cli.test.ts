@@ -260,7 +260,7 @@ const CLOSED_PORT = await new Promise<number>((done) => {
 
 describe('errors: one line, a hint, a meaningful exit code', { concurrency: true }, () => {
   const cases: [string, string[], number, RegExp][] = [
-    ['unknown command', ['paint'], 2, /^error: unknown command 'paint' \(hint: valid commands: serve, generate, upscale, png-info, models, inspect\)$/],
+    ['unknown command', ['paint'], 2, /^error: unknown command 'paint' \(hint: valid commands: serve, worker, generate, upscale, xyz, png-info, models, inspect\)$/],
     ['unknown flag', ['generate', '--bogus'], 2, /^error: Unknown option '--bogus'.*\(hint: run with --help for the options\)$/],
     ['missing output', ['generate', '--prompt', 'x'], 2, /^error: -o\/--output is required .*\(hint: e\.g\. -o out\.png\)$/],
     [
