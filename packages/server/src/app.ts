@@ -11,7 +11,7 @@ import { registerControlNet } from './plugins/controlnet.ts';
 import { registerEngine } from './plugins/engine.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { registerOpenApi } from './plugins/openapi.ts';
-import { clientErrorHandler, frameworkErrorHandler, healthRoute, registerSecurity } from './plugins/security.ts';
+import { clientErrorHandler, frameworkErrorHandler, healthRoute, hostCheckFor, registerSecurity } from './plugins/security.ts';
 import { registerLimits } from './plugins/limits.ts';
 import { type RequestLimits, resolveLimits } from './services/limits.ts';
 import { registerWebPage } from './plugins/web.ts';
@@ -103,6 +103,10 @@ export interface AppDeps {
   /** `--cors-allow-origins` (comma-separated, `*` = any) and `--cors-allow-origins-regex`: foreign origins allowed to call (plugins/security.ts). */
   corsAllowOrigins?: string;
   corsAllowOriginsRegex?: string;
+  /** `--allowed-hosts a,b`: `Host` names answered besides the loopback ones (the DNS-rebinding guard, plugins/security.ts). */
+  allowedHosts?: string;
+  /** The address the server will listen on (startServer sets it): a non-loopback one turns the Host check off unless `allowedHosts` is given. Absent: loopback. */
+  listenHost?: string;
   /** `--max-*` flags: request limits checked before any work (services/limits.ts; defaults DEFAULT_LIMITS). The body size is `bodyLimit`. */
   limits?: Partial<RequestLimits>;
   /** `--redis` (issue 15): jobs, events and images in Redis, run by the cluster's workers; connect() it first. */
@@ -118,7 +122,11 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   const transport = transportOptions({ tls: deps.tls, subpath: deps.subpath }) as FastifyServerOptions;
   const limits = resolveLimits(deps.limits, deps.bodyLimit);
   const credentials = appCredentials(deps);
-  const cors = { corsAllowOrigins: deps.corsAllowOrigins, corsAllowOriginsRegex: deps.corsAllowOriginsRegex };
+  const cors = {
+    corsAllowOrigins: deps.corsAllowOrigins,
+    corsAllowOriginsRegex: deps.corsAllowOriginsRegex,
+    allowedHosts: hostCheckFor(deps.listenHost, deps.allowedHosts),
+  };
   const frameworkErrors = frameworkErrorHandler({ credentials, ...cors });
   const app = Fastify({ logger: deps.logger ?? false, bodyLimit: limits.maxBodyBytes, frameworkErrors, clientErrorHandler, ...transport }).withTypeProvider<TypeBoxTypeProvider>();
   // First, before any route: origin check, auth on every route (one allow-list), nosniff, /health.

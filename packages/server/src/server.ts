@@ -12,7 +12,8 @@ export interface ServerOptions extends AppDeps {
 
 /** Starts listening and resolves with the app and the address it listens on (e.g. `http://127.0.0.1:7860`). */
 export async function startServer(opts: ServerOptions): Promise<{ app: SdApiInstance; url: string }> {
-  const app = await buildApp(opts);
-  const url = await app.listen({ port: opts.port ?? 7860, host: opts.host ?? '127.0.0.1' });
+  const host = opts.host ?? '127.0.0.1';
+  const app = await buildApp({ ...opts, listenHost: opts.listenHost ?? host });
+  const url = await app.listen({ port: opts.port ?? 7860, host });
   return { app, url };
 }

@@ -261,3 +261,72 @@ describe('foreign origins', async () => {
     }
   });
 });
+
+/** A raw HTTP request with a chosen `Host` header (fetch sets its own): resolves with status and parsed body. */
+function withHost(base: string, path: string, host: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) {
+  return new Promise<{ status: number; body: any }>((resolve, reject) => {
+    const req = httpRequest(base + path, { method: init.method ?? 'GET', headers: { ...init.headers, host } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {}
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+describe('allowed hosts (DNS rebinding)', async () => {
+  const loopback = await startTestServer();
+  const extended = await startTestServer({ allowedHosts: 'sd.example.lan, other.example:8080' });
+  const listening = await startTestServer({ listenHost: '0.0.0.0' });
+  const listeningChecked = await startTestServer({ listenHost: '0.0.0.0', allowedHosts: 'sd.example.lan' });
+  const job = JSON.stringify({ prompt: 'x', steps: 1, width: 64, height: 64 });
+  const port = new URL(loopback.url).port;
+
+  test('on loopback, a rebinding page (foreign Host, Origin matching it) is 403 before any work', async () => {
+    for (const host of ['evil.example', `evil.example:${port}`, `localhost.evil.example:${port}`, '127.0.0.1.nip.io', '10.0.0.5', `[::2]:${port}`]) {
+      const origin = `http://${host}`;
+      const res = await withHost(loopback.url, '/sdapi/v1/txt2img', host, { method: 'POST', headers: { origin, 'content-type': 'text/plain' }, body: job });
+      assert.equal(res.status, 403, host);
+      assert.match(res.body.detail, /Host not allowed.*--allowed-hosts/, host);
+      // No Origin at all (a rebinding page's GET of an image, say) is refused the same.
+      assert.equal((await withHost(loopback.url, '/sdapi/v1/options', host)).status, 403, `GET ${host}`);
+      assert.equal((await withHost(loopback.url, '/no/such', host)).status, 403, `unknown path ${host}`);
+      assert.equal(await upgrade(`${loopback.url}/sdapi/v2/ws`, { host }), 403, `websocket ${host}`);
+    }
+    assert.equal(loopback.generator.calls.length, 0, 'nothing was generated');
+  });
+
+  test('loopback names and addresses pass, with any port', async () => {
+    for (const host of ['localhost', `localhost:${port}`, `LOCALHOST:${port}`, `127.0.0.1:${port}`, '127.0.0.1', `[::1]:${port}`, '[::1]']) {
+      const res = await withHost(loopback.url, '/sdapi/v1/txt2img', host, {
+        method: 'POST',
+        headers: { origin: `http://${host}`, 'content-type': 'application/json' },
+        body: job,
+      });
+      assert.equal(res.status, 200, host);
+    }
+    assert.equal(loopback.generator.calls.length, 7);
+  });
+
+  test('--allowed-hosts adds names (with or without a port); others are still refused', async () => {
+    for (const host of ['sd.example.lan', `sd.example.lan:${port}`, 'SD.example.lan', 'other.example:8080', 'localhost'])
+      assert.equal((await withHost(extended.url, '/sdapi/v1/samplers', host)).status, 200, host);
+    for (const host of ['evil.example', 'other.example:9090', 'example.lan'])
+      assert.equal((await withHost(extended.url, '/sdapi/v1/samplers', host)).status, 403, host);
+  });
+
+  test('listening beyond loopback the check is off, unless --allowed-hosts is given', async () => {
+    assert.equal((await withHost(listening.url, '/sdapi/v1/samplers', 'my-box.lan')).status, 200);
+    assert.equal((await withHost(listeningChecked.url, '/sdapi/v1/samplers', 'sd.example.lan')).status, 200);
+    assert.equal((await withHost(listeningChecked.url, '/sdapi/v1/samplers', 'my-box.lan')).status, 403);
+    assert.equal((await withHost(listeningChecked.url, '/sdapi/v1/samplers', '127.0.0.1')).status, 200);
+  });
+});

@@ -26,6 +26,8 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --cors-allow-origins O[,O]  browser pages on these origins may call the API (\`*\`: any); a request from any other
                          page (an Origin header that is neither listed nor this server's own, \`null\` included) is 403
   --cors-allow-origins-regex RE  the same, for origins fully matching RE
+  --allowed-hosts H[,H]  Host names answered besides localhost, 127.0.0.1 and [::1]: on loopback (the default) any
+                         other Host header is 403 (DNS rebinding); with --listen the Host check is off unless this is given
   --webhook-secret S     sign job webhooks: X-Sdapi-Signature: sha256=<HMAC-SHA256 of the body>
   --webhook-allow-local  let webhooks reach loopback and private addresses (refused by default)
   --jobs-retention N[,A] keep N finished jobs (and their images), none older than A (default 1000,7d)
@@ -87,6 +89,7 @@ const OPTIONS = {
   subpath: { type: 'string' },
   'cors-allow-origins': { type: 'string' },
   'cors-allow-origins-regex': { type: 'string' },
+  'allowed-hosts': { type: 'string' },
   'max-queued-per-client': { type: 'string' },
   'max-width': { type: 'string' },
   'max-height': { type: 'string' },
@@ -149,6 +152,7 @@ function limitFlags(values: Record<string, string | boolean | string[] | undefin
     bodyLimit: positive('--max-body-size', values['max-body-size'] as string | undefined, true),
     corsAllowOrigins: values['cors-allow-origins'] as string | undefined,
     corsAllowOriginsRegex: values['cors-allow-origins-regex'] as string | undefined,
+    allowedHosts: values['allowed-hosts'] as string | undefined,
   };
 }
 

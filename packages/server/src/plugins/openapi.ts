@@ -18,6 +18,10 @@ answers 401 without credentials, unknown paths and methods included, except \`GE
 \`--cors-allow-origins\` / \`--cors-allow-origins-regex\` (\`Origin: null\` included) is refused with 403.
 Clients that send no \`Origin\` (curl, webuiapi, the SDK in Node) are unaffected.
 
+**Hosts** (DNS rebinding): listening on loopback (the default), a request whose \`Host\` header is not \`localhost\`,
+\`127.0.0.1\` or \`[::1]\` (any port) is refused with 403; \`--allowed-hosts a,b\` adds names. With \`--listen\` the Host
+check is off unless \`--allowed-hosts\` is given.
+
 **Limits**, checked before any work (422 naming the field, 413 for bodies and input images, 429 + Retry-After for the
 per-client quota); the values in force are in \`GET /sdapi/v2/capabilities\` → \`limits\`:
 ${limitLines}

@@ -12,6 +12,11 @@
  *   A1111 leaves `/sdapi/v1/loras`, `/internal/*` and extension routes outside its auth; we do not.
  *   Routes with a JSON body are checked after the body is parsed, so a JSON syntax error still wins over 401 as in
  *   A1111 (spec §1.3); everything else is checked on arrival.
+ * - **Allowed hosts (DNS rebinding)**: a page on an attacker's name that resolves to 127.0.0.1 sends an `Origin` equal
+ *   to the `Host` it sent, so the origin check alone lets it through. When the server listens on loopback only, a
+ *   request whose `Host` is not a loopback name or address (`localhost`, `127.0.0.1`, `[::1]`, any port) is refused
+ *   with 403 before any work; `--allowed-hosts a,b` adds names. With `--listen` / a non-loopback `--server-name`
+ *   the server is meant to be reached by other names, so the check is off unless `--allowed-hosts` is given.
  * - `X-Content-Type-Options: nosniff` on every response, and `GET /health`.
  *
  * The websocket upgrade bypasses fastify's hooks; routes/v2/ws.ts calls `checkOrigin` and `authorize` itself.
@@ -19,6 +24,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import ipaddr from 'ipaddr.js';
 import { ApiError } from '../services/errors.ts';
 import { authorize, type Credentials } from './auth.ts';
 import { DeferredBodyError } from './wire.ts';
@@ -48,6 +54,44 @@ export interface SecurityOptions {
   corsAllowOrigins?: string;
   /** `--cors-allow-origins-regex`: a full-match regular expression for allowed origins. */
   corsAllowOriginsRegex?: string;
+  /**
+   * The Host check: `null` or absent = off; otherwise the names allowed besides the loopback ones (app.ts decides
+   * from `--allowed-hosts` and the listening address, see `hostCheckFor`).
+   */
+  allowedHosts?: readonly string[] | null;
+}
+
+/** True for `localhost` (and `*.localhost`, which browsers resolve to loopback themselves) and loopback IP literals. */
+export function isLoopbackName(hostname: string): boolean {
+  const name = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
+  if (name === 'localhost' || name.endsWith('.localhost')) return true;
+  if (!ipaddr.isValid(name)) return false;
+  let address = ipaddr.parse(name);
+  if (address.kind() === 'ipv6' && (address as ipaddr.IPv6).isIPv4MappedAddress()) address = (address as ipaddr.IPv6).toIPv4Address();
+  return address.range() === 'loopback';
+}
+
+/**
+ * `allowedHosts` for the SecurityOptions: on (loopback names plus `--allowed-hosts`) when the server listens on a
+ * loopback address (or has not said where: buildApp alone, tests) or when `--allowed-hosts` is given; off otherwise.
+ */
+export function hostCheckFor(listenHost: string | undefined, allowedHosts: string | readonly string[] | undefined): readonly string[] | null {
+  const extra = [allowedHosts ?? []]
+    .flat()
+    .flatMap((h) => h.split(','))
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  if (allowedHosts !== undefined && allowedHosts !== null) return extra;
+  return listenHost === undefined || isLoopbackName(listenHost) ? [] : null;
+}
+
+/** The hostname of a `Host` header without its port (`[::1]:7860` → `[::1]`), lower case; null when malformed. */
+function hostnameOf(host: string): string | null {
+  const match = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::\d*)?$/i.exec(host.trim());
+  return match ? match[1].toLowerCase() : null;
 }
 
 /** A registered route, as collected by the onRoute hook (tests walk this table). */
@@ -71,8 +115,10 @@ export class OriginPolicy {
   private readonly exact: Set<string>;
   private readonly any: boolean;
   private readonly regex: RegExp | null;
+  private readonly hosts: readonly string[] | null;
 
-  constructor(options: Pick<SecurityOptions, 'corsAllowOrigins' | 'corsAllowOriginsRegex'> = {}) {
+  constructor(options: Pick<SecurityOptions, 'corsAllowOrigins' | 'corsAllowOriginsRegex' | 'allowedHosts'> = {}) {
+    this.hosts = options.allowedHosts ?? null;
     const list = (options.corsAllowOrigins ?? '')
       .split(',')
       .map((o) => o.trim())
@@ -94,6 +140,8 @@ export class OriginPolicy {
    * preflight, which is refused here).
    */
   check(origin: string | undefined, headers: Record<string, string | string[] | undefined>): string | null {
+    const host = this.checkHost(headers.host);
+    if (host) return host;
     if (origin === undefined) return null;
     if (this.allowsForeign(origin)) return null;
     if (origin !== 'null') {
@@ -109,6 +157,19 @@ export class OriginPolicy {
       if (own.some((h) => h.split(',')[0].trim().toLowerCase() === host)) return null;
     }
     return `Origin not allowed: ${JSON.stringify(origin.slice(0, 200))}; start the server with --cors-allow-origins or --cors-allow-origins-regex to allow it`;
+  }
+
+  /**
+   * The DNS-rebinding guard (see the top of this file): null when the `Host` is allowed. A request without a `Host`
+   * passes: browsers always send one (HTTP/1.1 requires it), so its absence is no rebinding attack.
+   */
+  checkHost(host: string | string[] | undefined): string | null {
+    if (this.hosts === null || host === undefined) return null;
+    const value = [host].flat()[0] ?? '';
+    const name = hostnameOf(value);
+    if (name !== null && (isLoopbackName(name) || this.hosts.includes(name) || this.hosts.includes(value.trim().toLowerCase()))) return null;
+    const names = ['localhost', '127.0.0.1', '[::1]', ...this.hosts].join(', ');
+    return `Host not allowed: ${JSON.stringify(value.slice(0, 200))}; this server answers only to ${names} (any port); start it with --allowed-hosts to add names`;
   }
 }
 
