@@ -402,10 +402,14 @@ export class JobService {
       jobCount: kind.jobCount(prepared),
       run: (hooks) => this.execute(record, kind, live, hooks),
     });
-    live.settled = run.then(
-      (output) => this.complete(record, kind, live, output),
-      (error) => this.fail(record, error, live),
-    );
+    // Nobody awaits `settled` but shutdown, so its writes must not reject: a job that ends just as the server
+    // closes finds the journal closed (its `failed` record may be in, its event not); log that, never throw it.
+    live.settled = run
+      .then(
+        (output) => this.complete(record, kind, live, output),
+        (error) => this.fail(record, error, live),
+      )
+      .catch((error) => this.lateWriteFailed(record, error));
     const position = this.queuePosition(record.id);
     const data = reason ? { position, queue_position: position, reason } : { position, queue_position: position };
     void this.emit(record, 'queued', data, false).catch(() => undefined);
@@ -482,6 +486,12 @@ export class JobService {
     this.setFinished(record, 'failed');
     await this.store.put(record, true);
     await this.emit(record, 'failed', { error: record.error }, true);
+  }
+
+  /** A write of a job's outcome that failed after the queue was done with it (the store closed, a full disk). */
+  private lateWriteFailed(record: JobRecord, error: unknown): void {
+    const message = (error as Error)?.message ?? String(error);
+    this.options.log?.(`job ${record.id}: storing its ${record.status} outcome failed${this.closing ? ' during shutdown' : ''}: ${message}`);
   }
 
   private async finishCancelled(record: JobRecord, reason: string): Promise<void> {
