@@ -3,7 +3,8 @@
  * (appendonly yes, appendfsync always), two workers and two API-only nodes. Jobs spread over both workers; a job
  * submitted on node A is followed over SSE on node B; a sync /sdapi/v1/txt2img works on an API-only node; kill -9
  * of a worker mid-job → the job succeeds on the other worker with one result; a Redis restart loses no
- * acknowledged job, and API nodes answer 503 with Retry-After while it is away.
+ * acknowledged job, and API nodes answer 503 with Retry-After while it is away; `--max-queued-per-client` counts a
+ * client's jobs across API nodes.
  * Skips with the reason when /usr/bin/redis-server (Debian's redis-server package) is absent.
  */
 import assert from 'node:assert/strict';
@@ -50,10 +51,10 @@ async function startRedis(): Promise<void> {
   throw new Error('redis-server exited before it was ready');
 }
 
-async function node(role: 'api' | 'worker'): Promise<{ proc: ChildProcess; info: { url?: string; worker?: string } }> {
+async function node(role: 'api' | 'worker', ...extra: string[]): Promise<{ proc: ChildProcess; info: { url?: string; worker?: string } }> {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', join(here, 'helpers', 'cluster-node-child.ts'), `redis://127.0.0.1:${redisPort}/0`, role, String(STEP_MS)],
+    ['--import', 'tsx', join(here, 'helpers', 'cluster-node-child.ts'), `redis://127.0.0.1:${redisPort}/0`, role, String(STEP_MS), ...extra],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -228,6 +229,46 @@ test('/sdapi/v1/progress and /interrupt on an API-only node act on the running j
   const done = await finished(A, id);
   assert.equal(done.status, 'succeeded');
   assert.equal(done.result.interrupted, true);
+});
+
+test('--max-queued-per-client 2 holds across API nodes: the third job is 429 on either node until one ends', { skip }, async () => {
+  // Two more API nodes with the quota (A and B have none: the other tests submit many jobs from this address).
+  const [C, D] = (await Promise.all([node('api', '2'), node('api', '2')])).map((n) => n.info.url as string);
+  const long = { steps: 200 }; // 200 × 40 ms: both still queued or running while the refusals below are asked
+  const first = await submit(C, long);
+  const second = await submit(D, long);
+  assert.deepEqual([first.status, second.status], [202, 202]);
+  const [id1, id2] = await Promise.all([first, second].map(async (r) => ((await r.json()) as { id: string }).id));
+  for (const url of [C, D]) {
+    const third = await submit(url, { steps: 2 });
+    assert.equal(third.status, 429, `${url}: ${await third.text()}`);
+    assert.match(third.headers.get('retry-after') ?? '', /^\d+$/);
+    const sync = await fetch(`${url}/sdapi/v1/txt2img`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ prompt: 'sync', steps: 2, width: 64, height: 64 }),
+    });
+    assert.equal(sync.status, 429, 'a sync request takes a slot too');
+  }
+  // One ends (cancelled through node A, which has no quota; the worker running it writes the record): a slot is free.
+  assert.equal((await fetch(`${A}/sdapi/v2/jobs/${id1}`, { method: 'DELETE' })).status, 202, 'a running job: cancel requested');
+  assert.equal((await finished(A, id1)).status, 'cancelled');
+  const short = await submit(D, { steps: 4 });
+  assert.equal(short.status, 202, await short.clone().text());
+  assert.equal((await submit(C, { steps: 2 })).status, 429, 'full again');
+  // A worker finishing a job frees its slot too, whichever node it was submitted on.
+  assert.equal((await finished(C, ((await short.json()) as { id: string }).id)).status, 'succeeded');
+  const again = await submit(C, { steps: 2 });
+  assert.equal(again.status, 202);
+  await fetch(`${D}/sdapi/v2/jobs/${id2}`, { method: 'DELETE' });
+  assert.equal((await finished(C, id2)).status, 'cancelled');
+  assert.equal((await finished(C, ((await again.json()) as { id: string }).id)).status, 'succeeded');
+  // The count lives in Redis with a TTL (a client that never comes back leaves nothing behind).
+  const { Redis } = await import('ioredis');
+  const redisClient = new Redis(redisPort, '127.0.0.1');
+  const ttl = await redisClient.pttl('sdapi:quota:127.0.0.1');
+  redisClient.disconnect();
+  assert.ok(ttl > 0, `the quota key expires (PTTL ${ttl})`);
 });
 
 test('kill -9 of a worker mid-job: the job runs again on the other worker and succeeds with one result', { skip }, async () => {

@@ -3,12 +3,13 @@
  * parsed, authenticated and validated, and before any handler prepares, decodes or queues anything.
  * Also the per-client queue quota (`--max-queued-per-client`): 429 with `Retry-After` when a client (by address)
  * already has that many generation requests waiting or running (sync requests in flight + its async jobs that are
- * still queued or running).
+ * still queued or running). With `--redis` the count is the whole cluster's, kept in Redis
+ * (services/jobs/redis/client-quota.ts).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from '../services/errors.ts';
-import type { JobService } from '../services/jobs/job-service.ts';
-import { checkBodyImages, checkRequestLimits, LIMIT_FLAGS, type RequestLimits } from '../services/limits.ts';
+import type { ClientQuota, JobService } from '../services/jobs/job-service.ts';
+import { quotaError } from '../services/jobs/redis/client-quota.ts';
+import { checkBodyImages, checkRequestLimits, type RequestLimits } from '../services/limits.ts';
 
 /** The routes that make images (their bodies carry the size/steps/batch fields, and they take a queue slot). */
 export const GENERATION_ROUTES: ReadonlySet<string> = new Set([
@@ -24,12 +25,11 @@ export const GENERATION_ROUTES: ReadonlySet<string> = new Set([
 const ASYNC_ROUTES = new Set(['/sdapi/v2/jobs', '/sdapi/v2/jobs/:id/replay']);
 const SIZED_ROUTES = new Set(['/sdapi/v1/txt2img', '/sdapi/v1/img2img', '/sdapi/v2/jobs', '/v1/images/generations']);
 
-const RETRY_AFTER_SECONDS = 5;
-
 /** Who counts as one client: the connecting address (behind a proxy, every user shares the proxy's quota). */
 const clientOf = (request: FastifyRequest) => request.ip || request.socket.remoteAddress || 'unknown';
 
-class ClientQuota {
+/** The embedded quota: this process's own requests and jobs (on a cluster, RedisClientQuota counts them all). */
+class LocalQuota implements ClientQuota {
   private readonly inFlight = new Map<string, number>();
   private readonly asyncJobs = new Map<string, Set<string>>();
 
@@ -53,13 +53,7 @@ class ClientQuota {
 
   admit(client: string): void {
     const count = this.count(client);
-    if (count >= this.max) {
-      throw new ApiError(
-        'CLIENT_QUOTA',
-        `Too many jobs from this client: ${count} waiting or running, at most ${this.max} (${LIMIT_FLAGS.maxQueuedPerClient}); retry when one has finished`,
-        { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) } },
-      );
-    }
+    if (count >= this.max) throw quotaError(count, this.max);
     this.inFlight.set(client, (this.inFlight.get(client) ?? 0) + 1);
   }
 
@@ -79,7 +73,8 @@ const ADMITTED = Symbol('sdapi.quotaAdmitted');
 type Admitted = FastifyRequest & { [ADMITTED]?: string };
 
 export function registerLimits(app: FastifyInstance, limits: RequestLimits, jobs: () => JobService): void {
-  const quota = limits.maxQueuedPerClient !== null ? new ClientQuota(limits.maxQueuedPerClient, jobs) : null;
+  const max = limits.maxQueuedPerClient;
+  const quota: ClientQuota | null = max === null ? null : (jobs().cluster?.clientQuota?.(max) ?? new LocalQuota(max, jobs));
   app.addHook('preHandler', async (request: FastifyRequest) => {
     if (request.method !== 'POST') return;
     const url = request.routeOptions.url;
@@ -89,7 +84,9 @@ export function registerLimits(app: FastifyInstance, limits: RequestLimits, jobs
     }
     if (quota && url && GENERATION_ROUTES.has(url)) {
       const client = clientOf(request);
-      quota.admit(client);
+      await quota.admit(client);
+      // Redis answered after the client hung up: the 'close' below has fired already and would never release it.
+      if (request.raw.socket?.destroyed) return void (await quota.release(client));
       (request as Admitted)[ADMITTED] = client;
     }
   });
@@ -104,13 +101,13 @@ export function registerLimits(app: FastifyInstance, limits: RequestLimits, jobs
     const id = reply.getHeader('x-job-id');
     const url = request.routeOptions.url;
     const queued = hungUp || (url !== undefined && ASYNC_ROUTES.has(url) && reply.statusCode < 300);
-    quota.release(client, typeof id === 'string' && queued ? id : undefined);
+    return quota.release(client, typeof id === 'string' && queued ? id : undefined);
   };
   app.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => release(request, reply, !reply.raw.writableFinished));
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     // The response's 'close' (the request's fires as soon as its body is read): finished, or the client hung up.
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) release(request, reply, true);
+      if (!reply.raw.writableFinished) void release(request, reply, true);
     });
   });
 }

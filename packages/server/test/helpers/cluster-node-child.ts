@@ -1,6 +1,6 @@
 /**
  * One cluster process for the Redis tests (issue 15): `node --import tsx cluster-node-child.ts <redis-url> <api|worker>
- * <ms-per-step>`. An `api` node serves HTTP with no worker (`--no-worker`), a `worker` runs jobs with no HTTP. The
+ * <ms-per-step> [max-queued-per-client]`. An `api` node serves HTTP with no worker (`--no-worker`), a `worker` runs jobs with no HTTP. The
  * engine is the real one on the tiny SD1.5 fixture when SDAPI_TINY is set (else the fake one, `ms-per-step` per step).
  * Prints one JSON line once ready: `{"url"}` or `{"worker"}`. BullMQ's lock and stalled check are shortened so that
  * a kill -9 is noticed within seconds.
@@ -15,7 +15,7 @@ import { RedisCluster } from '../../src/services/jobs/redis/cluster.ts';
 import { FakeGenerator } from './fake-generator.ts';
 import { TINY_SD15_CKPT } from './tiny-engine.ts';
 
-const [url, role, stepMs] = process.argv.slice(2);
+const [url, role, stepMs, maxQueuedPerClient] = process.argv.slice(2);
 const dataDir = mkdtempSync(join(tmpdir(), `sdapi-cluster-${role}-`));
 let generator: Generator;
 if (process.env.SDAPI_TINY) generator = new EngineGenerator({ dataDir, ckpt: TINY_SD15_CKPT, placeholder: false });
@@ -36,7 +36,8 @@ const cluster = new RedisCluster({
   log: (line) => process.stderr.write(`[${role} ${process.pid}] ${line}\n`),
 });
 await cluster.connect();
-const app = await buildApp({ generator, dataDir, cluster });
+const limits = maxQueuedPerClient ? { maxQueuedPerClient: Number(maxQueuedPerClient) } : undefined;
+const app = await buildApp({ generator, dataDir, cluster, limits });
 process.once('SIGTERM', async () => {
   await cluster.close();
   await app.close();

@@ -81,6 +81,14 @@ export interface ClusterQueue {
    */
   callerProgress?(): ProgressResponse | null;
   signalCaller?(op: 'interrupt' | 'skip'): Promise<void>;
+  /** `--max-queued-per-client` counted across the cluster (plugins/limits.ts uses it instead of its own count). */
+  clientQuota?(max: number): ClientQuota;
+}
+
+/** Admits one request of a client (or throws the 429); released once, with the job id when its job runs on. */
+export interface ClientQuota {
+  admit(client: string): void | Promise<void>;
+  release(client: string, asyncJobId?: string): void | Promise<void>;
 }
 
 /** The `output` of a job that ran in another process: routes build their answer from the stored record. */

@@ -13,7 +13,7 @@
  * `sdapi:control` to the worker that runs it. Workers heartbeat `sdapi:worker:<id>` (TTL 3 beats).
  *
  * /progress, /interrupt, /skip: see ClusterQueue.callerProgress (the rule is in job-service.ts and the README).
- * Routing by loaded checkpoint: see `take`. Not done (issue 15): per-client quotas, `--results-dir`.
+ * Routing by loaded checkpoint: see `take`. Per-client quotas: client-quota.ts. Not done (issue 15): `--results-dir`.
  */
 import { hostname } from 'node:os';
 import type { JobEvent, ProgressResponse } from '@sdapi/protocol';
@@ -23,6 +23,7 @@ import { ApiError } from '../../errors.ts';
 import { jobTimestamp } from '../../generation-queue.ts';
 import type { ClusterQueue, JobService } from '../job-service.ts';
 import type { JobRecord } from '../types.ts';
+import { RedisClientQuota } from './client-quota.ts';
 import { checkRedisUrl, openRedis, RedisLink } from './link.ts';
 import { type Change, KEY, RedisJobStore } from './redis-store.ts';
 
@@ -213,8 +214,16 @@ export class RedisCluster implements ClusterQueue {
   }
 
   assertAvailable(): void {
-    if (this.link.up) return;
-    throw new ApiError('QUEUE_FULL', `the shared job queue (Redis at ${this.link.where}) is unreachable; retry shortly`, {
+    if (!this.link.up) throw this.unavailable();
+  }
+
+  /** `--max-queued-per-client` counted for the whole cluster, in Redis (client-quota.ts). */
+  clientQuota(max: number): RedisClientQuota {
+    return new RedisClientQuota(this.link, this.workerId, max, () => this.unavailable());
+  }
+
+  private unavailable(): ApiError {
+    return new ApiError('QUEUE_FULL', `the shared job queue (Redis at ${this.link.where}) is unreachable; retry shortly`, {
       headers: { 'Retry-After': '2' },
     });
   }
