@@ -41,6 +41,7 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --skip-load-model-at-start  load the checkpoint on first use instead of right after start
   --queue-max N          at most N generation jobs may wait; more get 503 with Retry-After (default: no limit)
   --max-queued-per-client N  at most N jobs waiting or running per client address; more get 429 + Retry-After
+                         (with --redis: counted across every API node, in Redis)
   Limits checked before any work (422, or 413 for sizes of bodies and images; shown in /sdapi/v2/capabilities):
   --max-width N, --max-height N  largest image side made, hires target included (default 8192 each)
   --max-pixels N         largest width × height made (default 16777216 = 4096²)
