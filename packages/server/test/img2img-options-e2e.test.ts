@@ -108,4 +108,38 @@ test('return_mask / return_mask_composite: the mask and the composite follow the
     if (masked) inside++;
   }
   assert.equal(inside, 32 * 32);
+
+  // v2 jobs (issue 6): the same three images in the same order in `result.images`, same pixels as the sync route.
+  const body = {
+    init_images: [encodePng(init(64, 64), 64, 64).toString('base64')],
+    prompt: 'a red wall',
+    steps: 3,
+    width: 64,
+    height: 64,
+    seed: 5,
+    sampler_name: 'Euler',
+    denoising_strength: 0.9,
+    ...inpaint,
+    override_settings: { return_mask: true, return_mask_composite: true },
+  };
+  const created = await fetch(`${server.base}/sdapi/v2/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'img2img', params: body }),
+  });
+  const { id } = (await created.json()) as { id: string };
+  assert.equal(created.status, 202);
+  let job: { status: string; result: { images: { url: string; infotext: string }[] } | null } = { status: 'queued', result: null };
+  for (let i = 0; i < 600 && job.status !== 'succeeded' && job.status !== 'failed'; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    job = await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json();
+  }
+  assert.equal(job.status, 'succeeded', JSON.stringify(job));
+  assert.equal(job.result?.images.length, 3);
+  const v2 = await Promise.all(
+    (job.result?.images ?? []).map(async (img) => decodePng(Buffer.from(await (await fetch(`${server.base}${img.url}`)).arrayBuffer())).rgb),
+  );
+  assert.deepEqual(v2[0], image, 'the v2 image is the sync one');
+  assert.deepEqual(v2[1], returnedMask, 'the v2 mask is the sync one');
+  assert.deepEqual(v2[2], composite, 'the v2 composite is the sync one');
 });

@@ -100,14 +100,27 @@ function generationKind<B extends GenerationBody, J extends GenerationJob>(deps:
       for (const [key, value] of Object.entries(job.persistentOverrides)) deps.options.setInMemory(key, value);
       const info = deps.info(body, result, { options: deps.options.effective(), version: deps.version, images: [] });
       return {
-        images: result.images.map((img) => ({
-          png: encodePng(img.rgb, img.width, img.height, { parameters: img.infotext }),
-          width: img.width,
-          height: img.height,
-          seed: img.seed,
-          subseed: img.subseed,
-          infotext: img.infotext,
-        })),
+        // return_mask / return_mask_composite (img2img inpainting): the mask and the composite follow the image they
+        // belong to, as A1111 appends them and the sync route returns them. They carry their image's seeds and no
+        // infotext (A1111 writes none for them; `info.infotexts` stays one per generated image).
+        images: result.images.flatMap((img, i) => [
+          {
+            png: encodePng(img.rgb, img.width, img.height, { parameters: img.infotext }),
+            width: img.width,
+            height: img.height,
+            seed: img.seed,
+            subseed: img.subseed,
+            infotext: img.infotext,
+          },
+          ...(result.returnedMasks?.[i] ?? []).map((extra) => ({
+            png: encodePng(extra.rgb, extra.width, extra.height),
+            width: extra.width,
+            height: extra.height,
+            seed: img.seed,
+            subseed: img.subseed,
+            infotext: '',
+          })),
+        ]),
         parameters: effectiveRequest(body, job, result, deps.loadedTitle(), deps.dropWhenDone ?? []),
         info: JSON.parse(info) as Record<string, unknown>,
         interrupted: result.interrupted,
