@@ -16,6 +16,8 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { RedisClientQuota } from '../src/services/jobs/redis/client-quota.ts';
+import { RedisLink } from '../src/services/jobs/redis/link.ts';
 import { collectEvents } from './helpers/sse.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -269,6 +271,32 @@ test('--max-queued-per-client 2 holds across API nodes: the third job is 429 on 
   const ttl = await redisClient.pttl('sdapi:quota:127.0.0.1');
   redisClient.disconnect();
   assert.ok(ttl > 0, `the quota key expires (PTTL ${ttl})`);
+});
+
+test('quota slots of a node that died (no release, no renewal) expire with their lease; ended jobs are not counted', { skip }, async () => {
+  const url = `redis://127.0.0.1:${redisPort}/0`;
+  const [dead, alive] = [new RedisLink(url), new RedisLink(url)];
+  await Promise.all([dead.start(), alive.start()]);
+  const unavailable = () => new Error('unavailable') as never;
+  const client = `lease-test-${process.pid}`;
+  try {
+    const lost = new RedisClientQuota(dead, 'dead-node', 2, unavailable, 300);
+    await lost.admit(client);
+    await lost.admit(client);
+    dead.close(); // the node is gone: its two requests are never released nor renewed
+    const other = new RedisClientQuota(alive, 'live-node', 2, unavailable, 300);
+    await assert.rejects(other.admit(client), /2 waiting or running, at most 2/);
+    await new Promise((r) => setTimeout(r, 400));
+    await other.admit(client); // both leases expired
+    // A job member counts while its record is queued or running: an unknown id (never stored, or swept) does not.
+    await other.release(client, 'no-such-job');
+    await other.admit(client);
+    await other.admit(client);
+    await assert.rejects(other.admit(client), /at most 2/);
+    for (const quota of [other, other, lost, lost]) await quota.release(client); // stops their renewal timers
+  } finally {
+    alive.close();
+  }
 });
 
 test('kill -9 of a worker mid-job: the job runs again on the other worker and succeeds with one result', { skip }, async () => {

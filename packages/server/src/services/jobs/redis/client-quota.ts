@@ -61,6 +61,8 @@ export class RedisClientQuota implements ClientQuota {
     private readonly node: string,
     private readonly max: number,
     private readonly unavailable: () => ApiError,
+    /** How long a request's slot outlives its node's last renewal (a test shortens it). */
+    private readonly leaseMs = LEASE_MS,
   ) {}
 
   async admit(client: string): Promise<void> {
@@ -68,14 +70,14 @@ export class RedisClientQuota implements ClientQuota {
     const now = Date.now();
     let reply: [number, number];
     try {
-      const args = [quotaKey(client), now, this.max, member, now + LEASE_MS, KEY_TTL_MS, KEY.job('')];
+      const args = [quotaKey(client), now, this.max, member, now + this.leaseMs, KEY_TTL_MS, KEY.job('')];
       reply = (await this.link.send('EVAL', [ADMIT, 1, ...args])) as [number, number];
     } catch {
       throw this.unavailable();
     }
     if (reply[0] !== 1) throw quotaError(reply[1], this.max);
     this.open.set(member, client);
-    this.renewTimer ??= setInterval(() => void this.renew(), LEASE_MS / 3).unref();
+    this.renewTimer ??= setInterval(() => void this.renew(), this.leaseMs / 3).unref();
   }
 
   /** The request has been answered (or its client hung up): its slot goes, or passes to `jobId` while that runs. */
@@ -94,7 +96,7 @@ export class RedisClientQuota implements ClientQuota {
 
   /** Pushes the lease of every request still open here (XX: never re-adds one that was released meanwhile). */
   private async renew(): Promise<void> {
-    const deadline = Date.now() + LEASE_MS;
+    const deadline = Date.now() + this.leaseMs;
     for (const [member, client] of this.open) {
       await this.link.send('ZADD', [quotaKey(client), 'XX', deadline, member]).catch(() => undefined);
     }
