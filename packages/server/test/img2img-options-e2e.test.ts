@@ -132,7 +132,7 @@ test('return_mask / return_mask_composite: the mask and the composite follow the
   let job: { status: string; result: { images: { url: string; infotext: string }[] } | null } = { status: 'queued', result: null };
   for (let i = 0; i < 600 && job.status !== 'succeeded' && job.status !== 'failed'; i++) {
     await new Promise((r) => setTimeout(r, 50));
-    job = await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json();
+    job = (await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json()) as typeof job;
   }
   assert.equal(job.status, 'succeeded', JSON.stringify(job));
   assert.equal(job.result?.images.length, 3);

@@ -14,7 +14,7 @@ import type { JobRecord } from '../src/services/jobs/types.ts';
 import { FakeGenerator } from './helpers/fake-generator.ts';
 
 class FailingGenerator extends FakeGenerator {
-  async txt2img(_params: Txt2ImgParams, _hooks: GenerationHooks): Promise<Txt2ImgResult> {
+  override async txt2img(_params: Txt2ImgParams, _hooks: GenerationHooks): Promise<Txt2ImgResult> {
     throw new Error('the engine broke');
   }
 }

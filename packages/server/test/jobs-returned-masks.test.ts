@@ -16,7 +16,7 @@ const H = 8;
 const solid = (i: number, k: number) => ({ width: W, height: H, rgb: new Uint8Array(W * H * 3).fill(100 + 10 * i + k) });
 
 class MaskReturningGenerator extends FakeGenerator {
-  async img2img(params: Img2ImgParams, hooks: GenerationHooks): Promise<Img2ImgResult> {
+  override async img2img(params: Img2ImgParams, hooks: GenerationHooks): Promise<Img2ImgResult> {
     const result = await super.img2img(params, hooks);
     const { return_mask, return_mask_composite } = params.options;
     if (!params.mask || (!return_mask && !return_mask_composite)) return result;
