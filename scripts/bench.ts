@@ -87,7 +87,7 @@ for (const benchCase of selected) {
   const output = JSON.parse(readFileSync(resultFile, 'utf8')) as CaseOutput & { peakRssMb: number };
   if (output.peakGflops !== undefined) peakGflops = output.peakGflops;
   results.push(toResult(benchCase.name, output, peakGflops));
-  console.log(formatTable(results.slice(-1)).split('\n').slice(-1)[0]);
+  console.log(formatTable(results.slice(-1)).split('\n')[2]); // the case's row (notes follow in the summary)
 }
 
 console.log(`\n${formatTable(results)}`);
