@@ -1,65 +1,15 @@
-/** X/Y/Z plot: the axis tables and value expansion against A1111's own (vectors xyz_axis_*.json), and the script_args layout. */
+/** X/Y/Z plot: the script_args layout (the axis tables and value parser are protocol's, tested there against the vectors). */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { expandXyzAxisValues, findXyzAxis, xyzAxisOptions, xyzPlot } from '../../src/index.ts';
+import * as protocolScripts from '@sdapi/protocol/scripts';
 import { parseCsvFields, toCsvRow } from '@sdapi/protocol/scripts';
-import { needVector, readVector } from '../helpers/spec.ts';
 
-type VectorAxis = { index: number; label: string; type: string; has_choices: boolean; cost: number };
-
-for (const [file, version] of [
-  ['xyz_axis_options.json', 'v1.10.1'],
-  ['xyz_axis_options.dev.json', 'dev'],
-] as const) {
-  describe(`axis tables = ${file}`, { skip: needVector(file) }, () => {
-    for (const tab of ['txt2img', 'img2img'] as const) {
-      test(`${tab} (${version})`, () => {
-        const expected = readVector<Record<string, VectorAxis[]>>(file)[tab].map((a) => ({
-          index: a.index,
-          label: a.label,
-          type: a.type,
-          hasChoices: a.has_choices,
-          cost: a.cost,
-        }));
-        assert.deepEqual(xyzAxisOptions(tab, version), expected);
-      });
-    }
-  });
-}
-
-describe('axis values = xyz_axis_values.json', { skip: needVector('xyz_axis_values.json') }, () => {
-  if (needVector('xyz_axis_values.json')) return;
-  const v = readVector('xyz_axis_values.json');
-  for (const c of v.cases as {
-    type: 'int';
-    values: string;
-    expected?: unknown[];
-    error?: string;
-    label?: string;
-    values_dropdown?: string[];
-    csv_mode?: boolean;
-    axis_has_choices?: boolean;
-  }[]) {
-    test(`${c.type} ${JSON.stringify(c.values)}${c.values_dropdown ? ' (dropdown)' : ''}`, () => {
-      const run = () =>
-        expandXyzAxisValues({
-          type: c.type,
-          values: c.values,
-          label: c.label,
-          hasChoices: c.axis_has_choices,
-          dropdown: c.values_dropdown,
-          csvMode: c.csv_mode ?? true,
-        });
-      if (c.error) assert.throws(run, { message: c.error.replace(/^ValueError: /, '') });
-      else assert.deepEqual(run(), c.expected);
-    });
-  }
-  test('list_to_csv_string and back', () => {
-    for (const { list, list_to_csv_string } of v.list_to_csv_string as { list: string[]; list_to_csv_string: string }[]) {
-      assert.equal(toCsvRow(list), list_to_csv_string);
-      assert.deepEqual(parseCsvFields(list_to_csv_string), list);
-    }
-  });
+test('the axis tables and value parser are @sdapi/protocol/scripts itself (its tests run every xyz vector)', () => {
+  assert.equal(expandXyzAxisValues, protocolScripts.expandXyzAxisValues);
+  assert.equal(xyzAxisOptions, protocolScripts.xyzAxisOptions);
+  assert.equal(findXyzAxis, protocolScripts.findXyzAxis);
+  assert.deepEqual(parseCsvFields(toCsvRow(['a, b', 'c'])), ['a, b', 'c']);
 });
 
 describe('xyzPlot script_args', () => {
