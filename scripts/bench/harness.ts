@@ -2,6 +2,13 @@
  * The bench's shared parts: a case is a function that times some work in a fresh child process (so each case's
  * peak RSS and cold/warm start are its own) and reports seconds per run plus the FLOPs of one run.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeRandomCheckpoint } from '@sdapi/engine';
+import type { ModelConfig } from '../../packages/engine/src/checkpoint/config.ts';
+import { countFlops } from '../../packages/engine/src/onnx/flops.ts';
+import type { Graph } from '../../packages/engine/src/onnx/graph.ts';
+import { Tensor } from '../../packages/engine/src/tensor.ts';
 
 export interface CaseContext {
   /** Folder with the cached random checkpoints and ORT caches (bench-results/ by default). */
@@ -64,3 +71,26 @@ export function median(values: readonly number[]): number {
 
 /** Peak resident set size of this process so far, in MiB (the kernel's high-water mark, not a sample). */
 export const peakRssMb = (): number => process.resourceUsage().maxRSS / 1024;
+
+/**
+ * A full-size checkpoint with seeded random weights (F16) at `dir/file`, written once and cached: random weights
+ * cost what real ones cost (the arithmetic and memory traffic do not depend on the values).
+ */
+export function randomCheckpoint(dir: string, file: string, config: ModelConfig, label: string): string {
+  const path = join(dir, file);
+  if (!existsSync(path)) {
+    console.log(`writing ${path} (${label}, random weights, F16)…`);
+    writeRandomCheckpoint(path, config, 1, { dtype: 'F16' });
+  }
+  return path;
+}
+
+/** Deterministic values in [-1, 1) (the bench needs realistic magnitudes, not a particular draw). */
+export function filled(shape: number[]): Tensor {
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 12.9898) % 1;
+  return new Tensor(shape, data);
+}
+
+/** Contraction GFLOP of one run of `graph` with its symbolic dimensions bound (onnx/flops.ts). */
+export const gflopOf = (graph: Graph, bindings: Record<string, number>): number => countFlops(graph, bindings).total / 1e9;

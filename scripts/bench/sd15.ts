@@ -5,42 +5,24 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultTxt2ImgParams, SD15_CONFIG, StableDiffusion, writeRandomCheckpoint } from '@sdapi/engine';
+import { defaultTxt2ImgParams, SD15_CONFIG, StableDiffusion } from '@sdapi/engine';
 import { buildTextEncoderGraph } from '../../packages/engine/src/models/clip-text.ts';
 import { buildUNetGraph } from '../../packages/engine/src/models/unet-model.ts';
 import { buildVAEDecoderGraph, buildVAEEncoderGraph } from '../../packages/engine/src/models/vae.ts';
 import { Graph } from '../../packages/engine/src/onnx/graph.ts';
-import { countFlops } from '../../packages/engine/src/onnx/flops.ts';
 import * as F from '../../packages/engine/src/onnx/ops.ts';
 import { serializeModel } from '../../packages/engine/src/onnx/proto.ts';
 import { LoadedModel } from '../../packages/engine/src/pipeline/model.ts';
 import { OrtSession } from '../../packages/engine/src/runtime/ort.ts';
-import { Tensor } from '../../packages/engine/src/tensor.ts';
 import { benchLora } from '../bench-lora.ts';
-import { type BenchCase, type CaseContext, median, timeRuns } from './harness.ts';
+import { type BenchCase, type CaseContext, filled, gflopOf, median, randomCheckpoint, timeRuns } from './harness.ts';
 
-const GIGA = 1e9;
 const PROMPT_IDS = [49406, 320, 8853, 539, 550, 18376, 6765, 320, 4558, 49407];
 
-export function sd15Checkpoint(dir: string): string {
-  const path = join(dir, 'sd15-random-f16.safetensors');
-  if (!existsSync(path)) {
-    console.log(`writing ${path} (full-size SD1.5, random weights, F16)…`);
-    writeRandomCheckpoint(path, SD15_CONFIG, 1, { dtype: 'F16' });
-  }
-  return path;
-}
+export const sd15Checkpoint = (dir: string): string => randomCheckpoint(dir, 'sd15-random-f16.safetensors', SD15_CONFIG, 'full-size SD1.5');
 
 const openModel = (ctx: CaseContext, cache = 'onnx-cache') => LoadedModel.open(sd15Checkpoint(ctx.dir), { cacheDir: join(ctx.dir, cache) });
 
-/** Deterministic values in [-1, 1) (the bench needs realistic magnitudes, not a particular draw). */
-function filled(shape: number[]): Tensor {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 12.9898) % 1;
-  return new Tensor(shape, data);
-}
-
-const gflopOf = (graph: Graph, bindings: Record<string, number>) => countFlops(graph, bindings).total / GIGA;
 const unetGflop = (size: number) => gflopOf(buildUNetGraph(SD15_CONFIG.unet), { N: 2, H: size / 8, W: size / 8, L: 77 });
 
 /** The GEMM peak of this machine through onnxruntime: one large float32 MatMul (the roofline of every case). */

@@ -7,21 +7,16 @@
  *
  * `sdxlCases` builds the same cases for any SDXL config and size, so a test runs their code path on a tiny one.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultTxt2ImgParams, StableDiffusion, writeRandomCheckpoint } from '@sdapi/engine';
+import { defaultTxt2ImgParams, StableDiffusion } from '@sdapi/engine';
 import type { ModelConfig } from '../../packages/engine/src/checkpoint/config.ts';
 import { buildTextEncoderGraph } from '../../packages/engine/src/models/clip-text.ts';
 import { buildUNetGraph } from '../../packages/engine/src/models/unet-model.ts';
 import { buildVAEDecoderGraph } from '../../packages/engine/src/models/vae.ts';
-import { countFlops } from '../../packages/engine/src/onnx/flops.ts';
-import type { Graph } from '../../packages/engine/src/onnx/graph.ts';
 import { LoadedModel } from '../../packages/engine/src/pipeline/model.ts';
-import { Tensor } from '../../packages/engine/src/tensor.ts';
 import { SDXL_BASE_CONFIG } from '../../packages/engine/test/helpers/checkpoint-tables.ts';
-import { type BenchCase, type CaseContext, timeRuns } from './harness.ts';
-
-const GIGA = 1e9;
+import { type BenchCase, type CaseContext, filled, gflopOf, randomCheckpoint, timeRuns } from './harness.ts';
 
 export interface SdxlBenchSpec {
   /** Case-name stem (`sdxl` → `sdxl-sessions`, `sdxl-unet-1024-cfg`, `sdxl-txt2img-1024-4`). */
@@ -38,23 +33,7 @@ export interface SdxlBenchSpec {
 /** The full-size SDXL base (sd_xl_base.yaml) at 1024², 4 steps. */
 export const SDXL_BENCH: SdxlBenchSpec = { tag: 'sdxl', config: SDXL_BASE_CONFIG, size: 1024, steps: 4, file: 'sdxl-random-f16.safetensors' };
 
-function checkpoint(ctx: CaseContext, spec: SdxlBenchSpec): string {
-  const path = join(ctx.dir, spec.file);
-  if (!existsSync(path)) {
-    console.log(`writing ${path} (${spec.tag}, random weights, F16)…`);
-    writeRandomCheckpoint(path, spec.config, 1, { dtype: 'F16' });
-  }
-  return path;
-}
-
-/** Deterministic values in [-1, 1) (realistic magnitudes, not a particular draw). */
-function filled(shape: number[]): Tensor {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < data.length; i++) data[i] = Math.sin(i * 12.9898) % 1;
-  return new Tensor(shape, data);
-}
-
-const gflopOf = (graph: Graph, bindings: Record<string, number>) => countFlops(graph, bindings).total / GIGA;
+const checkpoint = (ctx: CaseContext, spec: SdxlBenchSpec): string => randomCheckpoint(ctx.dir, spec.file, spec.config, spec.tag);
 
 /** The three SDXL cases for `spec` (never in `--quick` or a plain run). */
 export function sdxlCases(spec: SdxlBenchSpec): BenchCase[] {
