@@ -3,7 +3,7 @@
  * at a time through `StableDiffusion`, hashes cached in `<data-dir>/cache.json` as A1111 does. With no checkpoint
  * anywhere, the embedded placeholder (random weights, says so in its name) is written and served.
  */
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   cachedSha256,
@@ -58,6 +58,8 @@ export interface EngineGeneratorOptions {
 export class EngineGenerator implements Generator {
   private readonly cache: HashCache;
   private loaded: { file: CheckpointFile; sd: StableDiffusion } | null = null;
+  /** The TAESD decoder the loaded model uses, with the file state it was compiled from (kept across loads). */
+  private taesd: { key: string; preview: TaesdPreview } | null = null;
   private readonly embeddings: EmbeddingDatabase;
   private readonly loras: LoraCatalog;
 
@@ -101,20 +103,29 @@ export class EngineGenerator implements Generator {
     sd.model.shortHash = sha256 ? sha256.slice(0, 10) : null;
     sd.embeddings = this.embeddings;
     sd.loras = this.loras;
-    sd.model.taesd = await this.openTaesd(sd);
+    const previous = this.taesd;
+    this.taesd = await this.openTaesd(sd);
+    sd.model.taesd = this.taesd?.preview ?? null;
     await this.loaded?.sd.release();
-    await this.loaded?.sd.model.taesd?.release();
+    if (previous !== this.taesd) await previous?.preview.release();
     this.loaded = { file: { ...checkpoint, sha256 }, sd };
     this.options.log?.(`loaded ${entry.name}${sha256 ? ` [${sha256.slice(0, 10)}]` : ''}`);
     return this.loaded.file;
   }
 
-  /** The TAESD preview decoder for this model's latent space, when `models/VAE-approx` holds its weights. */
-  private async openTaesd(sd: StableDiffusion): Promise<TaesdPreview | null> {
+  /**
+   * The TAESD preview decoder for this model's latent space, when `models/VAE-approx` holds its weights. The one
+   * already compiled is kept while its file is unchanged (same path, size and mtime): a switch between checkpoints
+   * of one latent space compiles it once, not on every load.
+   */
+  private async openTaesd(sd: StableDiffusion): Promise<{ key: string; preview: TaesdPreview } | null> {
     const path = join(this.options.dataDir, 'models', 'VAE-approx', TAESD_FILES[sd.model.config.family.startsWith('sdxl') ? 'sdxl' : 'sd']);
-    if (!existsSync(path)) return null;
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) return null;
+    const key = `${path}\0${stat.size}\0${stat.mtimeMs}`;
+    if (this.taesd?.key === key) return this.taesd;
     try {
-      return await TaesdPreview.open(path);
+      return { key, preview: await TaesdPreview.open(path) };
     } catch (error) {
       this.options.log?.(`TAESD previews off: ${(error as Error).message}`);
       return null;
@@ -189,8 +200,11 @@ export class EngineGenerator implements Generator {
   /** Releases the sessions and the mapped file; the next job loads a checkpoint again (loadCheckpoint). */
   async unloadCheckpoint(): Promise<void> {
     const loaded = this.loaded;
+    const taesd = this.taesd;
     this.loaded = null;
+    this.taesd = null;
     await loaded?.sd.release();
+    await taesd?.preview.release(); // the model's release leaves it (it is this generator's, shared across loads)
   }
 }
 
