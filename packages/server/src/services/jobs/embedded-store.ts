@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FINISHED_STATUSES, type JobEvent } from '@sdapi/protocol';
+import type { JobEvent } from '@sdapi/protocol';
 import { removeStaleTemporaries, writeFileAtomic } from '../atomic-file.ts';
 import { Journal } from './journal.ts';
+import { expiredJobs, listJobs } from './store-shared.ts';
 import type { JobFilter, JobRecord, JobStore, RetentionPolicy } from './types.ts';
 
 /**
@@ -53,16 +54,7 @@ export class EmbeddedJobStore implements JobStore {
   }
 
   list(filter: JobFilter): JobRecord[] {
-    const out: JobRecord[] = [];
-    const all = [...this.jobs.values()].sort((a, b) => b.seq - a.seq);
-    for (const job of all) {
-      if (filter.beforeSeq !== undefined && job.seq >= filter.beforeSeq) continue;
-      if (filter.statuses && !filter.statuses.includes(job.status)) continue;
-      if (filter.types && !filter.types.includes(job.type)) continue;
-      out.push(job);
-      if (out.length >= filter.limit) break;
-    }
-    return out;
+    return listJobs(this.jobs.values(), filter);
   }
 
   async put(record: JobRecord, durable: boolean): Promise<void> {
@@ -120,10 +112,7 @@ export class EmbeddedJobStore implements JobStore {
   }
 
   async sweep(policy: RetentionPolicy, now: number): Promise<string[]> {
-    const finished = [...this.jobs.values()]
-      .filter((j) => FINISHED_STATUSES.includes(j.status))
-      .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0) || b.seq - a.seq);
-    const doomed = finished.filter((j, i) => i >= policy.maxCount || (j.finishedAt ?? 0) < now - policy.maxAgeMs);
+    const doomed = expiredJobs(this.jobs.values(), policy, now);
     for (const job of doomed) await this.remove(job);
     const live = this.jobs.size + [...this.eventLog.values()].reduce((n, list) => n + list.length, 0);
     if (this.journal && this.journal.linesSinceRewrite > 2 * live + COMPACT_SLACK) await this.journal.rewrite(() => this.snapshot());

@@ -10,7 +10,8 @@
  * a LAN); every write goes to Redis first, and with `appendfsync always` an acknowledged write is on disk.
  */
 import { randomInt } from 'node:crypto';
-import { FINISHED_STATUSES, type JobEvent } from '@sdapi/protocol';
+import type { JobEvent } from '@sdapi/protocol';
+import { expiredJobs, listJobs } from '../store-shared.ts';
 import type { JobFilter, JobRecord, JobStore, RetentionPolicy } from '../types.ts';
 import type { RedisLink } from './link.ts';
 
@@ -119,15 +120,7 @@ export class RedisJobStore implements JobStore {
   }
 
   list(filter: JobFilter): JobRecord[] {
-    const out: JobRecord[] = [];
-    for (const job of [...this.jobs.values()].sort((a, b) => b.seq - a.seq)) {
-      if (filter.beforeSeq !== undefined && job.seq >= filter.beforeSeq) continue;
-      if (filter.statuses && !filter.statuses.includes(job.status)) continue;
-      if (filter.types && !filter.types.includes(job.type)) continue;
-      out.push(job);
-      if (out.length >= filter.limit) break;
-    }
-    return out;
+    return listJobs(this.jobs.values(), filter);
   }
 
   async put(record: JobRecord, _durable: boolean): Promise<void> {
@@ -177,10 +170,7 @@ export class RedisJobStore implements JobStore {
   }
 
   async sweep(policy: RetentionPolicy, now: number): Promise<string[]> {
-    const finished = [...this.jobs.values()]
-      .filter((j) => FINISHED_STATUSES.includes(j.status))
-      .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0) || b.seq - a.seq);
-    const doomed = finished.filter((j, i) => i >= policy.maxCount || (j.finishedAt ?? 0) < now - policy.maxAgeMs);
+    const doomed = expiredJobs(this.jobs.values(), policy, now);
     for (const job of doomed) await this.remove(job);
     return doomed.map((j) => j.id);
   }
