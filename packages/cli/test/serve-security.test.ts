@@ -5,17 +5,13 @@
  * refused at start naming the flag.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { BIN, serve, skip } from './helpers/serve.ts';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const BIN = join(repo, 'packages/cli/bin/sdapi.js');
-const TINY = resolve(process.env.SDAPI_SHARED ?? join(repo, '../shared'), 'fixtures/tiny-sd15/model.safetensors');
-const skip = existsSync(TINY) ? false : `${TINY} is absent (../shared is not beside this clone)`;
 if (skip) console.log(`# skipping the serve security tests: ${skip}`);
 
 const KEY = 'sk-serve-flag-secret';
@@ -36,30 +32,9 @@ const MORE = [
 ];
 
 test('sdapi serve: auth, origins and limits from the command line', { skip }, async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-serve-sec-'));
-  const args = [BIN, 'serve', '--port', '0', '--nowebui', '--skip-load-model-at-start', '--data-dir', dataDir, '--ckpt', TINY, ...FLAGS, ...MORE];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout?.on('data', (c) => {
-    out += c;
-  });
-  child.stderr?.on('data', (c) => {
-    out += c;
-  });
+  const s = await serve(['--skip-load-model-at-start', ...FLAGS, ...MORE]);
+  const url = s.url;
   try {
-    const url = await new Promise<string>((done, fail) => {
-      const timer = setInterval(() => {
-        const m = /sdapi listening on (\S+)/.exec(out);
-        if (m) {
-          clearInterval(timer);
-          done(m[1]);
-        }
-      }, 50);
-      child.on('exit', (code) => {
-        clearInterval(timer);
-        fail(new Error(`serve exited (${code}):\n${out}`));
-      });
-    });
     const auth = { authorization: `Bearer ${KEY}` };
     assert.equal((await fetch(`${url}/health`)).status, 200);
     assert.equal((await fetch(`${url}/sdapi/v2/capabilities`)).status, 401);
@@ -85,7 +60,7 @@ test('sdapi serve: auth, origins and limits from the command line', { skip }, as
     const parsed = JSON.parse(flags) as Record<string, unknown>;
     assert.deepEqual([parsed.cors_allow_origins, parsed.api_auth], ['https://app.example', '***']);
   } finally {
-    child.kill();
+    s.child.kill();
   }
 });
 
