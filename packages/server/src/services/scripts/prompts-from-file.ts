@@ -11,9 +11,9 @@
  */
 import type { GeneratedImage } from '@sdapi/engine';
 import { resolveSampler } from '../catalog.ts';
+import { findCheckpointFuzzy } from '../refiner.ts';
 import { ArgReader, padArgs, ScriptProgress } from './args.ts';
 import { arg, type ScriptBase, type ScriptDef, type ScriptEnv, type ScriptResult } from './types.ts';
-import { findCheckpointFuzzy } from './xyz-axes.ts';
 import { emptyResult, rejectUnknown } from './xyz-plot.ts';
 
 const TITLE = 'Prompts from file or textbox';

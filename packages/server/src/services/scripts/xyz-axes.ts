@@ -8,8 +8,8 @@
 import { formatXyzValue, type XyzAxisOption } from '@sdapi/protocol';
 import type { Img2ImgParams, Txt2ImgParams } from '@sdapi/engine';
 import { resolveSampler } from '../catalog.ts';
-import { checkpointTitle, findCheckpoint } from '../checkpoints.ts';
-import type { CheckpointFile } from '../generator.ts';
+import { checkpointTitle } from '../checkpoints.ts';
+import { findCheckpointFuzzy } from '../refiner.ts';
 import type { ScriptBase, ScriptEnv } from './types.ts';
 
 /** One cell's job: a copy of the base params that the axes modify, and the checkpoint it runs on. */
@@ -41,16 +41,6 @@ const field =
 const override = (key: string) => (cell: Cell, v: unknown) => setOption(cell, key, v);
 const boolOverride = (key: string) => (cell: Cell, v: unknown) => setOption(cell, key, String(v).toLowerCase() === 'true');
 const noEffect = () => {};
-
-/** §9.4: exact alias, else the shortest title containing the text, else the same without a trailing `[hash]`. */
-export function findCheckpointFuzzy(files: readonly CheckpointFile[], search: string): CheckpointFile | undefined {
-  if (search === '') return undefined;
-  const exact = findCheckpoint(files, search);
-  if (exact) return exact;
-  const containing = (s: string) =>
-    files.filter((f) => checkpointTitle(f).includes(s)).sort((a, b) => checkpointTitle(a).length - checkpointTitle(b).length)[0];
-  return containing(search) ?? containing(search.replace(/\s*\[[^\]]*\]\s*$/, ''));
-}
 
 const samplerNames = (env: ScriptEnv) => env.catalog.samplers.map((s) => s.name);
 function confirmSamplers(values: unknown[], env: ScriptEnv): unknown[] {
