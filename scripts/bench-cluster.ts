@@ -14,12 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import { SHARED_DIR } from '../packages/server/test/helpers/spec.ts';
 
 /** Jobs per measurement (the CLI's argument, or benchCluster's). */
 let N = 6;
 const ROOT = join(import.meta.dirname, '..');
 const CHILD = join(ROOT, 'packages/server/test/helpers/cluster-node-child.ts');
-const CKPT = join(ROOT, '..', 'shared', 'fixtures', 'tiny-sd15', 'model.safetensors');
+/** The tiny fixture the children load (tiny-engine.ts's TINY_SD15_CKPT, without loading the server here). */
+const CKPT = join(SHARED_DIR, 'fixtures', 'tiny-sd15', 'model.safetensors');
 const children: ChildProcess[] = [];
 const BODY = { prompt: 'a cat', steps: 4, width: 64, height: 64, seed: 1 };
 
@@ -99,7 +101,7 @@ async function measure(): Promise<ClusterBench> {
     l.includes('Ready to accept'),
   );
   const url = `redis://127.0.0.1:${port}/0`;
-  const embedded = JSON.parse(await spawnLine([process.execPath, '--import', 'tsx', join(ROOT, 'scripts', 'bench-embedded-child.ts'), CKPT])) as {
+  const embedded = JSON.parse(await spawnLine([process.execPath, '--import', 'tsx', join(ROOT, 'scripts', 'bench-embedded-child.ts')])) as {
     url: string;
   };
   const embeddedMs = await syncMs(embedded.url);
