@@ -7,38 +7,19 @@
  * input width and prediction type, since the second pass continues the first one's latent on the first one's schedule.
  */
 import { InvalidParamsError } from '../errors.ts';
+import { CompanionModels } from './companion-model.ts';
 import { latentChannels } from './img2img-latents.ts';
-import { LoadedModel } from './model.ts';
+import type { LoadedModel } from './model.ts';
 
 /** The one hires checkpoint kept per job model (another path releases the previous one). */
-const hiresModels = new WeakMap<LoadedModel, LoadedModel>();
+const hiresModels = new CompanionModels('hr_checkpoint_name', 'hires checkpoint', (base, opened) => {
+  const problem = mismatch(base, opened);
+  if (problem) throw new InvalidParamsError('hr_checkpoint_name', `hires checkpoint ${opened.name} cannot continue a job of ${base.name}: ${problem}`);
+});
 
-/** The hires model at `path` for jobs of `base` (opened on first use); null when it is the base itself. */
-export async function hiresCheckpointModel(base: LoadedModel, path: string): Promise<LoadedModel | null> {
-  if (path === base.path) return null;
-  let hires = hiresModels.get(base);
-  if (hires?.path !== path) {
-    let opened: LoadedModel;
-    try {
-      opened = LoadedModel.open(path, base.loadOptions);
-    } catch (error) {
-      throw new InvalidParamsError('hr_checkpoint_name', `hires checkpoint ${path} cannot be loaded: ${(error as Error).message}`);
-    }
-    const problem = mismatch(base, opened);
-    if (problem) {
-      await opened.release();
-      throw new InvalidParamsError('hr_checkpoint_name', `hires checkpoint ${opened.name} cannot continue a job of ${base.name}: ${problem}`);
-    }
-    await hires?.release();
-    hiresModels.set(base, opened);
-    hires = opened;
-  }
-  hires.embeddings = base.embeddings;
-  hires.loras = base.loras;
-  hires.tiling = base.tiling;
-  const vae = base.vae;
-  hires.useVae(vae); // sd_vae applies to whichever model decodes
-  return hires;
+/** The hires model at `path` for jobs of `base` (opened on first use), with the base's job state; null when it is the base itself. */
+export function hiresCheckpointModel(base: LoadedModel, path: string): Promise<LoadedModel | null> {
+  return hiresModels.modelFor(base, path);
 }
 
 function mismatch(base: LoadedModel, other: LoadedModel): string | null {
@@ -54,12 +35,10 @@ function mismatch(base: LoadedModel, other: LoadedModel): string | null {
 
 /** After a job: the hires model's LoRA weights go back to its checkpoint's (a job's networks apply to that job only). */
 export function restoreHiresNetworks(base: LoadedModel): void {
-  hiresModels.get(base)?.networks.restore();
+  hiresModels.restoreNetworks(base);
 }
 
 /** Releases the hires model kept for `base`, if any. */
-export async function releaseHiresModel(base: LoadedModel): Promise<void> {
-  const held = hiresModels.get(base);
-  hiresModels.delete(base);
-  await held?.release();
+export function releaseHiresModel(base: LoadedModel): Promise<void> {
+  return hiresModels.release(base);
 }

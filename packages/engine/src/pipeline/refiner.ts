@@ -15,8 +15,9 @@
  */
 import { InvalidParamsError } from '../errors.ts';
 import type { CondSchedule, MultiCond } from './conditioning.ts';
+import { CompanionModels } from './companion-model.ts';
 import { latentChannels } from './img2img-latents.ts';
-import { LoadedModel } from './model.ts';
+import type { LoadedModel } from './model.ts';
 import type { LatentFormat } from './types.ts';
 
 /** What the caller resolved for `refiner_checkpoint` (A1111 looks the name up fuzzily, spec §9.4). */
@@ -80,45 +81,22 @@ export function checkRefinerFits(base: LoadedModel, refiner: LoadedModel): void 
 }
 
 /** The one refiner kept per base model (A1111 keeps one model loaded; the refiner's sessions survive between jobs). */
-const refiners = new WeakMap<LoadedModel, LoadedModel>();
+const refiners = new CompanionModels('refiner_checkpoint', 'refiner', checkRefinerFits);
 
 /**
  * The refiner model at `path` for jobs of `base` (opened on first use; another path releases the previous one), with
- * the base's embeddings and LoRA files. null when it is the base itself: A1111 then never switches.
+ * the base's embeddings, LoRA files, tiling, VAE and previewer. null when it is the base itself: A1111 then never switches.
  */
-export async function refinerModelFor(base: LoadedModel, path: string): Promise<LoadedModel | null> {
-  if (path === base.path) return null;
-  let refiner = refiners.get(base);
-  if (refiner?.path !== path) {
-    let opened: LoadedModel;
-    try {
-      opened = LoadedModel.open(path, base.loadOptions);
-    } catch (error) {
-      throw new InvalidParamsError('refiner_checkpoint', `refiner ${path} cannot be loaded: ${(error as Error).message}`);
-    }
-    try {
-      checkRefinerFits(base, opened);
-    } catch (error) {
-      await opened.release();
-      throw error;
-    }
-    await refiner?.release();
-    refiners.set(base, opened);
-    refiner = opened;
-  }
-  refiner.embeddings = base.embeddings;
-  refiner.loras = base.loras;
-  return refiner;
+export function refinerModelFor(base: LoadedModel, path: string): Promise<LoadedModel | null> {
+  return refiners.modelFor(base, path);
 }
 
 /** After a job: the refiner's LoRA weights go back to its checkpoint's (a job's networks apply to that job only). */
 export function restoreRefinerNetworks(base: LoadedModel): void {
-  refiners.get(base)?.networks.restore();
+  refiners.restoreNetworks(base);
 }
 
 /** Releases the refiner kept for `base`, if any. */
-export async function releaseRefiner(base: LoadedModel): Promise<void> {
-  const held = refiners.get(base);
-  refiners.delete(base);
-  await held?.release();
+export function releaseRefiner(base: LoadedModel): Promise<void> {
+  return refiners.release(base);
 }
