@@ -24,14 +24,16 @@ const { values } = parseArgs({
 });
 const runs = Number(values.runs);
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
-if (!Number.isSafeInteger(runs) || runs < 1 || !Number.isSafeInteger(seed)) throw new Error('--runs and --seed take integers');
+const concurrency = Number(values.concurrency);
+if (!Number.isSafeInteger(runs) || runs < 1 || !Number.isSafeInteger(seed) || !Number.isSafeInteger(concurrency) || concurrency < 1)
+  throw new Error('--runs, --seed and --concurrency take integers (--runs and --concurrency ≥ 1)');
 
 // The limits the test uses: valid-shaped requests stay small on the fake generator.
 const limits = { maxWidth: 256, maxHeight: 256, maxPixels: 128 * 128, maxSteps: 8, maxBatch: 4, maxPromptLength: 10_000, maxImagePixels: 1024 * 1024 };
 const app = await buildApp({ generator: new FakeGenerator(), limits, bodyLimit: 8 * 1024 * 1024, ...(values.auth ? { apiAuth: 'fuzz:fuzz' } : {}) });
 const base = await app.listen({ port: 0, host: '127.0.0.1' });
 const headers: Record<string, string> = values.auth ? { authorization: `Basic ${Buffer.from('fuzz:fuzz').toString('base64')}` } : {};
-console.log(`fuzz: ${runs} cases, seed ${seed} (replay: npm run fuzz -- --runs ${runs} --seed ${seed})`);
+console.log(`fuzz: ${runs} cases, seed ${seed}, ${concurrency} in flight (replay: npm run fuzz -- --runs ${runs} --seed ${seed})`);
 const progress = (done: number, r: FuzzReport) => {
   if (done % 1000 === 0) console.log(`  ${done}/${runs}: ${r.failures.length} failures`);
 };
@@ -41,6 +43,7 @@ const report = await runFuzz({
   seed,
   headers,
   timeoutMs: Number(values['timeout-ms']),
+  concurrency,
   onProgress: progress,
   fieldOverrides: PLAUSIBLE_FIELDS,
 });
