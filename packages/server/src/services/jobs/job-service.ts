@@ -157,8 +157,10 @@ export class JobService {
     this.lastEventId = lastEventId;
     this.lastSeq = lastSeq;
     const webhooks = this.webhooks;
-    if (webhooks) this.subscribe('*', (event, record) => webhooks.notify(event, record));
-    this.webhookListener = webhooks ? [...this.listeners].at(-1) : undefined;
+    if (webhooks) {
+      this.webhookListener = { job: '*', fn: (event, record) => webhooks.notify(event, record) };
+      this.listeners.add(this.webhookListener);
+    }
     // In a cluster the shared queue holds the waiting jobs and BullMQ re-runs stalled ones: nothing to restore here.
     const restored: [JobRecord, unknown][] = [];
     for (const record of this.options.cluster ? [] : jobs) {
@@ -322,16 +324,8 @@ export class JobService {
 
   /** Cluster: an event that another process emitted (and stored), passed to this process's subscribers. */
   deliver(event: JobEvent): void {
-    const record = this.store.get(event.job);
-    for (const listener of this.listeners) {
-      if (listener === this.webhookListener) continue; // the emitting process sends the webhook
-      if (listener.job !== '*' && listener.job !== event.job) continue;
-      try {
-        listener.fn(event, record);
-      } catch (error) {
-        this.options.log?.(`job event listener failed: ${error}`);
-      }
-    }
+    // The emitting process sends the webhook.
+    this.notifyListeners(event, this.store.get(event.job), this.webhookListener);
   }
 
   /** Emits one event to the store and the subscribers. */
@@ -340,15 +334,20 @@ export class JobService {
     // Previews are live only: kept out of the store, so the journal stays small and a replay has none.
     const { preview: _preview, ...stored } = full;
     const written = this.store.appendEvent(full.preview === undefined ? full : stored, durable);
+    this.notifyListeners(full, record);
+    await written;
+  }
+
+  /** Passes one event to the subscribers of its job and of `'*'` (but `skip`); a throwing listener is logged. */
+  private notifyListeners(event: JobEvent, record: JobRecord | undefined, skip?: { job: string; fn: JobListener }): void {
     for (const listener of this.listeners) {
-      if (listener.job !== '*' && listener.job !== record.id) continue;
+      if (listener === skip || (listener.job !== '*' && listener.job !== event.job)) continue;
       try {
-        listener.fn(full, record);
+        listener.fn(event, record);
       } catch (error) {
         this.options.log?.(`job event listener failed: ${error}`);
       }
     }
-    await written;
   }
 
   /**
