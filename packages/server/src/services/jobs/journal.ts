@@ -6,8 +6,9 @@
  */
 
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { syncFolder, writeFileAtomic } from '../atomic-file.ts';
 import { ApiError } from '../errors.ts';
 
 interface Pending {
@@ -64,17 +65,7 @@ export class Journal {
   rewrite(snapshot: () => unknown[]): Promise<void> {
     return this.serial(async () => {
       const entries = snapshot();
-      await mkdir(dirname(this.path), { recursive: true });
-      const tmp = `${this.path}.tmp`;
-      const out = await open(tmp, 'w');
-      try {
-        await out.writeFile(entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
-        await out.sync();
-      } finally {
-        await out.close();
-      }
-      await rename(tmp, this.path);
-      await syncFolder(dirname(this.path));
+      await writeFileAtomic(this.path, entries.map((e) => `${JSON.stringify(e)}\n`).join(''));
       await this.handle?.close();
       this.handle = await open(this.path, 'a');
       this.linesSinceRewrite = entries.length;
@@ -120,15 +111,5 @@ export class Journal {
     const run = this.chain.then(work);
     this.chain = run.catch(() => undefined);
     return run;
-  }
-}
-
-/** fsync of a folder, so that a rename or a new file in it survives a power cut. */
-export async function syncFolder(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
