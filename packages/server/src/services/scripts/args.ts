@@ -106,6 +106,16 @@ export function gridImage(grid: RgbImage, like: GeneratedImage | undefined, info
   };
 }
 
+/** A script result's per-image lists (all_prompts … all_subseeds): one entry per generated image, grids excluded. */
+export function imageLists(images: readonly GeneratedImage[]) {
+  return {
+    allPrompts: images.map((im) => im.prompt),
+    allNegativePrompts: images.map((im) => im.negativePrompt),
+    allSeeds: images.map((im) => im.seed),
+    allSubseeds: images.map((im) => im.subseed),
+  };
+}
+
 /**
  * Hooks for the k-th of `count` generations of one script job: /progress counts the script's generations
  * (job_no over job_count = count × the engine's own batches), interrupt and skip pass through.

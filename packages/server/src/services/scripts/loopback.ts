@@ -9,7 +9,7 @@
  * strength` and `Denoising curve`. Unlike A1111 (0), `index_of_first_image` is 1 when a grid comes first.
  */
 import { type GeneratedImage, gridColor, type Img2ImgParams, imageGrid } from '@sdapi/engine';
-import { ArgReader, gridImage, padArgs, ScriptProgress, withInfotextKeys } from './args.ts';
+import { ArgReader, gridImage, imageLists, padArgs, ScriptProgress, withInfotextKeys } from './args.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
 import { emptyResult, rejectUnknown } from './xyz-plot.ts';
 
@@ -107,10 +107,7 @@ export const loopback: ScriptDef = {
         return {
           ...template,
           images,
-          allPrompts: all.map((im) => im.prompt),
-          allNegativePrompts: all.map((im) => im.negativePrompt),
-          allSeeds: all.map((im) => im.seed),
-          allSubseeds: all.map((im) => im.subseed),
+          ...imageLists(all),
           interrupted: progress.interrupted,
           detectedMaps: undefined,
           indexOfFirstImage: grid ? 1 : 0,

@@ -10,7 +10,7 @@
  * `index_of_first_image` is 1 when the grid comes first (A1111: 0).
  */
 import { flatten, type GeneratedImage, gridColor, type Img2ImgParams, imageGrid, matchedNoise, parseHexColor, type Pixels, pixels } from '@sdapi/engine';
-import { ArgReader, gridImage, padArgs, ScriptProgress } from './args.ts';
+import { ArgReader, gridImage, imageLists, padArgs, ScriptProgress } from './args.ts';
 import { rgbToRgba } from './loopback.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
 import { emptyResult, rejectUnknown } from './xyz-plot.ts';
@@ -177,10 +177,7 @@ export const outpaintingMk2: ScriptDef = {
         return {
           ...template,
           images: grid ? [gridImage(grid, results[0], results[0].infotext), ...results] : results,
-          allPrompts: results.map((im) => im.prompt),
-          allNegativePrompts: results.map((im) => im.negativePrompt),
-          allSeeds: results.map((im) => im.seed),
-          allSubseeds: results.map((im) => im.subseed),
+          ...imageLists(results),
           width: params.width,
           height: params.height,
           interrupted: progress.interrupted,

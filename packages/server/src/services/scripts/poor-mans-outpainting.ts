@@ -18,7 +18,7 @@ import {
   pixels,
   splitTiles,
 } from '@sdapi/engine';
-import { ArgReader, padArgs, ScriptProgress } from './args.ts';
+import { ArgReader, imageLists, padArgs, ScriptProgress } from './args.ts';
 import { rgbToRgba } from './loopback.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
 import { emptyResult, rejectUnknown } from './xyz-plot.ts';
@@ -141,10 +141,7 @@ export const poorMansOutpainting: ScriptDef = {
         return {
           ...template,
           images: [image],
-          allPrompts: [image.prompt],
-          allNegativePrompts: [image.negativePrompt],
-          allSeeds: [seed0],
-          allSubseeds: [image.subseed],
+          ...imageLists([image]),
           interrupted: progress.interrupted,
           detectedMaps: undefined,
           indexOfFirstImage: 0,

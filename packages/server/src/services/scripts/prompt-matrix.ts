@@ -6,7 +6,7 @@
  * `index_of_first_image` 1, the grid carrying the first image's infotext.
  */
 import { drawGridAnnotations, type GeneratedImage, gridColor, imageGrid, type Txt2ImgResult } from '@sdapi/engine';
-import { ArgReader, gridImage, padArgs, ScriptProgress } from './args.ts';
+import { ArgReader, gridImage, imageLists, padArgs, ScriptProgress } from './args.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
 import { emptyResult, rejectUnknown } from './xyz-plot.ts';
 
@@ -91,10 +91,7 @@ export const promptMatrix: ScriptDef = {
         const out: ScriptResult = {
           ...made[0].result,
           images: [gridImage(grid, images[0], images[0].infotext), ...images],
-          allPrompts: images.map((im) => im.prompt),
-          allNegativePrompts: images.map((im) => im.negativePrompt),
-          allSeeds: images.map((im) => im.seed),
-          allSubseeds: images.map((im) => im.subseed),
+          ...imageLists(images),
           interrupted: interrupted || made.length < prompts.length,
           indexOfFirstImage: 1,
         };

@@ -8,7 +8,7 @@
  */
 import { combineTiles, flatten, type GeneratedImage, type Img2ImgParams, parseHexColor, type Pixels, pixels, resizePixels, splitTiles } from '@sdapi/engine';
 import { UPSCALERS } from '../../routes/sdapi/lists.ts';
-import { ArgReader, padArgs, ScriptProgress, withInfotextKeys } from './args.ts';
+import { ArgReader, imageLists, padArgs, ScriptProgress, withInfotextKeys } from './args.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
 import { emptyResult, rejectUnknown } from './xyz-plot.ts';
 
@@ -142,10 +142,7 @@ export const sdUpscale: ScriptDef = {
         return {
           ...template,
           images: results,
-          allPrompts: results.map((im) => im.prompt),
-          allNegativePrompts: results.map((im) => im.negativePrompt),
-          allSeeds: results.map((im) => im.seed),
-          allSubseeds: results.map((im) => im.subseed),
+          ...imageLists(results),
           width: params.width,
           height: params.height,
           interrupted,

@@ -13,7 +13,7 @@
 import { drawGridAnnotations, type GeneratedImage, gridColor, imageGrid, type RgbImage, type Txt2ImgResult } from '@sdapi/engine';
 import { csvItems, expandXyzAxisValues, toCsvRow, type XyzAxisOption, xyzAxisOptions } from '@sdapi/protocol';
 import { ApiError } from '../errors.ts';
-import { ArgReader, gridImage, padArgs, ScriptProgress, withInfotextKeys } from './args.ts';
+import { ArgReader, gridImage, imageLists, padArgs, ScriptProgress, withInfotextKeys } from './args.ts';
 import { AXIS_BEHAVIOUR, axisLabel, type Cell } from './xyz-axes.ts';
 import { arg, type PreparedScript, type ScriptBase, type ScriptDef, type ScriptEnv, type ScriptResult } from './types.ts';
 
@@ -377,10 +377,7 @@ async function assemble(
   return {
     ...template,
     images,
-    allPrompts: made.map((o) => o.image.prompt),
-    allNegativePrompts: made.map((o) => o.image.negativePrompt),
-    allSeeds: made.map((o) => o.image.seed),
-    allSubseeds: made.map((o) => o.image.subseed),
+    ...imageLists(made.map((o) => o.image)),
     interrupted: status.interrupted,
     detectedMaps: undefined,
     indexOfFirstImage: 1,
