@@ -2,27 +2,13 @@
  * txt2img's hires-fix fields (spec §3.1.3) → the engine's HiresFixParams, checked before any work: A1111 crashes
  * with a 500 on `enable_hr` without `denoising_strength` (TypeError) and on an unknown upscaler; here both are
  * 422s that name the field and the valid choices. A1111's "Use same …" placeholders (what a pasted infotext
- * carries, §3.1.4) mean "same as the first pass" instead of failing later. A different `hr_checkpoint_name` is refused
- * Since hr_checkpoint_name is supported (the second pass on another checkpoint, services/hires-checkpoint.ts), that
- * sentence no longer holds: a name is looked up inside the queue, and an unknown one is a 422 there.
+ * carries, §3.1.4) mean "same as the first pass" instead of failing later. `hr_checkpoint_name` (the second pass on
+ * another checkpoint, services/hires-checkpoint.ts) is looked up inside the queue; an unknown one is a 422 there.
  */
-import type { HiresFixParams, Txt2ImgParams } from '@sdapi/engine';
+import { HIRES_UPSCALERS, type HiresFixParams, type Txt2ImgParams } from '@sdapi/engine';
 import type { Txt2ImgRequest } from '@sdapi/protocol';
 import { type Catalog, resolveSampler } from './catalog.ts';
 import { ApiError } from './errors.ts';
-
-/** `hr_upscaler` values the engine implements: the six latent modes and the pixel upscalers of GET /upscalers. */
-export const HIRES_UPSCALERS = [
-  'Latent',
-  'Latent (antialiased)',
-  'Latent (bicubic)',
-  'Latent (bicubic antialiased)',
-  'Latent (nearest)',
-  'Latent (nearest-exact)',
-  'None',
-  'Lanczos',
-  'Nearest',
-];
 
 export interface HiresMapping {
   hires: HiresFixParams | null;
