@@ -1,6 +1,6 @@
 /**
- * `sdapi generate`: txt2img in-process (or img2img/inpainting on a server with --remote), PNGs with the A1111
- * infotext in their `parameters` chunk.
+ * `sdapi generate`: txt2img, img2img and inpainting, in-process (generate-local.ts) or on a server with --remote
+ * (generate-remote.ts); PNGs with the A1111 infotext in their `parameters` chunk.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
