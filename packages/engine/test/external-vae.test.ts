@@ -9,10 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { float32Bytes, SafetensorsFile, writeSafetensors } from '../src/checkpoint/safetensors.ts';
+import { writeRandomCheckpoint } from '../src/checkpoint/random.ts';
 import { InvalidParamsError } from '../src/errors.ts';
+import { hiresCheckpointModel, releaseHiresModel } from '../src/pipeline/hires-checkpoint.ts';
 import { LoadedModel } from '../src/pipeline/model.ts';
+import { refinerModelFor, releaseRefiner } from '../src/pipeline/refiner.ts';
 import { Tensor } from '../src/tensor.ts';
 import { fixturePath, needFixture } from './helpers/fixtures.ts';
+import { TINY_SD15 } from './helpers/tiny-configs.ts';
 
 const skip = needFixture('tiny-sd15', 'model.safetensors');
 if (skip) console.log(`# skipping the external VAE tests: ${skip}`);
@@ -88,4 +92,23 @@ test('a VAE file missing a tensor or with other shapes is refused at selection, 
     (e: unknown) => e instanceof InvalidParamsError && e.param === 'sd_vae' && /partial\.safetensors does not fit this model: .*tensor '/.test(e.message),
   );
   assert.equal(model.vae, null, 'the model keeps its VAE');
+});
+
+test("the refiner and the hires checkpoint decode with the job model's separate VAE (A1111 sd_vae is model-wide)", { skip }, async () => {
+  const other = join(dir, 'other-checkpoint.safetensors');
+  writeRandomCheckpoint(other, TINY_SD15, 5); // same latent space, its own random VAE
+  const changed = writeVae('changed-for-companions.safetensors', (k, v) => (k === 'decoder.conv_out.bias' ? v.map((x) => x + 0.5) : v));
+  model.useVae({ path: changed, name: 'changed-for-companions.safetensors', shortHash: null });
+  try {
+    const expected = await model.decode(latent());
+    for (const companion of [await refinerModelFor(model, other), await hiresCheckpointModel(model, other)]) {
+      assert.ok(companion);
+      assert.deepEqual(companion.vae, model.vae);
+      assert.equal(maxDiff(await companion.decode(latent()), expected), 0);
+    }
+  } finally {
+    model.useVae(null);
+    await releaseRefiner(model);
+    await releaseHiresModel(model);
+  }
 });
