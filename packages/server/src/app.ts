@@ -185,7 +185,6 @@ function appCredentials(deps: AppDeps): Credentials | undefined {
 function capabilityLimits(deps: AppDeps, request: RequestLimits) {
   const retention = deps.jobsRetention ?? DEFAULT_RETENTION;
   return {
-    bodyLimit: request.maxBodyBytes,
     maxQueued: deps.maxQueued ?? null,
     retentionCount: retention.maxCount,
     retentionAgeSeconds: retention.maxAgeMs / 1000,

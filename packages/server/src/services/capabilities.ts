@@ -13,7 +13,6 @@ export interface CapabilityLists {
 }
 
 export interface CapabilityLimits {
-  bodyLimit: number;
   maxQueued: number | null;
   retentionCount: number;
   retentionAgeSeconds: number;
@@ -52,7 +51,7 @@ export async function capabilities(sd: SdService, limits: CapabilityLimits, list
     limits: {
       // Enforced before any work (services/limits.ts); max_batch_size is batch_size × n_iter. null = unlimited.
       ...capabilityLimitFields(limits.request),
-      body_limit_bytes: limits.bodyLimit,
+      body_limit_bytes: limits.request.maxBodyBytes,
       max_queued: limits.maxQueued,
       jobs_retention_count: limits.retentionCount,
       jobs_retention_age_seconds: limits.retentionAgeSeconds,
