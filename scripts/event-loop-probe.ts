@@ -16,6 +16,8 @@ import { Worker } from 'node:worker_threads';
 import { buildApp } from '../packages/server/src/app.ts';
 import { EngineGenerator } from '../packages/server/src/services/engine-generator.ts';
 import { WorkerGenerator } from '../packages/server/src/services/worker-generator.ts';
+import { percentile } from '../packages/server/test/helpers/load.ts';
+import { SHARED_DIR } from '../packages/server/test/helpers/spec.ts';
 
 const { values } = parseArgs({
   options: {
@@ -25,7 +27,7 @@ const { values } = parseArgs({
     inline: { type: 'boolean', default: false },
   },
 });
-const fixtures = join(import.meta.dirname, '..', '..', 'shared', 'fixtures');
+const fixtures = join(SHARED_DIR, 'fixtures');
 const tiny = join(fixtures, 'tiny-sd15', 'model.safetensors');
 if (!existsSync(tiny)) {
   console.log(`skipped: ${tiny} is absent (../shared is not beside this clone)`);
@@ -70,10 +72,6 @@ const post = async (path: string, body: unknown) => {
   return res.json();
 };
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? 0;
-};
 const rows: string[][] = [];
 async function scenario(name: string, run: () => Promise<unknown>) {
   await take();
@@ -85,7 +83,7 @@ async function scenario(name: string, run: () => Promise<unknown>) {
   loop.disable();
   const lat = await take();
   const f = (x: number) => x.toFixed(0);
-  rows.push([name, f(wall), String(lat.length), f(pct(lat, 0.5)), f(pct(lat, 0.99)), f(Math.max(...lat)), f(loop.max / 1e6)]);
+  rows.push([name, f(wall), String(lat.length), f(percentile(lat, 0.5)), f(percentile(lat, 0.99)), f(Math.max(...lat)), f(loop.max / 1e6)]);
 }
 
 const steps = Number(values.steps);

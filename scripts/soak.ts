@@ -19,6 +19,7 @@ import { runInNewContext } from 'node:vm';
 import { buildApp } from '../packages/server/src/app.ts';
 import { WorkerGenerator } from '../packages/server/src/services/worker-generator.ts';
 import { lostJobs, percentile, runLoad, switchModels } from '../packages/server/test/helpers/load.ts';
+import { TINY_SD15_CKPT } from '../packages/server/test/helpers/tiny-engine.ts';
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +32,7 @@ const clients = Number(values.clients);
 const minutes = Number(values.minutes);
 const switches = Number(values.switches);
 
-const tiny = join(import.meta.dirname, '..', '..', 'shared', 'fixtures', 'tiny-sd15', 'model.safetensors');
+const tiny = TINY_SD15_CKPT;
 if (!existsSync(tiny)) {
   console.log(`skipped: ${tiny} is absent (../shared is not beside this clone)`);
   process.exit(0);
