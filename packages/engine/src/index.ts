@@ -94,4 +94,4 @@ export {
   unavailableReason,
 } from './image/preprocessors.ts';
 export { CONTROL_MODES, type ControlMode } from './pipeline/control.ts';
-export type { ControlNetUnitParams } from './pipeline/control-units.ts';
+export { type ControlNetUnitParams, controlNetUnit } from './pipeline/control-units.ts';

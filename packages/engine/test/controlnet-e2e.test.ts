@@ -9,6 +9,7 @@ import { before, test } from 'node:test';
 import { decodePng } from '../src/image/png.ts';
 import type { ControlNetUnitParams } from '../src/pipeline/control-units.ts';
 import { defaultTxt2ImgParams, StableDiffusion } from '../src/stable-diffusion.ts';
+import { tinyControlNetUnit } from './helpers/controlnet.ts';
 import { fixturePath, needFixture } from './helpers/fixtures.ts';
 import { pixelAgreement } from './helpers/pixels.ts';
 
@@ -80,21 +81,8 @@ test('img2img: a unit without an image uses the first init image (same pixels as
   const { defaultImg2ImgParams } = await import('../src/stable-diffusion.ts');
   const hint = decodePng(readFileSync(fixturePath('controlnet', 'hint.png')));
   const init = { width: hint.width, height: hint.height, rgba: hint.rgba };
-  const unit = (image: typeof init | null): ControlNetUnitParams => ({
-    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'),
-    modelName: 'tiny-controlnet [8dba536e]',
-    module: 'invert',
-    image,
-    weight: 1,
-    resizeMode: 'Resize and Fill',
-    processorRes: 512,
-    thresholdA: 64,
-    thresholdB: 64,
-    guidanceStart: 0,
-    guidanceEnd: 1,
-    pixelPerfect: false,
-    controlMode: 'Balanced',
-  });
+  const unit = (image: typeof init | null) =>
+    tinyControlNetUnit({ module: 'invert', image, resizeMode: 'Resize and Fill', processorRes: 512, thresholdA: 64, thresholdB: 64 });
   const run = async (controlNet: ControlNetUnitParams[]) => {
     const params = defaultImg2ImgParams({
       prompt: 'a horse',
@@ -127,21 +115,7 @@ test('pixel perfect runs the preprocessor at the target resolution (canny on 32Â
   const { detectMap } = await import('../src/image/preprocessors.ts');
   const rgba = new Uint8Array(32 * 32 * 4).map((_, i) => (i % 4 === 3 ? 255 : (i >> 2) % 32 < 13 ? 20 : 230));
   const image = { width: 32, height: 32, rgba };
-  const unit = (pixelPerfect: boolean): ControlNetUnitParams => ({
-    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'),
-    modelName: 'tiny-controlnet [8dba536e]',
-    module: 'canny',
-    image,
-    weight: 1,
-    resizeMode: 'Crop and Resize',
-    processorRes: 512,
-    thresholdA: -1,
-    thresholdB: -1,
-    guidanceStart: 0,
-    guidanceEnd: 1,
-    pixelPerfect,
-    controlMode: 'Balanced',
-  });
+  const unit = (pixelPerfect: boolean) => tinyControlNetUnit({ module: 'canny', image, processorRes: 512, pixelPerfect });
   const perfect = await prepareControl(sd.model, [unit(true)], { width: 64, height: 64 });
   const direct = await detectMap('canny', image, 64, -1, -1);
   assert.deepEqual(perfect?.detectedMaps[0].data, direct.data);
@@ -166,22 +140,7 @@ test('img2img "only masked": the control image is cropped like the init image (i
       return i % 4 === 3 || (x >= 16 && x < 48 && y >= 16 && y < 48) ? 255 : 0;
     }),
   };
-  const unit = (inpaintCropInputImage: boolean): ControlNetUnitParams => ({
-    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'),
-    modelName: 'tiny-controlnet [8dba536e]',
-    module: 'none',
-    image: init,
-    inpaintCropInputImage,
-    weight: 1,
-    resizeMode: 'Crop and Resize',
-    processorRes: -1,
-    thresholdA: -1,
-    thresholdB: -1,
-    guidanceStart: 0,
-    guidanceEnd: 1,
-    pixelPerfect: false,
-    controlMode: 'Balanced',
-  });
+  const unit = (inpaintCropInputImage: boolean) => tinyControlNetUnit({ image: init, inpaintCropInputImage });
   const run = (controlNet: ControlNetUnitParams[]) =>
     sd.img2img(
       defaultImg2ImgParams({

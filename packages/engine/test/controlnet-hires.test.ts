@@ -14,6 +14,7 @@ import { ControlNetModel } from '../src/pipeline/controlnet-model.ts';
 import type { HiresFixParams } from '../src/pipeline/types.ts';
 import { defaultTxt2ImgParams, StableDiffusion } from '../src/stable-diffusion.ts';
 import { Tensor } from '../src/tensor.ts';
+import { tinyControlNetUnit } from './helpers/controlnet.ts';
 import { fixturePath, needFixture } from './helpers/fixtures.ts';
 
 const skip = needFixture('controlnet', 'tiny-controlnet.safetensors') || needFixture('tiny-sd15', 'model.safetensors');
@@ -25,22 +26,7 @@ after(() => sd?.release());
 
 function unit(hrOption: ControlNetUnitParams['hrOption']): ControlNetUnitParams {
   const { width, height, rgba } = decodePng(readFileSync(fixturePath('controlnet', 'hint.png')));
-  return {
-    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'),
-    modelName: 'tiny-controlnet [8dba536e]',
-    module: 'none',
-    image: { width, height, rgba },
-    weight: 1,
-    resizeMode: 'Crop and Resize',
-    processorRes: 512,
-    thresholdA: 0.5,
-    thresholdB: 0.5,
-    guidanceStart: 0,
-    guidanceEnd: 1,
-    pixelPerfect: false,
-    controlMode: 'Balanced',
-    hrOption,
-  };
+  return tinyControlNetUnit({ image: { width, height, rgba }, processorRes: 512, thresholdA: 0.5, thresholdB: 0.5, hrOption });
 }
 
 const HIRES: HiresFixParams = {

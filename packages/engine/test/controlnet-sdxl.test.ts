@@ -12,7 +12,7 @@ import { before, test } from 'node:test';
 import { detectControlNet } from '../src/checkpoint/detect-controlnet.ts';
 import { float32Bytes, SafetensorsFile, writeSafetensors } from '../src/checkpoint/safetensors.ts';
 import { controlResidualCount } from '../src/models/unet-model.ts';
-import type { ControlNetUnitParams } from '../src/pipeline/control-units.ts';
+import { type ControlNetUnitParams, controlNetUnit } from '../src/pipeline/control-units.ts';
 import { defaultTxt2ImgParams, StableDiffusion } from '../src/stable-diffusion.ts';
 import { fixturePath, needFixture } from './helpers/fixtures.ts';
 import { pixelAgreement } from './helpers/pixels.ts';
@@ -76,21 +76,7 @@ test('the SDXL ControlNet is detected from shapes with the base UNet encoder con
 
 test('SDXL txt2img with the ControlNet: weight 0 changes nothing, weight 1 changes the image', { skip }, async () => {
   const rgba = new Uint8Array(64 * 64 * 4).map((_, i) => (i % 4 === 3 ? 255 : ((i >> 2) % 64) * 4));
-  const unit = (weight: number): ControlNetUnitParams => ({
-    modelPath: path,
-    modelName: 'tiny-sdxl-controlnet',
-    module: 'none',
-    image: { width: 64, height: 64, rgba },
-    weight,
-    resizeMode: 'Crop and Resize',
-    processorRes: -1,
-    thresholdA: -1,
-    thresholdB: -1,
-    guidanceStart: 0,
-    guidanceEnd: 1,
-    pixelPerfect: false,
-    controlMode: 'Balanced',
-  });
+  const unit = (weight: number) => controlNetUnit({ modelPath: path, modelName: 'tiny-sdxl-controlnet', image: { width: 64, height: 64, rgba }, weight });
   const run = (controlNet: ControlNetUnitParams[]) =>
     sd.txt2img(defaultTxt2ImgParams({ prompt: 'a house', seed: 5, steps: 4, width: 64, height: 64, samplerName: 'Euler', controlNet }));
   const [plain, zero, full] = [await run([]), await run([unit(0)]), await run([unit(1)])];

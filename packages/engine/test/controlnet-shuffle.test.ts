@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { decodePng } from '../src/image/png.ts';
 import type { ControlNetUnitParams } from '../src/pipeline/control-units.ts';
 import { defaultTxt2ImgParams, StableDiffusion } from '../src/stable-diffusion.ts';
+import { tinyControlNetUnit } from './helpers/controlnet.ts';
 import { fixturePath, needFixture } from './helpers/fixtures.ts';
 
 const skip = needFixture('controlnet', 'tiny-controlnet.safetensors') || needFixture('tiny-sd15', 'model.safetensors');
@@ -20,21 +21,7 @@ after(() => sd?.release());
 
 function shuffleUnit(): ControlNetUnitParams {
   const { width, height, rgba } = decodePng(readFileSync(fixturePath('controlnet', 'hint.png')));
-  return {
-    modelPath: fixturePath('controlnet', 'tiny-controlnet.safetensors'),
-    modelName: 'tiny-controlnet [8dba536e]',
-    module: 'shuffle',
-    image: { width, height, rgba },
-    weight: 1,
-    resizeMode: 'Crop and Resize',
-    processorRes: -1,
-    thresholdA: -1,
-    thresholdB: -1,
-    guidanceStart: 0,
-    guidanceEnd: 1,
-    pixelPerfect: false,
-    controlMode: 'Balanced',
-  };
+  return tinyControlNetUnit({ module: 'shuffle', image: { width, height, rgba } });
 }
 
 const job = (subseed: number) =>

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { ControlNetCatalog, type ControlNetUnitParams, decodeImage } from '@sdapi/engine';
+import { ControlNetCatalog, type ControlNetUnitParams, controlNetUnit, decodeImage } from '@sdapi/engine';
 import { CliError } from '../output.ts';
 
 /** Splits `MODEL:IMAGE[:WEIGHT]` (a trailing number is the weight; the model part may itself contain ':'). */
@@ -31,21 +31,7 @@ export async function controlNetUnits(specs: readonly string[] | undefined, data
     const decoded = await decodeImage(readFileSync(image)).catch((e: Error) => {
       throw new CliError(`--controlnet image ${image} is not an image (${e.message})`);
     });
-    units.push({
-      modelPath: path,
-      modelName: name,
-      module: 'none',
-      image: { width: decoded.width, height: decoded.height, rgba: decoded.rgba },
-      weight,
-      resizeMode: 'Crop and Resize',
-      processorRes: -1,
-      thresholdA: -1,
-      thresholdB: -1,
-      guidanceStart: 0,
-      guidanceEnd: 1,
-      pixelPerfect: false,
-      controlMode: 'Balanced',
-    });
+    units.push(controlNetUnit({ modelPath: path, modelName: name, image: { width: decoded.width, height: decoded.height, rgba: decoded.rgba }, weight }));
   }
   return units;
 }

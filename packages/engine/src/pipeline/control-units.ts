@@ -53,6 +53,26 @@ export interface ControlNetUnitParams {
   effectiveRegionMask?: RgbaImage | null;
 }
 
+/**
+ * A unit with the extension's defaults for everything the caller leaves out: module "none", weight 1, Crop and
+ * Resize, sliders unset (-1), guidance 0..1, no pixel perfect, Balanced.
+ */
+export function controlNetUnit(fields: Pick<ControlNetUnitParams, 'modelPath' | 'modelName' | 'image'> & Partial<ControlNetUnitParams>): ControlNetUnitParams {
+  return {
+    module: 'none',
+    weight: 1,
+    resizeMode: 'Crop and Resize',
+    processorRes: -1,
+    thresholdA: -1,
+    thresholdB: -1,
+    guidanceStart: 0,
+    guidanceEnd: 1,
+    pixelPerfect: false,
+    controlMode: 'Balanced',
+    ...fields,
+  };
+}
+
 export interface PreparedControl {
   units: ControlUnit[];
   /** Fitted maps of the units with saveDetectedMap, in unit order (appended to the result images). */
