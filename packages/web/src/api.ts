@@ -23,12 +23,12 @@ export function rememberApiKey(key: string): void {
   location.reload();
 }
 
-/** fetch() of a server path with the page's credentials (the browser's Basic ones, or the API key). */
+/**
+ * A server path's response (a job image's bytes) through the page's SDClient: its credentials (the browser's
+ * Basic ones, or the API key), its sub-path, and an APIError on failure (a 401 then offers the key form).
+ */
 export function fetchServer(path: string): Promise<Response> {
-  return fetch(serverUrl(path), { headers: authHeaders }).then((res) => {
-    if (!res.ok) throw new Error(`${res.status} ${res.statusText}: ${path}`);
-    return res;
-  });
+  return sd.get<unknown>(path, { headers: { accept: 'image/*' } }).asResponse();
 }
 
 /**
