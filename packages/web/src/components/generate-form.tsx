@@ -1,6 +1,6 @@
 /** The generate form: prompts, sampling, size with presets, seed with dice/reuse, batch, styles, hires fix. */
 import type { ComponentChildren } from 'preact';
-import { DEFAULT_FORM, type FormState, SIZE_PRESETS } from '../form.ts';
+import { DEFAULT_FORM, type FormState, fieldSetter, SIZE_PRESETS } from '../form.ts';
 import { type Errors, Field, NumberField, SelectField } from './fields.tsx';
 
 export interface Lists {
@@ -24,10 +24,7 @@ interface Props {
 }
 
 export function GenerateForm({ form, setForm, lists, errors, lastSeed, onGenerate, submitting, children, label }: Props) {
-  const set =
-    <K extends keyof FormState>(key: K) =>
-    (value: FormState[K]) =>
-      setForm((f) => ({ ...f, [key]: value }));
+  const set = fieldSetter(setForm);
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();

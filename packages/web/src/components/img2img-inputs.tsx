@@ -1,7 +1,7 @@
 /** img2img's extra inputs: the init image (drop, paste, file), denoising strength, resize mode, the mask painter. */
 import type { FormState, InitImage } from '../form.ts';
-import { INPAINTING_FILLS, RESIZE_MODES } from '../form.ts';
-import { type Errors, Field, NumberField } from './fields.tsx';
+import { fieldSetter, INPAINTING_FILLS, RESIZE_MODES } from '../form.ts';
+import { type Errors, NumberField, SelectField } from './fields.tsx';
 import { ImageDrop } from './image-drop.tsx';
 import { type MaskHandle, MaskPainter } from './mask-painter.tsx';
 
@@ -16,16 +16,7 @@ interface Props {
 }
 
 export function Img2ImgInputs({ form, setForm, init, onFile, onRemove, mask, errors }: Props) {
-  const set =
-    <K extends keyof FormState>(key: K) =>
-    (value: FormState[K]) =>
-      setForm((f) => ({ ...f, [key]: value }));
-  const choices = (names: string[]) =>
-    names.map((name, i) => (
-      <option key={name} value={i}>
-        {name}
-      </option>
-    ));
+  const set = fieldSetter(setForm);
   return (
     <section class="img2img" aria-label="img2img and inpainting">
       {init ? (
@@ -58,13 +49,15 @@ export function Img2ImgInputs({ form, setForm, init, onFile, onRemove, mask, err
           errors={errors}
           onInput={set('denoising_strength')}
         />
-        <Field id="resize_mode" label="Resize mode" field="resize_mode" errors={errors}>
-          {(a11y) => (
-            <select {...a11y} value={form.resize_mode} onChange={(e) => set('resize_mode')(Number((e.currentTarget as HTMLSelectElement).value))}>
-              {choices(RESIZE_MODES)}
-            </select>
-          )}
-        </Field>
+        <SelectField
+          id="resize_mode"
+          label="Resize mode"
+          field="resize_mode"
+          value={String(form.resize_mode)}
+          options={byIndex(RESIZE_MODES)}
+          errors={errors}
+          onChange={(v) => set('resize_mode')(Number(v))}
+        />
       </div>
       {init && (
         <div class="row">
@@ -79,13 +72,15 @@ export function Img2ImgInputs({ form, setForm, init, onFile, onRemove, mask, err
             errors={errors}
             onInput={set('mask_blur')}
           />
-          <Field id="inpainting_fill" label="Masked content" field="inpainting_fill" errors={errors}>
-            {(a11y) => (
-              <select {...a11y} value={form.inpainting_fill} onChange={(e) => set('inpainting_fill')(Number((e.currentTarget as HTMLSelectElement).value))}>
-                {choices(INPAINTING_FILLS)}
-              </select>
-            )}
-          </Field>
+          <SelectField
+            id="inpainting_fill"
+            label="Masked content"
+            field="inpainting_fill"
+            value={String(form.inpainting_fill)}
+            options={byIndex(INPAINTING_FILLS)}
+            errors={errors}
+            onChange={(v) => set('inpainting_fill')(Number(v))}
+          />
           <label class="check">
             <input type="checkbox" checked={form.inpaint_full_res} onChange={(e) => set('inpaint_full_res')((e.currentTarget as HTMLInputElement).checked)} />
             Only masked area
@@ -95,3 +90,6 @@ export function Img2ImgInputs({ form, setForm, init, onFile, onRemove, mask, err
     </section>
   );
 }
+
+/** An A1111 enum sent as its index: option values '0', '1', … labelled with the names. */
+const byIndex = (names: readonly string[]): [string, string][] => names.map((name, i) => [String(i), name]);
