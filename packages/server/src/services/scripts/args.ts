@@ -4,6 +4,7 @@
  */
 import { type GeneratedImage, type GenerationHooks, quote, type RgbImage } from '@sdapi/engine';
 import { ApiError } from '../errors.ts';
+import type { ScriptBase, ScriptResult } from './types.ts';
 
 export class ArgReader {
   constructor(
@@ -148,4 +149,35 @@ export class ScriptProgress {
     const jobCount = this.count * this.perRun;
     this.hooks.onProgress?.({ jobNo: Math.min(jobCount, (k + 1) * this.perRun), jobCount, samplingStep: 0, samplingSteps: 0 });
   }
+}
+
+/** A typed `scripts` entry with a key the script does not have → 422 naming it and the valid ones. */
+export function rejectUnknown(key: string, value: Record<string, unknown>, known: readonly string[]): void {
+  for (const k of Object.keys(value))
+    if (!known.includes(k)) throw typedError(`${key}.${k}`, value[k], `is not an argument of this script; valid: ${known.join(', ')}`);
+}
+
+/** A 422 for a typed `scripts` argument at `path`. */
+export function typedError(path: string, value: unknown, message: string): ApiError {
+  return new ApiError('INVALID_PARAMS', `scripts.${path} ${message}, got ${JSON.stringify(value ?? null)}`);
+}
+
+/** The result of a script run that made no image (interrupted before the first, or nothing to do). */
+export function emptyResult(base: ScriptBase, interrupted: boolean): ScriptResult {
+  return {
+    images: [],
+    allPrompts: [],
+    allNegativePrompts: [],
+    allSeeds: [],
+    allSubseeds: [],
+    samplerName: base.params.samplerName,
+    scheduler: base.params.scheduler,
+    clipSkip: base.params.options.CLIP_stop_at_last_layers,
+    sdModelName: '',
+    sdModelHash: null,
+    extraGenerationParams: {},
+    jobTimestamp: '',
+    interrupted,
+    indexOfFirstImage: 0,
+  };
 }

@@ -9,9 +9,8 @@
  * strength` and `Denoising curve`. Unlike A1111 (0), `index_of_first_image` is 1 when a grid comes first.
  */
 import { type GeneratedImage, gridColor, type Img2ImgParams, imageGrid } from '@sdapi/engine';
-import { ArgReader, gridImage, imageLists, padArgs, ScriptProgress, withInfotextKeys } from './args.ts';
+import { ArgReader, emptyResult, gridImage, imageLists, padArgs, rejectUnknown, ScriptProgress, withInfotextKeys } from './args.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
-import { emptyResult, rejectUnknown } from './xyz-plot.ts';
 
 const TITLE = 'Loopback';
 const NAMES = ['loops', 'final_denoising_strength', 'denoising_curve', 'append_interrogation'];

@@ -9,11 +9,10 @@
  * pixels differ; A1111's narrower "latent mask" is not drawn (latents blend with the image mask);
  * `index_of_first_image` is 1 when the grid comes first (A1111: 0).
  */
-import { flatten, type GeneratedImage, gridColor, type Img2ImgParams, imageGrid, matchedNoise, parseHexColor, type Pixels, pixels } from '@sdapi/engine';
-import { ArgReader, gridImage, imageLists, padArgs, ScriptProgress } from './args.ts';
+import { flatten, type GeneratedImage, gridColor, type Img2ImgParams, imageGrid, matchedNoise, type Pixels, parseHexColor, pixels } from '@sdapi/engine';
+import { ArgReader, emptyResult, gridImage, imageLists, padArgs, rejectUnknown, ScriptProgress } from './args.ts';
 import { rgbToRgba } from './loopback.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
-import { emptyResult, rejectUnknown } from './xyz-plot.ts';
 
 const TITLE = 'Outpainting mk2';
 const NAMES = ['info', 'pixels', 'mask_blur', 'direction', 'noise_q', 'color_variation'];

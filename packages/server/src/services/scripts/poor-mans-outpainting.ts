@@ -13,15 +13,14 @@ import {
   type GeneratedImage,
   type Img2ImgParams,
   type InpaintingFill,
-  parseHexColor,
   type Pixels,
+  parseHexColor,
   pixels,
   splitTiles,
 } from '@sdapi/engine';
-import { ArgReader, imageLists, padArgs, ScriptProgress } from './args.ts';
+import { ArgReader, emptyResult, imageLists, padArgs, rejectUnknown, ScriptProgress } from './args.ts';
 import { rgbToRgba } from './loopback.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
-import { emptyResult, rejectUnknown } from './xyz-plot.ts';
 
 const TITLE = "Poor man's outpainting";
 const NAMES = ['pixels', 'mask_blur', 'inpainting_fill', 'direction'];

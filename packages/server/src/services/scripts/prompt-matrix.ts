@@ -6,9 +6,8 @@
  * `index_of_first_image` 1, the grid carrying the first image's infotext.
  */
 import { drawGridAnnotations, type GeneratedImage, gridColor, imageGrid, type Txt2ImgResult } from '@sdapi/engine';
-import { ArgReader, gridImage, imageLists, padArgs, ScriptProgress } from './args.ts';
+import { ArgReader, emptyResult, gridImage, imageLists, padArgs, rejectUnknown, ScriptProgress } from './args.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
-import { emptyResult, rejectUnknown } from './xyz-plot.ts';
 
 const TITLE = 'Prompt matrix';
 const NAMES = ['put_at_start', 'different_seeds', 'prompt_type', 'variations_delimiter', 'margin_size'];

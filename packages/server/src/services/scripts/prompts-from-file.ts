@@ -12,9 +12,8 @@
 import type { GeneratedImage } from '@sdapi/engine';
 import { resolveSampler } from '../catalog.ts';
 import { findCheckpointFuzzy } from '../refiner.ts';
-import { ArgReader, padArgs, ScriptProgress } from './args.ts';
+import { ArgReader, emptyResult, padArgs, rejectUnknown, ScriptProgress } from './args.ts';
 import { arg, type ScriptBase, type ScriptDef, type ScriptEnv, type ScriptResult } from './types.ts';
-import { emptyResult, rejectUnknown } from './xyz-plot.ts';
 
 const TITLE = 'Prompts from file or textbox';
 const NAMES = ['checkbox_iterate', 'checkbox_iterate_batch', 'prompt_position', 'prompt_txt'];

@@ -6,11 +6,10 @@
  * /upscalers or a name), scale_factor=2.0]`. Checked before the job: the upscaler, the overlap (less than a
  * tile) and that the enlarged image holds at least one tile (A1111 pads with black or divides by zero).
  */
-import { combineTiles, flatten, type GeneratedImage, type Img2ImgParams, parseHexColor, type Pixels, pixels, resizePixels, splitTiles } from '@sdapi/engine';
+import { combineTiles, flatten, type GeneratedImage, type Img2ImgParams, type Pixels, parseHexColor, pixels, resizePixels, splitTiles } from '@sdapi/engine';
 import { UPSCALERS } from '../../routes/sdapi/lists.ts';
-import { ArgReader, imageLists, padArgs, ScriptProgress, withInfotextKeys } from './args.ts';
+import { ArgReader, emptyResult, imageLists, padArgs, rejectUnknown, ScriptProgress, withInfotextKeys } from './args.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
-import { emptyResult, rejectUnknown } from './xyz-plot.ts';
 
 const TITLE = 'SD upscale';
 const NAMES = ['info', 'overlap', 'upscaler_index', 'scale_factor'];

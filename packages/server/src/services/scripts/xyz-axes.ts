@@ -5,8 +5,9 @@
  * does not have (NGMS, beta schedule parameters, face restoration, token merging, refiner, FP8,
  * image CFG for instruct-pix2pix) are refused by name with a 422 instead of being silently ignored.
  */
-import { formatXyzValue, type XyzAxisOption } from '@sdapi/protocol';
+
 import type { Img2ImgParams, Txt2ImgParams } from '@sdapi/engine';
+import { formatXyzValue, type XyzAxisOption } from '@sdapi/protocol';
 import { resolveSampler } from '../catalog.ts';
 import { checkpointTitle } from '../checkpoints.ts';
 import { findCheckpointFuzzy } from '../refiner.ts';

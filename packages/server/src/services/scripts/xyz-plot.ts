@@ -13,9 +13,9 @@
 import { drawGridAnnotations, type GeneratedImage, gridColor, imageGrid, type RgbImage, type Txt2ImgResult } from '@sdapi/engine';
 import { csvItems, expandXyzAxisValues, toCsvRow, type XyzAxisOption, xyzAxisOptions } from '@sdapi/protocol';
 import { ApiError } from '../errors.ts';
-import { ArgReader, gridImage, imageLists, padArgs, ScriptProgress, withInfotextKeys } from './args.ts';
-import { AXIS_BEHAVIOUR, axisLabel, type Cell } from './xyz-axes.ts';
+import { ArgReader, emptyResult, gridImage, imageLists, padArgs, rejectUnknown, ScriptProgress, typedError, withInfotextKeys } from './args.ts';
 import { arg, type PreparedScript, type ScriptBase, type ScriptDef, type ScriptEnv, type ScriptResult } from './types.ts';
+import { AXIS_BEHAVIOUR, axisLabel, type Cell } from './xyz-axes.ts';
 
 const TITLE = 'X/Y/Z plot';
 const NAMES = [
@@ -130,15 +130,6 @@ function xyzFromTyped(t: Record<string, unknown>, env: ScriptEnv): unknown[] {
     t.margin_size ?? 0,
     t.csv_mode ?? false,
   ];
-}
-
-export function rejectUnknown(key: string, value: Record<string, unknown>, known: readonly string[]): void {
-  for (const k of Object.keys(value))
-    if (!known.includes(k)) throw typedError(`${key}.${k}`, value[k], `is not an argument of this script; valid: ${known.join(', ')}`);
-}
-
-export function typedError(path: string, value: unknown, message: string): ApiError {
-  return new ApiError('INVALID_PARAMS', `scripts.${path} ${message}, got ${JSON.stringify(value ?? null)}`);
 }
 
 const randomSeed = () => Math.floor(Math.random() * 4294967294);
@@ -384,24 +375,3 @@ async function assemble(
     ...(warnings.length > 0 ? { warnings } : { warnings: undefined }),
   };
 }
-
-function emptyResult(base: ScriptBase, interrupted: boolean): ScriptResult {
-  return {
-    images: [],
-    allPrompts: [],
-    allNegativePrompts: [],
-    allSeeds: [],
-    allSubseeds: [],
-    samplerName: base.params.samplerName,
-    scheduler: base.params.scheduler,
-    clipSkip: base.params.options.CLIP_stop_at_last_layers,
-    sdModelName: '',
-    sdModelHash: null,
-    extraGenerationParams: {},
-    jobTimestamp: '',
-    interrupted,
-    indexOfFirstImage: 0,
-  };
-}
-
-export { emptyResult };
