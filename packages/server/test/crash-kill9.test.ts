@@ -6,26 +6,13 @@
  * failed after the two attempts a job that keeps dying with the server gets).
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startJobServerChild } from './helpers/job-server.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const KILLS = 5;
-
-async function child(dataDir: string, stepMs: number): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'job-server-child.ts'), dataDir, String(stepMs)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  after(() => proc.kill('SIGKILL'));
-  const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) return { proc, url: JSON.parse(line).url as string };
-  throw new Error('the child server exited before listening');
-}
 
 /** Every file under `dir` (relative paths). */
 function files(dir: string, prefix = ''): string[] {
@@ -74,7 +61,7 @@ test(`kill -9 × ${KILLS} at random moments: no acknowledged job lost, no partia
   };
 
   for (let round = 0; round < KILLS; round++) {
-    const { proc, url } = await child(dataDir, 2);
+    const { proc, url } = await startJobServerChild(dataDir, 2);
     if (round > 0) checkDataDir(`after restart ${round}`, proc.pid);
     let alive = true;
     const submitter = (async () => {
@@ -113,7 +100,7 @@ test(`kill -9 × ${KILLS} at random moments: no acknowledged job lost, no partia
     await Promise.all([submitter, saver]);
   }
 
-  const last = await child(dataDir, 0);
+  const last = await startJobServerChild(dataDir, 0);
   checkDataDir('after the last restart', last.proc.pid);
   assert.ok(acknowledged.length >= KILLS, `only ${acknowledged.length} jobs were acknowledged`);
   const deadline = Date.now() + 60_000;

@@ -5,20 +5,18 @@
  * compaction, and the retention sweep by count and age.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { buildApp } from '../src/index.ts';
 import { EmbeddedJobStore } from '../src/services/jobs/embedded-store.ts';
 import type { JobRecord } from '../src/services/jobs/types.ts';
 import { FakeGenerator } from './helpers/fake-generator.ts';
+import { startJobServerChild } from './helpers/job-server.ts';
 
 const SMALL = { width: 16, height: 8 };
-const here = dirname(fileURLToPath(import.meta.url));
 
 async function api(url: string, path: string, init: { method?: string; json?: unknown } = {}) {
   const res = await fetch(url + path, {
@@ -89,17 +87,6 @@ test('graceful restart: queued, running and finished jobs survive a new buildApp
   assert.match(events, /the server shut down while the job ran; it runs again after the restart/);
 });
 
-/** Starts a server in a child process and resolves with its URL. */
-async function child(dataDir: string, stepMs: number): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(here, 'helpers', 'job-server-child.ts'), dataDir, String(stepMs)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  after(() => proc.kill('SIGKILL'));
-  const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) return { proc, url: JSON.parse(line).url as string };
-  throw new Error('the child server exited before listening');
-}
-
 async function kill9(proc: ChildProcess): Promise<void> {
   const exited = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGKILL');
@@ -108,13 +95,13 @@ async function kill9(proc: ChildProcess): Promise<void> {
 
 test('kill -9 mid-job: the job runs once more; killed again, it fails with the reason and the queued job runs', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-crash-'));
-  const first = await child(dataDir, 20);
+  const first = await startJobServerChild(dataDir, 20);
   await api(first.url, '/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: { prompt: 'crashy', steps: 500, ...SMALL }, id: 'crashy' } });
   await api(first.url, '/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: { prompt: 'behind', steps: 2, ...SMALL }, id: 'behind' } });
   await waitFor(first.url, 'crashy', ['running']);
   await kill9(first.proc);
 
-  const second = await child(dataDir, 20);
+  const second = await startJobServerChild(dataDir, 20);
   const retried = await waitFor(second.url, 'crashy', ['running']);
   assert.equal(retried.attempts, 2, 're-queued once after the crash');
   assert.equal((await api(second.url, '/sdapi/v2/jobs/behind')).json.status, 'queued');
