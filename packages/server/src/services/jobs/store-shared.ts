@@ -17,8 +17,6 @@ export function listJobs(jobs: Iterable<JobRecord>, filter: JobFilter): JobRecor
 
 /** The finished jobs `JobStore.sweep` removes: beyond the newest `maxCount` by finish time, or older than `maxAgeMs`. */
 export function expiredJobs(jobs: Iterable<JobRecord>, policy: RetentionPolicy, now: number): JobRecord[] {
-  const finished = [...jobs]
-    .filter((j) => FINISHED_STATUSES.includes(j.status))
-    .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0) || b.seq - a.seq);
+  const finished = [...jobs].filter((j) => FINISHED_STATUSES.includes(j.status)).sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0) || b.seq - a.seq);
   return finished.filter((j, i) => i >= policy.maxCount || (j.finishedAt ?? 0) < now - policy.maxAgeMs);
 }
