@@ -40,9 +40,9 @@ const { values } = parseArgs({
   },
 });
 const dir = values.dir as string;
-mkdirSync(dir, { recursive: true });
 const quick = values.quick as boolean;
 const runs = values.runs ? Number(values.runs) : quick ? 1 : 3;
+if (!Number.isSafeInteger(runs) || runs < 1) throw new Error(`--runs takes an integer ≥ 1, not '${values.runs}'`);
 
 if (values.child) {
   // Child: run one case and write its output where the parent asked.
@@ -59,6 +59,7 @@ if (values.list) {
 }
 
 const selected = selectCases(values.case, quick);
+mkdirSync(dir, { recursive: true });
 const results: CaseResult[] = [];
 let peakGflops: number | null = null;
 const scratch = mkdtempSync(join(tmpdir(), 'sdapi-bench-'));
