@@ -17,9 +17,11 @@
 import { PyFloat, quote } from '../pipeline/infotext.ts';
 import { type Pixels, pixels, premultiply, unpremultiply } from './compose.ts';
 import { pilResize } from './pil-resize.ts';
+import { PIXEL_UPSCALERS, type PixelUpscaler } from './resize.ts';
 
-export const EXTRAS_UPSCALERS = ['None', 'Lanczos', 'Nearest'] as const;
-export type ExtrasUpscaler = (typeof EXTRAS_UPSCALERS)[number];
+/** The upscalers GET /sdapi/v1/upscalers lists, the same ones hires fix and img2img resizing take. */
+export const EXTRAS_UPSCALERS = PIXEL_UPSCALERS;
+export type ExtrasUpscaler = PixelUpscaler;
 
 export interface ExtrasUpscaleParams {
   /** 0: scale by `upscalingResize`; 1: scale to `width` × `height`. */
