@@ -126,7 +126,6 @@ export async function runSampling(model: LoadedModel, prepared: PreparedSampling
   const samplingSteps = run.init ? run.init.tEnc + 1 : params.steps; // A1111 launch_sampling(t_enc + 1)
   const job = run.job ?? { no: run.iteration, count: params.nIter };
   const state: ModelState = { model, refined: false, calls: 0, totalCalls: samplingSteps * (prepared.entry.options.second_order === 'True' ? 2 : 1) };
-  if (run.refiner) run.refiner.model.tiling = model.tiling;
   const progress = (i: number, denoised: Tensor) => {
     run.control?.onStep(i); // A1111's sampler callback sets state.sampling_step, which ControlNet's schedule reads
     lastLatent = denoised;
