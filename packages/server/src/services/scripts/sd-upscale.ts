@@ -9,6 +9,7 @@
 import { combineTiles, flatten, type GeneratedImage, type Img2ImgParams, type Pixels, parseHexColor, pixels, resizePixels, splitTiles } from '@sdapi/engine';
 import { UPSCALERS } from '../../routes/sdapi/lists.ts';
 import { ArgReader, emptyResult, imageLists, padArgs, rejectUnknown, ScriptProgress, withInfotextKeys } from './args.ts';
+import { rgbToRgba } from './loopback.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
 
 const TITLE = 'SD upscale';
@@ -31,17 +32,6 @@ export async function upscalePixels(img: Pixels, scale: number, upscaler: string
 export function upscaledSize(width: number, height: number, scale: number, upscaler: string): [number, number] {
   return upscaler === 'None' ? [width, height] : [Math.floor((width * scale) / 8) * 8, Math.floor((height * scale) / 8) * 8];
 }
-
-const rgbToRgba = (img: Pixels) => {
-  const rgba = new Uint8Array(img.width * img.height * 4);
-  for (let i = 0, j = 0; i < img.data.length; i += 3, j += 4) {
-    rgba[j] = img.data[i];
-    rgba[j + 1] = img.data[i + 1];
-    rgba[j + 2] = img.data[i + 2];
-    rgba[j + 3] = 255;
-  }
-  return { width: img.width, height: img.height, rgba };
-};
 
 export const sdUpscale: ScriptDef = {
   title: TITLE,
@@ -104,7 +94,7 @@ export const sdUpscale: ScriptDef = {
             const batch = tiles.slice(b * params.batchSize, (b + 1) * params.batchSize);
             const job: Img2ImgParams = {
               ...params,
-              initImages: batch.map((t) => rgbToRgba(t.image)),
+              initImages: batch.map((t) => rgbToRgba({ width: t.image.width, height: t.image.height, rgb: t.image.data })),
               mask: null,
               batchSize: batch.length,
               nIter: 1,
