@@ -6,9 +6,10 @@
  * it again (merge cache). The LoRA's cost is the difference to the request without it. Then the same for a LoCon
  * that also patches every ResBlock 3×3 conv, whose first use compiles the UNet's `+spatial` session variant.
  */
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultTxt2ImgParams, LoraCatalog, SafetensorsFile, type StableDiffusion } from '@sdapi/engine';
+import { float32Bytes, type TensorToWrite, writeSafetensors } from '../packages/engine/src/checkpoint/safetensors.ts';
 
 const RANK = 32;
 const UNET = /^model\.diffusion_model\.(.+\.(attn[12]\.to_(q|k|v|out\.0)|ff\.net\.(0\.proj|2)|proj_in|proj_out))\.weight$/;
@@ -26,7 +27,8 @@ function moduleName(key: string, convs: boolean): string | null {
 /** Writes the LoRA (F32 safetensors) with small seeded values; returns its module count. */
 function writeRandomLora(ckpt: string, path: string, convs: boolean): number {
   const file = SafetensorsFile.open(ckpt);
-  const tensors: [string, number[], Float32Array][] = [];
+  const tensors = new Map<string, TensorToWrite>();
+  const f32 = (shape: number[], data: Float32Array): TensorToWrite => ({ dtype: 'F32', shape, data: float32Bytes(data) });
   let seed = 1;
   const random = (n: number, scale: number) => Float32Array.from({ length: n }, () => Math.fround(Math.sin((seed += 1) * 12.9898) * scale));
   for (const key of file.keys()) {
@@ -35,24 +37,13 @@ function writeRandomLora(ckpt: string, path: string, convs: boolean): number {
     const [out, inDim, ...kernel] = file.info(key).shape;
     const size = kernel.reduce((a, b) => a * b, 1);
     // LoCon: a k×k down conv and a 1×1 up conv, as kohya writes them.
-    tensors.push([`${name}.lora_down.weight`, [RANK, inDim, ...kernel], random(RANK * inDim * size, 0.05)]);
-    tensors.push([`${name}.lora_up.weight`, [out, RANK, ...kernel.map(() => 1)], random(out * RANK, 0.05)]);
-    tensors.push([`${name}.alpha`, [], Float32Array.of(16)]);
+    tensors.set(`${name}.lora_down.weight`, f32([RANK, inDim, ...kernel], random(RANK * inDim * size, 0.05)));
+    tensors.set(`${name}.lora_up.weight`, f32([out, RANK, ...kernel.map(() => 1)], random(out * RANK, 0.05)));
+    tensors.set(`${name}.alpha`, f32([], Float32Array.of(16)));
   }
   file.close();
-  let offset = 0;
-  const header: Record<string, unknown> = { __metadata__: { ss_output_name: 'benchLora' } };
-  for (const [name, shape, data] of tensors) header[name] = { dtype: 'F32', shape, data_offsets: [offset, (offset += data.byteLength)] };
-  const text = JSON.stringify(header);
-  const json = Buffer.from(text.padEnd(Math.ceil(text.length / 8) * 8, ' ')); // 8-byte aligned data, as safetensors writers do
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(json.length));
-  const fd = openSync(path, 'w');
-  writeSync(fd, length);
-  writeSync(fd, json);
-  for (const [, , data] of tensors) writeSync(fd, new Uint8Array(data.buffer));
-  closeSync(fd);
-  return tensors.length / 3;
+  writeSafetensors(path, tensors, { ss_output_name: 'benchLora' });
+  return tensors.size / 3;
 }
 
 /** Runs the requests and returns their times next to one UNet step (`unetStep` seconds, measured by the caller). */
