@@ -67,8 +67,10 @@ export class WebhookSender {
    * Returns once they are queued again, not delivered.
    */
   async start(): Promise<void> {
-    if (!this.options.outboxPath || this.outbox) return;
-    const { journal, entries } = await Journal.open(this.options.outboxPath);
+    const path = this.options.outboxPath;
+    if (!path) this.queuedKeys = null; // nothing to re-send: no need to remember
+    if (!path || !this.queuedKeys) return;
+    const { journal, entries } = await Journal.open(path);
     const pending = new Map<number, { url: string; event: JobEvent }>();
     for (const entry of [...(entries as OutboxEntry[]), ...this.early.splice(0)]) {
       if ('send' in entry) pending.set(entry.send.key, entry.send);
@@ -78,7 +80,9 @@ export class WebhookSender {
     // Compacted to what is pending; a server that never sent a webhook writes no file.
     if (entries.length > 0 || pending.size > 0) await journal.rewrite(() => [...pending].map(([key, { url, event }]) => ({ send: { key, url, event } })));
     // Deliveries notified before start() are queued already; the others are the last run's.
-    const resent = [...pending.values()].filter(({ event }) => !this.queuedKeys.has(event.id));
+    const queued = this.queuedKeys;
+    this.queuedKeys = null; // read once, here
+    const resent = [...pending.values()].filter(({ event }) => !queued.has(event.id));
     if (resent.length > 0) this.options.log?.(`webhooks: re-sending ${resent.length} deliveries left pending by the last run`);
     for (const { url, event } of resent) this.enqueue(url, event);
   }
@@ -118,11 +122,11 @@ export class WebhookSender {
     void this.outbox?.close().catch(() => undefined);
   }
 
-  /** Event ids queued in this process (so that `start()` does not send one twice). */
-  private readonly queuedKeys = new Set<number>();
+  /** Event ids queued in this process before `start()` re-sent the outbox (so that it does not send one twice); null from then on. */
+  private queuedKeys: Set<number> | null = new Set<number>();
 
   private enqueue(url: string, event: JobEvent): void {
-    this.queuedKeys.add(event.id);
+    this.queuedKeys?.add(event.id);
     const body = JSON.stringify(event);
     const previous = this.chains.get(event.job) ?? Promise.resolve();
     const next = previous.then(async () => {
