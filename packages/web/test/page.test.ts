@@ -643,6 +643,7 @@ describe('behind --api-auth and under a sub-path', { skip }, () => {
     await p.getByRole('button', { name: 'Generate' }).click();
     const img = p.locator('.gallery figure img').first();
     await img.waitFor({ timeout: 120_000 });
+    await p.waitForFunction(() => (document.querySelector('.gallery figure img')?.naturalWidth ?? 0) > 0);
     assert.deepEqual(await img.evaluate((i: any) => [i.naturalWidth, i.naturalHeight]), [64, 64]);
     const outside = paths.filter((path) => !path.startsWith('/sd/'));
     assert.deepEqual(outside, [], 'every request stays under the sub-path');
