@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { buildApp } from '../packages/server/src/app.ts';
 import { FakeGenerator } from '../packages/server/test/helpers/fake-generator.ts';
-import { type FuzzReport, formatReport, PLAUSIBLE_FIELDS, runFuzz } from '../packages/server/test/helpers/fuzz.ts';
+import { FUZZ_BODY_LIMIT, FUZZ_LIMITS, type FuzzReport, formatReport, PLAUSIBLE_FIELDS, runFuzz } from '../packages/server/test/helpers/fuzz.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,8 +29,12 @@ if (!Number.isSafeInteger(runs) || runs < 1 || !Number.isSafeInteger(seed) || !N
   throw new Error('--runs, --seed and --concurrency take integers (--runs and --concurrency ≥ 1)');
 
 // The limits the test uses: valid-shaped requests stay small on the fake generator.
-const limits = { maxWidth: 256, maxHeight: 256, maxPixels: 128 * 128, maxSteps: 8, maxBatch: 4, maxPromptLength: 10_000, maxImagePixels: 1024 * 1024 };
-const app = await buildApp({ generator: new FakeGenerator(), limits, bodyLimit: 8 * 1024 * 1024, ...(values.auth ? { apiAuth: 'fuzz:fuzz' } : {}) });
+const app = await buildApp({
+  generator: new FakeGenerator(),
+  limits: FUZZ_LIMITS,
+  bodyLimit: FUZZ_BODY_LIMIT,
+  ...(values.auth ? { apiAuth: 'fuzz:fuzz' } : {}),
+});
 const base = await app.listen({ port: 0, host: '127.0.0.1' });
 const headers: Record<string, string> = values.auth ? { authorization: `Basic ${Buffer.from('fuzz:fuzz').toString('base64')}` } : {};
 console.log(`fuzz: ${runs} cases, seed ${seed}, ${concurrency} in flight (replay: npm run fuzz -- --runs ${runs} --seed ${seed})`);

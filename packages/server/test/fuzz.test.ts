@@ -7,26 +7,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { formatReport, PLAUSIBLE_FIELDS, runFuzz, TINY_PNG } from './helpers/fuzz.ts';
+import { FUZZ_BODY_LIMIT, FUZZ_LIMITS, formatReport, PLAUSIBLE_FIELDS, runFuzz, TINY_PNG } from './helpers/fuzz.ts';
 import { startTestServer } from './helpers/http.ts';
 import { needFiles, startTinyEngineServer } from './helpers/tiny-engine.ts';
-
-/** Small limits keep the fake generator's valid-shaped work tiny (the limits themselves are part of the contract). */
-export const FUZZ_LIMITS = {
-  maxWidth: 256,
-  maxHeight: 256,
-  maxPixels: 128 * 128,
-  maxSteps: 8,
-  maxBatch: 4,
-  maxPromptLength: 10_000,
-  maxImagePixels: 1024 * 1024,
-};
 
 const seed = Number(process.env.FUZZ_SEED ?? 13013);
 const numRuns = Number(process.env.FUZZ_RUNS ?? 1000);
 
 test(`fuzz: ${numRuns} cases from /openapi.json against the fake generator (seed ${seed})`, async () => {
-  const server = await startTestServer({ limits: FUZZ_LIMITS, bodyLimit: 8 * 1024 * 1024 });
+  const server = await startTestServer({ limits: FUZZ_LIMITS, bodyLimit: FUZZ_BODY_LIMIT });
   const report = await runFuzz({ base: server.url, numRuns, seed, timeoutMs: 15_000, fieldOverrides: PLAUSIBLE_FIELDS });
   console.log(formatReport(report, 20));
   assert.equal(report.cases, numRuns);

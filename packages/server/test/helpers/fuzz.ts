@@ -548,6 +548,21 @@ function parse(text: string): unknown {
 
 // ─── running ─────────────────────────────────────────────────────────────────────────────────────────────────
 
+/**
+ * The limits the fuzz runs use (npm test and `npm run fuzz`): small, so the fake generator's valid-shaped work stays
+ * tiny (the limits themselves are part of the contract). FUZZ_BODY_LIMIT is the server's bodyLimit for the runs.
+ */
+export const FUZZ_LIMITS = {
+  maxWidth: 256,
+  maxHeight: 256,
+  maxPixels: 128 * 128,
+  maxSteps: 8,
+  maxBatch: 4,
+  maxPromptLength: 10_000,
+  maxImagePixels: 1024 * 1024,
+};
+export const FUZZ_BODY_LIMIT = 8 * 1024 * 1024;
+
 export interface FuzzOptions {
   base: string;
   numRuns: number;
