@@ -17,7 +17,11 @@ interface Props {
   onCancel: (id: string) => void;
 }
 
-const eta = (s: number | null) => (s === null ? '' : s < 60 ? `${Math.ceil(s)} s left` : `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s left`);
+const eta = (s: number | null) => {
+  if (s === null) return '';
+  const left = Math.ceil(s); // rounded once, so 119.5 s reads "2 min 0 s", not "1 min 60 s"
+  return left < 60 ? `${left} s left` : `${Math.floor(left / 60)} min ${left % 60} s left`;
+};
 
 export function ProgressPanel({ active, live, onInterrupt, onSkip, onCancel }: Props) {
   const running = active.find((j) => j.status === 'running');
