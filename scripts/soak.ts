@@ -5,10 +5,15 @@
  *   2. 64 clients × 10 min of mixed requests (packages/server/test/helpers/load.ts): txt2img naming a checkpoint,
  *      v2 jobs and cancels, options, switches, /progress, interrupts; then every acknowledged job is looked up.
  * Prints one markdown table: requests, 5xx, hangs, /progress p99, RSS at switch 2 and at the last switch, RSS cold and
- * after /unload-checkpoint, jobs lost.
+ * after /unload-checkpoint (right after the switches, before the load adds job records), RSS sampled through the
+ * load with its trend, jobs lost.
  *
- *   npm run soak                                   # 200 switches, 64 clients × 10 min
+ *   npm run soak                                   # 200 switches, 64 clients × 10 min, every job kept
  *   npm run soak -- --switches 30 --clients 16 --minutes 1      # a shortened run
+ *   npm run soak -- --minutes 60 --retention 1000  # the 1-hour trend, the job store bounded as `sdapi serve` keeps it
+ *
+ * With `--retention N` the store sweeps all but the newest N finished jobs, as in production; the lost-job check then
+ * covers only the last N/2 acknowledged jobs (older ones may rightly be swept).
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,11 +31,21 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '64' },
     minutes: { type: 'string', default: '10' },
     switches: { type: 'string', default: '200' },
+    retention: { type: 'string', default: 'all' },
+    'sample-seconds': { type: 'string', default: '60' },
   },
 });
 const clients = Number(values.clients);
 const minutes = Number(values.minutes);
 const switches = Number(values.switches);
+const retention = values.retention === 'all' ? Number.POSITIVE_INFINITY : Number(values.retention);
+const sampleMs = Number(values['sample-seconds']) * 1000;
+for (const [name, v] of Object.entries({ clients, minutes, switches, retention, 'sample-seconds': sampleMs })) {
+  if (!(v >= 0)) {
+    console.error(`soak: --${name} must be a number ≥ 0 (got ${JSON.stringify(values[name as keyof typeof values])})`);
+    process.exit(2);
+  }
+}
 
 const tiny = TINY_SD15_CKPT;
 if (!existsSync(tiny)) {
@@ -47,7 +62,11 @@ mkdirSync(sd, { recursive: true });
 for (const m of MODELS) copyFileSync(tiny, join(sd, `${m}.safetensors`));
 const generator = new WorkerGenerator({ dataDir, placeholder: false });
 // Keep every job for the lost-job check (the default retention would sweep older ones during a long run).
-const app = await buildApp({ generator, dataDir, jobsRetention: { maxCount: 1_000_000, maxAgeMs: 7 * 86_400_000 } });
+const app = await buildApp({
+  generator,
+  dataDir,
+  jobsRetention: { maxCount: Number.isFinite(retention) ? retention : 1_000_000_000, maxAgeMs: 7 * 86_400_000 },
+});
 const base = await app.listen({ port: 0, host: '127.0.0.1' });
 const rssMiB = async () => {
   await generator.collectGarbage();
@@ -66,20 +85,47 @@ console.error(
     .map((x) => x.toFixed(0))
     .join(' ')}`,
 );
+const rssUnloaded = await unloadedRss();
+
 const loadStart = Date.now();
+const samples: Array<[number, number]> = []; // [minutes into the load, RSS MiB]
+let sampling = Promise.resolve();
+const sampler = setInterval(() => {
+  sampling = sampling.then(async () => void samples.push([(Date.now() - loadStart) / 60_000, await rssMiB()]));
+}, sampleMs);
 const report = await runLoad({ base, clients, durationMs: minutes * 60_000, models: MODELS, requestTimeoutMs: 120_000, seed: 42 });
+clearInterval(sampler);
+await sampling;
 const loadSeconds = (Date.now() - loadStart) / 1000;
-const lost = await lostJobs(base, report.acknowledgedJobs);
+const checked = Number.isFinite(retention) ? report.acknowledgedJobs.slice(-Math.floor(retention / 2)) : report.acknowledgedJobs;
+const lost = await lostJobs(base, checked);
 const rssAfterLoad = await rssMiB();
-const unload = await fetch(`${base}/sdapi/v1/unload-checkpoint`, { method: 'POST' });
-// Main-thread GC only: asking the worker to collect would start a fresh one (unloading ends the thread).
-await new Promise((r) => setTimeout(r, 500));
-gc();
-const rssUnloaded = unload.status === 200 ? process.memoryUsage().rss / 2 ** 20 : Number.NaN;
+const rssUnloadedAfterLoad = await unloadedRss();
 await app.close();
 await generator.close();
 
+/** POST /unload-checkpoint (it ends the worker thread), then RSS after a main-thread GC; NaN if the unload failed. */
+async function unloadedRss(): Promise<number> {
+  const unload = await fetch(`${base}/sdapi/v1/unload-checkpoint`, { method: 'POST' });
+  // Main-thread GC only: asking the worker to collect would start a fresh one.
+  await new Promise((r) => setTimeout(r, 500));
+  gc();
+  return unload.status === 200 ? process.memoryUsage().rss / 2 ** 20 : Number.NaN;
+}
+
+/** Least-squares slope of y over x (MiB per minute here); 0 for fewer than two points. */
+function slope(points: ReadonlyArray<readonly [number, number]>): number {
+  if (points.length < 2) return 0;
+  const mx = points.reduce((a, [x]) => a + x, 0) / points.length;
+  const my = points.reduce((a, [, y]) => a + y, 0) / points.length;
+  const sxy = points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
 const f0 = (x: number) => x.toFixed(0);
+const secondHalf = samples.filter(([t]) => t >= minutes / 2);
+const rssSeries = samples.map(([, y]) => y);
 const rows: Array<[string, string]> = [
   ['run', `${switches} switches + ${clients} clients × ${minutes} min (load phase ${f0(loadSeconds)} s; total ${f0((Date.now() - started) / 1000)} s)`],
   [
@@ -97,11 +143,22 @@ const rows: Array<[string, string]> = [
     `${f0(percentile(report.progressLatenciesMs, 0.5))} / ${f0(percentile(report.progressLatenciesMs, 0.99))} / ${f0(Math.max(0, ...report.progressLatenciesMs))} ms`,
   ],
   ['RSS after switch 2 / 3 / last', `${f0(series[1] ?? 0)} / ${f0(series[2] ?? 0)} / ${f0(series[series.length - 1] ?? 0)} MiB (${switches} switches)`],
-  ['RSS after the load', `${f0(rssAfterLoad)} MiB`],
-  ['RSS cold (no model) / after unload-checkpoint', `${f0(coldRss)} / ${f0(rssUnloaded)} MiB`],
-  ['jobs acknowledged / lost', `${report.acknowledgedJobs.length} / ${lost.length}`],
+  ['RSS cold (no model) / after unload-checkpoint (after the switches)', `${f0(coldRss)} / ${f0(rssUnloaded)} MiB`],
+  [
+    `RSS through the load (every ${sampleMs / 1000} s): first / max / last`,
+    samples.length
+      ? `${f0(rssSeries[0])} / ${f0(Math.max(...rssSeries))} / ${f0(rssSeries[rssSeries.length - 1])} MiB (${samples.length} samples)`
+      : 'no samples',
+  ],
+  ['RSS trend, second half of the load (least squares)', `${(slope(secondHalf) * 60).toFixed(1)} MiB/hour over ${secondHalf.length} samples`],
+  ['RSS after the load / after unload-checkpoint', `${f0(rssAfterLoad)} / ${f0(rssUnloadedAfterLoad)} MiB`],
+  [
+    'jobs acknowledged / checked / lost',
+    `${report.acknowledgedJobs.length} / ${checked.length}${Number.isFinite(retention) ? ` (the last ${Math.floor(retention / 2)}; retention ${retention})` : ''} / ${lost.length}`,
+  ],
 ];
 console.log('| soak | figure |\n| --- | --- |');
+if (samples.length) console.error(`RSS samples (min, MiB): ${samples.map(([t, y]) => `${t.toFixed(1)}:${f0(y)}`).join(' ')}`);
 for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
 for (const failure of report.failures) console.log(`failure: ${failure}`);
 for (const wrong of report.wrongModel) console.log(`wrong model: ${wrong}`);
