@@ -1,6 +1,6 @@
 // Public API of @sdapi/engine.
 export { decodePng, encodePng, encodePngRgba, readTextChunks, type DecodedPng } from './image/png.ts';
-export { decodeImage, encodeImage, ImageDecodeError, type DecodedImage, type EncodeOptions, type OutputFormat } from './image/codec.ts';
+export { decodeImage, encodeImage, ImageDecodeError, ImageTooLargeError, type DecodedImage, type EncodeOptions, type OutputFormat } from './image/codec.ts';
 export { approxCheapPreview, type LatentPreviewFormat, type PreviewImage } from './image/latent-preview.ts';
 export { TAESD_FILES, TaesdPreview } from './pipeline/taesd-preview.ts';
 export { drawGridAnnotations, GRID_FONT_FILE, type GridAnnotation, gridColor, imageGrid, pasteRgb, type RgbImage } from './image/grid.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { Tensor } from '../tensor.ts';
-import { decodeImage, encodeImage, ImageDecodeError } from './codec.ts';
+import { decodeImage, encodeImage, ImageDecodeError, ImageTooLargeError } from './codec.ts';
 import { readUserComment } from './exif.ts';
 import { approxCheapPreview } from './latent-preview.ts';
 
@@ -82,6 +82,24 @@ test('palette PNGs with transparency and grey PNGs become RGBA', async () => {
 test('bytes that are no image are an ImageDecodeError', async () => {
   await assert.rejects(decodeImage(Buffer.from('not an image')), ImageDecodeError);
   await assert.rejects(decodeImage(new Uint8Array(0)), ImageDecodeError);
+});
+
+test('maxPixels: an image over it is an ImageTooLargeError with its header size; at the limit it decodes', async () => {
+  const png = await encodeImage(RGB, W, H, { format: 'png' });
+  const error = await decodeImage(png, { maxPixels: W * H - 1 }).catch((e: unknown) => e);
+  assert.ok(error instanceof ImageTooLargeError, String(error));
+  assert.ok(error instanceof ImageDecodeError, 'a subclass: callers that catch ImageDecodeError still catch it');
+  assert.deepEqual([error.width, error.height, error.maxPixels, error.format], [W, H, W * H - 1, 'png']);
+  assert.match(error.message, /6x4 \(24 pixels\).*at most 23 pixels/);
+  assert.equal((await decodeImage(png, { maxPixels: W * H })).width, W);
+  // A real JPEG whose SOF0 is patched to claim 30000×30000: refused by its header size, not decoded.
+  const jpeg = Buffer.from(await encodeImage(SMOOTH, W, H, { format: 'jpeg' }));
+  const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+  jpeg.writeUInt16BE(30000, sof + 5);
+  jpeg.writeUInt16BE(30000, sof + 7);
+  const huge = await decodeImage(jpeg).catch((e: unknown) => e);
+  assert.ok(huge instanceof ImageTooLargeError, String(huge));
+  assert.deepEqual([huge.width, huge.height], [30000, 30000]);
 });
 
 test('Approx cheap preview: latent-sized RGB, zero latent is mid-grey, channel 0 maps through its factors', () => {

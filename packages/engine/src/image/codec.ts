@@ -30,15 +30,41 @@ export class ImageDecodeError extends Error {
   }
 }
 
+/** The image's header claims more pixels than the caller's `maxPixels`: refused before any pixel is decoded. */
+export class ImageTooLargeError extends ImageDecodeError {
+  constructor(
+    /** From the header; null when only libvips' own check saw it (no readable size). */
+    readonly width: number | null,
+    readonly height: number | null,
+    readonly maxPixels: number,
+    /** sharp's format name ('png', 'jpeg', …), or 'unknown'. */
+    readonly format: string,
+    options?: { cause?: unknown },
+  ) {
+    const size = width !== null && height !== null ? `${width}x${height} (${width * height} pixels)` : 'larger than the limit';
+    super(`the ${format.toUpperCase()} image is ${size}; at most ${maxPixels} pixels are decoded`, options);
+    this.name = 'ImageTooLargeError';
+  }
+}
+
+/** Default `maxPixels` of decodeImage when the caller gives none (the server passes its `--max-image-pixels`). */
+export const DEFAULT_MAX_DECODE_PIXELS = 16384 * 16384;
+
 /**
- * Decodes an image file of any format sharp reads. Throws ImageDecodeError when the bytes are not an image.
- * @example const { width, height, rgba } = await decodeImage(readFileSync('init.jpg'));
+ * Decodes an image file of any format sharp reads. Throws ImageDecodeError when the bytes are not an image, and
+ * ImageTooLargeError (a subclass) when its header claims more than `maxPixels` pixels: the size is read from the
+ * header (sharp's metadata, no pixel decoded) and libvips' `limitInputPixels` stays on for the decode itself.
+ * @example const { width, height, rgba } = await decodeImage(readFileSync('init.jpg'), { maxPixels: 8192 * 8192 });
  */
 export async function decodeImage(bytes: Uint8Array, options: { maxPixels?: number } = {}): Promise<DecodedImage> {
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const limitInputPixels = options.maxPixels ?? 16384 * 16384;
+  const limitInputPixels = options.maxPixels ?? DEFAULT_MAX_DECODE_PIXELS;
   try {
-    const meta = await sharp(input, { limitInputPixels }).metadata();
+    // Header only, without the limit: sharp's own refusal ("Input image exceeds pixel limit") carries no size.
+    const meta = await sharp(input, { limitInputPixels: false }).metadata();
+    if (meta.width && meta.height && meta.width * meta.height > limitInputPixels) {
+      throw new ImageTooLargeError(meta.width, meta.height, limitInputPixels, meta.format ?? 'unknown');
+    }
     const { data, info } = await sharp(input, { limitInputPixels })
       .autoOrient()
       .toColourspace('srgb')
@@ -55,6 +81,8 @@ export async function decodeImage(bytes: Uint8Array, options: { maxPixels?: numb
       userComment: meta.exif ? readUserComment(meta.exif) : '',
     };
   } catch (cause) {
+    if (cause instanceof ImageDecodeError) throw cause;
+    if (/exceeds pixel limit/.test((cause as Error).message)) throw new ImageTooLargeError(null, null, limitInputPixels, 'unknown', { cause });
     throw new ImageDecodeError(`not a readable image: ${(cause as Error).message}`, { cause });
   }
 }
