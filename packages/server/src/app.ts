@@ -139,6 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     version: deps.version === undefined ? 'v1.10.1' : deps.version,
     cmdFlags: reportedFlags(deps),
     styles: new PromptStyles(stylesFiles(deps)),
+    limits, // --max-image-pixels reaches every decoded request image (services/image-input.ts)
     jobs: {
       store: deps.cluster?.store ?? new EmbeddedJobStore(deps.dataDir ? join(deps.dataDir, 'jobs') : undefined),
       cluster: deps.cluster,
@@ -159,7 +160,7 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   await registerOpenApi(app, '0.1.0');
   healthRoute(app);
   lorasRoutes(app); // A1111 mounts these outside its auth (spec §3.26); here registerSecurity covers every route
-  registerControlNet(app, new ControlNetService(ControlNetService.dirsFor(deps.dataDir, deps.controlnetDir)));
+  registerControlNet(app, new ControlNetService(ControlNetService.dirsFor(deps.dataDir, deps.controlnetDir), limits.maxImagePixels));
   if (deps.webui) registerWebPage(app, { dist: typeof deps.webui === 'object' ? deps.webui.dist : undefined, credentials });
   await app.register(async (api: SdApiInstance) => {
   controlNetRoutes(app); // the extension's routes sit at the root (spec controlnet-api.md §8); auth as every route

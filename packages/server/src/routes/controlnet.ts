@@ -39,7 +39,7 @@ export function controlNetRoutes(app: SdApiInstance): void {
   });
   app.post('/controlnet/detect', { schema: { body: ControlNetDetectRequest, response: { 200: ControlNetDetectResponse } } }, async (req) => {
     const options = app.sd.options.effective();
-    const maps = await detect(req.body, options);
+    const maps = await detect(req.body, options, app.sd.limits.maxImagePixels);
     return { images: await encodeOutputImages(maps, options), info: 'Success' };
   });
 }

@@ -130,8 +130,14 @@ function checkFields(u: Unit, loc: Loc): void {
 export class ControlNetService {
   readonly catalog: ControlNetCatalog;
 
-  /** `dirs`: `<data-dir>/models/ControlNet`, then `--controlnet-dir`. */
-  constructor(readonly dirs: readonly string[]) {
+  /**
+   * `dirs`: `<data-dir>/models/ControlNet`, then `--controlnet-dir`. `maxImagePixels`: the server's
+   * `--max-image-pixels`, applied to every unit image (a larger one is the 413 of image-input.ts).
+   */
+  constructor(
+    readonly dirs: readonly string[],
+    readonly maxImagePixels: number,
+  ) {
     this.catalog = new ControlNetCatalog(dirs);
   }
 
@@ -231,9 +237,10 @@ export class ControlNetService {
     if (typeof value !== 'string' || value === '')
       throw unitError(loc, `expected a base64 image, a data URL or an http(s) URL, got ${JSON.stringify(value)?.slice(0, 40)}`);
     try {
-      const { width, height, rgba } = await decodeRequestImage(value, options);
+      const { width, height, rgba } = await decodeRequestImage(value, options, { maxPixels: this.maxImagePixels, field: loc.join('.') });
       return { width, height, rgba };
     } catch (error) {
+      if (error instanceof ApiError && error.code === 'PAYLOAD_TOO_LARGE') throw error; // a 413, not a unit's 422
       if (error instanceof ApiError) throw unitError(loc, `${error.message} (${String(error.cause ?? '').slice(0, 120)})`.replace(' ()', ''));
       throw error;
     }
@@ -251,21 +258,23 @@ export function moduleList(aliasNames: boolean): { module_list: string[]; module
 const DETECT_REFUSED = new Set(['clip_vision', 'revision_clipvision', 'revision_ignore_prompt', 'ip-adapter-auto']);
 
 /** `POST /controlnet/detect` (§8.1): each image through the module at its own output size. */
-export async function detect(body: ControlNetDetectRequest, options: Record<string, unknown>): Promise<{ width: number; height: number; rgb: Uint8Array }[]> {
+export async function detect(
+  body: ControlNetDetectRequest,
+  options: Record<string, unknown>,
+  maxImagePixels: number,
+): Promise<{ width: number; height: number; rgb: Uint8Array }[]> {
   const module = body.controlnet_module ?? 'none';
   if (DETECT_REFUSED.has(module)) throw new ApiError('INVALID_PARAMS', 'Module not supported');
   if (!findPreprocessor(module)) {
-    throw new ApiError(
-      'INVALID_PARAMS',
-      KNOWN_MODULES.includes(module) ? `Module not available (${unavailableReason(module)})` : 'Module not available',
-    );
+    throw new ApiError('INVALID_PARAMS', KNOWN_MODULES.includes(module) ? `Module not available (${unavailableReason(module)})` : 'Module not available');
   }
   const given = body.controlnet_input_images ?? [];
   const images = given.length > 0 ? given : (body.controlnet_images ?? []);
   if (images.length === 0) throw new ApiError('INVALID_PARAMS', 'No image selected');
   const out: { width: number; height: number; rgb: Uint8Array }[] = [];
-  for (const value of images) {
-    const { width, height, rgba } = await decodeRequestImage(value, options);
+  for (const [i, value] of images.entries()) {
+    const field = `${given.length > 0 ? 'controlnet_input_images' : 'controlnet_images'}[${i}]`;
+    const { width, height, rgba } = await decodeRequestImage(value, options, { maxPixels: maxImagePixels, field });
     const map = await detectMap(
       module,
       { width, height, rgba },

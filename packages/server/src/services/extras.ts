@@ -129,13 +129,22 @@ export function toExtrasParams(request: ExtrasBody): ExtrasUpscaleParams {
   };
 }
 
-/** Decodes the images and checks each output size; `field` names them in errors (`image`, `imageList[2].data`). */
-export async function toExtrasJob(body: ExtrasBody, images: { value: string; field: string }[], options: Record<string, unknown>): Promise<ExtrasJob> {
+/**
+ * Decodes the images and checks each output size; `field` names them in errors (`image`, `imageList[2].data`).
+ * `maxImagePixels`: the server's `--max-image-pixels` (a larger input is a 413).
+ */
+export async function toExtrasJob(
+  body: ExtrasBody,
+  images: { value: string; field: string }[],
+  options: Record<string, unknown>,
+  maxImagePixels: number,
+): Promise<ExtrasJob> {
   const params = toExtrasParams(body);
   outputFormat(options.samples_format); // an unusable samples_format fails now, not after the work
   const decoded: ExtrasInputImage[] = [];
   for (const { value, field } of images) {
-    const image = await decodeRequestImage(value, options).catch((error: unknown) => {
+    const image = await decodeRequestImage(value, options, { maxPixels: maxImagePixels, field }).catch((error: unknown) => {
+      if (error instanceof ApiError && error.code === 'PAYLOAD_TOO_LARGE') throw error; // names the field already
       if (error instanceof ApiError) throw new ApiError(error.code, `${error.message} (${field})`, { cause: error });
       throw error;
     });

@@ -8,10 +8,10 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { get as httpGet, type IncomingMessage, type RequestOptions } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { isIP } from 'node:net';
-import { type DecodedImage, decodeImage, ImageDecodeError } from '@sdapi/engine';
+import { type DecodedImage, decodeImage, ImageDecodeError, ImageTooLargeError } from '@sdapi/engine';
 import ipaddr from 'ipaddr.js';
 import { ApiError } from './errors.ts';
-import { imageKind } from './limits.ts';
+import { checkImageHeader, DEFAULT_LIMITS, type ImageKind, imageKind, imageTooLarge } from './limits.ts';
 
 export interface ImageFetchPolicy {
   /** Largest image a URL may return, in bytes (default 64 MiB). */
@@ -26,28 +26,43 @@ export interface ImageFetchPolicy {
   isAllowedAddress?: (address: string) => boolean;
 }
 
+/** How one request image is fetched and decoded: the fetch policy, the pixel limit, the field errors name. */
+export interface RequestImagePolicy extends ImageFetchPolicy {
+  /**
+   * The server's `--max-image-pixels` (RequestLimits.maxImagePixels, `app.sd.limits`): a larger image is a 413,
+   * refused from its header before any pixel is decoded. Default DEFAULT_LIMITS.maxImagePixels.
+   */
+  maxPixels?: number;
+  /** The request field the image came in (`init_images.0`, `mask`, …), named in the 413; default `image`. */
+  field?: string;
+}
+
 const INVALID = 'Invalid encoded image';
 
 /**
- * Decodes one request image string (`init_images[i]`, `mask`, png-info `image`) into RGBA pixels.
+ * Decodes one request image string (`init_images[i]`, `mask`, png-info `image`) into RGBA pixels. Whatever way it
+ * came (URL, base64, data URL), an image over `policy.maxPixels` is a 413 from its header: the whole file's
+ * header here (the preHandler's check sees only the first 96 KiB of base64, and no URL), then the decoder's own.
  * @param options the options in force (`api_enable_requests`, `api_forbid_local_requests`, `api_useragent`)
  */
-export async function decodeRequestImage(value: string, options: Record<string, unknown>, policy: ImageFetchPolicy = {}): Promise<DecodedImage> {
-  if (value.startsWith('http://') || value.startsWith('https://')) {
-    if (!options.api_enable_requests) throw new ApiError('IMAGE_URL_NOT_ALLOWED', 'Requests not allowed');
-    const bytes = await fetchImageBytes(value, options, policy);
-    try {
-      return await decodeImage(realImage(bytes, 'Invalid image url'));
-    } catch (cause) {
-      if (cause instanceof ApiError) throw cause;
-      throw new ApiError('INVALID_IMAGE', 'Invalid image url', { cause });
-    }
-  }
+export async function decodeRequestImage(value: string, options: Record<string, unknown>, policy: RequestImagePolicy = {}): Promise<DecodedImage> {
+  const fromUrl = value.startsWith('http://') || value.startsWith('https://');
+  if (fromUrl && !options.api_enable_requests) throw new ApiError('IMAGE_URL_NOT_ALLOWED', 'Requests not allowed');
+  const invalid = fromUrl ? 'Invalid image url' : INVALID;
+  const maxPixels = policy.maxPixels ?? DEFAULT_LIMITS.maxImagePixels;
+  const field = policy.field ?? 'image';
+  const bytes = fromUrl ? await fetchImageBytes(value, options, { ...policy, maxPixels, field }) : base64Bytes(stripDataUrl(value));
+  const kind = realImage(bytes, invalid);
+  checkImageHeader(bytes, field, maxPixels);
   try {
-    return await decodeImage(realImage(base64Bytes(stripDataUrl(value)), INVALID));
+    return await decodeImage(bytes, { maxPixels });
   } catch (cause) {
-    if (cause instanceof ApiError) throw cause;
-    if (cause instanceof ImageDecodeError) throw new ApiError('INVALID_IMAGE', INVALID, { cause });
+    // A header our parser could not read but libvips could (or its own limit check): the same 413.
+    if (cause instanceof ImageTooLargeError) {
+      const size = cause.width !== null && cause.height !== null ? { width: cause.width, height: cause.height } : null;
+      throw imageTooLarge(field, kind, size, maxPixels);
+    }
+    if (fromUrl || cause instanceof ImageDecodeError) throw new ApiError('INVALID_IMAGE', invalid, { cause });
     throw cause;
   }
 }
@@ -56,8 +71,9 @@ export async function decodeRequestImage(value: string, options: Record<string, 
  * Only real raster images by their magic bytes (PNG, JPEG, WebP, GIF, BMP; issue 13): the decoder would also read
  * SVG, PDF, TIFF, HEIF and more, formats nobody sends as an init image and with far larger attack surfaces.
  */
-function realImage(bytes: Buffer, message: string): Buffer {
-  if (imageKind(bytes)) return bytes;
+function realImage(bytes: Buffer, message: string): ImageKind {
+  const kind = imageKind(bytes);
+  if (kind) return kind;
   // The detail stays A1111's exact text (clients and the vectors match on it); the reason goes in the cause.
   const head = bytes.subarray(0, 8).toString('hex');
   throw new ApiError('INVALID_IMAGE', message, { cause: new Error(`not a PNG, JPEG, WebP, GIF or BMP image (first bytes: ${head || 'none'})`) });
@@ -106,7 +122,7 @@ const defaultResolve = (hostname: string) =>
   new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(hostname, { all: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
 
 /** Fetches a URL's bytes: redirects re-checked, size and time bounded, no status check (A1111 reads any body). */
-async function fetchImageBytes(url: string, options: Record<string, unknown>, policy: ImageFetchPolicy): Promise<Buffer> {
+async function fetchImageBytes(url: string, options: Record<string, unknown>, policy: RequestImagePolicy): Promise<Buffer> {
   const signal = AbortSignal.timeout(policy.timeoutMs ?? 30_000);
   const headers: Record<string, string> = typeof options.api_useragent === 'string' && options.api_useragent ? { 'user-agent': options.api_useragent } : {};
   let current = url;
@@ -136,7 +152,10 @@ async function fetchImageBytes(url: string, options: Record<string, unknown>, po
       response.destroy();
       throw new ApiError('INVALID_IMAGE', `Invalid image url: the response is larger than ${maxBytes} bytes (Content-Length ${declared})`);
     }
-    return readBody(response, maxBytes, target);
+    const maxPixels = policy.maxPixels ?? DEFAULT_LIMITS.maxImagePixels;
+    // Done once the size is read (or the bytes are no image at all: realImage refuses them after the download).
+    const checkHead = (head: Buffer) => checkImageHeader(head, policy.field ?? 'image', maxPixels) || (head.length >= 32 && !imageKind(head));
+    return readBody(response, maxBytes, target, checkHead);
   }
 }
 
@@ -183,16 +202,34 @@ function fetchFailed(target: URL, cause: Error, signal: AbortSignal): ApiError {
   return new ApiError('INVALID_IMAGE', `Invalid image url: fetching ${target.origin}${target.pathname} failed (${why})`, { cause });
 }
 
-function readBody(response: IncomingMessage, maxBytes: number, target: URL): Promise<Buffer> {
+/** The first bytes of a download in which the image header is looked for (a JPEG's SOF may follow its EXIF). */
+const HEADER_WINDOW = 1024 * 1024;
+
+/**
+ * Reads the body up to `maxBytes`. `checkHead` sees the bytes so far, until it answers true (done) or they pass
+ * HEADER_WINDOW: an image whose header claims too many pixels is refused, and the download cut, as soon as that
+ * header has arrived.
+ */
+function readBody(response: IncomingMessage, maxBytes: number, target: URL, checkHead: (head: Buffer) => boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let headDone = false;
     response.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBytes) {
         response.destroy();
-        reject(new ApiError('INVALID_IMAGE', `Invalid image url: the response is larger than ${maxBytes} bytes`));
-      } else chunks.push(chunk);
+        return reject(new ApiError('INVALID_IMAGE', `Invalid image url: the response is larger than ${maxBytes} bytes`));
+      }
+      chunks.push(chunk);
+      if (!headDone && size - chunk.length < HEADER_WINDOW) {
+        try {
+          headDone = checkHead(Buffer.concat(chunks));
+        } catch (error) {
+          response.destroy();
+          reject(error);
+        }
+      }
     });
     response.on('end', () => resolve(Buffer.concat(chunks)));
     response.on('close', () => {

@@ -14,8 +14,8 @@ export interface Img2ImgJob extends Omit<Txt2ImgJob, 'params'> {
   params: Img2ImgParams;
 }
 
-/** Decodes one request image (image-input.ts `decodeRequestImage` with the options bound). */
-export type ImageDecoder = (value: string) => Promise<DecodedImage>;
+/** Decodes one request image (image-input.ts `decodeRequestImage` with the options and pixel limit bound); `field` is named in its errors. */
+export type ImageDecoder = (value: string, field: string) => Promise<DecodedImage>;
 
 const RESIZE_MODES = ['0 (just resize)', '1 (crop and resize)', '2 (resize and fill)', '3 (just resize, latent upscale)'];
 const FILLS = ['0 (fill)', '1 (original)', '2 (latent noise)', '3 (latent nothing)'];
@@ -33,7 +33,7 @@ export async function toImg2ImgJob(
   mapping: MappingOptions = {},
 ): Promise<Img2ImgJob> {
   if (body.init_images === null || body.init_images === undefined) throw new ApiError('NOT_FOUND', 'Init image not found');
-  const mask = typeof body.mask === 'string' && body.mask !== '' ? await decode(body.mask) : null;
+  const mask = typeof body.mask === 'string' && body.mask !== '' ? await decode(body.mask, 'mask') : null;
   const initImages = await decodeInitImages(body.init_images, body.batch_size ?? 1, decode);
   // The shared fields; `infotext` was applied by the route with the img2img field table, so it is cleared here.
   const base = toTxt2ImgJob({ ...(body as unknown as Txt2ImgRequest), infotext: null }, options, catalog, mapping);
@@ -68,7 +68,7 @@ async function decodeInitImages(values: unknown[], batchSize: number, decode: Im
   for (const [i, value] of values.entries()) {
     if (typeof value !== 'string')
       throw new ApiError('INVALID_PARAMS', `init_images[${i}] must be a string (base64, a data: URL or an http(s) URL), got ${JSON.stringify(value)}`);
-    out.push(await decode(value));
+    out.push(await decode(value, `init_images[${i}]`));
   }
   return out;
 }

@@ -253,20 +253,34 @@ export function checkBodyImages(body: unknown, maxPixels: number): void {
 }
 
 function checkImageString(value: string, loc: string[], maxPixels: number): void {
-  if (value.startsWith('http://') || value.startsWith('https://')) return;
+  if (value.startsWith('http://') || value.startsWith('https://')) return; // checked when fetched (image-input.ts)
   const comma = value.startsWith('data:') ? value.indexOf(',') : -1;
-  // The header is in the first bytes for every format but JPEG (EXIF may come first): 64 KiB of base64 is enough
-  // for the SOF of all but a pathological file, which the decoder's own pixel limit then catches.
+  // The header is in the first bytes for every format but JPEG (EXIF may come first): 96 KiB of base64 holds the
+  // SOF of all but a pathological file; that one is refused (same 413) when decodeRequestImage reads the whole.
   const head = base64Bytes(value.slice(comma + 1, comma + 1 + 96 * 1024));
-  const kind = imageKind(head);
-  if (!kind) return;
-  const size = imageHeaderSize(head);
-  if (size && size.width * size.height > maxPixels) {
-    throw new ApiError(
-      'PAYLOAD_TOO_LARGE',
-      `${loc.join('.')}: the ${kind.toUpperCase()} image is ${size.width}x${size.height} (${size.width * size.height} pixels); this server decodes at most ${maxPixels} pixels (${LIMIT_FLAGS.maxImagePixels})`,
-    );
-  }
+  checkImageHeader(head, loc.join('.'), maxPixels);
+}
+
+/**
+ * Throws the 413 of an image over `--max-image-pixels` when `bytes` (all of it or its start) show such a header.
+ * @returns whether the header's size was read (false: no image signature, or the size not within `bytes`)
+ */
+export function checkImageHeader(bytes: Uint8Array, field: string, maxPixels: number): boolean {
+  const kind = imageKind(bytes);
+  if (!kind) return false;
+  const size = imageHeaderSize(bytes);
+  if (size && size.width * size.height > maxPixels) throw imageTooLarge(field, kind, size, maxPixels);
+  return size !== null;
+}
+
+/**
+ * The 413 for an input image over `--max-image-pixels`: the field, the format, the size when known, the limit and
+ * the flag (rendered as every ApiError, `{error, detail, body, errors}`).
+ */
+export function imageTooLarge(field: string, kind: string, size: { width: number; height: number } | null, maxPixels: number): ApiError {
+  const image = `${field}: the ${kind.toUpperCase()} image`;
+  const claim = size ? `${image} is ${size.width}x${size.height} (${size.width * size.height} pixels);` : `${image} has more pixels than allowed:`;
+  return new ApiError('PAYLOAD_TOO_LARGE', `${claim} this server decodes at most ${maxPixels} pixels (${LIMIT_FLAGS.maxImagePixels})`);
 }
 
 /** The limits in force: the defaults, overridden by `--max-*` flags; the body size is fastify's bodyLimit. */

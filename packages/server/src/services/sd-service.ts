@@ -23,6 +23,7 @@ import type { Txt2ImgJob } from './mapping.ts';
 import type { ScriptExecutor } from './scripts/types.ts';
 import { ApiError } from './errors.ts';
 import { LivePreview, previewOf } from './live-preview.ts';
+import { DEFAULT_LIMITS, type RequestLimits } from './limits.ts';
 import type { OptionsStore } from './options-store.ts';
 import { type RefinerRequest, resolveRefiner } from './refiner.ts';
 import { withHiresCheckpoint } from './hires-checkpoint.ts';
@@ -40,6 +41,8 @@ export interface SdServiceDeps {
   cmdFlags: Record<string, unknown>;
   /** styles.csv files (default: none). */
   styles?: PromptStyles;
+  /** The request limits in force (`--max-*`, resolveLimits in app.ts; default DEFAULT_LIMITS). */
+  limits?: RequestLimits;
   /** Where jobs live (default: in memory) and how long finished ones are kept. */
   jobs?: { store?: JobStore; retention?: RetentionPolicy; webhooks?: WebhookSender; log?: (line: string) => void; cluster?: ClusterQueue };
 }
@@ -57,6 +60,8 @@ export class SdService {
   readonly jobs: JobService;
   /** GET /progress `current_image`: the running job's latent preview. */
   readonly preview: LivePreview;
+  /** The app's request limits: `maxImagePixels` reaches every decoded request image (image-input.ts). */
+  readonly limits: RequestLimits;
 
   constructor(deps: SdServiceDeps) {
     this.generator = deps.generator;
@@ -67,6 +72,7 @@ export class SdService {
     this.preview = new LivePreview(this.options);
     this.cmdFlags = deps.cmdFlags;
     this.styles = deps.styles ?? new PromptStyles([]);
+    this.limits = deps.limits ?? DEFAULT_LIMITS;
     this.jobs = new JobService({
       store: deps.jobs?.store ?? new EmbeddedJobStore(),
       queue: this.queue,
@@ -93,7 +99,8 @@ export class SdService {
     const txt2img = txt2imgKind({ ...common, run: (job, hooks) => this.runTxt2img(job, this.preview.track(hooks)) });
     // Tracked like generations, so /progress shows no stale preview of an earlier job while extras run.
     const track = (hooks: GenerationHooks) => this.preview.track(hooks);
-    const extras = { 'extra-single-image': extrasKind(false, this.options, track), 'extra-batch-images': extrasKind(true, this.options, track) };
+    const max = this.limits.maxImagePixels;
+    const extras = { 'extra-single-image': extrasKind(false, this.options, max, track), 'extra-batch-images': extrasKind(true, this.options, max, track) };
     if (!this.generator.img2img) return { txt2img, ...extras };
     return { txt2img, img2img: img2imgKind({ ...common, run: (job, hooks) => this.runImg2img(job, this.preview.track(hooks)) }), ...extras };
   }

@@ -16,7 +16,9 @@ export async function prepareImg2Img(app: SdApiInstance, request: Img2ImgRequest
   const options = app.sd.options.effective();
   const body = applyInfotext(Img2ImgRequest, request, 'img2img', await app.sd.infotextContext());
   checkAlwaysOn('img2img', body.alwayson_scripts);
-  const job = await toImg2ImgJob(body, options, app.sd.catalog, (image) => decodeRequestImage(image, options), { scripts: true });
+  const maxPixels = app.sd.limits.maxImagePixels;
+  const decode = (image: string, field: string) => decodeRequestImage(image, options, { maxPixels, field });
+  const job = await toImg2ImgJob(body, options, app.sd.catalog, decode, { scripts: true });
   job.params.controlNet = await app.controlNet.units(body, options, job.params.initImages.length > 0);
   if (selectsScript(body)) job.script = prepareScript(body, job, await scriptEnv(app.sd, 'img2img'));
   return { body, job };

@@ -7,7 +7,7 @@ import type { SdApiInstance } from '../../types.ts';
 export function pngInfoRoute(app: SdApiInstance): void {
   app.post('/sdapi/v1/png-info', { schema: { body: PNGInfoRequest, response: { 200: PNGInfoResponse } } }, async (req) => {
     const options = app.sd.options.effective();
-    const image = await decodeRequestImage(req.body.image.trim(), options);
+    const image = await decodeRequestImage(req.body.image.trim(), options, { maxPixels: app.sd.limits.maxImagePixels });
     return pngInfo(image, { ...(await app.sd.infotextContext()), catalog: app.sd.catalog });
   });
 }

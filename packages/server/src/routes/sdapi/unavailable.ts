@@ -22,7 +22,7 @@ export function unavailableRoutes(app: SdApiInstance): void {
   app.post('/sdapi/v1/interrogate', { schema: { body: InterrogateRequest } }, async (req) => {
     const { image, model } = req.body as { image?: string | null; model?: string | null };
     if (image === null || image === undefined) throw new ApiError('NOT_FOUND', 'Image not found');
-    await decodeRequestImage(image, app.sd.options.effective());
+    await decodeRequestImage(image, app.sd.options.effective(), { maxPixels: app.sd.limits.maxImagePixels });
     const why = INTERROGATORS[model ?? 'clip'];
     if (!why) throw new ApiError('NOT_FOUND', 'Model not found');
     throw notImplemented(`interrogate with model ${JSON.stringify(model ?? 'clip')} is not implemented by this server: ${why}, and none are available here`);

@@ -19,29 +19,36 @@ export interface ExtrasPrepared {
   parameters: Record<string, unknown>;
 }
 
-/** The sync routes' preparation; v2 jobs go through the same function. */
-export async function prepareExtras(request: Record<string, unknown>, batch: boolean, options: OptionsStore): Promise<ExtrasPrepared> {
+/** The sync routes' preparation; v2 jobs go through the same function. `maxImagePixels`: `--max-image-pixels`. */
+export async function prepareExtras(request: Record<string, unknown>, batch: boolean, options: OptionsStore, maxImagePixels: number): Promise<ExtrasPrepared> {
   const effective = options.effective();
   if (batch) {
     const body = validateBody<ExtrasBatchImagesRequest>(ExtrasBatchImagesRequest, request);
     const { imageList, ...rest } = body;
     const images = imageList.map((f, i) => ({ value: f.data, field: `imageList[${i}].data` }));
-    return { job: await toExtrasJob(rest, images, effective), parameters: { ...rest, imageList: imageList.map((f) => ({ name: f.name, data: null })) } };
+    return {
+      job: await toExtrasJob(rest, images, effective, maxImagePixels),
+      parameters: { ...rest, imageList: imageList.map((f) => ({ name: f.name, data: null })) },
+    };
   }
   const body = validateBody<ExtrasSingleImageRequest>(ExtrasSingleImageRequest, request);
   const { image, ...rest } = body;
-  return { job: await toExtrasJob(rest, [{ value: image ?? '', field: 'image' }], effective), parameters: { ...rest, image: null } };
+  return { job: await toExtrasJob(rest, [{ value: image ?? '', field: 'image' }], effective, maxImagePixels), parameters: { ...rest, image: null } };
 }
 
-/** @param track wraps the run's hooks (SdService's live preview, reset at each job start). */
+/**
+ * @param maxImagePixels the server's `--max-image-pixels` (RequestLimits), for the input images
+ * @param track wraps the run's hooks (SdService's live preview, reset at each job start).
+ */
 export function extrasKind(
   batch: boolean,
   options: OptionsStore,
+  maxImagePixels: number,
   track: (hooks: GenerationHooks) => GenerationHooks = (h) => h,
 ): JobKind<ExtrasPrepared, ExtrasOutput> {
   return {
     progressName: 'extras',
-    prepare: (request) => prepareExtras(request, batch, options),
+    prepare: (request) => prepareExtras(request, batch, options, maxImagePixels),
     jobCount: (prepared) => prepared.job.images.length,
     run: (prepared, hooks) => runExtras(prepared.job, track(hooks)),
     finish(prepared, output) {
