@@ -11,6 +11,9 @@
  *   npm run soak                                   # 200 switches, 64 clients × 10 min, every job kept
  *   npm run soak -- --switches 30 --clients 16 --minutes 1      # a shortened run
  *   npm run soak -- --minutes 60 --retention 1000  # the 1-hour trend, the job store bounded as `sdapi serve` keeps it
+ *   npm run soak -- --isolation thread             # the engine in a worker thread instead of its own process
+ *
+ * RSS is the server's process plus the engine's (engine-host.ts), after a forced GC in both.
  *
  * With `--retention N` the store sweeps all but the newest N finished jobs, as in production; the lost-job check then
  * covers only the last N/2 acknowledged jobs (older ones may rightly be swept).
@@ -32,12 +35,18 @@ const { values } = parseArgs({
     minutes: { type: 'string', default: '10' },
     switches: { type: 'string', default: '200' },
     retention: { type: 'string', default: 'all' },
+    isolation: { type: 'string', default: 'process' },
     'sample-seconds': { type: 'string', default: '60' },
   },
 });
 const clients = Number(values.clients);
 const minutes = Number(values.minutes);
 const switches = Number(values.switches);
+const isolation = values.isolation === 'thread' ? 'thread' : 'process';
+if (values.isolation !== isolation) {
+  console.error(`soak: --isolation is process or thread (got ${JSON.stringify(values.isolation)})`);
+  process.exit(2);
+}
 const retention = values.retention === 'all' ? Number.POSITIVE_INFINITY : Number(values.retention);
 const sampleMs = Number(values['sample-seconds']) * 1000;
 for (const [name, v] of Object.entries({ clients, minutes, switches, retention, 'sample-seconds': sampleMs })) {
@@ -60,7 +69,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-soak-'));
 const sd = join(dataDir, 'models', 'Stable-diffusion');
 mkdirSync(sd, { recursive: true });
 for (const m of MODELS) copyFileSync(tiny, join(sd, `${m}.safetensors`));
-const generator = new WorkerGenerator({ dataDir, placeholder: false });
+const generator = new WorkerGenerator({ dataDir, placeholder: false, isolation });
 // Keep every job for the lost-job check (the default retention would sweep older ones during a long run).
 const app = await buildApp({
   generator,
@@ -69,12 +78,15 @@ const app = await buildApp({
 });
 const base = await app.listen({ port: 0, host: '127.0.0.1' });
 const rssMiB = async () => {
-  await generator.collectGarbage();
+  await generator?.collectGarbage();
   gc();
-  return process.memoryUsage().rss / 2 ** 20;
+  // The server's process and the engine's (a child process by default; 0 when it is a thread of this one).
+  return (process.memoryUsage().rss + ((await generator?.engineRss()) ?? 0)) / 2 ** 20;
 };
 
-await generator.listCheckpoints(); // the worker thread is up, no model loaded yet
+gc();
+const coldServerRss = process.memoryUsage().rss / 2 ** 20; // no engine started yet
+await generator.listCheckpoints(); // the engine is up, no model loaded yet
 const coldRss = await rssMiB();
 const started = Date.now();
 console.error(`soak: ${switches} switches, then ${clients} clients × ${minutes} min (data dir ${dataDir})`);
@@ -127,7 +139,10 @@ const f0 = (x: number) => x.toFixed(0);
 const secondHalf = samples.filter(([t]) => t >= minutes / 2);
 const rssSeries = samples.map(([, y]) => y);
 const rows: Array<[string, string]> = [
-  ['run', `${switches} switches + ${clients} clients × ${minutes} min (load phase ${f0(loadSeconds)} s; total ${f0((Date.now() - started) / 1000)} s)`],
+  [
+    'run',
+    `engine in a ${isolation}; ${switches} switches + ${clients} clients × ${minutes} min (load phase ${f0(loadSeconds)} s; total ${f0((Date.now() - started) / 1000)} s)`,
+  ],
   [
     'requests',
     `${report.requests} (${Object.entries(report.byAction)
@@ -143,7 +158,10 @@ const rows: Array<[string, string]> = [
     `${f0(percentile(report.progressLatenciesMs, 0.5))} / ${f0(percentile(report.progressLatenciesMs, 0.99))} / ${f0(Math.max(0, ...report.progressLatenciesMs))} ms`,
   ],
   ['RSS after switch 2 / 3 / last', `${f0(series[1] ?? 0)} / ${f0(series[2] ?? 0)} / ${f0(series[series.length - 1] ?? 0)} MiB (${switches} switches)`],
-  ['RSS cold (no model) / after unload-checkpoint (after the switches)', `${f0(coldRss)} / ${f0(rssUnloaded)} MiB`],
+  [
+    'RSS cold: server alone / with the idle engine; after unload-checkpoint (after the switches)',
+    `${f0(coldServerRss)} / ${f0(coldRss)}; ${f0(rssUnloaded)} MiB`,
+  ],
   [
     `RSS through the load (every ${sampleMs / 1000} s): first / max / last`,
     samples.length

@@ -25,6 +25,7 @@ const MODELS = ['tiny-a', 'tiny-b'];
 let app: SdApiInstance | undefined;
 let generator: WorkerGenerator | undefined;
 let base = '';
+let coldServerRss = 0;
 
 before(async () => {
   if (skip) return;
@@ -35,6 +36,8 @@ before(async () => {
   generator = new WorkerGenerator({ dataDir, placeholder: false });
   app = await buildApp({ generator, dataDir });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
+  gc();
+  coldServerRss = process.memoryUsage().rss / 2 ** 20; // the engine starts with the first call
 });
 after(async () => {
   await app?.close();
@@ -47,23 +50,31 @@ const gc = runInNewContext('gc') as () => void;
 const rssMiB = async () => {
   await generator?.collectGarbage();
   gc();
-  return process.memoryUsage().rss / 2 ** 20;
+  // The server's process and the engine's (a child process by default; 0 when it is a thread of this one).
+  return (process.memoryUsage().rss + ((await generator?.engineRss()) ?? 0)) / 2 ** 20;
 };
 
 /**
- * Measured (tiny model, GC forced in both threads), two runs: 322, 340, 324 … 328 MiB at switch 20 (within 5 % of
- * switch 2), and 323, 337, 352 … 358 at switch 30 (+6 %: a one-time step at the first reload of a model, then
- * +0.2 MiB per switch flattening out). So what is asserted is no upward trend after that step: within 5 % of
- * switch 3, and within 10 % of switch 2 (A1111's leak, #2180, grew by a whole model per switch).
+ * The engine runs in its own process (engine-host.ts), so RSS is the server's plus the engine's. Measured with a
+ * thread (tiny model, GC forced in both threads): 322, 340, 324 … 328 MiB at switch 20 and 323, 337, 352 … 358 at
+ * switch 30 (+6 %: malloc's per-thread pools in one process). With the engine in a process: 407, 404 … 410 MiB at
+ * switch 30 (+0.7 %). Asserted: the issue's rule, within 5 % of the level after the second switch; and unloading
+ * gives the server back its cold memory (the engine's process ends: measured 171 MiB after, cold 165).
  */
-test('20 model switches with a generation each: no upward trend in RSS after the first reload', { skip }, async () => {
+test('20 model switches with a generation each: RSS stays within 5% of its level after switch 2; unload returns it to cold', { skip }, async () => {
   const series = await switchModels(base, MODELS, 20, rssMiB);
-  const worst = Math.max(...series.slice(3));
+  const worst = Math.max(...series.slice(2));
   console.log(
-    `# RSS MiB after each switch: ${series.map((x) => x.toFixed(0)).join(' ')} (switch 2: ${series[1].toFixed(0)}, switch 3: ${series[2].toFixed(0)}, max after: ${worst.toFixed(0)})`,
+    `# RSS MiB (server + engine) after each switch: ${series.map((x) => x.toFixed(0)).join(' ')} (switch 2: ${series[1].toFixed(0)}, max after: ${worst.toFixed(0)})`,
   );
-  assert.ok(worst <= series[2] * 1.05, `RSS grew from ${series[2].toFixed(0)} MiB after switch 3 to ${worst.toFixed(0)} MiB`);
-  assert.ok(worst <= series[1] * 1.1, `RSS grew from ${series[1].toFixed(0)} MiB after switch 2 to ${worst.toFixed(0)} MiB`);
+  assert.ok(worst <= series[1] * 1.05, `RSS grew from ${series[1].toFixed(0)} MiB after switch 2 to ${worst.toFixed(0)} MiB`);
+
+  assert.equal((await fetch(`${base}/sdapi/v1/unload-checkpoint`, { method: 'POST' })).status, 200);
+  assert.equal(generator?.enginePid, null, 'the engine process ended');
+  gc();
+  const unloaded = process.memoryUsage().rss / 2 ** 20;
+  console.log(`# server RSS MiB cold (before the engine started): ${coldServerRss.toFixed(0)}, after unload-checkpoint: ${unloaded.toFixed(0)}`);
+  assert.ok(unloaded <= coldServerRss * 1.15, `after unload the server holds ${unloaded.toFixed(0)} MiB, cold it held ${coldServerRss.toFixed(0)}`);
 });
 
 test('16 clients × 60 s of mixed requests: no 5xx, no hang, every image names its model, no job lost', { skip }, async () => {

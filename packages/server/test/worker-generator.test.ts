@@ -1,8 +1,9 @@
 /**
- * The engine in a worker thread (issue 13 §8; `sdapi serve` uses it): same pixels and infotext as the engine in
- * the server's thread, progress and the live preview come through, interrupt stops a running job, error codes
- * keep their statuses (an unusable checkpoint is a 422), embeddings list, and close() ends the thread. How long
- * /progress waits with and without the worker is measured by scripts/event-loop-probe.ts, not here.
+ * The engine in its own process (issue 13 §8; `sdapi serve` uses it; engine-host.ts): same pixels and infotext as
+ * the engine in the server's thread, progress and the live preview come through, interrupt stops a running job,
+ * error codes keep their statuses (an unusable checkpoint is a 422), embeddings list, a crash of the engine's
+ * process fails only the job in flight, close() ends the process; the worker-thread variant gives the same image.
+ * How long /progress waits with and without the worker is measured by scripts/event-loop-probe.ts, not here.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -86,4 +87,41 @@ test('close() ends the worker; later calls say the server is shutting down', { s
   assert.equal((await g.listCheckpoints()).length, 1);
   await g.close();
   await assert.rejects(g.listCheckpoints(), { code: 'SHUTTING_DOWN' });
+});
+
+test('kill -9 of the engine process mid-job: that request fails with a 500 naming the cause, the server goes on with a fresh engine', { skip }, async () => {
+  const running = post(`${base}/sdapi/v1/txt2img`, { prompt: 'a cat', seed: 1, steps: 150, width: 64, height: 64, sampler_name: 'Euler' });
+  for (let i = 0; i < 2000; i++) {
+    const p = (await (await fetch(`${base}/sdapi/v1/progress?skip_current_image=true`)).json()) as { state: { sampling_step: number } };
+    if (p.state.sampling_step > 0) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const pid = generator?.enginePid;
+  assert.ok(pid && pid !== process.pid, 'the engine runs in a process of its own');
+  process.kill(pid, 'SIGKILL');
+  const crashed = await running;
+  assert.equal(crashed.status, 500, JSON.stringify(crashed.body));
+  assert.match(JSON.stringify(crashed.body), /generator process exited \(signal SIGKILL\)/);
+  assert.equal((await fetch(`${base}/sdapi/v1/progress`)).status, 200);
+  const next = await post(`${base}/sdapi/v1/txt2img`, { prompt: 'x', steps: 1, width: 64, height: 64 });
+  assert.equal(next.status, 200, JSON.stringify(next.body));
+  assert.notEqual(generator?.enginePid, pid, 'a fresh engine process');
+});
+
+test('the engine in a worker thread (isolation: thread) gives the same image as in a process', { skip }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-worker-thread-'));
+  const threaded = new WorkerGenerator({ dataDir, ckpt: TINY_SD15_CKPT, placeholder: false, isolation: 'thread' });
+  const threadApp = await buildApp({ generator: threaded, dataDir });
+  try {
+    const threadBase = await threadApp.listen({ port: 0, host: '127.0.0.1' });
+    const request = { prompt: 'a lighthouse', seed: 9, steps: 3, width: 64, height: 64, sampler_name: 'Euler a' };
+    const a = await post(`${threadBase}/sdapi/v1/txt2img`, request);
+    const b = await post(`${base}/sdapi/v1/txt2img`, request);
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+    assert.equal(threaded.enginePid, null, 'a thread has no process of its own');
+    assert.deepEqual(a.body.images, b.body.images);
+  } finally {
+    await threadApp.close();
+    await threaded.close();
+  }
 });

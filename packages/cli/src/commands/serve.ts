@@ -36,6 +36,9 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --vae-dir DIR          VAE files (.safetensors) besides <data-dir>/models/VAE, for option sd_vae
   --no-hashing           do not compute checkpoint SHA-256 hashes
   --threads N            threads per ONNX operator (default: all cores)
+  --engine-thread        run the engine in a worker thread of this process instead of a child process of its own
+                         (default; the process gives all its memory back on /unload-checkpoint and a crash in it
+                         fails only the job in flight)
   --int8                 the UNet's Linear layers in int8: faster, slightly different images (see README)
   --nowebui              API only: no web page at / (the API is always on)
   --skip-load-model-at-start  load the checkpoint on first use instead of right after start
@@ -77,6 +80,7 @@ const OPTIONS = {
   'no-worker': { type: 'boolean' },
   'no-hashing': { type: 'boolean' },
   threads: { type: 'string' },
+  'engine-thread': { type: 'boolean' },
   int8: { type: 'boolean' },
   api: { type: 'boolean' },
   nowebui: { type: 'boolean' },
@@ -176,6 +180,7 @@ export async function serve(argv: string[]): Promise<number> {
   // The engine runs in a worker thread: ORT's native runs would otherwise stall /progress, interrupt and health.
   const generator = new WorkerGenerator({
     dataDir,
+    isolation: values['engine-thread'] ? 'thread' : 'process',
     ckpt: values.ckpt ? resolve(values.ckpt) : null,
     ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
     embeddingsDir: values['embeddings-dir'] ? resolve(values['embeddings-dir']) : null,

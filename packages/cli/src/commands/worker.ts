@@ -15,7 +15,10 @@ const HELP = `usage: sdapi worker --redis URL [options]
   --ckpt-dir DIR         another folder of checkpoints
   --data-dir DIR         config.json, cache.json, models/ live here (default: current directory)
   --jobs-retention N[,A] image TTL in Redis follows A (default 7d); use the API nodes' value
-  --threads N            threads per ONNX operator (default: all cores)`;
+  --threads N            threads per ONNX operator (default: all cores)
+  --engine-thread        run the engine in a worker thread of this process instead of a child process of its own
+                         (default; the process gives all its memory back on /unload-checkpoint and a crash in it
+                         fails only the job in flight)`;
 
 const OPTIONS = {
   redis: { type: 'string' },
@@ -24,6 +27,7 @@ const OPTIONS = {
   'data-dir': { type: 'string', default: '.' },
   'jobs-retention': { type: 'string' },
   threads: { type: 'string' },
+  'engine-thread': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -37,6 +41,7 @@ export async function worker(argv: string[]): Promise<number> {
   const dataDir = resolve(values['data-dir']);
   const generator = new WorkerGenerator({
     dataDir,
+    isolation: values['engine-thread'] ? 'thread' : 'process',
     ckpt: values.ckpt ? resolve(values.ckpt) : null,
     ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
     threads: values.threads === undefined ? undefined : Number(values.threads),

@@ -1,18 +1,59 @@
 /**
- * Worker-thread entry of WorkerGenerator: hosts one EngineGenerator, so onnxruntime's runs (synchronous native
- * calls in onnxruntime-node, seconds per UNet step on a full model), graph building and weight conversion never
- * hold the server's event loop. Messages: `{id, method, args}` calls answered with `{id, result}` or
- * `{id, error}`; `{control: 'interrupt' | 'skip', id}` for a running job; progress and log lines flow back.
+ * Engine entry of WorkerGenerator, in a child process or a worker thread (engine-host.ts): hosts one
+ * EngineGenerator, so onnxruntime's runs (synchronous native calls in onnxruntime-node, seconds per UNet step on a
+ * full model), graph building and weight conversion never hold the server's event loop. Messages: `{id, method,
+ * args}` calls answered with `{id, result}` or `{id, error}`; `{control: 'interrupt' | 'skip', id}` for a running
+ * job; progress and log lines flow back. A process gets its options as the first message, `{init}`.
  */
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GenerationHooks, GenerationProgress } from '@sdapi/engine';
 import { EngineGenerator, type EngineGeneratorOptions } from './engine-generator.ts';
 
-if (!parentPort) throw new Error('generator-worker.ts runs as a worker thread (see worker-generator.ts)');
-const port = parentPort;
+type Listener = (message: CallMessage) => void;
+interface Port {
+  postMessage(message: unknown): void;
+  onMessage(listener: Listener): void;
+}
 
-const generator = new EngineGenerator({ ...(workerData as EngineGeneratorOptions), log: (line) => port.postMessage({ log: line }) });
+/** The way back to the server, and the options it started this engine with. */
+async function connect(): Promise<{ port: Port; init: EngineGeneratorOptions }> {
+  if (parentPort) {
+    const thread = parentPort;
+    return { port: { postMessage: (m) => thread.postMessage(m), onMessage: (l) => thread.on('message', l) }, init: workerData as EngineGeneratorOptions };
+  }
+  if (!process.send) throw new Error('generator-worker.ts runs as a worker thread or a forked process (see engine-host.ts)');
+  // The server went away (ended, or killed with -9): so does the engine, whatever it was doing.
+  process.on('disconnect', () => process.exit(0));
+  // Calls may arrive right behind `{init}`: they wait here until the handler is in place.
+  const early: CallMessage[] = [];
+  let listener: Listener = (m) => void early.push(m);
+  let gotInit: (init: EngineGeneratorOptions) => void = () => undefined;
+  const init = new Promise<EngineGeneratorOptions>((resolve) => {
+    gotInit = resolve;
+  });
+  process.on('message', (m: CallMessage | { init: EngineGeneratorOptions }) => ('init' in m ? gotInit(m.init) : listener(m)));
+  const port: Port = {
+    postMessage: (message) => {
+      if (process.connected) process.send?.(message);
+    },
+    onMessage: (l) => {
+      listener = l;
+      for (const m of early.splice(0)) l(m);
+    },
+  };
+  return { port, init: await init };
+}
+
+const { port, init } = await connect();
+const generator = new EngineGenerator({ ...init, log: (line) => port.postMessage({ log: line }) });
+
+interface CallMessage {
+  id: number;
+  method?: string;
+  args?: unknown[];
+  control?: 'interrupt' | 'skip';
+}
 
 interface Running {
   interrupt: AbortController;
@@ -69,7 +110,7 @@ function collectGarbage(): boolean {
   }
 }
 
-port.on('message', async (message: { id: number; method?: string; args?: unknown[]; control?: 'interrupt' | 'skip' }) => {
+port.onMessage(async (message) => {
   const { id } = message;
   if (message.control) {
     const job = running.get(id);
@@ -81,6 +122,10 @@ port.on('message', async (message: { id: number; method?: string; args?: unknown
   try {
     if (method === 'collectGarbage') {
       port.postMessage({ id, result: collectGarbage() });
+      return;
+    }
+    if (method === 'rss') {
+      port.postMessage({ id, result: process.memoryUsage().rss });
       return;
     }
     if (!METHODS.has(method)) throw new Error(`generator worker: unknown method ${method}`);

@@ -3,16 +3,16 @@
  * thread (its `run` is a native call inside `setImmediate`), so with the engine in the server's thread every UNet
  * step stalls `/progress`, interrupt and health for its whole duration (measured: 0.6 s on the *tiny* model at
  * 512², seconds per step on a full SD1.5). WorkerGenerator keeps the same Generator interface and runs an
- * EngineGenerator in a worker thread (generator-worker.ts): calls and results cross as structured clones,
- * progress comes back per step, interrupt and skip are forwarded at once (the engine sees them at its next step
- * check, as before). The LoRA list is read on this side (a folder scan, needed synchronously by capabilities).
+ * EngineGenerator in a child process (default) or a worker thread (engine-host.ts, generator-worker.ts): calls and
+ * results cross as structured clones, progress comes back per step, interrupt and skip are forwarded at once (the
+ * engine sees them at its next step check, as before). The LoRA list is read on this side (a folder scan, needed
+ * synchronously by capabilities).
  *
- * If the worker dies (an exception outside a call, out of memory), every call in flight fails with a 500 naming
- * the cause, and the next call starts a fresh worker with no model loaded.
+ * If the engine dies (an exception outside a call, out of memory, a native crash in its process), every call in
+ * flight fails with a 500 naming the cause, and the next call starts a fresh engine with no model loaded.
  */
 
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import {
   type GenerationHooks,
   type GenerationProgress,
@@ -24,6 +24,7 @@ import {
 } from '@sdapi/engine';
 import type { LoraList } from '@sdapi/protocol';
 import type { EngineGeneratorOptions } from './engine-generator.ts';
+import { type EngineHost, type EngineIsolation, startEngineHost } from './engine-host.ts';
 import { ApiError, type ApiErrorCode } from './errors.ts';
 import type { CheckpointFile, EmbeddingList, Generator } from './generator.ts';
 
@@ -39,15 +40,20 @@ interface Pending {
 
 type SerialisedError = { name: string; message: string; code?: unknown; stack?: string; headers?: Record<string, string> };
 
+export interface WorkerGeneratorOptions extends EngineGeneratorOptions {
+  /** Where the engine runs (engine-host.ts): its own process (default: memory back on unload, crashes contained) or a worker thread. */
+  isolation?: EngineIsolation;
+}
+
 export class WorkerGenerator implements Generator {
-  private worker: Worker | null = null;
+  private worker: EngineHost | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private current: CheckpointFile | null = null;
   private readonly loras: LoraCatalog;
   private closed = false;
 
-  constructor(private readonly options: EngineGeneratorOptions) {
+  constructor(private readonly options: WorkerGeneratorOptions) {
     const dirs = [options.loraDir, join(options.dataDir, 'models', 'Lora'), join(options.dataDir, 'models', 'LyCORIS')];
     // Listing only (names, metadata, errors); the worker's own catalog applies the networks and hashes them.
     this.loras = new LoraCatalog({ dirs: dirs.filter((d): d is string => Boolean(d)), cache: null, noHashing: true });
@@ -92,9 +98,10 @@ export class WorkerGenerator implements Generator {
     if (!this.worker) return; // no worker, no model
     await this.call('unloadCheckpoint', []);
     this.current = null;
-    // A thread's native memory (ORT arenas, malloc's per-thread pools) goes back only when the thread ends:
-    // measured on the tiny model, RSS cold 219 MiB, loaded 338, unloaded 329 with the thread kept, 264 with it ended. So end it when
-    // nothing else is waiting on it; the next call starts a fresh one.
+    // The engine's native memory (ORT arenas, malloc's per-thread pools) goes back only when its process or thread
+    // ends: measured on the tiny model with a thread, RSS cold 219 MiB, loaded 338, unloaded 329 with the thread kept,
+    // 264 with it ended (a process gives all of it back). So end it when nothing else is waiting on it; the next call
+    // starts a fresh one.
     const worker = this.worker;
     if (worker && this.pending.size === 0) {
       this.worker = null;
@@ -111,12 +118,26 @@ export class WorkerGenerator implements Generator {
     this.call('refreshLoras', []).catch(() => undefined);
   }
 
-  /** A full GC in the worker thread when the process exposes one (memory measurements); false otherwise. */
+  /** A full GC in the engine's heap when it exposes one (memory measurements); false otherwise. */
   async collectGarbage(): Promise<boolean> {
     return (await this.call('collectGarbage', [])) as boolean;
   }
 
-  /** Releases the model in the worker and ends the thread. */
+  /**
+   * The resident memory of the engine's own process in bytes (it starts one if none runs), or 0 when the engine is a
+   * thread of this process (its memory is in this process's RSS). Memory measurements add it to the server's.
+   */
+  async engineRss(): Promise<number> {
+    const rss = (await this.call('rss', [])) as number;
+    return this.worker?.pid === null ? 0 : rss;
+  }
+
+  /** The running engine's process id; null when none runs or it is a thread. */
+  get enginePid(): number | null {
+    return this.worker?.pid ?? null;
+  }
+
+  /** Releases the model in the engine and ends its process or thread. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -126,24 +147,28 @@ export class WorkerGenerator implements Generator {
     this.worker = null;
   }
 
-  private start(): Worker {
-    const worker = new Worker(new URL('./generator-worker-boot.mjs', import.meta.url), { workerData: { ...this.options, log: undefined } });
-    worker.on('message', (message: { id?: number; result?: unknown; error?: SerialisedError; progress?: GenerationProgress; log?: string }) => {
-      if (message.log !== undefined) return this.options.log?.(message.log);
-      const pending = this.pending.get(message.id ?? -1);
-      if (!pending) return;
-      if (message.progress) return this.progress(message.id as number, pending, message.progress);
-      this.pending.delete(message.id as number);
-      if (message.error) pending.reject(revive(message.error));
-      else pending.resolve(message.result);
-    });
-    worker.on('error', (error) => this.lost(worker, error));
-    worker.on('exit', (code) => this.lost(worker, new Error(`the generator worker exited with code ${code}`)));
-    worker.unref(); // an idle worker does not keep the process alive; calls in flight hold it via their promises
-    return worker;
+  private start(): EngineHost {
+    const host = startEngineHost(
+      this.options.isolation ?? 'process',
+      { ...this.options, log: undefined, isolation: undefined },
+      {
+        message: (message: { id?: number; result?: unknown; error?: SerialisedError; progress?: GenerationProgress; log?: string }) => {
+          if (message.log !== undefined) return this.options.log?.(message.log);
+          const pending = this.pending.get(message.id ?? -1);
+          if (!pending) return;
+          if (message.progress) return this.progress(message.id as number, pending, message.progress);
+          this.pending.delete(message.id as number);
+          if (message.error) pending.reject(revive(message.error));
+          else pending.resolve(message.result);
+        },
+        lost: (cause) => this.lost(host, cause),
+      },
+    );
+    host.unref(); // an idle engine does not keep the process alive; calls in flight hold it via their promises
+    return host;
   }
 
-  private lost(worker: Worker, cause: Error): void {
+  private lost(worker: EngineHost, cause: Error): void {
     if (this.worker !== worker) return;
     this.worker = null;
     this.current = null; // a fresh worker starts without a model
@@ -177,9 +202,9 @@ export class WorkerGenerator implements Generator {
         settle();
         reject(e);
       };
-      worker.postMessage({ id, method, args });
+      worker.post({ id, method, args });
       if (hooks?.signal) {
-        const interrupt = () => worker.postMessage({ id, control: 'interrupt' });
+        const interrupt = () => worker.post({ id, control: 'interrupt' });
         if (hooks.signal.aborted) interrupt();
         else hooks.signal.addEventListener('abort', interrupt, { once: true });
       }
@@ -192,7 +217,7 @@ export class WorkerGenerator implements Generator {
     const signal = pending.hooks?.skipSignal?.();
     if (!signal || pending.skipSeen?.has(signal)) return;
     pending.skipSeen?.add(signal);
-    const skip = () => this.worker?.postMessage({ id, control: 'skip' });
+    const skip = () => this.worker?.post({ id, control: 'skip' });
     if (signal.aborted) skip();
     else signal.addEventListener('abort', skip, { once: true });
   }
