@@ -63,13 +63,13 @@ function unetStep(size: number, quick: boolean): BenchCase {
 }
 
 /**
- * The opt-in int8 UNet (Linear layers int8, onnx/quantize.ts) against the float32 one, both in this process with
+ * The opt-in int8 UNet (Linear layers and convolutions int8, onnx/quantize.ts) against the float32 one, both in this process with
  * alternating runs, on the same input: its time, the speed-up, and its error against float32.
  */
 function unetInt8(size: number, quick: boolean): BenchCase {
   return {
     name: `unet-sd15-${size}-int8`,
-    description: `UNet step ${size}², CFG batch 2, int8 Linear weights vs float32`,
+    description: `UNet step ${size}², CFG batch 2, int8 Linear and conv weights vs float32`,
     quick,
     byDefault: true,
     async run(ctx) {

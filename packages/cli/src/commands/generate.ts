@@ -31,7 +31,7 @@ const HELP = `usage: sdapi generate --prompt TEXT [options] -o out.png
   --ckpt FILE              a .safetensors checkpoint (default: the first in <data-dir>/models/Stable-diffusion)
   --data-dir DIR           where models/ live (default: the current directory); compiled models are cached in
                            <data-dir>/cache/onnx (the server's cache), so the second run starts in seconds
-  --int8                   the UNet's Linear layers in int8: faster, slightly different images (see README)
+  --int8                   the UNet's Linear layers and convolutions in int8: about 1.9× faster, slightly different images (see README)
   -o, --output FILE        output PNG; with several images, -1, -2 … are inserted before .png
 
 img2img / inpainting (in-process or with --remote):

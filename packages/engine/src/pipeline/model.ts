@@ -28,7 +28,7 @@ export interface LoadOptions {
   /** Threads per ORT operator (default: all cores). */
   threads?: number;
   /**
-   * 'int8': the UNet's Linear layers use int8 weights (onnx/quantize.ts), faster and less exact (`npm run bench`
+   * 'int8': the UNet's Linear layers and convolutions use int8 weights (onnx/quantize.ts), faster and less exact (`npm run bench`
    * case unet-sd15-512-int8 prints both). Jobs with LoRA networks run the float32 UNet (merged weights are fed).
    */
   quantize?: 'int8';

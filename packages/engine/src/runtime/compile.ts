@@ -12,7 +12,7 @@ import type { SafetensorsFile } from '../checkpoint/safetensors.ts';
 import { CheckpointError } from '../errors.ts';
 import type { Graph } from '../onnx/graph.ts';
 import { serializeModel, type WeightSource } from '../onnx/proto.ts';
-import { quantizedWeights, quantizeLinears } from '../onnx/quantize.ts';
+import { type Int8Plan, quantizeConvs, quantizedWeights, quantizeLinears } from '../onnx/quantize.ts';
 import { ORT_VERSION, OrtSession, type SessionOptions } from './ort.ts';
 
 /** Above this many weight bytes the model goes through external data on disk (protobuf caps at 2 GiB). */
@@ -28,7 +28,7 @@ export interface CompileOptions extends SessionOptions {
    * feed them. This is how LoRA-merged weights reach an existing session (see runtime/fed-weights.ts).
    */
   fedParams?: ReadonlySet<string>;
-  /** 'int8': Linear weights stored as int8 (onnx/quantize.ts; rewrites `graph`). Fed parameters stay float32. */
+  /** 'int8': Linear and convolution weights stored as int8 (onnx/quantize.ts; rewrites `graph`). Fed parameters stay float32. */
   quantize?: 'int8';
 }
 
@@ -58,8 +58,10 @@ export async function compileGraph(graph: Graph, file: SafetensorsFile, options:
   const { fedParams } = options;
   let weights: WeightSource = checkpointWeights(file, options.keyOf);
   if (options.quantize === 'int8') {
-    quantizeLinears(graph, fedParams);
-    weights = quantizedWeights(graph, weights);
+    const plan: Int8Plan = new Map();
+    quantizeLinears(graph, fedParams, plan);
+    quantizeConvs(graph, fedParams, plan);
+    weights = quantizedWeights(plan, weights);
   }
   const bytes = weightBytes(graph, fedParams);
   if (!options.cacheDir) {

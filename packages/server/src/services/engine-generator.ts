@@ -50,7 +50,7 @@ export interface EngineGeneratorOptions {
   placeholder?: boolean;
   /** Threads per ORT operator. */
   threads?: number;
-  /** `--int8`: the UNet's Linear layers run with int8 weights (engine LoadOptions.quantize). */
+  /** `--int8`: the UNet's Linear layers and convolutions run with int8 weights (engine LoadOptions.quantize). */
   quantize?: 'int8';
   log?: (line: string) => void;
 }
