@@ -196,6 +196,40 @@ const txt2img: BenchCase = {
   },
 };
 
+const LOW_MEMORY_STEPS = 4;
+
+/**
+ * `lowMemory` (the UNet released before the VAE decode): what its peak RSS is for a whole job; the steps do not
+ * change the peak, so 4 of them. The UNet is loaded again from the ONNX cache by each job (part of the time here).
+ */
+const txt2imgLowMemory: BenchCase = {
+  name: `txt2img-sd15-512-${LOW_MEMORY_STEPS}-low-memory`,
+  description: `whole txt2img 512², ${LOW_MEMORY_STEPS} steps Euler a, lowMemory (peak RSS)`,
+  quick: false,
+  byDefault: true,
+  async run(ctx) {
+    const sd = StableDiffusion.open(sd15Checkpoint(ctx.dir), { cacheDir: join(ctx.dir, 'onnx-cache'), lowMemory: true });
+    await sd.warmUp();
+    const params = defaultTxt2ImgParams({
+      prompt: 'a photograph of an astronaut riding a horse',
+      seed: 1,
+      steps: LOW_MEMORY_STEPS,
+      samplerName: 'Euler a',
+      width: 512,
+      height: 512,
+    });
+    const seconds = await timeRuns(2, () => sd.txt2img(params), { warmUp: false });
+    await sd.release();
+    const text = gflopOf(buildTextEncoderGraph(SD15_CONFIG.text_encoders[0], { tokenFixes: true }), { N: 2 });
+    const vae = gflopOf(buildVAEDecoderGraph(SD15_CONFIG.vae), { N: 1, h: 64, w: 64 });
+    return {
+      seconds,
+      gflop: text + LOW_MEMORY_STEPS * unetGflop(512) + vae,
+      notes: [`two jobs: the second loads the UNet again (${seconds.map((x) => x.toFixed(1)).join(' s, ')} s)`],
+    };
+  },
+};
+
 /** A LoRA's cost (bench-lora.ts): first and repeated 1-step requests with a new one, against one UNet step. */
 const lora: BenchCase = {
   name: 'lora-sd15',
@@ -228,5 +262,6 @@ export const SD15_CASES: BenchCase[] = [
   sessions('cold'),
   sessions('warm'),
   txt2img,
+  txt2imgLowMemory,
   lora,
 ];

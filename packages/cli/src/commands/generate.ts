@@ -31,6 +31,7 @@ const HELP = `usage: sdapi generate --prompt TEXT [options] -o out.png
   --ckpt FILE              a .safetensors checkpoint (default: the first in <data-dir>/models/Stable-diffusion)
   --data-dir DIR           where models/ live (default: the current directory); compiled models are cached in
                            <data-dir>/cache/onnx (the server's cache), so the second run starts in seconds
+  --low-memory             release the UNet before the VAE decode (peak memory: the UNet's alone)
   --int8                   the UNet's Linear layers and convolutions in int8: about 1.9× faster, slightly different images (see README)
   -o, --output FILE        output PNG; with several images, -1, -2 … are inserted before .png
 
@@ -83,6 +84,7 @@ const OPTIONS = {
   ckpt: { type: 'string' },
   'data-dir': { type: 'string', default: '.' },
   int8: { type: 'boolean' },
+  'low-memory': { type: 'boolean' },
   output: { type: 'string', short: 'o' },
   'init-image': { type: 'string', multiple: true },
   'denoising-strength': { type: 'string' },
@@ -128,7 +130,8 @@ export async function generate(argv: string[]): Promise<number> {
   if (!['GPU', 'CPU', 'NV'].includes(rng)) throw new CliError(`--rng must be GPU, CPU or NV, got '${values.rng}'`);
   const prompt = withLoraTags(values.prompt, values.lora);
   const remote = remoteURL(values);
-  if (remote && values.controlnet) throw new CliError('--controlnet runs in-process only for now', EXIT.USAGE, 'drop --remote, or send alwayson_scripts.controlnet with the client');
+  if (remote && values.controlnet)
+    throw new CliError('--controlnet runs in-process only for now', EXIT.USAGE, 'drop --remote, or send alwayson_scripts.controlnet with the client');
   if (remote) return generateRemote(remote, { ...values, prompt });
   const job = await localJob(values, {
     prompt,
@@ -147,7 +150,11 @@ export async function generate(argv: string[]): Promise<number> {
   job.params.options.randn_source = rng as 'GPU' | 'CPU' | 'NV';
   job.params.controlNet = await controlNetUnits(values.controlnet, values['data-dir']);
   const ckpt = await resolveCheckpoint({ ckpt: values.ckpt, dataDir: values['data-dir'] });
-  const sd = StableDiffusion.open(ckpt, { cacheDir: join(values['data-dir'], 'cache', 'onnx'), quantize: values.int8 ? 'int8' : undefined });
+  const sd = StableDiffusion.open(ckpt, {
+    cacheDir: join(values['data-dir'], 'cache', 'onnx'),
+    quantize: values.int8 ? 'int8' : undefined,
+    lowMemory: values['low-memory'],
+  });
   sd.loras = loraCatalog(values['data-dir'], values['lora-dir']);
   const bar = new ProgressBar(process.stderr, Boolean(process.stderr.isTTY) && !values.quiet && !values.json);
   const hooks: GenerationHooks = {

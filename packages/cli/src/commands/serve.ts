@@ -36,6 +36,8 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --vae-dir DIR          VAE files (.safetensors) besides <data-dir>/models/VAE, for option sd_vae
   --no-hashing           do not compute checkpoint SHA-256 hashes
   --threads N            threads per ONNX operator (default: all cores)
+  --low-memory           release the UNet before each VAE decode (peak memory: the UNet's alone; it loads
+                         again from the ONNX cache, about a second for SD1.5, at the next job)
   --engine-thread        run the engine in a worker thread of this process instead of a child process of its own
                          (default; the process gives all its memory back on /unload-checkpoint and a crash in it
                          fails only the job in flight)
@@ -81,6 +83,7 @@ const OPTIONS = {
   'no-hashing': { type: 'boolean' },
   threads: { type: 'string' },
   'engine-thread': { type: 'boolean' },
+  'low-memory': { type: 'boolean' },
   int8: { type: 'boolean' },
   api: { type: 'boolean' },
   nowebui: { type: 'boolean' },
@@ -181,6 +184,7 @@ export async function serve(argv: string[]): Promise<number> {
   const generator = new WorkerGenerator({
     dataDir,
     isolation: values['engine-thread'] ? 'thread' : 'process',
+    lowMemory: values['low-memory'],
     ckpt: values.ckpt ? resolve(values.ckpt) : null,
     ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
     embeddingsDir: values['embeddings-dir'] ? resolve(values['embeddings-dir']) : null,

@@ -16,6 +16,8 @@ const HELP = `usage: sdapi worker --redis URL [options]
   --data-dir DIR         config.json, cache.json, models/ live here (default: current directory)
   --jobs-retention N[,A] image TTL in Redis follows A (default 7d); use the API nodes' value
   --threads N            threads per ONNX operator (default: all cores)
+  --low-memory           release the UNet before each VAE decode (peak memory: the UNet's alone; it loads
+                         again from the ONNX cache, about a second for SD1.5, at the next job)
   --engine-thread        run the engine in a worker thread of this process instead of a child process of its own
                          (default; the process gives all its memory back on /unload-checkpoint and a crash in it
                          fails only the job in flight)`;
@@ -28,6 +30,7 @@ const OPTIONS = {
   'jobs-retention': { type: 'string' },
   threads: { type: 'string' },
   'engine-thread': { type: 'boolean' },
+  'low-memory': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -42,6 +45,7 @@ export async function worker(argv: string[]): Promise<number> {
   const generator = new WorkerGenerator({
     dataDir,
     isolation: values['engine-thread'] ? 'thread' : 'process',
+    lowMemory: values['low-memory'],
     ckpt: values.ckpt ? resolve(values.ckpt) : null,
     ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
     threads: values.threads === undefined ? undefined : Number(values.threads),

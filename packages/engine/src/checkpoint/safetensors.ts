@@ -111,6 +111,14 @@ export class SafetensorsFile {
     return toFloat32(this.readBytes(name), info.dtype, `${this.path}: '${name}'`);
   }
 
+  /** An F16 tensor's IEEE binary16 bits as they are stored (little-endian, like every platform Node runs on). */
+  readFloat16(name: string): Uint16Array {
+    const info = this.info(name);
+    if (info.dtype !== 'F16') throw new CheckpointError(this.path, `'${name}' is ${info.dtype}, not F16`);
+    const bytes = this.readBytes(name); // a fresh buffer at offset 0, so 2-byte aligned
+    return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  }
+
   /** An integer tensor as bigint-free numbers (I64 values must fit in 2^53). */
   readIntegers(name: string): number[] {
     const info = this.info(name);

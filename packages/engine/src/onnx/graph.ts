@@ -6,7 +6,7 @@
 
 export type Dim = number | string;
 export type Shape = readonly Dim[];
-export type DataType = 'float32' | 'int64' | 'int32' | 'bool' | 'int8' | 'uint8';
+export type DataType = 'float32' | 'float16' | 'int64' | 'int32' | 'bool' | 'int8' | 'uint8';
 
 export type AttributeValue = number | string | readonly number[] | readonly string[] | { float: number } | { floats: readonly number[] };
 
@@ -29,8 +29,11 @@ export interface ConstantSpec {
 export interface ParamSpec {
   readonly name: string;
   readonly dims: readonly number[];
-  /** float32 unless a graph pass derived it (int8 weights of onnx/quantize.ts). */
-  readonly dtype?: 'float32' | 'int8';
+  /**
+   * float32 unless a graph pass changed it: int8 weights of onnx/quantize.ts, float16 session inputs of
+   * onnx/float16-fed.ts (fed parameters only: never written as initializers).
+   */
+  readonly dtype?: 'float32' | 'int8' | 'float16';
 }
 
 export class Value {
@@ -100,7 +103,13 @@ export class Graph {
   }
 
   /** Adds one node; `outputs` gives the shape (and optionally dtype) of each output. */
-  node(opType: string, inputs: readonly (Value | null)[], attributes: Record<string, AttributeValue>, outputs: readonly (Shape | { shape: Shape; dtype: DataType })[], domain = ''): Value[] {
+  node(
+    opType: string,
+    inputs: readonly (Value | null)[],
+    attributes: Record<string, AttributeValue>,
+    outputs: readonly (Shape | { shape: Shape; dtype: DataType })[],
+    domain = '',
+  ): Value[] {
     const name = this.uniqueName(opType);
     const values = outputs.map((o, i) => {
       const spec = Array.isArray(o) ? { shape: o as Shape, dtype: 'float32' as DataType } : (o as { shape: Shape; dtype: DataType });

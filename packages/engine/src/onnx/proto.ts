@@ -27,7 +27,7 @@ export interface SerializeOptions {
   fedParams?: ReadonlySet<string>;
 }
 
-const ELEM_TYPE: Record<DataType, number> = { float32: 1, int64: 7, int32: 6, bool: 9, int8: 3, uint8: 2 };
+const ELEM_TYPE: Record<DataType, number> = { float32: 1, float16: 10, int64: 7, int32: 6, bool: 9, int8: 3, uint8: 2 };
 
 export function serializeModel(graph: Graph, options: SerializeOptions): Uint8Array {
   const fed = options.fedParams ?? new Set<string>();
@@ -36,7 +36,10 @@ export function serializeModel(graph: Graph, options: SerializeOptions): Uint8Ar
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'sdapi',
-    opsetImport: [{ domain: '', version: OPSET }, { domain: 'com.microsoft', version: 1 }],
+    opsetImport: [
+      { domain: '', version: OPSET },
+      { domain: 'com.microsoft', version: 1 },
+    ],
     graph: {
       name: graph.name,
       node: graph.nodes.map(nodeProto),
@@ -50,6 +53,8 @@ export function serializeModel(graph: Graph, options: SerializeOptions): Uint8Ar
 
 function paramTensors(graph: Graph, { weights, externalData, fedParams }: SerializeOptions): object[] {
   const params = [...graph.params.values()].filter((p) => !fedParams?.has(p.name));
+  const half = params.find((p) => p.dtype === 'float16');
+  if (half) throw new Error(`${graph.name}: ${half.name} is a float16 session input (onnx/float16-fed.ts) but not among the fed parameters`);
   if (!externalData) {
     return params.map((p) => ({ name: p.name, dataType: ELEM_TYPE[p.dtype ?? 'float32'], dims: p.dims, rawData: bytesOf(weights(p.name, p.dims)) }));
   }
@@ -59,11 +64,17 @@ function paramTensors(graph: Graph, { weights, externalData, fedParams }: Serial
     return params.map((p) => {
       const bytes = bytesOf(weights(p.name, p.dims));
       writeSync(fd, bytes);
-      const entry = { name: p.name, dataType: ELEM_TYPE[p.dtype ?? 'float32'], dims: p.dims, dataLocation: 1, externalData: [
-        { key: 'location', value: externalData.location },
-        { key: 'offset', value: String(offset) },
-        { key: 'length', value: String(bytes.length) },
-      ] };
+      const entry = {
+        name: p.name,
+        dataType: ELEM_TYPE[p.dtype ?? 'float32'],
+        dims: p.dims,
+        dataLocation: 1,
+        externalData: [
+          { key: 'location', value: externalData.location },
+          { key: 'offset', value: String(offset) },
+          { key: 'length', value: String(bytes.length) },
+        ],
+      };
       offset += bytes.length;
       return entry;
     });

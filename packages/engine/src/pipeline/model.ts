@@ -33,6 +33,12 @@ export interface LoadOptions {
    */
   quantize?: 'int8';
   /**
+   * Hold less memory at once: the UNet's sessions are released before each VAE decode and loaded again (from the
+   * ONNX cache, about a second for SD1.5) by the next UNet call, so the peak is the UNet's, not UNet + VAE.
+   * Measured by `npm run bench` (case txt2img-sd15-512-20-low-memory).
+   */
+  lowMemory?: boolean;
+  /**
    * VAE decoding in tiles (pipeline/vae-tiling.ts): 'auto' (default) only for latents over 128² (images over
    * 1024², where whole-image activations take gigabytes), 'always' for any latent larger than a tile, 'never', or
    * a tile size and overlap to use always.
@@ -123,6 +129,11 @@ export class LoadedModel {
     return this.options;
   }
 
+  /** The sessions loaded now, by part and weight mode ('unet', 'unet+int8', 'vaeDecoder', …): tests read it. */
+  get loadedSessions(): string[] {
+    return [...this.sessions.keys()];
+  }
+
   /** Compiles every network now (so the first request does not pay for it). */
   async warmUp(): Promise<void> {
     const text = this.config.text_encoders.map((_, i): Part => `text${i}`);
@@ -181,6 +192,7 @@ export class LoadedModel {
 
   /** Diffusion-space latent → image [N, 3, H, W] in about [-1, 1]. */
   async decode(latent: Tensor): Promise<Tensor> {
+    if (this.options.lowMemory) await this.releaseUNetSessions();
     const session = await this.vaeSession(this.variant('vaeDecoder'));
     const run = async (tile: Tensor) => (await session.run({ latent: tile })).image;
     const [, , h, w] = latent.shape;
@@ -225,6 +237,18 @@ export class LoadedModel {
     return open;
   }
 
+  /**
+   * `lowMemory`: the UNet sessions (their weights and buffers) are released before VAE decoding, so the decoder's
+   * activations do not come on top of them; the next UNet call loads them again from the ONNX cache.
+   */
+  private async releaseUNetSessions(): Promise<void> {
+    for (const [key, session] of [...this.sessions]) {
+      if (!key.startsWith('unet')) continue;
+      this.sessions.delete(key);
+      await session.then((s) => s.release()).catch(() => undefined);
+    }
+  }
+
   private async releaseVaeSessions(path: string): Promise<void> {
     for (const [key, session] of [...this.sessions]) {
       if (!key.endsWith(`@${path}`)) continue;
@@ -246,7 +270,11 @@ export class LoadedModel {
         cacheDir: this.options.cacheDir,
         intraOpThreads: this.options.threads,
         fedParams: new Set(fed.keys()),
+        float16Fed: new Set([...fed.keys()].filter((key) => this.networks.weights.isFloat16(key))),
         quantize,
+        // UNet and VAE activations are hundreds of MB to GBs: given back after each run rather than kept in an
+        // arena (runtime/ort.ts memArena); the text encoders' are small.
+        memArena: part.startsWith('text'),
       });
       session.catch(() => this.sessions.delete(key)); // a failed compile may be retried
       this.sessions.set(key, session);

@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { SafetensorsFile } from '../checkpoint/safetensors.ts';
 import { CheckpointError } from '../errors.ts';
+import { feedAsFloat16 } from '../onnx/float16-fed.ts';
 import type { Graph } from '../onnx/graph.ts';
 import { serializeModel, type WeightSource } from '../onnx/proto.ts';
 import { type Int8Plan, quantizeConvs, quantizedWeights, quantizeLinears } from '../onnx/quantize.ts';
@@ -28,6 +29,8 @@ export interface CompileOptions extends SessionOptions {
    * feed them. This is how LoRA-merged weights reach an existing session (see runtime/fed-weights.ts).
    */
   fedParams?: ReadonlySet<string>;
+  /** Fed parameters the session takes as float16 and widens itself (onnx/float16-fed.ts): a subset of `fedParams`. */
+  float16Fed?: ReadonlySet<string>;
   /** 'int8': Linear and convolution weights stored as int8 (onnx/quantize.ts; rewrites `graph`). Fed parameters stay float32. */
   quantize?: 'int8';
 }
@@ -57,6 +60,11 @@ export function weightBytes(graph: Graph, fedParams?: ReadonlySet<string>): numb
 export async function compileGraph(graph: Graph, file: SafetensorsFile, options: CompileOptions = {}): Promise<OrtSession> {
   const { fedParams } = options;
   let weights: WeightSource = checkpointWeights(file, options.keyOf);
+  if (options.float16Fed && options.float16Fed.size > 0) {
+    const stray = [...options.float16Fed].find((name) => !fedParams?.has(name));
+    if (stray) throw new Error(`${graph.name}: ${stray} is to be fed as float16 but is not a fed parameter`);
+    feedAsFloat16(graph, options.float16Fed);
+  }
   if (options.quantize === 'int8') {
     const plan: Int8Plan = new Map();
     quantizeLinears(graph, fedParams, plan);

@@ -1,37 +1,51 @@
 /**
  * The weights that sessions take as inputs instead of initializers (compile.ts `fedParams`): their checkpoint
  * values, read once, plus the overrides the current job feeds in their place (LoRA-merged weights). Without
- * overrides every run is fed the checkpoint's own float32 values, so a job without networks computes bit for
- * bit what it computed before any network was used, and applying a network never rebuilds a session.
+ * overrides every run is fed the checkpoint's own values, so a job without networks computes bit for bit what it
+ * computed before any network was used, and applying a network never rebuilds a session. An F16 checkpoint's
+ * weights are kept and fed as float16 (half the memory; the session widens them, onnx/float16-fed.ts).
  *
  * Why inputs rather than ONNX "overridable initializers" (an input with a same-named initializer as default):
  * onnxruntime-node feeds only `session.inputNames`, which leaves those out, so a feed for them is silently
  * ignored (checked with onnxruntime-node 1.30). ORT fuses the Transpose that `linear()` puts on a fed weight
  * into its MatMul (com.microsoft.FusedMatMul, transB), so fed Linear weights cost no transpose per run.
  */
-import type { SafetensorsFile } from '../checkpoint/safetensors.ts';
+import { floatToHalf } from '../checkpoint/float16.ts';
+import { halfToFloat, type SafetensorsFile } from '../checkpoint/safetensors.ts';
+import { CheckpointError } from '../errors.ts';
 import { Tensor } from '../tensor.ts';
 import { checkpointWeights } from './compile.ts';
+import type { Float16Input } from './ort.ts';
+
+type Stored = Tensor | Float16Input;
 
 export class FedWeights {
-  private readonly values = new Map<string, Tensor>();
+  /** The checkpoint's values: float16 bits for F16 tensors (fed as float16, onnx/float16-fed.ts), float32 otherwise. */
+  private readonly values = new Map<string, Stored>();
   private overrides: ReadonlyMap<string, Tensor> = new Map();
+  /** float16 copies of the overrides fed to float16 inputs, made once per override tensor. */
+  private readonly halfOverrides = new WeakMap<Tensor, Float16Input>();
 
   constructor(private readonly file: SafetensorsFile) {}
 
-  /** The checkpoint's float32 value of `key` (read on first use; the shape is checked against `dims`). */
+  /**
+   * Whether `key` is stored and fed as float16: an F16 tensor is (it widens exactly, so nothing changes but the
+   * memory it takes, half of float32's); F32 and BF16 ones stay float32.
+   */
+  isFloat16(key: string): boolean {
+    return this.file.has(key) && this.file.info(key).dtype === 'F16';
+  }
+
+  /** The checkpoint's float32 value of `key` (what merges start from; widened afresh when it is stored as float16). */
   base(key: string, dims: readonly number[]): Tensor {
-    let value = this.values.get(key);
-    if (!value) {
-      value = new Tensor(dims, checkpointWeights(this.file)(key, dims));
-      this.values.set(key, value);
-    }
-    return value;
+    const stored = this.stored(key, dims);
+    if (stored instanceof Tensor) return stored;
+    return new Tensor(stored.shape, Float32Array.from(stored.float16, halfToFloat));
   }
 
   /** Reads the checkpoint values of `params` (name → dims) now rather than on the first run. */
   preload(params: ReadonlyMap<string, readonly number[]>): void {
-    for (const [name, dims] of params) this.base(name, dims);
+    for (const [name, dims] of params) this.stored(name, dims);
   }
 
   /**
@@ -40,7 +54,7 @@ export class FedWeights {
    */
   setOverrides(weights: ReadonlyMap<string, Tensor>): void {
     for (const [key, value] of weights) {
-      const base = this.values.get(key) ?? this.base(key, value.shape);
+      const base = this.values.get(key) ?? this.stored(key, value.shape);
       if (base.shape.join() !== value.shape.join()) {
         throw new Error(`override for ${key} has shape [${value.shape.join(', ')}], the weight is [${base.shape.join(', ')}]`);
       }
@@ -53,10 +67,17 @@ export class FedWeights {
     return this.overrides.size > 0;
   }
 
-  /** The feeds for a session's fed parameters: the override where there is one, else the checkpoint value. */
-  feeds(params: ReadonlyMap<string, readonly number[]>): Record<string, Tensor> {
-    const feeds: Record<string, Tensor> = {};
-    for (const [name, dims] of params) feeds[name] = this.overrides.get(name) ?? this.base(name, dims);
+  /**
+   * The feeds for a session's fed parameters: the override where there is one, else the checkpoint value; float16
+   * for the keys `isFloat16` names (an override is rounded to float16 there, as a GPU run of an F16 model merges).
+   */
+  feeds(params: ReadonlyMap<string, readonly number[]>): Record<string, Tensor | Float16Input> {
+    const feeds: Record<string, Tensor | Float16Input> = {};
+    for (const [name, dims] of params) {
+      const override = this.overrides.get(name);
+      const stored = override ? undefined : this.stored(name, dims);
+      feeds[name] = override ? (this.isFloat16(name) ? this.toHalf(override) : override) : (stored as Stored);
+    }
     return feeds;
   }
 
@@ -64,5 +85,33 @@ export class FedWeights {
   clear(): void {
     this.values.clear();
     this.overrides = new Map();
+  }
+
+  private stored(key: string, dims: readonly number[]): Stored {
+    let value = this.values.get(key);
+    if (!value) {
+      if (this.isFloat16(key)) {
+        const bits = this.file.readFloat16(key);
+        const count = dims.reduce((a, b) => a * b, 1);
+        if (bits.length !== count)
+          throw new CheckpointError(this.file.path, `tensor '${key}' has ${bits.length} values but the graph expects [${dims.join(', ')}]`);
+        value = { float16: bits, shape: [...dims] };
+      } else {
+        value = new Tensor(dims, checkpointWeights(this.file)(key, dims)); // checks the key and the shape
+      }
+      this.values.set(key, value);
+    }
+    return value;
+  }
+
+  private toHalf(tensor: Tensor): Float16Input {
+    let half = this.halfOverrides.get(tensor);
+    if (!half) {
+      const bits = new Uint16Array(tensor.data.length);
+      for (let i = 0; i < bits.length; i++) bits[i] = floatToHalf(tensor.data[i]);
+      half = { float16: bits, shape: tensor.shape };
+      this.halfOverrides.set(tensor, half);
+    }
+    return half;
   }
 }

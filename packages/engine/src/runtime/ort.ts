@@ -15,6 +15,14 @@ export interface SessionOptions {
   optimizedModelPath?: string;
   /** Graph optimisation level (default 'all'; 'disabled' for a model this ORT already optimised and saved). */
   optimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * false: no CPU memory arena. ORT still plans each run's activations as one block (its memory pattern), which is
+   * then allocated at the start of the run and given back at its end, instead of staying in an arena that only
+   * grows. Measured on the SD1.5 VAE decoder at 512² (2 cores): the same time per run after the first (15.2–15.6 s
+   * against 15.0–15.5 s), 1.2 GB resident after a run instead of 2.8 GB. Without the pattern (per-operator
+   * allocation) the same decode took 20.5 s.
+   */
+  memArena?: boolean;
 }
 
 /** The onnxruntime version: optimised models are only valid for the version (and CPU) that wrote them. */
@@ -26,7 +34,13 @@ export interface Int64Input {
   readonly shape: readonly number[];
 }
 
-export type Feed = Tensor | Int64Input;
+/** A float16 input (fed weights stored in half precision, onnx/float16-fed.ts): IEEE binary16 bits. */
+export interface Float16Input {
+  readonly float16: Uint16Array;
+  readonly shape: readonly number[];
+}
+
+export type Feed = Tensor | Int64Input | Float16Input;
 
 export class OrtSession {
   private constructor(private readonly session: ort.InferenceSession) {}
@@ -38,6 +52,7 @@ export class OrtSession {
       graphOptimizationLevel: options.optimizationLevel ?? 'all',
     };
     if (options.intraOpThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpThreads;
+    if (options.memArena === false) sessionOptions.enableCpuMemArena = false;
     if (options.optimizedModelPath !== undefined) {
       sessionOptions.optimizedModelFilePath = options.optimizedModelPath;
       // Initializers of ≥ 1 KiB go to weights.bin next to the model: a UNet's weights exceed protobuf's 2 GiB.
@@ -65,7 +80,11 @@ export class OrtSession {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, feed] of Object.entries(feeds)) {
       ortFeeds[name] =
-        feed instanceof Tensor ? new ort.Tensor('float32', feed.data, feed.shape as number[]) : new ort.Tensor('int64', feed.int64, feed.shape as number[]);
+        feed instanceof Tensor
+          ? new ort.Tensor('float32', feed.data, feed.shape as number[])
+          : 'float16' in feed
+            ? new ort.Tensor('float16', feed.float16, feed.shape as number[])
+            : new ort.Tensor('int64', feed.int64, feed.shape as number[]);
     }
     const results = await this.session.run(ortFeeds);
     const out: Record<string, Tensor> = {};

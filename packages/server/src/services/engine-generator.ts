@@ -52,6 +52,8 @@ export interface EngineGeneratorOptions {
   threads?: number;
   /** `--int8`: the UNet's Linear layers and convolutions run with int8 weights (engine LoadOptions.quantize). */
   quantize?: 'int8';
+  /** `--low-memory`: the UNet is released before each VAE decode (engine LoadOptions.lowMemory). */
+  lowMemory?: boolean;
   log?: (line: string) => void;
 }
 
@@ -99,6 +101,7 @@ export class EngineGenerator implements Generator {
       cacheDir: join(this.options.dataDir, 'cache', 'onnx'),
       threads: this.options.threads,
       quantize: this.options.quantize,
+      lowMemory: this.options.lowMemory,
     });
     sd.model.shortHash = sha256 ? sha256.slice(0, 10) : null;
     sd.embeddings = this.embeddings;
