@@ -30,11 +30,13 @@ test('lowMemory: the UNet is released before decoding and loaded again next time
     }
     const b = await normal.txt2img(params);
     assert.ok(normal.model.loadedSessions.includes('unet'), 'without lowMemory the UNet stays');
-    assert.deepEqual(
-      images[0],
-      b.images.map((i) => i.rgb),
-    );
-    assert.deepEqual(images[1], images[0]);
+    assert.deepEqual(images[1], images[0], 'a reloaded UNet gives the same image');
+    // With an F16 checkpoint lowMemory also feeds the 3×3 conv weights (float16, widened exactly), which ORT runs
+    // with its plain Conv instead of the NCHWc one: the same arithmetic up to summation order.
+    let worst = 0;
+    for (const [i, image] of b.images.entries()) for (let p = 0; p < image.rgb.length; p++) worst = Math.max(worst, Math.abs(image.rgb[p] - images[0][i][p]));
+    console.log(`# lowMemory vs normal: max pixel difference ${worst}`);
+    assert.ok(worst <= 2, `pixels differ by up to ${worst}`);
   } finally {
     await Promise.all([low.release(), normal.release()]);
   }

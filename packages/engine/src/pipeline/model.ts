@@ -34,8 +34,9 @@ export interface LoadOptions {
   quantize?: 'int8';
   /**
    * Hold less memory at once: the UNet's sessions are released before each VAE decode and loaded again (from the
-   * ONNX cache, about a second for SD1.5) by the next UNet call, so the peak is the UNet's, not UNet + VAE.
-   * Measured by `npm run bench` (case txt2img-sd15-512-20-low-memory).
+   * ONNX cache, about a second for SD1.5) by the next UNet call, so the peak is the UNet's, not UNet + VAE; with
+   * an F16 checkpoint the UNet's 3×3 conv weights are also held as float16 (fed, like its Linear weights).
+   * Measured by `npm run bench` (case txt2img-sd15-512-4-low-memory).
    */
   lowMemory?: boolean;
   /**
@@ -296,7 +297,22 @@ export class LoadedModel {
   private weightMode(part: Part): WeightMode {
     if (!part.startsWith('unet')) return 'fed';
     if (this.networks.patchesSpatialConvs) return 'spatial';
-    return this.options.quantize === 'int8' && !this.networks.active ? 'int8' : 'fed';
+    if (this.options.quantize === 'int8' && !this.networks.active) return 'int8';
+    // lowMemory with an F16 checkpoint: the 3×3 conv weights are fed too, so they are held as float16 as well
+    // (half of SD1.5's 2 GB of them; ORT's plain Conv on fed weights is a few % slower than its NCHWc one).
+    return this.options.lowMemory && this.spatialConvsAreFloat16() ? 'spatial' : 'fed';
+  }
+
+  private spatialHalf: boolean | null = null;
+
+  /** Whether the UNet's 3×3 conv weights are F16 in the checkpoint (so feeding them as float16 halves them). */
+  private spatialConvsAreFloat16(): boolean {
+    if (this.spatialHalf === null) {
+      const fed = this.networks.fedParams(this.graph('unet'), true, true);
+      const spatial = [...fed].filter(([, dims]) => dims.length === 4 && dims[2] * dims[3] > 1);
+      this.spatialHalf = spatial.length > 0 && spatial.every(([key]) => this.networks.weights.isFloat16(key));
+    }
+    return this.spatialHalf;
   }
 
   /** The graph variant for the current tiling setting. */
