@@ -15,8 +15,9 @@
  *
  * RSS is the server's process plus the engine's (engine-host.ts), after a forced GC in both.
  *
- * With `--retention N` the store sweeps all but the newest N finished jobs, as in production; the lost-job check then
- * covers only the last N/2 acknowledged jobs (older ones may rightly be swept).
+ * With `--retention N` the store sweeps all but the newest N finished jobs (sync txt2img ones count too), as in
+ * production; the lost-job check then covers the jobs acknowledged after the oldest finish still kept (older ones
+ * may rightly be swept: load.ts lostJobsUnderRetention).
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { buildApp } from '../packages/server/src/app.ts';
 import { WorkerGenerator } from '../packages/server/src/services/worker-generator.ts';
-import { lostJobs, percentile, runLoad, switchModels } from '../packages/server/test/helpers/load.ts';
+import { lostJobs, lostJobsUnderRetention, percentile, runLoad, switchModels } from '../packages/server/test/helpers/load.ts';
 import { TINY_SD15_CKPT } from '../packages/server/test/helpers/tiny-engine.ts';
 
 const { values } = parseArgs({
@@ -77,11 +78,13 @@ const app = await buildApp({
   jobsRetention: { maxCount: Number.isFinite(retention) ? retention : 1_000_000_000, maxAgeMs: 7 * 86_400_000 },
 });
 const base = await app.listen({ port: 0, host: '127.0.0.1' });
+let lastSplit = { server: 0, engine: 0 };
 const rssMiB = async () => {
   await generator?.collectGarbage();
   gc();
   // The server's process and the engine's (a child process by default; 0 when it is a thread of this one).
-  return (process.memoryUsage().rss + ((await generator?.engineRss()) ?? 0)) / 2 ** 20;
+  lastSplit = { server: process.memoryUsage().rss / 2 ** 20, engine: ((await generator?.engineRss()) ?? 0) / 2 ** 20 };
+  return lastSplit.server + lastSplit.engine;
 };
 
 gc();
@@ -101,16 +104,22 @@ const rssUnloaded = await unloadedRss();
 
 const loadStart = Date.now();
 const samples: Array<[number, number]> = []; // [minutes into the load, RSS MiB]
+const splits: Array<{ server: number; engine: number }> = [];
 let sampling = Promise.resolve();
 const sampler = setInterval(() => {
-  sampling = sampling.then(async () => void samples.push([(Date.now() - loadStart) / 60_000, await rssMiB()]));
+  sampling = sampling.then(async () => {
+    samples.push([(Date.now() - loadStart) / 60_000, await rssMiB()]);
+    splits.push(lastSplit);
+  });
 }, sampleMs);
 const report = await runLoad({ base, clients, durationMs: minutes * 60_000, models: MODELS, requestTimeoutMs: 120_000, seed: 42 });
 clearInterval(sampler);
 await sampling;
 const loadSeconds = (Date.now() - loadStart) / 1000;
-const checked = Number.isFinite(retention) ? report.acknowledgedJobs.slice(-Math.floor(retention / 2)) : report.acknowledgedJobs;
-const lost = await lostJobs(base, checked);
+const jobCheck = Number.isFinite(retention)
+  ? await lostJobsUnderRetention(base, report.acknowledgedJobs, report.acknowledgedAt)
+  : { lost: await lostJobs(base, report.acknowledgedJobs), swept: 0, checked: report.acknowledgedJobs.length };
+const { lost } = jobCheck;
 const rssAfterLoad = await rssMiB();
 const rssUnloadedAfterLoad = await unloadedRss();
 await app.close();
@@ -172,11 +181,13 @@ const rows: Array<[string, string]> = [
   ['RSS after the load / after unload-checkpoint', `${f0(rssAfterLoad)} / ${f0(rssUnloadedAfterLoad)} MiB`],
   [
     'jobs acknowledged / checked / lost',
-    `${report.acknowledgedJobs.length} / ${checked.length}${Number.isFinite(retention) ? ` (the last ${Math.floor(retention / 2)}; retention ${retention})` : ''} / ${lost.length}`,
+    `${report.acknowledgedJobs.length} / ${jobCheck.checked}${Number.isFinite(retention) ? ` (those acknowledged after the oldest finish still kept; ${jobCheck.swept} older ones swept by retention ${retention})` : ''} / ${lost.length}`,
   ],
 ];
 console.log('| soak | figure |\n| --- | --- |');
-if (samples.length) console.error(`RSS samples (min, MiB): ${samples.map(([t, y]) => `${t.toFixed(1)}:${f0(y)}`).join(' ')}`);
+if (samples.length) {
+  console.error(`RSS samples (minute: server + engine MiB): ${samples.map(([t], i) => `${t.toFixed(1)}:${f0(splits[i].server)}+${f0(splits[i].engine)}`).join(' ')}`);
+}
 for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
 for (const failure of report.failures) console.log(`failure: ${failure}`);
 for (const wrong of report.wrongModel) console.log(`wrong model: ${wrong}`);

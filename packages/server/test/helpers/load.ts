@@ -30,6 +30,8 @@ export interface LoadReport {
   images: number;
   /** v2 jobs the server acknowledged with 202 (ids), for a lost-job check afterwards. */
   acknowledgedJobs: string[];
+  /** When each of `acknowledgedJobs` was acknowledged (ms since the epoch, this machine's clock). */
+  acknowledgedAt: number[];
   progressLatenciesMs: number[];
 }
 
@@ -65,6 +67,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     wrongModel: [],
     images: 0,
     acknowledgedJobs: [],
+    acknowledgedAt: [],
     progressLatenciesMs: [],
   };
   const timeout = options.requestTimeoutMs ?? 120_000;
@@ -146,6 +149,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
             break;
           }
           report.acknowledgedJobs.push(id);
+          report.acknowledgedAt.push(Date.now());
           if (action === 'job-cancel') {
             const del = await request(action, `/sdapi/v2/jobs/${id}`, { method: 'DELETE' });
             if (del && ![200, 202, 409].includes(del.status)) fail(`cancel: ${del.status} ${del.text.slice(0, 200)}`);
@@ -191,6 +195,25 @@ export async function lostJobs(base: string, ids: readonly string[]): Promise<st
     if (res.status !== 200) lost.push(id);
   }
   return lost;
+}
+
+/**
+ * The lost-job check when the store keeps only its newest finished jobs (retention): a job missing afterwards was
+ * lost only if it was acknowledged after the oldest finish among the jobs still there, since it finished later than
+ * that one and retention keeps the newest. Missing jobs acknowledged before are counted as swept.
+ */
+export async function lostJobsUnderRetention(base: string, ids: readonly string[], acknowledgedAt: readonly number[]): Promise<{ lost: string[]; swept: number; checked: number }> {
+  const missing: number[] = [];
+  let oldestFinish = Number.POSITIVE_INFINITY;
+  for (const [i, id] of ids.entries()) {
+    const res = await fetch(`${base}/sdapi/v2/jobs/${encodeURIComponent(id)}`);
+    const body = (await res.json().catch(() => null)) as { finished_at?: string | null } | null;
+    if (res.status !== 200) missing.push(i);
+    else if (body?.finished_at) oldestFinish = Math.min(oldestFinish, Date.parse(body.finished_at));
+  }
+  const lost = missing.filter((i) => acknowledgedAt[i] >= oldestFinish).map((i) => ids[i]);
+  const checked = acknowledgedAt.filter((t) => t >= oldestFinish).length;
+  return { lost, swept: missing.length - lost.length, checked };
 }
 
 export function percentile(values: readonly number[], p: number): number {
