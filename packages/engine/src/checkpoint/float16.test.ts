@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { float16Bytes, floatToHalf } from './float16.ts';
-import { halfToFloat } from './safetensors.ts';
+import { float16Bytes, floatsToHalves, floatToHalf } from './float16.ts';
+import { halfToFloat, halvesToFloat32 } from './safetensors.ts';
 
 test('every finite half and ±Inf round-trips exactly through float', () => {
   for (let h = 0; h < 0x10000; h++) {
@@ -34,4 +34,34 @@ test('overflow gives Inf, NaN stays NaN, signs are kept', () => {
 
 test('float16Bytes packs little-endian', () => {
   assert.deepEqual([...float16Bytes(new Float32Array([1, -2, 65504]))], [0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b]);
+});
+
+test('floatsToHalves rounds every value as floatToHalf does; halvesToFloat32 widens as halfToFloat does', () => {
+  const specials = [
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    -Number.POSITIVE_INFINITY,
+    0,
+    -0,
+    65504,
+    65519,
+    65520,
+    -65520,
+    2 ** -24,
+    2 ** -25,
+    3 * 2 ** -26,
+    1.5 * 2 ** -24,
+    2 ** -14,
+    1 + 2 ** -11,
+    1 + 3 * 2 ** -11,
+  ];
+  const values = Float32Array.from({ length: 200_000 }, (_, i) => ((Math.sin(i * 12.9898) * 43758.5453) % 1) * 2 ** ((i % 48) - 30));
+  values.set(specials);
+  const fast = floatsToHalves(values);
+  let mismatches = 0;
+  for (let i = 0; i < values.length; i++) if (fast[i] !== floatToHalf(values[i])) mismatches++;
+  assert.equal(mismatches, 0);
+  const widened = halvesToFloat32(fast);
+  for (let i = 0; i < fast.length; i++)
+    assert.ok(Object.is(widened[i], halfToFloat(fast[i])) || (Number.isNaN(widened[i]) && Number.isNaN(halfToFloat(fast[i]))));
 });

@@ -42,3 +42,29 @@ export function float16Bytes(values: Float32Array): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Many float32 values → binary16 bits, rounded as `floatToHalf` rounds (to nearest, ties to even), in one loop over
+ * the float32 bits: LoRA merges convert hundreds of millions of weights, where a call per value cost ~10× more.
+ */
+export function floatsToHalves(values: Float32Array): Uint16Array {
+  const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < words.length; i++) {
+    const bits = words[i];
+    const sign = (bits >>> 16) & 0x8000;
+    const exp = (bits >>> 23) & 0xff;
+    const mant = bits & 0x7fffff;
+    const e = exp - 112; // rebias 127 → 15
+    if (exp === 0xff) out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
+    else if (e >= 0x1f) out[i] = sign | 0x7c00;
+    else if (e <= 0) out[i] = e < -10 ? sign : sign | roundShift(mant | 0x800000, 14 - e);
+    else {
+      // Round the 13 dropped mantissa bits to nearest, ties to even; a carry bumps the exponent (65520+ → Inf).
+      const rest = mant & 0x1fff;
+      const kept = (e << 10) | (mant >>> 13);
+      out[i] = sign | (rest > 0x1000 || (rest === 0x1000 && kept & 1) ? kept + 1 : kept);
+    }
+  }
+  return out;
+}

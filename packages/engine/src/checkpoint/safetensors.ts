@@ -359,6 +359,13 @@ export function halfToFloat(bits: number): number {
   return HALF_TABLE[bits & 0xffff];
 }
 
+/** Many binary16 values → float32 (exact): a table lookup per value, no call per value. */
+export function halvesToFloat32(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) out[i] = HALF_TABLE[bits[i]];
+  return out;
+}
+
 export interface TensorToWrite {
   readonly dtype: DType;
   readonly shape: readonly number[];

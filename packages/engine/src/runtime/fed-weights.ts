@@ -10,8 +10,8 @@
  * ignored (checked with onnxruntime-node 1.30). ORT fuses the Transpose that `linear()` puts on a fed weight
  * into its MatMul (com.microsoft.FusedMatMul, transB), so fed Linear weights cost no transpose per run.
  */
-import { floatToHalf } from '../checkpoint/float16.ts';
-import { halfToFloat, type SafetensorsFile } from '../checkpoint/safetensors.ts';
+import { floatsToHalves } from '../checkpoint/float16.ts';
+import { halvesToFloat32, type SafetensorsFile } from '../checkpoint/safetensors.ts';
 import { CheckpointError } from '../errors.ts';
 import { Tensor } from '../tensor.ts';
 import { checkpointWeights } from './compile.ts';
@@ -40,7 +40,7 @@ export class FedWeights {
   base(key: string, dims: readonly number[]): Tensor {
     const stored = this.stored(key, dims);
     if (stored instanceof Tensor) return stored;
-    return new Tensor(stored.shape, Float32Array.from(stored.float16, halfToFloat));
+    return new Tensor(stored.shape, halvesToFloat32(stored.float16));
   }
 
   /** Reads the checkpoint values of `params` (name → dims) now rather than on the first run. */
@@ -107,9 +107,7 @@ export class FedWeights {
   private toHalf(tensor: Tensor): Float16Input {
     let half = this.halfOverrides.get(tensor);
     if (!half) {
-      const bits = new Uint16Array(tensor.data.length);
-      for (let i = 0; i < bits.length; i++) bits[i] = floatToHalf(tensor.data[i]);
-      half = { float16: bits, shape: tensor.shape };
+      half = { float16: floatsToHalves(tensor.data), shape: tensor.shape };
       this.halfOverrides.set(tensor, half);
     }
     return half;
