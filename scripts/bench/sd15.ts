@@ -170,65 +170,31 @@ function sessions(kind: 'cold' | 'warm'): BenchCase {
   };
 }
 
-const TXT2IMG_STEPS = 20;
-
-const txt2img: BenchCase = {
-  name: 'txt2img-sd15-512-20',
-  description: `whole txt2img 512², ${TXT2IMG_STEPS} steps Euler a`,
-  quick: false,
-  byDefault: true,
-  async run(ctx) {
-    const sd = StableDiffusion.open(sd15Checkpoint(ctx.dir), { cacheDir: join(ctx.dir, 'onnx-cache') });
-    await sd.warmUp();
-    const params = defaultTxt2ImgParams({
-      prompt: 'a photograph of an astronaut riding a horse',
-      seed: 1,
-      steps: TXT2IMG_STEPS,
-      samplerName: 'Euler a',
-      width: 512,
-      height: 512,
-    });
-    const seconds = await timeRuns(1, () => sd.txt2img(params), { warmUp: false });
-    await sd.release();
-    const text = gflopOf(buildTextEncoderGraph(SD15_CONFIG.text_encoders[0], { tokenFixes: true }), { N: 2 });
-    const vae = gflopOf(buildVAEDecoderGraph(SD15_CONFIG.vae), { N: 1, h: 64, w: 64 });
-    return { seconds, gflop: text + TXT2IMG_STEPS * unetGflop(512) + vae };
-  },
-};
-
-const LOW_MEMORY_STEPS = 4;
-
 /**
- * `lowMemory` (the UNet released before the VAE decode): what its peak RSS is for a whole job; the steps do not
- * change the peak, so 4 of them. The UNet is loaded again from the ONNX cache by each job (part of the time here).
+ * A whole 512² txt2img (Euler a): text, `steps` UNet steps, VAE decode, `jobs` times on one warm model. With
+ * `lowMemory` (the UNet released before the VAE decode) what matters is the peak RSS, which the steps do not change,
+ * and the second job shows the UNet loaded again from the ONNX cache.
  */
-const txt2imgLowMemory: BenchCase = {
-  name: `txt2img-sd15-512-${LOW_MEMORY_STEPS}-low-memory`,
-  description: `whole txt2img 512², ${LOW_MEMORY_STEPS} steps Euler a, lowMemory (peak RSS)`,
-  quick: false,
-  byDefault: true,
-  async run(ctx) {
-    const sd = StableDiffusion.open(sd15Checkpoint(ctx.dir), { cacheDir: join(ctx.dir, 'onnx-cache'), lowMemory: true });
-    await sd.warmUp();
-    const params = defaultTxt2ImgParams({
-      prompt: 'a photograph of an astronaut riding a horse',
-      seed: 1,
-      steps: LOW_MEMORY_STEPS,
-      samplerName: 'Euler a',
-      width: 512,
-      height: 512,
-    });
-    const seconds = await timeRuns(2, () => sd.txt2img(params), { warmUp: false });
-    await sd.release();
-    const text = gflopOf(buildTextEncoderGraph(SD15_CONFIG.text_encoders[0], { tokenFixes: true }), { N: 2 });
-    const vae = gflopOf(buildVAEDecoderGraph(SD15_CONFIG.vae), { N: 1, h: 64, w: 64 });
-    return {
-      seconds,
-      gflop: text + LOW_MEMORY_STEPS * unetGflop(512) + vae,
-      notes: [`two jobs: the second loads the UNet again (${seconds.map((x) => x.toFixed(1)).join(' s, ')} s)`],
-    };
-  },
-};
+function txt2imgCase(steps: number, { lowMemory = false, jobs = 1 } = {}): BenchCase {
+  return {
+    name: `txt2img-sd15-512-${steps}${lowMemory ? '-low-memory' : ''}`,
+    description: `whole txt2img 512², ${steps} steps Euler a${lowMemory ? ', lowMemory (peak RSS)' : ''}`,
+    quick: false,
+    byDefault: true,
+    async run(ctx) {
+      const sd = StableDiffusion.open(sd15Checkpoint(ctx.dir), { cacheDir: join(ctx.dir, 'onnx-cache'), lowMemory });
+      await sd.warmUp();
+      const prompt = 'a photograph of an astronaut riding a horse';
+      const params = defaultTxt2ImgParams({ prompt, seed: 1, steps, samplerName: 'Euler a', width: 512, height: 512 });
+      const seconds = await timeRuns(jobs, () => sd.txt2img(params), { warmUp: false });
+      await sd.release();
+      const text = gflopOf(buildTextEncoderGraph(SD15_CONFIG.text_encoders[0], { tokenFixes: true }), { N: 2 });
+      const vae = gflopOf(buildVAEDecoderGraph(SD15_CONFIG.vae), { N: 1, h: 64, w: 64 });
+      const notes = jobs > 1 ? [`${jobs} jobs: ${seconds.map((x) => x.toFixed(1)).join(' s, ')} s${lowMemory ? ' (each after the first loads the UNet again)' : ''}`] : [];
+      return { seconds, gflop: text + steps * unetGflop(512) + vae, notes };
+    },
+  };
+}
 
 /** A LoRA's cost (bench-lora.ts): first and repeated 1-step requests with a new one, against one UNet step. */
 const lora: BenchCase = {
@@ -261,7 +227,7 @@ export const SD15_CASES: BenchCase[] = [
   vaeCase('decode', 256, true),
   sessions('cold'),
   sessions('warm'),
-  txt2img,
-  txt2imgLowMemory,
+  txt2imgCase(20),
+  txt2imgCase(4, { lowMemory: true, jobs: 2 }),
   lora,
 ];
