@@ -23,8 +23,9 @@ function init(w: number, h: number): Uint8Array {
   return rgb;
 }
 
-async function img2img(extra: Record<string, unknown>): Promise<{ rgb: Uint8Array; images: string[]; info: { infotexts: string[] } }> {
-  const body = {
+/** The img2img request every test here sends (a 64² init image, 3 Euler steps), with `extra` fields on top. */
+function img2imgBody(extra: Record<string, unknown>): Record<string, unknown> {
+  return {
     init_images: [encodePng(init(64, 64), 64, 64).toString('base64')],
     prompt: 'a red wall',
     steps: 3,
@@ -35,6 +36,10 @@ async function img2img(extra: Record<string, unknown>): Promise<{ rgb: Uint8Arra
     denoising_strength: 0.9,
     ...extra,
   };
+}
+
+async function img2img(extra: Record<string, unknown>): Promise<{ rgb: Uint8Array; images: string[]; info: { infotexts: string[] } }> {
+  const body = img2imgBody(extra);
   const res = await fetch(`${server.base}/sdapi/v1/img2img`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const json = (await res.json()) as { images: string[]; info: string };
   assert.equal(res.status, 200, JSON.stringify(json));
@@ -110,18 +115,7 @@ test('return_mask / return_mask_composite: the mask and the composite follow the
   assert.equal(inside, 32 * 32);
 
   // v2 jobs (issue 6): the same three images in the same order in `result.images`, same pixels as the sync route.
-  const body = {
-    init_images: [encodePng(init(64, 64), 64, 64).toString('base64')],
-    prompt: 'a red wall',
-    steps: 3,
-    width: 64,
-    height: 64,
-    seed: 5,
-    sampler_name: 'Euler',
-    denoising_strength: 0.9,
-    ...inpaint,
-    override_settings: { return_mask: true, return_mask_composite: true },
-  };
+  const body = img2imgBody({ ...inpaint, override_settings: { return_mask: true, return_mask_composite: true } });
   const created = await fetch(`${server.base}/sdapi/v2/jobs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
