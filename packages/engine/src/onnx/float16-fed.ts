@@ -21,6 +21,7 @@ export function feedAsFloat16(graph: Graph, names: ReadonlySet<string>): void {
     graph.params.set(name, { ...param, dtype: 'float16' });
   }
   const consumers = consumersOf(graph);
+  const constants = new Set(graph.constants.map((c) => c.name));
   const anchors = new Map<string, string>();
   const casted = new Set<string>();
   const original = [...graph.nodes];
@@ -30,7 +31,7 @@ export function feedAsFloat16(graph: Graph, names: ReadonlySet<string>): void {
       if (casted.has(name)) continue;
       casted.add(name);
       const start = graph.nodes.length;
-      widen(graph, name, activationOf(graph, node, consumers), anchors);
+      widen(graph, name, activationOf(graph, node, consumers, constants), anchors);
       nodes.push(...graph.nodes.splice(start));
     }
     nodes.push(
@@ -75,12 +76,11 @@ function anchorZero(graph: Graph, activation: string, anchors: Map<string, strin
 
 /** The activation a weight's first consumer works on: its first input that is neither a parameter nor a constant,
  * looking through weight-only nodes (the Transpose `linear()` puts on a weight) to the node they feed. */
-function activationOf(graph: Graph, node: NodeSpec, consumers: Map<string, NodeSpec[]>, depth = 0): string | null {
-  const constants = new Set(graph.constants.map((c) => c.name));
+function activationOf(graph: Graph, node: NodeSpec, consumers: Map<string, NodeSpec[]>, constants: ReadonlySet<string>, depth = 0): string | null {
   const activation = node.inputs.find((input) => input !== '' && !graph.params.has(input) && !constants.has(input));
   if (activation) return activation;
   const next = consumers.get(node.outputs[0])?.[0];
-  return next && depth < 3 ? activationOf(graph, next, consumers, depth + 1) : null;
+  return next && depth < 3 ? activationOf(graph, next, consumers, constants, depth + 1) : null;
 }
 
 function consumersOf(graph: Graph): Map<string, NodeSpec[]> {

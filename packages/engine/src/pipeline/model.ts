@@ -193,7 +193,8 @@ export class LoadedModel {
 
   /** Diffusion-space latent → image [N, 3, H, W] in about [-1, 1]. */
   async decode(latent: Tensor): Promise<Tensor> {
-    if (this.options.lowMemory) await this.releaseUNetSessions();
+    // lowMemory: the UNet's weights and buffers go before the decoder's activations come.
+    if (this.options.lowMemory) await this.releaseSessions((key) => key.startsWith('unet'));
     const session = await this.vaeSession(this.variant('vaeDecoder'));
     const run = async (tile: Tensor) => (await session.run({ latent: tile })).image;
     const [, , h, w] = latent.shape;
@@ -233,26 +234,15 @@ export class LoadedModel {
     for (const [old, entry] of this.vaeFiles) {
       if (this.vaeFiles.size <= VAE_FILES_KEPT) break;
       this.vaeFiles.delete(old);
-      void this.releaseVaeSessions(old).finally(() => entry.file.close());
+      void this.releaseSessions((key) => key.endsWith(`@${old}`)).finally(() => entry.file.close());
     }
     return open;
   }
 
-  /**
-   * `lowMemory`: the UNet sessions (their weights and buffers) are released before VAE decoding, so the decoder's
-   * activations do not come on top of them; the next UNet call loads them again from the ONNX cache.
-   */
-  private async releaseUNetSessions(): Promise<void> {
+  /** Releases the sessions whose key `which` picks (they are compiled again, from the ONNX cache, on next use). */
+  private async releaseSessions(which: (key: string) => boolean): Promise<void> {
     for (const [key, session] of [...this.sessions]) {
-      if (!key.startsWith('unet')) continue;
-      this.sessions.delete(key);
-      await session.then((s) => s.release()).catch(() => undefined);
-    }
-  }
-
-  private async releaseVaeSessions(path: string): Promise<void> {
-    for (const [key, session] of [...this.sessions]) {
-      if (!key.endsWith(`@${path}`)) continue;
+      if (!which(key)) continue;
       this.sessions.delete(key);
       await session.then((s) => s.release()).catch(() => undefined);
     }
