@@ -32,15 +32,10 @@ function roundShift(value: number, shift: number): number {
   return rest > half || (rest === half && kept & 1) ? kept + 1 : kept;
 }
 
-/** Packs float32 values as little-endian F16 bytes. */
+/** Packs float32 values as little-endian F16 bytes (every platform Node runs on is little-endian). */
 export function float16Bytes(values: Float32Array): Uint8Array {
-  const out = new Uint8Array(values.length * 2);
-  for (let i = 0; i < values.length; i++) {
-    const h = floatToHalf(values[i]);
-    out[2 * i] = h & 0xff;
-    out[2 * i + 1] = h >>> 8;
-  }
-  return out;
+  const halves = floatsToHalves(values);
+  return new Uint8Array(halves.buffer, halves.byteOffset, halves.byteLength);
 }
 
 /**

@@ -319,6 +319,8 @@ export function toFloat32(bytes: Uint8Array, dtype: DType, what = 'tensor'): Flo
       return out;
     }
     case 'F16': {
+      // Aligned (readBytes gives a fresh buffer): one table lookup per value; otherwise through the DataView.
+      if (bytes.byteOffset % 2 === 0) return halvesToFloat32(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2));
       const out = new Float32Array(bytes.length / 2);
       for (let i = 0; i < out.length; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
       return out;
