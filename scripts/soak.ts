@@ -78,13 +78,15 @@ const app = await buildApp({
   jobsRetention: { maxCount: Number.isFinite(retention) ? retention : 1_000_000_000, maxAgeMs: 7 * 86_400_000 },
 });
 const base = await app.listen({ port: 0, host: '127.0.0.1' });
-let lastSplit = { server: 0, engine: 0 };
-const rssMiB = async () => {
-  await generator?.collectGarbage();
+/** RSS in MiB of the server's process and the engine's (a child process by default; 0 when it is a thread of this one), after a GC in both. */
+const rssSplit = async () => {
+  await generator.collectGarbage();
   gc();
-  // The server's process and the engine's (a child process by default; 0 when it is a thread of this one).
-  lastSplit = { server: process.memoryUsage().rss / 2 ** 20, engine: ((await generator?.engineRss()) ?? 0) / 2 ** 20 };
-  return lastSplit.server + lastSplit.engine;
+  return { server: process.memoryUsage().rss / 2 ** 20, engine: (await generator.engineRss()) / 2 ** 20 };
+};
+const rssMiB = async () => {
+  const { server, engine } = await rssSplit();
+  return server + engine;
 };
 
 gc();
@@ -103,14 +105,10 @@ console.error(
 const rssUnloaded = await unloadedRss();
 
 const loadStart = Date.now();
-const samples: Array<[number, number]> = []; // [minutes into the load, RSS MiB]
-const splits: Array<{ server: number; engine: number }> = [];
+const samples: Array<{ minute: number; server: number; engine: number }> = [];
 let sampling = Promise.resolve();
 const sampler = setInterval(() => {
-  sampling = sampling.then(async () => {
-    samples.push([(Date.now() - loadStart) / 60_000, await rssMiB()]);
-    splits.push(lastSplit);
-  });
+  sampling = sampling.then(async () => void samples.push({ minute: (Date.now() - loadStart) / 60_000, ...(await rssSplit()) }));
 }, sampleMs);
 const report = await runLoad({ base, clients, durationMs: minutes * 60_000, models: MODELS, requestTimeoutMs: 120_000, seed: 42 });
 clearInterval(sampler);
@@ -145,8 +143,8 @@ function slope(points: ReadonlyArray<readonly [number, number]>): number {
 }
 
 const f0 = (x: number) => x.toFixed(0);
-const secondHalf = samples.filter(([t]) => t >= minutes / 2);
-const rssSeries = samples.map(([, y]) => y);
+const secondHalf = samples.filter((x) => x.minute >= minutes / 2).map((x) => [x.minute, x.server + x.engine] as const);
+const rssSeries = samples.map((x) => x.server + x.engine);
 const rows: Array<[string, string]> = [
   [
     'run',
@@ -186,7 +184,7 @@ const rows: Array<[string, string]> = [
 ];
 console.log('| soak | figure |\n| --- | --- |');
 if (samples.length) {
-  console.error(`RSS samples (minute: server + engine MiB): ${samples.map(([t], i) => `${t.toFixed(1)}:${f0(splits[i].server)}+${f0(splits[i].engine)}`).join(' ')}`);
+  console.error(`RSS samples (minute: server + engine MiB): ${samples.map((x) => `${x.minute.toFixed(1)}:${f0(x.server)}+${f0(x.engine)}`).join(' ')}`);
 }
 for (const [k, v] of rows) console.log(`| ${k} | ${v} |`);
 for (const failure of report.failures) console.log(`failure: ${failure}`);
