@@ -18,9 +18,9 @@ const HELP = `usage: sdapi worker --redis URL [options]
   --threads N            threads per ONNX operator (default: all cores)
   --low-memory           release the UNet before each VAE decode (peak memory: the UNet's alone; it loads
                          again from the ONNX cache, about a second for SD1.5, at the next job)
-  --engine-thread        run the engine in a worker thread of this process instead of a child process of its own
-                         (default; the process gives all its memory back on /unload-checkpoint and a crash in it
-                         fails only the job in flight)`;
+  --engine-thread        run the engine in a worker thread of this process. Without it the engine runs in a
+                         child process of its own, which gives all its memory back on /unload-checkpoint and
+                         whose crash fails only the job in flight`;
 
 const OPTIONS = {
   redis: { type: 'string' },
