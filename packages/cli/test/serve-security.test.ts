@@ -64,18 +64,23 @@ test('sdapi serve: auth, origins and limits from the command line', { skip }, as
   }
 });
 
-test('sdapi serve: a bad --max-* value is refused at start, naming the flag', () => {
+test('sdapi serve: a bad flag value is refused at start as a usage error (exit 2), naming the flag', () => {
   for (const [flag, value] of [
     ['--max-width', 'wide'],
     ['--max-steps', '0'],
     ['--max-body-size', '12X'],
     ['--max-queued-per-client', '-1'],
+    ['--threads', 'many'],
+    ['--jobs-retention', '10,7y'],
+    ['--onnx-cache-max-gb', '0'],
+    ['--port', '70000'],
   ]) {
     // In an empty data dir: a refused start must not have written the placeholder model there.
     const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-serve-bad-'));
     const run = spawnSync(process.execPath, [BIN, 'serve', '--nowebui', '--data-dir', dataDir, flag, value], { encoding: 'utf8', timeout: 60_000 });
     assert.deepEqual(readdirSync(dataDir), [], 'nothing written before the flags were checked');
-    assert.notEqual(run.status, 0, `${flag} ${value}`);
+    assert.equal(run.status, 2, `${flag} ${value}: ${run.stderr}`);
     assert.ok(run.stderr.includes(flag), `${flag}: ${run.stderr}`);
+    assert.ok(!run.stderr.includes('bug'), `a usage error, not reported as a bug: ${run.stderr}`);
   }
 });

@@ -14,6 +14,7 @@ import { controlNetUnits } from './generate-controlnet.ts';
 import { loraCatalog, withLoraTags } from './generate-lora.ts';
 import { localJob } from './generate-local.ts';
 import { generateRemote } from './generate-remote.ts';
+import { ONNX_CACHE_FLAG, onnxCacheHelp, onnxCacheMaxBytes } from '../flags.ts';
 
 const HELP = `usage: sdapi generate --prompt TEXT [options] -o out.png
 
@@ -33,6 +34,7 @@ const HELP = `usage: sdapi generate --prompt TEXT [options] -o out.png
                            <data-dir>/cache/onnx (the server's cache), so the second run starts in seconds
   --low-memory             release the UNet before the VAE decode (peak memory: the UNet's alone)
   --int8                   the UNet's Linear layers and convolutions in int8: about 1.9× faster, slightly different images (see README)
+${onnxCacheHelp(27)}
   -o, --output FILE        output PNG; with several images, -1, -2 … are inserted before .png
 
 img2img / inpainting (in-process or with --remote):
@@ -84,6 +86,7 @@ const OPTIONS = {
   ckpt: { type: 'string' },
   'data-dir': { type: 'string', default: '.' },
   int8: { type: 'boolean' },
+  ...ONNX_CACHE_FLAG,
   'low-memory': { type: 'boolean' },
   output: { type: 'string', short: 'o' },
   'init-image': { type: 'string', multiple: true },
@@ -154,6 +157,7 @@ export async function generate(argv: string[]): Promise<number> {
     cacheDir: join(values['data-dir'], 'cache', 'onnx'),
     quantize: values.int8 ? 'int8' : undefined,
     lowMemory: values['low-memory'],
+    cacheMaxBytes: onnxCacheMaxBytes(values['onnx-cache-max-gb']),
   });
   sd.loras = loraCatalog(values['data-dir'], values['lora-dir']);
   const bar = new ProgressBar(process.stderr, Boolean(process.stderr.isTTY) && !values.quiet && !values.json);

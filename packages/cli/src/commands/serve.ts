@@ -6,7 +6,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectCluster } from './cluster.ts';
-import { parseRetention, startServer, WorkerGenerator } from '@sdapi/server';
+import { startServer, WorkerGenerator } from '@sdapi/server';
+import { countFlag, ONNX_CACHE_FLAG, onnxCacheHelp, onnxCacheMaxBytes, positiveFlag, retentionFlag } from '../flags.ts';
+import { CliError } from '../output.ts';
 
 const HELP = `usage: sdapi serve [options]      (npm start -- [options])
 
@@ -42,6 +44,7 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
                          child process of its own, which gives all its memory back on /unload-checkpoint and
                          whose crash fails only the job in flight
   --int8                 the UNet's Linear layers and convolutions in int8: about 1.9× faster, slightly different images (see README)
+${onnxCacheHelp()}
   --nowebui              API only: no web page at / (the API is always on)
   --skip-load-model-at-start  load the checkpoint on first use instead of right after start
   --queue-max N          at most N generation jobs may wait; more get 503 with Retry-After (default: no limit)
@@ -85,6 +88,7 @@ const OPTIONS = {
   'engine-thread': { type: 'boolean' },
   'low-memory': { type: 'boolean' },
   int8: { type: 'boolean' },
+  ...ONNX_CACHE_FLAG,
   api: { type: 'boolean' },
   nowebui: { type: 'boolean' },
   'skip-load-model-at-start': { type: 'boolean' },
@@ -110,13 +114,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** A non-negative integer flag value. */
-function count(flag: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer, got '${text}'`);
-  return n;
-}
-
 /** The model-folder and transport flags as GET /cmd-flags reports them (A1111 destinations). */
 function modelAndTransportFlags(values: Record<string, string | boolean | string[] | undefined>): Record<string, unknown> {
   const path = (v: unknown) => (typeof v === 'string' ? resolve(v) : null);
@@ -133,18 +130,9 @@ function modelAndTransportFlags(values: Record<string, string | boolean | string
 }
 
 /** A positive integer flag value (`--max-body-size` also takes K/M/G), or undefined when absent. */
-function positive(flag: string, text: string | undefined, suffixes = false): number | undefined {
-  if (text === undefined) return undefined;
-  const match = /^(\d+)([KMG]?)$/i.exec(text.trim());
-  const scale = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(match?.[2] ?? '').toUpperCase()] ?? 1;
-  const n = match && (suffixes || !match[2]) ? Number(match[1]) * scale : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer${suffixes ? ' (K, M, G allowed)' : ''}, got '${text}'`);
-  return n;
-}
-
 /** The `--max-*` flags as buildApp's `limits` (absent ones keep their defaults). */
 function limitFlags(values: Record<string, string | boolean | string[] | undefined>) {
-  const get = (flag: string) => positive(`--${flag}`, values[flag] as string | undefined);
+  const get = (flag: string) => positiveFlag(`--${flag}`, values[flag] as string | undefined);
   const limits = {
     maxWidth: get('max-width'),
     maxHeight: get('max-height'),
@@ -157,7 +145,7 @@ function limitFlags(values: Record<string, string | boolean | string[] | undefin
   };
   return {
     limits: Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
-    bodyLimit: positive('--max-body-size', values['max-body-size'] as string | undefined, true),
+    bodyLimit: positiveFlag('--max-body-size', values['max-body-size'] as string | undefined, true),
     corsAllowOrigins: values['cors-allow-origins'] as string | undefined,
     corsAllowOriginsRegex: values['cors-allow-origins-regex'] as string | undefined,
     allowedHosts: values['allowed-hosts'] as string | undefined,
@@ -167,7 +155,7 @@ function limitFlags(values: Record<string, string | boolean | string[] | undefin
 function port(text: string | undefined): number {
   if (text === undefined) return 7860;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be an integer from 0 to 65535, got '${text}'`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`--port must be an integer from 0 to 65535, got '${text}'`);
   return n;
 }
 
@@ -177,9 +165,14 @@ export async function serve(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const limits = limitFlags(values); // bad values are refused before anything is written
+  // Bad values are refused before anything is written.
+  const limits = limitFlags(values);
+  const threads = positiveFlag('--threads', values.threads);
+  const cacheMaxBytes = onnxCacheMaxBytes(values['onnx-cache-max-gb']);
+  const jobsRetention = retentionFlag(values['jobs-retention']);
+  const maxQueued = values['queue-max'] === undefined ? undefined : countFlag('--queue-max', values['queue-max']);
+  const listenPort = port(values.port);
   const dataDir = resolve(values['data-dir']);
-  const threads = values.threads === undefined ? undefined : Number(values.threads);
   // The engine runs in a worker thread: ORT's native runs would otherwise stall /progress, interrupt and health.
   const generator = new WorkerGenerator({
     dataDir,
@@ -193,6 +186,7 @@ export async function serve(argv: string[]): Promise<number> {
     noHashing: values['no-hashing'],
     threads,
     quantize: values.int8 ? 'int8' : undefined,
+    cacheMaxBytes,
     log: (line) => console.log(line),
   });
   await generator.listCheckpoints(); // writes the placeholder model now (with its notice) when there is none
@@ -208,7 +202,7 @@ export async function serve(argv: string[]): Promise<number> {
   const jobs = {
     apiKeys: values['api-keys'],
     webhooks: { secret: values['webhook-secret'], allowLocal: values['webhook-allow-local'] },
-    jobsRetention: values['jobs-retention'] === undefined ? undefined : parseRetention(values['jobs-retention']),
+    jobsRetention,
   };
   const controlnetDir = values['controlnet-dir'] ? resolve(values['controlnet-dir']) : null;
   let stopServer = () => {};
@@ -219,7 +213,7 @@ export async function serve(argv: string[]): Promise<number> {
   });
   const control = {
     apiLog: values['api-log'],
-    maxQueued: values['queue-max'] === undefined ? undefined : count('--queue-max', values['queue-max']),
+    maxQueued,
     serverControl: values['api-server-stop'] ? { kill: () => process.exit(0), stop: () => stopServer() } : undefined,
     tls: { keyFile: values['tls-keyfile'], certFile: values['tls-certfile'] },
     subpath: values.subpath,
@@ -232,7 +226,7 @@ export async function serve(argv: string[]): Promise<number> {
     dataDir,
     controlnetDir,
     apiAuth: values['api-auth'],
-    port: port(values.port),
+    port: listenPort,
     host,
     stylesFiles,
     webui: !values.nowebui,

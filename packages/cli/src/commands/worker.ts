@@ -5,8 +5,10 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildApp, parseRetention, WorkerGenerator } from '@sdapi/server';
+import { buildApp, WorkerGenerator } from '@sdapi/server';
 import { connectCluster } from './cluster.ts';
+import { ONNX_CACHE_FLAG, onnxCacheHelp, onnxCacheMaxBytes, positiveFlag, retentionFlag } from '../flags.ts';
+import { CliError } from '../output.ts';
 
 const HELP = `usage: sdapi worker --redis URL [options]
 
@@ -20,7 +22,8 @@ const HELP = `usage: sdapi worker --redis URL [options]
                          again from the ONNX cache, about a second for SD1.5, at the next job)
   --engine-thread        run the engine in a worker thread of this process. Without it the engine runs in a
                          child process of its own, which gives all its memory back on /unload-checkpoint and
-                         whose crash fails only the job in flight`;
+                         whose crash fails only the job in flight
+${onnxCacheHelp()}`;
 
 const OPTIONS = {
   redis: { type: 'string' },
@@ -31,6 +34,7 @@ const OPTIONS = {
   threads: { type: 'string' },
   'engine-thread': { type: 'boolean' },
   'low-memory': { type: 'boolean' },
+  ...ONNX_CACHE_FLAG,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -40,19 +44,20 @@ export async function worker(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  if (!values.redis) throw new Error('sdapi worker needs --redis redis://host:port/db (the URL the API nodes were given)');
+  if (!values.redis) throw new CliError('sdapi worker needs --redis redis://host:port/db (the URL the API nodes were given)');
   const dataDir = resolve(values['data-dir']);
+  const retention = retentionFlag(values['jobs-retention']);
   const generator = new WorkerGenerator({
     dataDir,
     isolation: values['engine-thread'] ? 'thread' : 'process',
     lowMemory: values['low-memory'],
     ckpt: values.ckpt ? resolve(values.ckpt) : null,
     ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
-    threads: values.threads === undefined ? undefined : Number(values.threads),
+    threads: positiveFlag('--threads', values.threads),
+    cacheMaxBytes: onnxCacheMaxBytes(values['onnx-cache-max-gb']),
     log: (line) => console.log(line),
   });
   await generator.listCheckpoints();
-  const retention = values['jobs-retention'] === undefined ? undefined : parseRetention(values['jobs-retention']);
   const cluster = await connectCluster(values.redis, true, generator, retention);
   const app = await buildApp({ generator, dataDir, cluster, jobsRetention: retention });
   await app.ready();

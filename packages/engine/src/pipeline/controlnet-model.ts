@@ -70,6 +70,7 @@ export class ControlNetModel {
       const session = compileGraph(buildControlNetGraph(this.config), this.file, {
         keyOf: this.keyOf,
         cacheDir: this.options.cacheDir,
+        cacheMaxBytes: this.options.cacheMaxBytes,
         intraOpThreads: this.options.threads,
       });
       session.catch(() => {

@@ -25,6 +25,8 @@ import { DEFAULT_TILE_ABOVE, DEFAULT_TILING, decodeTiled, type VaeTiling } from 
 export interface LoadOptions {
   /** Directory for compiled models whose weights need ONNX external data (full-size checkpoints). */
   cacheDir?: string;
+  /** Size cap of `cacheDir` (runtime/onnx-cache.ts; `--onnx-cache-max-gb`). */
+  cacheMaxBytes?: number;
   /** Threads per ORT operator (default: all cores). */
   threads?: number;
   /**
@@ -218,7 +220,8 @@ export class LoadedModel {
     let session = this.sessions.get(key);
     if (!session) {
       const { file, keyOf } = this.openVae(vae.path);
-      session = compileGraph(this.graph(part), file, { cacheDir: this.options.cacheDir, intraOpThreads: this.options.threads, keyOf });
+      const { cacheDir, cacheMaxBytes, threads } = this.options;
+      session = compileGraph(this.graph(part), file, { cacheDir, cacheMaxBytes, intraOpThreads: threads, keyOf });
       session.catch(() => this.sessions.delete(key));
       this.sessions.set(key, session);
     }
@@ -259,6 +262,7 @@ export class LoadedModel {
       const quantize = mode === 'int8' ? 'int8' : undefined;
       session = compileGraph(graph, this.file, {
         cacheDir: this.options.cacheDir,
+        cacheMaxBytes: this.options.cacheMaxBytes,
         intraOpThreads: this.options.threads,
         fedParams: new Set(fed.keys()),
         float16Fed: new Set([...fed.keys()].filter((key) => this.networks.weights.isFloat16(key))),

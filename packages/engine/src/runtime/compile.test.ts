@@ -31,7 +31,11 @@ test('a cached, ORT-optimised UNet loads without optimising again and computes e
   const first = await compileGraph(buildUNetGraph(unet), file, { cacheDir });
   const entries = readdirSync(cacheDir);
   assert.equal(entries.length, 1, `one cache entry, no temporary leftovers: ${entries}`);
-  assert.deepEqual(readdirSync(join(cacheDir, entries[0])).sort(), ['model.onnx', 'weights.bin'], 'the optimised model and its weights, not the source');
+  assert.deepEqual(
+    readdirSync(join(cacheDir, entries[0])).sort(),
+    ['entry.json', 'model.onnx', 'weights.bin'],
+    'the optimised model, its weights and what it was built from, not the source',
+  );
   const a = (await first.run(feeds)).out;
 
   const second = await compileGraph(buildUNetGraph(unet), file, { cacheDir });
@@ -43,4 +47,22 @@ test('a cached, ORT-optimised UNet loads without optimising again and computes e
   assert.deepEqual(readdirSync(cacheDir), entries, 'the second session reused the entry');
   await Promise.all([first.release(), second.release()]);
   file.close();
+});
+
+test('a new entry sweeps the cache: past its cap the least recently used entry goes, the new one stays', async () => {
+  const cacheDir = join(dir, 'capped');
+  const { unet } = TINY_SD15_CONFIG;
+  const files = [1, 2].map((seed) => {
+    const path = join(dir, `tiny-${seed}.safetensors`);
+    writeRandomCheckpoint(path, TINY_SD15_CONFIG, seed);
+    return SafetensorsFile.open(path);
+  });
+  const first = await compileGraph(buildUNetGraph(unet), files[0], { cacheDir, cacheMaxBytes: 1 });
+  const [firstEntry] = readdirSync(cacheDir);
+  const second = await compileGraph(buildUNetGraph(unet), files[1], { cacheDir, cacheMaxBytes: 1 });
+  const entries = readdirSync(cacheDir);
+  assert.equal(entries.length, 1, `one entry under a 1-byte cap: ${entries}`);
+  assert.notEqual(entries[0], firstEntry, 'the older entry went, the one just written stayed');
+  await Promise.all([first.release(), second.release()]);
+  for (const file of files) file.close();
 });

@@ -3,17 +3,19 @@
  * float32) only here. With a cache directory (the server and CLI always give one), the first session of a graph
  * saves ORT's optimised model there, keyed by graph, checkpoint, ORT version and CPU, and later sessions load it
  * without optimising again. Without one, the model is handed to ORT as one in-memory buffer (tests, small models).
+ * Each new entry is followed by a sweep of the folder (runtime/onnx-cache.ts: stale entries, then a size cap).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { SafetensorsFile } from '../checkpoint/safetensors.ts';
 import { CheckpointError } from '../errors.ts';
 import { feedAsFloat16 } from '../onnx/float16-fed.ts';
 import type { Graph } from '../onnx/graph.ts';
 import { serializeModel, type WeightSource } from '../onnx/proto.ts';
 import { type Int8Plan, quantizeConvs, quantizedWeights, quantizeLinears } from '../onnx/quantize.ts';
+import { DEFAULT_CACHE_MAX_BYTES, sweepOnnxCache, tmpEntryDir, touchEntry, writeEntryMeta } from './onnx-cache.ts';
 import { ORT_VERSION, OrtSession, type SessionOptions } from './ort.ts';
 
 /** Above this many weight bytes the model goes through external data on disk (protobuf caps at 2 GiB). */
@@ -22,6 +24,8 @@ const INLINE_LIMIT_BYTES = 1.5 * 1024 ** 3;
 export interface CompileOptions extends SessionOptions {
   /** Where large models are materialised; required for them. */
   cacheDir?: string;
+  /** The cache folder's size cap (runtime/onnx-cache.ts; default DEFAULT_CACHE_MAX_BYTES), kept after each new entry. */
+  cacheMaxBytes?: number;
   /** Renames graph parameters to checkpoint keys (e.g. a shared graph over several key layouts). */
   keyOf?: (param: string) => string;
   /**
@@ -80,8 +84,17 @@ export async function compileGraph(graph: Graph, file: SafetensorsFile, options:
   const optimised = join(dir, 'model.onnx');
   // A warm start: ORT's own optimised graph, loaded without running the optimiser again (≈1 s instead of ≈10 s
   // for an SD1.5 UNet on 2 cores; `npm run bench` case sessions-sd15-warm).
-  if (existsSync(optimised)) return OrtSession.create(optimised, { ...options, optimizationLevel: 'disabled' });
-  return optimiseInto(dir, graph, weights, bytes, options);
+  if (existsSync(optimised)) {
+    touchEntry(dir);
+    return OrtSession.create(optimised, { ...options, optimizationLevel: 'disabled' });
+  }
+  const session = await optimiseInto(dir, graph, file.path, weights, bytes, options);
+  try {
+    sweepOnnxCache(options.cacheDir, { maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES, keep: new Set([basename(dir)]) });
+  } catch (error) {
+    process.emitWarning(`ONNX cache sweep of ${options.cacheDir} failed: ${(error as Error).message}`);
+  }
+  return session;
 }
 
 /**
@@ -89,11 +102,19 @@ export async function compileGraph(graph: Graph, file: SafetensorsFile, options:
  * transposes, NCHWc layouts) to `dir` as model.onnx + weights.bin. The entry appears atomically (written under a
  * temporary name, then renamed), so a crash never leaves a half-written entry that a later start would trust.
  */
-async function optimiseInto(dir: string, graph: Graph, weights: WeightSource, bytes: number, options: CompileOptions): Promise<OrtSession> {
-  const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
+async function optimiseInto(
+  dir: string,
+  graph: Graph,
+  checkpointPath: string,
+  weights: WeightSource,
+  bytes: number,
+  options: CompileOptions,
+): Promise<OrtSession> {
+  const tmp = tmpEntryDir(dir);
   const sourceDir = join(tmp, 'source');
   mkdirSync(sourceDir, { recursive: true });
   try {
+    writeEntryMeta(tmp, graph.name, checkpointPath);
     const { fedParams } = options;
     // Weights past protobuf's limit go through external data on disk; the source copy is dropped once optimised.
     const source = bytes <= INLINE_LIMIT_BYTES ? serializeModel(graph, { weights, fedParams }) : writeModel(graph, weights, sourceDir, fedParams);

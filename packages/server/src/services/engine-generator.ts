@@ -9,6 +9,7 @@ import {
   cachedSha256,
   CheckpointCatalog,
   type CheckpointEntry,
+  DEFAULT_CACHE_MAX_BYTES,
   DEFAULT_MODEL_NOTICE,
   EngineError,
   EmbeddingDatabase,
@@ -21,6 +22,7 @@ import {
   type Img2ImgResult,
   type GenerationOptions,
   StableDiffusion,
+  sweepOnnxCache,
   TAESD_FILES,
   TaesdPreview,
   type Txt2ImgParams,
@@ -54,8 +56,12 @@ export interface EngineGeneratorOptions {
   quantize?: 'int8';
   /** `--low-memory`: the UNet is released before each VAE decode (engine LoadOptions.lowMemory). */
   lowMemory?: boolean;
+  /** `--onnx-cache-max-gb` in bytes: the size cap of `<data-dir>/cache/onnx` (engine runtime/onnx-cache.ts). */
+  cacheMaxBytes?: number;
   log?: (line: string) => void;
 }
+
+const sizeText = (bytes: number) => (bytes < 1024 ** 3 ? `${Math.round(bytes / 1024 ** 2)} MiB` : `${(bytes / 1024 ** 3).toFixed(1)} GiB`);
 
 export class EngineGenerator implements Generator {
   private readonly cache: HashCache;
@@ -70,6 +76,29 @@ export class EngineGenerator implements Generator {
     this.embeddings = new EmbeddingDatabase([options.embeddingsDir ?? join(options.dataDir, 'embeddings')]);
     const loraDirs = [options.loraDir, join(options.dataDir, 'models', 'Lora'), join(options.dataDir, 'models', 'LyCORIS')];
     this.loras = new LoraCatalog({ dirs: loraDirs.filter((d): d is string => Boolean(d)), cache: this.cache, noHashing: options.noHashing });
+    this.sweepOnnxCache();
+  }
+
+  private get onnxCacheDir(): string {
+    return join(this.options.dataDir, 'cache', 'onnx');
+  }
+
+  /**
+   * At start, entries of checkpoints deleted or replaced since the last run go, and the folder is brought under its
+   * cap (compiles sweep again after each new entry).
+   */
+  private sweepOnnxCache(): void {
+    try {
+      const { removed, bytes } = sweepOnnxCache(this.onnxCacheDir, { maxBytes: this.options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES });
+      if (removed.length === 0) return;
+      const freed = removed.reduce((sum, r) => sum + r.bytes, 0);
+      const reasons = [...new Set(removed.map((r) => r.reason))].join(', ');
+      this.options.log?.(
+        `ONNX cache: removed ${removed.length} ${removed.length === 1 ? 'entry' : 'entries'} (${reasons}), ${sizeText(freed)} freed, ${sizeText(bytes)} kept`,
+      );
+    } catch (error) {
+      this.options.log?.(`ONNX cache: the sweep of ${this.onnxCacheDir} failed: ${(error as Error).message}`);
+    }
   }
 
   private scan(): CheckpointCatalog {
@@ -98,7 +127,8 @@ export class EngineGenerator implements Generator {
     if (!entry) throw new ApiError('MODEL_NOT_FOUND', `checkpoint ${checkpoint.name} is no longer on disk`);
     const sha256 = await catalog.hash(entry, { noHashing: this.options.noHashing });
     const sd = openModel(entry.filename, checkpoint.name, {
-      cacheDir: join(this.options.dataDir, 'cache', 'onnx'),
+      cacheDir: this.onnxCacheDir,
+      cacheMaxBytes: this.options.cacheMaxBytes,
       threads: this.options.threads,
       quantize: this.options.quantize,
       lowMemory: this.options.lowMemory,
