@@ -45,7 +45,8 @@ export function touchEntry(dir: string): void {
   // folder is no error: it is simply never swept.
   for (const path of [join(dir, META_FILE), dir]) {
     try {
-      return utimesSync(path, now, now);
+      utimesSync(path, now, now);
+      return;
     } catch {}
   }
 }
