@@ -15,7 +15,21 @@ import { BIN, serve, skip } from './helpers/serve.ts';
 if (skip) console.log(`# skipping the serve security tests: ${skip}`);
 
 const KEY = 'sk-serve-flag-secret';
-const FLAGS = ['--api-keys', KEY, '--cors-allow-origins', 'https://app.example', '--max-width', '64', '--max-height', '128', '--max-steps', '3'];
+const WEBHOOK_SECRET = 'whsec-serve-flag-secret';
+const FLAGS = [
+  '--api-keys',
+  KEY,
+  '--webhook-secret',
+  WEBHOOK_SECRET,
+  '--cors-allow-origins',
+  'https://app.example',
+  '--max-width',
+  '64',
+  '--max-height',
+  '128',
+  '--max-steps',
+  '3',
+];
 const MORE = [
   '--max-batch',
   '2',
@@ -56,9 +70,22 @@ test('sdapi serve: auth, origins and limits from the command line', { skip }, as
     assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.example');
     assert.equal((await fetch(`${url}/sdapi/v1/samplers`, { headers: { ...auth, origin: 'https://evil.example' } })).status, 403);
     const flags = await (await fetch(`${url}/sdapi/v1/cmd-flags`, { headers: auth })).text();
-    assert.ok(!flags.includes(KEY), 'the key is never reported');
-    const parsed = JSON.parse(flags) as Record<string, unknown>;
+    assert.ok(!flags.includes(KEY) && !flags.includes(WEBHOOK_SECRET), 'no secret is ever reported');
+    const parsed = JSON.parse(flags) as Record<string, unknown> & { sdapi: Record<string, unknown> };
     assert.deepEqual([parsed.cors_allow_origins, parsed.api_auth], ['https://app.example', '***']);
+    // Our own flags, under `sdapi`: given ones as given, secrets as set-or-not, the others null / false.
+    const { api_keys, webhook_secret, max_width, max_body_size, redis, low_memory } = parsed.sdapi;
+    assert.deepEqual(
+      { api_keys, webhook_secret, max_width, max_body_size, redis, low_memory },
+      {
+        api_keys: '***',
+        webhook_secret: '***',
+        max_width: '64',
+        max_body_size: '1M',
+        redis: null,
+        low_memory: false,
+      },
+    );
   } finally {
     s.child.kill();
   }

@@ -75,9 +75,9 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Largest request body in bytes (default 256 MiB; img2img bodies carry base64 images). */
   bodyLimit?: number;
-  /** Flag values to report at GET /cmd-flags (A1111 destinations: `port`, `listen`, `ckpt_dir`, …). */
   /** `--controlnet-dir`: ControlNet models besides `<data-dir>/models/ControlNet`. */
   controlnetDir?: string | null;
+  /** Flag values to report at GET /cmd-flags (A1111 destinations: `port`, `listen`, `ckpt_dir`, …; ours under `sdapi`). */
   cmdFlags?: Record<string, unknown>;
   /** `--styles-file` paths (`*`/`?` allowed in the file name); default `<data-dir>/styles.csv`, none without a data dir. */
   stylesFiles?: string[];
@@ -128,7 +128,13 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
     allowedHosts: hostCheckFor(deps.listenHost, deps.allowedHosts),
   };
   const frameworkErrors = frameworkErrorHandler({ credentials, ...cors });
-  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: limits.maxBodyBytes, frameworkErrors, clientErrorHandler, ...transport }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: limits.maxBodyBytes,
+    frameworkErrors,
+    clientErrorHandler,
+    ...transport,
+  }).withTypeProvider<TypeBoxTypeProvider>();
   // First, before any route: origin check, auth on every route (one allow-list), nosniff, /health.
   const origins = registerSecurity(app, { credentials, ...cors });
   const service = new SdService({
@@ -144,7 +150,11 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
       store: deps.cluster?.store ?? new EmbeddedJobStore(deps.dataDir ? join(deps.dataDir, 'jobs') : undefined),
       cluster: deps.cluster,
       retention: deps.jobsRetention,
-      webhooks: new WebhookSender({ log: (line) => app.log.warn(line), outboxPath: deps.dataDir && join(deps.dataDir, 'jobs', 'webhooks.jsonl'), ...deps.webhooks }),
+      webhooks: new WebhookSender({
+        log: (line) => app.log.warn(line),
+        outboxPath: deps.dataDir && join(deps.dataDir, 'jobs', 'webhooks.jsonl'),
+        ...deps.webhooks,
+      }),
       log: (line) => app.log.info(line),
     },
   });
@@ -163,9 +173,20 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   registerControlNet(app, new ControlNetService(ControlNetService.dirsFor(deps.dataDir, deps.controlnetDir), limits.maxImagePixels));
   if (deps.webui) registerWebPage(app, { dist: typeof deps.webui === 'object' ? deps.webui.dist : undefined, credentials });
   await app.register(async (api: SdApiInstance) => {
-  controlNetRoutes(app); // the extension's routes sit at the root (spec controlnet-api.md §8); auth as every route
+    controlNetRoutes(app); // the extension's routes sit at the root (spec controlnet-api.md §8); auth as every route
     await registerJobsApi(api, { credentials, origins, limits: capabilityLimits(deps, limits), sseKeepAliveMs: deps.sseKeepAliveMs, wsPingMs: deps.wsPingMs });
-    for (const routes of [txt2imgRoute, optionsRoutes, sdModelsRoute, samplerRoutes, progressRoute, interruptRoutes, cmdFlagsRoute, promptStylesRoute, embeddingsRoutes]) routes(api);
+    for (const routes of [
+      txt2imgRoute,
+      optionsRoutes,
+      sdModelsRoute,
+      samplerRoutes,
+      progressRoute,
+      interruptRoutes,
+      cmdFlagsRoute,
+      promptStylesRoute,
+      embeddingsRoutes,
+    ])
+      routes(api);
     for (const routes of [img2imgRoute, pngInfoRoute, listRoutes, systemRoutes]) routes(api);
     extrasRoutes(api);
     workersRoute(api, deps.cluster);

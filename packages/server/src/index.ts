@@ -9,5 +9,6 @@ export type { SdApiInstance } from './types.ts';
 export { EngineGenerator, type EngineGeneratorOptions } from './services/engine-generator.ts';
 export { WorkerGenerator } from './services/worker-generator.ts';
 export { parseRetention } from './services/jobs/retention.ts';
+export { isA1111Flag } from './services/cmd-flags.ts';
 export type { RetentionPolicy } from './services/jobs/types.ts';
 export { type ClusterOptions, RedisCluster, type WorkerInfo } from './services/jobs/redis/cluster.ts';

@@ -1,12 +1,12 @@
 /**
  * `sdapi serve` (what `npm start` runs): the A1111-compatible API on 127.0.0.1:7860, taking A1111's flags.
- * Flags A1111 has that make no sense here (--xformers, --medvram, ...) are refused by name rather than ignored,
- * except the UI/mode flags listed in ACCEPTED_NOOPS.
+ * Flags A1111 has that make no sense here (--xformers, --medvram, ...) are refused as unknown rather than ignored.
+ * GET /cmd-flags reports the A1111 flags under their A1111 names and ours under `sdapi`, secrets as '***'.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectCluster } from './cluster.ts';
-import { startServer, WorkerGenerator } from '@sdapi/server';
+import { isA1111Flag, startServer, WorkerGenerator } from '@sdapi/server';
 import { countFlag, ONNX_CACHE_FLAG, onnxCacheHelp, onnxCacheMaxBytes, positiveFlag, retentionFlag } from '../flags.ts';
 import { CliError } from '../output.ts';
 
@@ -114,22 +114,44 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** The model-folder and transport flags as GET /cmd-flags reports them (A1111 destinations). */
-function modelAndTransportFlags(values: Record<string, string | boolean | string[] | undefined>): Record<string, unknown> {
-  const path = (v: unknown) => (typeof v === 'string' ? resolve(v) : null);
-  return {
-    ckpt_dir: path(values['ckpt-dir']),
-    vae_dir: path(values['vae-dir']),
-    api_log: Boolean(values['api-log']),
-    api_server_stop: Boolean(values['api-server-stop']),
-    skip_load_model_at_start: Boolean(values['skip-load-model-at-start']),
-    tls_keyfile: path(values['tls-keyfile']),
-    tls_certfile: path(values['tls-certfile']),
-    subpath: typeof values.subpath === 'string' ? values.subpath : null,
-  };
+/** Flags whose value is a path: reported resolved, as A1111 does. */
+const PATH_FLAGS = new Set(['ckpt', 'ckpt-dir', 'embeddings-dir', 'controlnet-dir', 'lora-dir', 'data-dir', 'vae-dir', 'tls-keyfile', 'tls-certfile']);
+/** Flags that hold a secret: GET /cmd-flags says whether they are set ('***'), never what they are. */
+const SECRET_FLAGS = new Set(['api-auth', 'api-keys', 'webhook-secret']);
+
+/**
+ * The GET /cmd-flags report: A1111's flags under their destinations (`ckpt-dir` → `ckpt_dir`), and under `sdapi`
+ * every flag of ours, given or not (null / false when not). `--redis` shows its URL with the password masked.
+ */
+function reportedFlags(values: Record<string, string | boolean | string[] | undefined>): Record<string, unknown> {
+  const reported: Record<string, unknown> = {};
+  const own: Record<string, unknown> = {};
+  for (const flag of Object.keys(OPTIONS)) {
+    if (flag === 'help') continue;
+    const dest = flag.replaceAll('-', '_');
+    let value = values[flag];
+    if (value !== undefined && SECRET_FLAGS.has(flag)) value = '***';
+    else if (typeof value === 'string' && PATH_FLAGS.has(flag)) value = resolve(value);
+    else if (Array.isArray(value) && flag === 'styles-file') value = value.map((p) => resolve(p));
+    else if (typeof value === 'string' && flag === 'redis') value = maskPassword(value);
+    if (isA1111Flag(dest)) {
+      if (value !== undefined) reported[dest] = value;
+    } else own[dest] = value ?? (OPTIONS[flag as keyof typeof OPTIONS].type === 'boolean' ? false : null);
+  }
+  return { ...reported, sdapi: own };
 }
 
-/** A positive integer flag value (`--max-body-size` also takes K/M/G), or undefined when absent. */
+function maskPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '***'; // not a URL: connectCluster refuses it; show nothing of it
+  }
+}
+
 /** The `--max-*` flags as buildApp's `limits` (absent ones keep their defaults). */
 function limitFlags(values: Record<string, string | boolean | string[] | undefined>) {
   const get = (flag: string) => positiveFlag(`--${flag}`, values[flag] as string | undefined);
@@ -192,13 +214,6 @@ export async function serve(argv: string[]): Promise<number> {
   await generator.listCheckpoints(); // writes the placeholder model now (with its notice) when there is none
   const host = values['server-name'] ?? (values.listen ? '0.0.0.0' : '127.0.0.1');
   const stylesFiles = values['styles-file']?.map((p) => resolve(p));
-  const embeddingsFlags = {
-    ...(values['embeddings-dir'] ? { embeddings_dir: resolve(values['embeddings-dir']) } : {}),
-    ...(values['lora-dir'] ? { lora_dir: resolve(values['lora-dir']) } : {}),
-    ...modelAndTransportFlags(values),
-    cors_allow_origins: values['cors-allow-origins'] ?? null,
-    cors_allow_origins_regex: values['cors-allow-origins-regex'] ?? null,
-  };
   const jobs = {
     apiKeys: values['api-keys'],
     webhooks: { secret: values['webhook-secret'], allowLocal: values['webhook-allow-local'] },
@@ -230,7 +245,7 @@ export async function serve(argv: string[]): Promise<number> {
     host,
     stylesFiles,
     webui: !values.nowebui,
-    cmdFlags: embeddingsFlags,
+    cmdFlags: reportedFlags(values),
     ...jobs,
     ...control,
   });

@@ -136,12 +136,21 @@ function defaults(root: string): Record<string, unknown> {
   };
 }
 
-/** The body: defaults, then `overrides` (strings where A1111's default is null, e.g. `port: "7860"`). */
+/** Whether `dest` is one of A1111's flag destinations (`ckpt_dir`, `port`, ...). */
+export function isA1111Flag(dest: string): boolean {
+  return Object.hasOwn(defaults(''), dest);
+}
+
+/**
+ * The body: defaults, then `overrides` (strings where A1111's default is null, e.g. `port: "7860"`); an `sdapi`
+ * object in `overrides` (this server's own flags) is added after A1111's, other unknown keys are dropped.
+ */
 export function cmdFlagsBody(root: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const body = defaults(root);
   for (const [key, value] of Object.entries(overrides)) {
     if (!Object.hasOwn(body, key) || value === undefined) continue;
     body[key] = body[key] === null && value !== null ? String(value) : value;
   }
+  if (overrides.sdapi !== undefined) body.sdapi = overrides.sdapi;
   return body;
 }
