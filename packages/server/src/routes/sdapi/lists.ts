@@ -4,15 +4,9 @@
  * latent modes, the VAE files on disk (.safetensors), and empty lists for hypernetworks, face restorers (no GFPGAN/CodeFormer) and
  * Real-ESRGAN models, which this server does not support.
  */
-import { LATENT_UPSCALE_MODES as ENGINE_LATENT_UPSCALE_MODES, PIXEL_UPSCALERS } from '@sdapi/engine';
 import { FaceRestorerList, HypernetworkList, LatentUpscalerModeList, RealesrganList, SDVaeList, UpscalerList } from '@sdapi/protocol';
+import { LATENT_UPSCALE_MODES, UPSCALERS } from '../../services/upscalers.ts';
 import type { SdApiInstance } from '../../types.ts';
-
-/** A1111 lists its built-in upscalers with `scale` 4 (the UpscalerData default) and no model. */
-export const UPSCALERS = PIXEL_UPSCALERS.map((name: string) => ({ name, model_name: null, model_path: null, model_url: null, scale: 4 }));
-
-/** The engine's latent modes (torch interpolate modes behind the names), in A1111's order. */
-export const LATENT_UPSCALE_MODES = Object.keys(ENGINE_LATENT_UPSCALE_MODES);
 
 export function listRoutes(app: SdApiInstance): void {
   app.get('/sdapi/v1/upscalers', { schema: { response: { 200: UpscalerList } } }, async () => UPSCALERS);

@@ -2,7 +2,7 @@
 import { Capabilities } from '@sdapi/protocol';
 import { type CapabilityLimits, capabilities } from '../../services/capabilities.ts';
 import type { SdApiInstance } from '../../types.ts';
-import { LATENT_UPSCALE_MODES, UPSCALERS } from '../sdapi/lists.ts';
+import { LATENT_UPSCALE_MODES, UPSCALERS } from '../../services/upscalers.ts';
 
 export function capabilitiesRoute(app: SdApiInstance, limits: CapabilityLimits): void {
   app.get(

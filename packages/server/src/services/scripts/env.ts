@@ -1,5 +1,5 @@
 /** What scripts see of the server (ScriptEnv): options in force, checkpoints, samplers, upscalers, style names. */
-import { LATENT_UPSCALE_MODES, UPSCALERS } from '../../routes/sdapi/lists.ts';
+import { LATENT_UPSCALE_MODES, UPSCALERS } from '../upscalers.ts';
 import type { SdService } from '../sd-service.ts';
 import type { ScriptEnv, ScriptTab } from './types.ts';
 

@@ -7,7 +7,7 @@
  * tile) and that the enlarged image holds at least one tile (A1111 pads with black or divides by zero).
  */
 import { combineTiles, flatten, type GeneratedImage, type Img2ImgParams, type Pixels, parseHexColor, pixels, resizePixels, splitTiles } from '@sdapi/engine';
-import { UPSCALERS } from '../../routes/sdapi/lists.ts';
+import { UPSCALERS } from '../upscalers.ts';
 import { ArgReader, emptyResult, imageLists, padArgs, rejectUnknown, ScriptProgress, withInfotextKeys } from './args.ts';
 import { rgbToRgba } from './loopback.ts';
 import { arg, type ScriptDef, type ScriptResult } from './types.ts';
