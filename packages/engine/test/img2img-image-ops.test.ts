@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { boxRadiusForGaussian, maskBlur, pilGaussianBlur } from '../src/image/blur.ts';
 import { alphaComposite, flatten, pixels, toL } from '../src/image/compose.ts';
 import { interpolate } from '../src/image/interpolate.ts';
+import { pilResize } from '../src/image/pil-resize.ts';
 import { resizeImage } from '../src/image/resize.ts';
 import { bbox, cropRegion, expandCropRegion } from '../src/pipeline/img2img-inputs.ts';
 import { img2imgSteps } from '../src/pipeline/img2img-sampling.ts';
@@ -69,6 +70,26 @@ test('resize modes: 1 crops the centre, 2 fits and repeats the edge rows (exact 
   for (const y of [0, 1, 6, 7]) assert.deepEqual(filled.data.subarray(y * 24, y * 24 + 24), img.data.subarray(0, 24), `row ${y}`);
   const stretched = await resizeImage(0, img, 16, 4);
   assert.deepEqual([stretched.width, stretched.height, stretched.data.length], [16, 4, 16 * 4 * 3]);
+});
+
+test('an upscaler in resize_image runs as Upscaler.upscale: its filter by the scale, Lanczos to a multiple of 8, then Lanczos to the size', async () => {
+  const img = pixels(100, 60, 3);
+  for (let i = 0; i < img.data.length; i++) img.data[i] = (i * 37 + (i >> 7) * 11) % 251;
+  // 100×60 → 130×78: scale 1.3; the upscaler target is ⌊130/8⌋·8 × ⌊78/8⌋·8 = 128 × 72.
+  for (const [upscaler, filter] of [
+    ['Nearest', 'nearest'],
+    ['Lanczos', 'lanczos'],
+  ] as const) {
+    const expected = pilResize(pilResize(pilResize(img, 130, 78, filter), 128, 72, 'lanczos'), 130, 78, 'lanczos');
+    const actual = await resizeImage(0, img, 130, 78, upscaler);
+    assert.deepEqual([actual.width, actual.height], [130, 78]);
+    assert.ok(Buffer.from(actual.data).equals(Buffer.from(expected.data)), `${upscaler}: the three resizes of A1111`);
+    const direct = await resizeImage(0, img, 130, 78);
+    assert.ok(!Buffer.from(actual.data).equals(Buffer.from(direct.data)), `${upscaler}: differs from the plain Lanczos resize`);
+  }
+  // A multiple of 8 needs no fixing step: one resize by the upscaler's filter.
+  const exact = await resizeImage(0, img, 200, 120, 'Nearest');
+  assert.ok(Buffer.from(exact.data).equals(Buffer.from(pilResize(img, 200, 120, 'nearest').data)));
 });
 
 test('F.interpolate index rules: bilinear, nearest, nearest-exact, antialiased downscale', () => {

@@ -15,8 +15,8 @@
  * Model upscalers (ESRGAN, DAT, SwinIR, …) are not implemented.
  */
 import { PyFloat, quote } from '../pipeline/infotext.ts';
-import { type Pixels, pixels, premultiply, unpremultiply } from './compose.ts';
-import { pilResize } from './pil-resize.ts';
+import { type Pixels, pixels } from './compose.ts';
+import { multipleOf8, pixelUpscale } from './pixel-upscale.ts';
 import { PIXEL_UPSCALERS, type PixelUpscaler } from './resize.ts';
 
 /** The upscalers GET /sdapi/v1/upscalers lists, the same ones hires fix and img2img resizing take. */
@@ -83,32 +83,6 @@ function upscaleOnce(img: Pixels, p: ExtrasUpscaleParams, upscaler: 'Lanczos' | 
     info.set('Postprocess crop to', `${out.width}x${out.height}`);
   }
   return out;
-}
-
-/** A1111's Upscaler.upscale for an upscaler whose one step is a Pillow resize by `scale`. */
-export function pixelUpscale(img: Pixels, scale: number, upscaler: 'Lanczos' | 'Nearest'): Pixels {
-  const destW = multipleOf8(img.width * scale);
-  const destH = multipleOf8(img.height * scale);
-  if (destW < 1 || destH < 1) throw new RangeError(`upscaling ${img.width}x${img.height} by ${scale} gives ${destW}x${destH}, an empty image`);
-  let out = img;
-  for (let i = 0; i < 3; i++) {
-    if (out.width >= destW && out.height >= destH && (i > 0 || scale !== 1)) break;
-    const before = [out.width, out.height];
-    out = resize(out, Math.trunc(out.width * scale), Math.trunc(out.height * scale), upscaler === 'Nearest' ? 'nearest' : 'lanczos');
-    if (before[0] === out.width && before[1] === out.height) break;
-  }
-  return out.width === destW && out.height === destH ? out : resize(out, destW, destH, 'lanczos');
-}
-
-/** Pillow's `Image.resize`: RGBA goes through premultiplied RGBa for every filter but NEAREST. */
-function resize(img: Pixels, width: number, height: number, filter: 'lanczos' | 'nearest'): Pixels {
-  if (img.channels !== 4 || filter === 'nearest' || (img.width === width && img.height === height)) return pilResize(img, width, height, filter);
-  return unpremultiply(pilResize(premultiply(img), width, height, filter));
-}
-
-/** Python's `int(x // 8 * 8)` for x ≥ 0. */
-function multipleOf8(x: number): number {
-  return Math.floor(x / 8) * 8;
 }
 
 /**

@@ -8,6 +8,7 @@
 import sharp from 'sharp';
 import { type Pixels, pasteInto, pixels } from './compose.ts';
 import { pilResize } from './pil-resize.ts';
+import { pixelUpscale } from './pixel-upscale.ts';
 
 /** The pixel upscalers we have: A1111's `Lanczos` and `Nearest` (and `None`, which leaves it to the Lanczos resize). */
 export const PIXEL_UPSCALERS = ['None', 'Lanczos', 'Nearest'] as const;
@@ -29,15 +30,16 @@ export async function resizePixels(img: Pixels, width: number, height: number, k
 }
 
 /**
- * The inner `resize(im, w, h)` of resize_image: L images and upscaler None go straight to a Lanczos resize; an
- * upscaler that enlarges (Lanczos, Nearest) first scales by max(w/W, h/H) with its own filter to
- * ⌊W·scale⌋ × ⌊H·scale⌋, then Lanczos fixes the exact size.
+ * The inner `resize(im, w, h)` of resize_image: L images and upscaler None go straight to a Lanczos resize; when
+ * w × h is larger, an upscaler (Lanczos, Nearest) first runs as A1111's Upscaler.upscale by max(w/W, h/H)
+ * (pixel-upscale.ts: to a multiple of 8), then Lanczos fixes the exact size.
  */
 async function resizeWith(img: Pixels, w: number, h: number, upscaler: PixelUpscaler): Promise<Pixels> {
   if (upscaler === 'None' || img.channels === 1) return resizePixels(img, w, h);
   const scale = Math.max(w / img.width, h / img.height);
-  let out = img;
-  if (scale > 1) out = await resizePixels(img, Math.trunc(img.width * scale), Math.trunc(img.height * scale), upscaler === 'Nearest' ? 'nearest' : 'lanczos3');
+  // Below 8 px A1111's rounded target is empty and Pillow raises; we resize straight to w × h instead.
+  const upscale = scale > 1 && img.width * scale >= 8 && img.height * scale >= 8;
+  const out = upscale ? pixelUpscale(img, scale, upscaler) : img;
   return out.width === w && out.height === h ? out : resizePixels(out, w, h);
 }
 

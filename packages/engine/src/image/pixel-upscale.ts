@@ -1,0 +1,35 @@
+/**
+ * A1111's `Upscaler.upscale(img, scale)` for the upscalers whose one step is a Pillow resize (Lanczos, Nearest),
+ * shared by the Extras upscale and by `resize_image` (hires fix, img2img resizing). Behaviour learnt from A1111
+ * v1.10.1, written anew: the target is rounded down to a multiple of 8 (⌊W·s/8⌋·8 × ⌊H·s/8⌋·8); the upscaler's
+ * own filter scales by s (up to three times, until the image covers the target; never skipped at s = 1), then a
+ * Lanczos resize fixes the size.
+ */
+import { type Pixels, premultiply, unpremultiply } from './compose.ts';
+import { pilResize } from './pil-resize.ts';
+
+/** A1111's Upscaler.upscale for an upscaler whose one step is a Pillow resize by `scale`. */
+export function pixelUpscale(img: Pixels, scale: number, upscaler: 'Lanczos' | 'Nearest'): Pixels {
+  const destW = multipleOf8(img.width * scale);
+  const destH = multipleOf8(img.height * scale);
+  if (destW < 1 || destH < 1) throw new RangeError(`upscaling ${img.width}x${img.height} by ${scale} gives ${destW}x${destH}, an empty image`);
+  let out = img;
+  for (let i = 0; i < 3; i++) {
+    if (out.width >= destW && out.height >= destH && (i > 0 || scale !== 1)) break;
+    const before = [out.width, out.height];
+    out = pillowResize(out, Math.trunc(out.width * scale), Math.trunc(out.height * scale), upscaler === 'Nearest' ? 'nearest' : 'lanczos');
+    if (before[0] === out.width && before[1] === out.height) break;
+  }
+  return out.width === destW && out.height === destH ? out : pillowResize(out, destW, destH, 'lanczos');
+}
+
+/** Pillow's `Image.resize`: RGBA goes through premultiplied RGBa for every filter but NEAREST. */
+export function pillowResize(img: Pixels, width: number, height: number, filter: 'lanczos' | 'nearest'): Pixels {
+  if (img.channels !== 4 || filter === 'nearest' || (img.width === width && img.height === height)) return pilResize(img, width, height, filter);
+  return unpremultiply(pilResize(premultiply(img), width, height, filter));
+}
+
+/** Python's `int(x // 8 * 8)` for x ≥ 0. */
+export function multipleOf8(x: number): number {
+  return Math.floor(x / 8) * 8;
+}
