@@ -115,6 +115,45 @@ test('a selected script keeps the request refiner for each of its generations (p
   for (const text of info.infotexts) assert.match(text, /Refiner: tiny-sdxl-refiner \[[0-9a-f]{10}\], Refiner switch at: 0\.5/);
 });
 
+test('X/Y/Z plot axes "Refiner checkpoint" × "Refiner switch at": each cell equals the txt2img sent with those fields', { skip }, async () => {
+  const job = { ...ASTRONAUT, steps: 6, sampler_name: 'Euler a', scheduler: 'Karras', ...on('tiny-sdxl') };
+  const xyz = await post('txt2img', {
+    ...job,
+    refiner_switch_at: 0.8,
+    scripts: {
+      xyz_plot: {
+        x: { axis: 'Refiner checkpoint', values: ['None', 'tiny-sdxl-refiner'] },
+        y: { axis: 'Refiner switch at', values: '0.5,1' },
+        include_lone_images: true,
+      },
+    },
+  });
+  assert.equal(xyz.status, 200, JSON.stringify(xyz.body).slice(0, 400));
+  assert.equal(xyz.body.images.length, 5);
+  const cells = [
+    [null, 0.5],
+    ['tiny-sdxl-refiner', 0.5],
+    [null, 1],
+    ['tiny-sdxl-refiner', 1],
+  ] as const;
+  for (const [i, [refiner, switchAt]] of cells.entries()) {
+    const direct = await post('txt2img', { ...job, ...(refiner ? { refiner_checkpoint: refiner } : {}), refiner_switch_at: switchAt });
+    const same = xyz.body.images[1 + i] === direct.body.images[0];
+    console.log(`# X/Y/Z cell refiner ${refiner} switch ${switchAt}: ${same ? 'identical to' : 'differs from'} the direct txt2img`);
+    assert.ok(same, `cell ${i}`);
+  }
+  assert.notEqual(xyz.body.images[2], xyz.body.images[1], 'the refiner at 0.5 changed the image');
+  const infotexts: string[] = JSON.parse(xyz.body.info).infotexts;
+  assert.match(infotexts[2], /Refiner: tiny-sdxl-refiner \[[0-9a-f]{10}\], Refiner switch at: 0\.5/);
+  assert.ok(!/Refiner:/.test(infotexts[1]), 'the None cell has no refiner');
+  const unknown = await post('txt2img', { ...job, scripts: { xyz_plot: { x: { axis: 'Refiner checkpoint', values: ['no-such-model'] } } } });
+  assert.equal(unknown.status, 422);
+  assert.match(JSON.stringify(unknown.body), /Unknown checkpoint: no-such-model/);
+  const range = await post('txt2img', { ...job, scripts: { xyz_plot: { x: { axis: 'Refiner switch at', values: '0.5,2' } } } });
+  assert.equal(range.status, 422);
+  assert.match(JSON.stringify(range.body), /Refiner switch at must be from 0 to 1, got 2/);
+});
+
 test('refiner over HTTP in img2img: 0.5 differs from no refiner and writes the keys', { skip }, async () => {
   const rgb = new Uint8Array(64 * 64 * 3).map((_, i) => (i * 37) % 256);
   const init = encodePng(rgb, 64, 64).toString('base64');

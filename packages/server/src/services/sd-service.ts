@@ -243,14 +243,14 @@ export class SdService {
   }
 
   /**
-   * What a script generates with: the cell's checkpoint first, styles applied, the job's refiner (unless the cell set
-   * one), txt2img or img2img by its params.
+   * What a script generates with: the cell's checkpoint first, styles applied, the cell's refiner or else the job's,
+   * txt2img or img2img by its params.
    */
-  private scriptExecutor(refinerRequest: RefinerRequest | null = null): ScriptExecutor {
+  private scriptExecutor(jobRefiner: RefinerRequest | null = null): ScriptExecutor {
     return {
-      generate: async (params, checkpoint, hooks) => {
+      generate: async (params, checkpoint, hooks, cellRefiner) => {
         await this.ensureCheckpoint(checkpoint);
-        const refiner = params.refiner === undefined ? await resolveRefiner(this.generator, refinerRequest) : params.refiner;
+        const refiner = await resolveRefiner(this.generator, cellRefiner === undefined ? jobRefiner : cellRefiner);
         const styled = { ...this.styles.apply(params), infotextVersion: this.version, ...(refiner ? { refiner } : {}) };
         if (!('initImages' in styled)) return this.generator.txt2img(styled, hooks);
         if (!this.generator.img2img) throw new ApiError('UNSUPPORTED_PARAM', "this server's generator cannot run img2img");

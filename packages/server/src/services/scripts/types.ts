@@ -8,6 +8,7 @@ import type { GenerationHooks, Img2ImgParams, Txt2ImgParams, Txt2ImgResult } fro
 import type { ScriptArg } from '@sdapi/protocol';
 import type { Catalog } from '../catalog.ts';
 import type { CheckpointFile } from '../generator.ts';
+import type { RefinerRequest } from '../refiner.ts';
 
 export type ScriptTab = 'txt2img' | 'img2img';
 
@@ -30,11 +31,21 @@ export interface ScriptEnv {
 export interface ScriptBase {
   params: Txt2ImgParams | Img2ImgParams;
   checkpointOverride: string | null;
+  /** The request's refiner_checkpoint / refiner_switch_at (null: none). */
+  refiner?: RefinerRequest | null;
 }
 
-/** Runs generations inside the script's queue job (the checkpoint is loaded first, styles applied). */
+/**
+ * Runs generations inside the script's queue job (the checkpoint is loaded first, styles applied). `refiner`:
+ * the generation's own refiner (an X/Y/Z cell's); undefined: the job's.
+ */
 export interface ScriptExecutor {
-  generate(params: Txt2ImgParams | Img2ImgParams, checkpointOverride: string | null, hooks: GenerationHooks): Promise<Txt2ImgResult>;
+  generate(
+    params: Txt2ImgParams | Img2ImgParams,
+    checkpointOverride: string | null,
+    hooks: GenerationHooks,
+    refiner?: RefinerRequest | null,
+  ): Promise<Txt2ImgResult>;
 }
 
 /** The script's whole output: what the route answers (`images` with grids first when `indexOfFirstImage` is 1). */

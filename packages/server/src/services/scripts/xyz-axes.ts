@@ -2,7 +2,7 @@
  * What each X/Y/Z plot axis does here (spec §5.3 tables, vector xyz_axis_options.json `applies`/`format`): how a
  * cell value changes the job, how it is checked before the job (A1111's `confirm` functions, plus checks A1111
  * only fails on midway), how it is printed in the legend, and the dropdown choices. Axes whose feature this server
- * does not have (NGMS, beta schedule parameters, face restoration, token merging, refiner, FP8,
+ * does not have (NGMS, beta schedule parameters, face restoration, token merging, FP8,
  * image CFG for instruct-pix2pix) are refused by name with a 422 instead of being silently ignored.
  */
 
@@ -10,14 +10,16 @@ import type { Img2ImgParams, Txt2ImgParams } from '@sdapi/engine';
 import { formatXyzValue, type XyzAxisOption } from '@sdapi/protocol';
 import { resolveSampler } from '../catalog.ts';
 import { checkpointTitle } from '../checkpoints.ts';
-import { findCheckpointFuzzy } from '../refiner.ts';
+import { findCheckpointFuzzy, type RefinerRequest } from '../refiner.ts';
 import type { ScriptBase, ScriptEnv } from './types.ts';
 
-/** One cell's job: a copy of the base params that the axes modify, and the checkpoint it runs on. */
+/** One cell's job: a copy of the base params that the axes modify, the checkpoint it runs on and its refiner. */
 export interface Cell {
   /** Txt2ImgParams, or Img2ImgParams on the img2img tab (`initImages` present). */
   params: Txt2ImgParams & Partial<Pick<Img2ImgParams, 'initImages' | 'initialNoiseMultiplier'>>;
   checkpoint: string | null;
+  /** A1111's p.refiner_checkpoint and p.refiner_switch_at, two fields the axes set apart (null checkpoint: none). */
+  refiner: { checkpoint: string | null; switchAt: number | null };
 }
 
 export interface AxisBehaviour {
@@ -42,6 +44,14 @@ const field =
 const override = (key: string) => (cell: Cell, v: unknown) => setOption(cell, key, v);
 const boolOverride = (key: string) => (cell: Cell, v: unknown) => setOption(cell, key, String(v).toLowerCase() === 'true');
 const noEffect = () => {};
+/** refiner_checkpoint values that mean no refiner (services/refiner.ts). */
+const REFINER_NONE = new Set(['', 'None', 'none']);
+
+/** The cell's refiner as the executor takes it: null when its checkpoint is none. */
+export function cellRefiner(cell: Cell): RefinerRequest | null {
+  const { checkpoint, switchAt } = cell.refiner;
+  return checkpoint === null || REFINER_NONE.has(checkpoint) ? null : { checkpoint, switchAt };
+}
 
 const samplerNames = (env: ScriptEnv) => env.catalog.samplers.map((s) => s.name);
 function confirmSamplers(values: unknown[], env: ScriptEnv): unknown[] {
@@ -63,7 +73,6 @@ const UNSUPPORTED = {
   beta: 'the beta schedule parameters are fixed at A1111 defaults (0.6) in this server',
   faces: 'face restoration is not available on this server',
   tome: 'token merging is not implemented by this server',
-  refiner: 'a refiner checkpoint is not supported by this server',
   fp8: 'FP8 weight storage is not available (onnxruntime on CPU)',
   imageCfg: 'image CFG scale applies to instruct-pix2pix models, which this server does not run',
 };
@@ -203,8 +212,24 @@ export const AXIS_BEHAVIOUR: Record<string, AxisBehaviour> = {
   'Token merging ratio high-res': { apply: noEffect, unsupported: UNSUPPORTED.tome },
   'Always discard next-to-last sigma': { apply: boolOverride('always_discard_next_to_last_sigma'), choices: () => ['False', 'True'] },
   'SGM noise multiplier': { apply: boolOverride('sgm_noise_multiplier'), choices: () => ['False', 'True'] },
-  'Refiner checkpoint': { apply: noEffect, format: 'remove_path', unsupported: UNSUPPORTED.refiner },
-  'Refiner switch at': { apply: noEffect, unsupported: UNSUPPORTED.refiner },
+  'Refiner checkpoint': {
+    format: 'remove_path',
+    apply: (cell, v) => (cell.refiner = { ...cell.refiner, checkpoint: String(v) }),
+    // A1111 confirm_checkpoints_or_none: 'None' or a name its fuzzy lookup finds (the lookup is redone at the switch).
+    confirm: (vs, env) =>
+      vs.map((v) => {
+        if (v === null || REFINER_NONE.has(String(v))) return 'None';
+        const file = findCheckpointFuzzy(env.checkpoints, String(v));
+        if (!file) throw new Error(`Unknown checkpoint: ${String(v)} (valid: None, ${env.checkpoints.map(checkpointTitle).join(', ')})`);
+        if (file.error) throw new Error(`checkpoint ${file.name} cannot be loaded: ${file.error}`);
+        return v;
+      }),
+    choices: (env) => ['None', ...env.checkpoints.map(checkpointTitle).sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()))],
+  },
+  'Refiner switch at': {
+    apply: (cell, v) => (cell.refiner = { ...cell.refiner, switchAt: Number(v) }),
+    confirm: (vs) => vs.map((v) => (Number(v) >= 0 && Number(v) <= 1 ? v : fail(`Refiner switch at must be from 0 to 1, got ${String(v)}`))),
+  },
   'RNG source': {
     apply: override('randn_source'),
     confirm: (vs) => vs.map((v) => (['GPU', 'CPU', 'NV'].includes(String(v)) ? v : fail(`Unknown RNG source: ${String(v)} (valid: GPU, CPU, NV)`))),

@@ -15,7 +15,7 @@ import { csvItems, expandXyzAxisValues, toCsvRow, type XyzAxisOption, xyzAxisOpt
 import { ApiError } from '../errors.ts';
 import { ArgReader, emptyResult, gridImage, imageLists, padArgs, rejectUnknown, ScriptProgress, typedError, withInfotextKeys } from './args.ts';
 import { arg, type PreparedScript, type ScriptBase, type ScriptDef, type ScriptEnv, type ScriptResult } from './types.ts';
-import { AXIS_BEHAVIOUR, axisLabel, type Cell } from './xyz-axes.ts';
+import { AXIS_BEHAVIOUR, axisLabel, type Cell, cellRefiner } from './xyz-axes.ts';
 
 const TITLE = 'X/Y/Z plot';
 const NAMES = [
@@ -271,7 +271,11 @@ async function runXyz(
       interrupted = true;
       break;
     }
-    const cell: Cell = { params: { ...base.params, styles: [...base.params.styles] }, checkpoint: base.checkpointOverride };
+    const cell: Cell = {
+      params: { ...base.params, styles: [...base.params.styles] },
+      checkpoint: base.checkpointOverride,
+      refiner: { checkpoint: base.refiner?.checkpoint ?? null, switchAt: base.refiner?.switchAt ?? null },
+    };
     for (const [axis, i] of [
       [x, ix],
       [y, iy],
@@ -283,7 +287,7 @@ async function runXyz(
     if (y.vary) cell.params.seed += iy * (x.vary ? nx : 1);
     if (z.vary) cell.params.seed += iz * (x.vary ? nx : 1) * (y.vary ? ny : 1);
     try {
-      const result = await exec.generate(cell.params, cell.checkpoint, progress.forRun(k));
+      const result = await exec.generate(cell.params, cell.checkpoint, progress.forRun(k), cellRefiner(cell));
       if (result.images[0]) outputs[ix + iy * nx + iz * nx * ny] = { image: result.images[0], result };
       interrupted ||= result.interrupted;
     } catch (e) {
