@@ -194,6 +194,45 @@ test('store: the journal replays, survives a torn line, is compacted on open, an
   await last.close();
 });
 
+test('store: a position update replaces the one before it (one per run of moves, live and after a reopen); a re-queue reason stays', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sdapi-store-positions-'));
+  const store = new EmbeddedJobStore(dir);
+  await store.open();
+  await store.put(record('deep', 1, null, 'queued'), true);
+  let id = 0;
+  const queued = (position: number, reason?: string) => ({
+    id: ++id,
+    job: 'deep',
+    event: 'queued' as const,
+    time: '',
+    position,
+    queue_position: position,
+    ...(reason ? { reason } : {}),
+  });
+  // 500 jobs ahead start one by one: 500 position updates.
+  for (let position = 500; position >= 1; position--) await store.appendEvent(queued(position), false);
+  await store.appendEvent({ id: ++id, job: 'deep', event: 'started', time: '' }, false);
+  await store.appendEvent(queued(1, 'the server shut down while the job ran; it runs again after the restart'), true);
+  await store.appendEvent(queued(2), false);
+  await store.appendEvent(queued(1), false);
+  const summary = (events: ReturnType<typeof store.events>) =>
+    events.map((e) => `${e.event}${e.queue_position ? ` ${e.queue_position}` : ''}${e.reason ? ' (reason)' : ''}`);
+  const expected = ['queued 1', 'started', 'queued 1 (reason)', 'queued 1'];
+  assert.deepEqual(summary(store.events('deep')), expected);
+  assert.deepEqual(
+    store.events('deep', 500).map((e) => e.id),
+    [501, 502, 504],
+    'a replay after an id gets the newest position',
+  );
+  await store.close();
+  const reopened = new EmbeddedJobStore(dir);
+  await reopened.open();
+  assert.deepEqual(summary(reopened.events('deep')), expected, 'the journal replays to the same log');
+  const lines = readFileSync(join(dir, 'journal.jsonl'), 'utf8').trim().split('\n');
+  assert.equal(lines.length, 1 + 1 + expected.length, 'compacted on open: counters, the job, its 4 events');
+  await reopened.close();
+});
+
 test('--jobs-retention COUNT[,AGE] parses counts and ages with units; bad values name the flag', async () => {
   const { parseRetention } = await import('../src/index.ts');
   assert.deepEqual(parseRetention('1000,7d'), { maxCount: 1000, maxAgeMs: 7 * 86_400_000 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { JobEvent } from '@sdapi/protocol';
 import { removeStaleTemporaries, writeFileAtomic } from '../atomic-file.ts';
 import { Journal } from './journal.ts';
-import { expiredJobs, listJobs } from './store-shared.ts';
+import { appendToEventLog, expiredJobs, listJobs } from './store-shared.ts';
 import type { JobFilter, JobRecord, JobStore, RetentionPolicy } from './types.ts';
 
 /**
@@ -66,7 +66,7 @@ export class EmbeddedJobStore implements JobStore {
 
   async appendEvent(event: JobEvent, durable: boolean): Promise<void> {
     this.lastEventId = Math.max(this.lastEventId, event.id);
-    this.eventLog.get(event.job)?.push(event);
+    appendToEventLog(this.eventLog.get(event.job), event);
     await this.journal?.append({ event }, durable);
   }
 
@@ -140,7 +140,7 @@ export class EmbeddedJobStore implements JobStore {
       if (!this.eventLog.has(entry.job.id)) this.eventLog.set(entry.job.id, []);
     } else if ('event' in entry) {
       this.lastEventId = Math.max(this.lastEventId, entry.event.id);
-      this.eventLog.get(entry.event.job)?.push(entry.event);
+      appendToEventLog(this.eventLog.get(entry.event.job), entry.event);
     } else if ('remove' in entry) {
       this.jobs.delete(entry.remove);
       this.eventLog.delete(entry.remove);

@@ -1,5 +1,5 @@
 /** What the embedded store and the Redis store's mirror do alike over their in-memory map of job records. */
-import { FINISHED_STATUSES } from '@sdapi/protocol';
+import { FINISHED_STATUSES, type JobEvent } from '@sdapi/protocol';
 import type { JobFilter, JobRecord, RetentionPolicy } from './types.ts';
 
 /** `JobStore.list`: newest first, filtered, up to `filter.limit`. */
@@ -19,4 +19,21 @@ export function listJobs(jobs: Iterable<JobRecord>, filter: JobFilter): JobRecor
 export function expiredJobs(jobs: Iterable<JobRecord>, policy: RetentionPolicy, now: number): JobRecord[] {
   const finished = [...jobs].filter((j) => FINISHED_STATUSES.includes(j.status)).sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0) || b.seq - a.seq);
   return finished.filter((j, i) => i >= policy.maxCount || (j.finishedAt ?? 0) < now - policy.maxAgeMs);
+}
+
+/** A `queued` event that only tells a new queue position (no `reason`, unlike a re-queue after a restart). */
+function isPositionUpdate(event: JobEvent): boolean {
+  return event.event === 'queued' && event.reason === undefined;
+}
+
+/**
+ * Appends `event` to a job's stored events, except that a position update replaces the position update just
+ * before it: a replay only needs the newest position, and N waiting jobs would otherwise store N²/2 of them as the
+ * queue drains (each start moves every job behind it). Live listeners still get every one.
+ */
+export function appendToEventLog(log: JobEvent[] | undefined, event: JobEvent): void {
+  if (!log) return;
+  const last = log.at(-1);
+  if (last && isPositionUpdate(last) && isPositionUpdate(event)) log[log.length - 1] = event;
+  else log.push(event);
 }
