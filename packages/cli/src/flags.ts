@@ -51,3 +51,15 @@ export function onnxCacheMaxBytes(text: string | undefined): number | undefined 
   if (!(text.trim() !== '' && Number.isFinite(gb) && gb > 0)) throw new CliError(`--onnx-cache-max-gb must be a positive number of GiB, got '${text}'`);
   return Math.round(gb * 1024 ** 3);
 }
+
+/** A URL with its password shown as `***` (a `--redis` URL in logs and in GET /cmd-flags). */
+export function maskPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.password) return url;
+    parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '***'; // not a URL: the connection refuses it; show nothing of it
+  }
+}

@@ -1,5 +1,7 @@
 /** `--redis URL` (issue 15): the cluster connection `sdapi serve` and `sdapi worker` share. */
 import { type Generator, RedisCluster, type RetentionPolicy } from '@sdapi/server';
+import { maskPassword } from '../flags.ts';
+import { CliError, EXIT } from '../output.ts';
 
 const DEFAULT_IMAGE_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -21,8 +23,8 @@ export async function connectCluster(
   try {
     await cluster.connect();
   } catch (error) {
-    throw new Error(`--redis ${url}: ${(error as Error).message}`);
+    throw new CliError(`--redis ${maskPassword(url)}: ${(error as Error).message}`, EXIT.UNREACHABLE, 'is Redis running and reachable at that address?');
   }
-  console.log(`sdapi: jobs go through Redis at ${url} as ${worker ? 'an API node with a worker' : 'an API-only node'} (${cluster.workerId})`);
+  console.log(`sdapi: jobs go through Redis at ${maskPassword(url)} as ${worker ? 'an API node with a worker' : 'an API-only node'} (${cluster.workerId})`);
   return cluster;
 }

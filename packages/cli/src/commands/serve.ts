@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectCluster } from './cluster.ts';
 import { isA1111Flag, startServer, WorkerGenerator } from '@sdapi/server';
-import { countFlag, ONNX_CACHE_FLAG, onnxCacheHelp, onnxCacheMaxBytes, positiveFlag, retentionFlag } from '../flags.ts';
+import { ENGINE_HELP, ENGINE_OPTIONS, engineSettings } from '../engine-flags.ts';
+import { countFlag, maskPassword, positiveFlag, retentionFlag } from '../flags.ts';
 import { CliError } from '../output.ts';
 
 const HELP = `usage: sdapi serve [options]      (npm start -- [options])
@@ -15,13 +16,6 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --port N               listening port (default 7860)
   --listen               bind 0.0.0.0 instead of 127.0.0.1
   --server-name HOST     bind this address (wins over --listen)
-  --ckpt FILE            a .safetensors checkpoint, listed first and loaded by default
-  --ckpt-dir DIR         another folder of checkpoints
-  --embeddings-dir DIR   textual-inversion embeddings (default: <data-dir>/embeddings)
-  --controlnet-dir DIR   ControlNet models besides <data-dir>/models/ControlNet
-  --lora-dir DIR         LoRA/LyCORIS files besides <data-dir>/models/Lora and models/LyCORIS (subfolders too)
-  --styles-file FILE     a styles.csv (repeatable; * and ? in the file name; default: <data-dir>/styles.csv)
-  --data-dir DIR         config.json, cache.json, models/, outputs live here (default: current directory)
   --api-auth U:P[,U:P]   HTTP Basic credentials for every /sdapi route
   --api-keys K[,K]       API keys accepted as \`Authorization: Bearer K\` (OpenAI clients) on every route
                          (with either, every route needs credentials except GET /health and the web page's shell)
@@ -35,16 +29,6 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --jobs-retention N[,A] keep N finished jobs (and their images), none older than A (default 1000,7d)
   --redis URL            jobs, events and images in Redis (redis://host:port/db): API nodes and workers share one queue
   --no-worker            with --redis: an API-only node that runs no generation (start \`sdapi worker\` elsewhere)
-  --vae-dir DIR          VAE files (.safetensors) besides <data-dir>/models/VAE, for option sd_vae
-  --no-hashing           do not compute checkpoint SHA-256 hashes
-  --threads N            threads per ONNX operator (default: all cores)
-  --low-memory           release the UNet before each VAE decode (peak memory: the UNet's alone; it loads
-                         again from the ONNX cache, about a second for SD1.5, at the next job)
-  --engine-thread        run the engine in a worker thread of this process. Without it the engine runs in a
-                         child process of its own, which gives all its memory back on /unload-checkpoint and
-                         whose crash fails only the job in flight
-  --int8                 the UNet's Linear layers and convolutions in int8: about 1.9× faster, slightly different images (see README)
-${onnxCacheHelp()}
   --nowebui              API only: no web page at / (the API is always on)
   --skip-load-model-at-start  load the checkpoint on first use instead of right after start
   --queue-max N          at most N generation jobs may wait; more get 503 with Retry-After (default: no limit)
@@ -63,19 +47,16 @@ ${onnxCacheHelp()}
   --tls-keyfile FILE     HTTPS with this key ...
   --tls-certfile FILE    ... and this certificate (both needed)
   --subpath P            serve under /P/ (behind a reverse proxy that keeps the prefix)
-  --api                  accepted for A1111 compatibility (the API is always on)`;
+  --api                  accepted for A1111 compatibility (the API is always on)
+
+models and engine (the same on \`sdapi worker\`):
+${ENGINE_HELP}`;
 
 const OPTIONS = {
+  ...ENGINE_OPTIONS,
   port: { type: 'string' },
   listen: { type: 'boolean' },
   'server-name': { type: 'string' },
-  ckpt: { type: 'string' },
-  'ckpt-dir': { type: 'string' },
-  'embeddings-dir': { type: 'string' },
-  'controlnet-dir': { type: 'string' },
-  'lora-dir': { type: 'string' },
-  'styles-file': { type: 'string', multiple: true },
-  'data-dir': { type: 'string', default: '.' },
   'api-auth': { type: 'string' },
   'api-keys': { type: 'string' },
   'webhook-secret': { type: 'string' },
@@ -83,16 +64,9 @@ const OPTIONS = {
   'jobs-retention': { type: 'string' },
   redis: { type: 'string' },
   'no-worker': { type: 'boolean' },
-  'no-hashing': { type: 'boolean' },
-  threads: { type: 'string' },
-  'engine-thread': { type: 'boolean' },
-  'low-memory': { type: 'boolean' },
-  int8: { type: 'boolean' },
-  ...ONNX_CACHE_FLAG,
   api: { type: 'boolean' },
   nowebui: { type: 'boolean' },
   'skip-load-model-at-start': { type: 'boolean' },
-  'vae-dir': { type: 'string' },
   'queue-max': { type: 'string' },
   'api-log': { type: 'boolean' },
   'api-server-stop': { type: 'boolean' },
@@ -141,17 +115,6 @@ function reportedFlags(values: Record<string, string | boolean | string[] | unde
   return { ...reported, sdapi: own };
 }
 
-function maskPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.password) return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '***'; // not a URL: connectCluster refuses it; show nothing of it
-  }
-}
-
 /** The `--max-*` flags as buildApp's `limits` (absent ones keep their defaults). */
 function limitFlags(values: Record<string, string | boolean | string[] | undefined>) {
   const get = (flag: string) => positiveFlag(`--${flag}`, values[flag] as string | undefined);
@@ -189,37 +152,21 @@ export async function serve(argv: string[]): Promise<number> {
   }
   // Bad values are refused before anything is written.
   const limits = limitFlags(values);
-  const threads = positiveFlag('--threads', values.threads);
-  const cacheMaxBytes = onnxCacheMaxBytes(values['onnx-cache-max-gb']);
+  const engine = engineSettings(values, (line) => console.log(line));
   const jobsRetention = retentionFlag(values['jobs-retention']);
   const maxQueued = values['queue-max'] === undefined ? undefined : countFlag('--queue-max', values['queue-max']);
   const listenPort = port(values.port);
-  const dataDir = resolve(values['data-dir']);
-  // The engine runs in a worker thread: ORT's native runs would otherwise stall /progress, interrupt and health.
-  const generator = new WorkerGenerator({
-    dataDir,
-    isolation: values['engine-thread'] ? 'thread' : 'process',
-    lowMemory: values['low-memory'],
-    ckpt: values.ckpt ? resolve(values.ckpt) : null,
-    ckptDir: values['ckpt-dir'] ? resolve(values['ckpt-dir']) : null,
-    embeddingsDir: values['embeddings-dir'] ? resolve(values['embeddings-dir']) : null,
-    loraDir: values['lora-dir'] ? resolve(values['lora-dir']) : null,
-    vaeDir: values['vae-dir'] ? resolve(values['vae-dir']) : null,
-    noHashing: values['no-hashing'],
-    threads,
-    quantize: values.int8 ? 'int8' : undefined,
-    cacheMaxBytes,
-    log: (line) => console.log(line),
-  });
+  const { dataDir, controlnetDir, stylesFiles } = engine;
+  // The engine runs in its own process (or a worker thread): ORT's native runs would otherwise stall /progress,
+  // interrupt and health.
+  const generator = new WorkerGenerator(engine.generator);
   await generator.listCheckpoints(); // writes the placeholder model now (with its notice) when there is none
   const host = values['server-name'] ?? (values.listen ? '0.0.0.0' : '127.0.0.1');
-  const stylesFiles = values['styles-file']?.map((p) => resolve(p));
   const jobs = {
     apiKeys: values['api-keys'],
     webhooks: { secret: values['webhook-secret'], allowLocal: values['webhook-allow-local'] },
     jobsRetention,
   };
-  const controlnetDir = values['controlnet-dir'] ? resolve(values['controlnet-dir']) : null;
   let stopServer = () => {};
   const stopped = new Promise<void>((done) => {
     stopServer = done;
