@@ -137,10 +137,12 @@ export async function buildApp(deps: AppDeps): Promise<SdApiInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
   // First, before any route: origin check, auth on every route (one allow-list), nosniff, /health.
   const origins = registerSecurity(app, { credentials, ...cors });
+  const options = deps.options ?? (await OptionsStore.open(deps.dataDir));
   const service = new SdService({
     generator: deps.generator,
     queue: new GenerationQueue({ maxPending: deps.maxQueued }),
-    options: deps.options ?? (await OptionsStore.open(deps.dataDir)),
+    options,
+    sharedOptions: await deps.cluster?.shareOptions(options),
     catalog: deps.catalog ?? engineCatalog(),
     version: deps.version === undefined ? 'v1.10.1' : deps.version,
     cmdFlags: reportedFlags(deps),

@@ -164,6 +164,32 @@ test('routing: a job goes to the idle worker that already has its checkpoint loa
   }
 });
 
+test("settings are the cluster's: POST /options on node A is read on node B and used by the worker of the next job", { skip }, async () => {
+  const setOptions = (url: string, body: Record<string, unknown>) =>
+    fetch(`${url}/sdapi/v1/options`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const before = (await (await fetch(`${B}/sdapi/v1/options`)).json()) as Record<string, any>;
+  assert.equal(before.CLIP_stop_at_last_layers, 1);
+  // On an API-only node the checkpoint is recorded, not loaded; workers load it for their next job.
+  const set = await setOptions(A, { CLIP_stop_at_last_layers: 2, sd_model_checkpoint: 'sub/other.safetensors' });
+  assert.equal(set.status, 200, await set.text());
+  const onB = (await (await fetch(`${B}/sdapi/v1/options`)).json()) as Record<string, any>;
+  assert.deepEqual([onB.CLIP_stop_at_last_layers, onB.sd_model_checkpoint], [2, 'sub/other.safetensors']);
+  for (const seed of [1, 2]) {
+    const res = await submit(B, { steps: 2, seed });
+    const done = await finished(A, ((await res.json()) as { id: string }).id);
+    assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+    const info = done.result.info as { infotexts: string[] };
+    console.log(`# job on ${done.worker} after POST /options on A: ${info.infotexts[0].split('\n').at(-1)}`);
+    assert.match(info.infotexts[0], /Clip skip: 2/);
+    assert.match(info.infotexts[0], /Model: other/);
+  }
+  // Two nodes changing different keys at once lose neither.
+  await Promise.all([setOptions(A, { CLIP_stop_at_last_layers: 1 }), setOptions(B, { eta_noise_seed_delta: 31337 })]);
+  const both = (await (await fetch(`${A}/sdapi/v1/options`)).json()) as Record<string, any>;
+  assert.deepEqual([both.CLIP_stop_at_last_layers, both.eta_noise_seed_delta], [1, 31337]);
+  await setOptions(B, { eta_noise_seed_delta: 0, sd_model_checkpoint: 'v1-5-pruned-emaonly.safetensors' });
+});
+
 test('a job submitted on node A is followed over SSE on node B, queued to succeeded, and its image is served by both', { skip }, async () => {
   const res = await submit(A, { steps: 10, seed: 7 });
   const { id } = (await res.json()) as { id: string };

@@ -81,6 +81,17 @@ export class OptionsStore {
     return out;
   }
 
+  /** The values set (what config.json holds), for sharing them with a cluster (jobs/redis/shared-options.ts). */
+  storedValues(): Record<string, unknown> {
+    return JSON.parse(JSON.stringify(this.data)) as Record<string, unknown>;
+  }
+
+  /** Takes the cluster's settings in place of this node's, in memory (config.json is left as it was). */
+  adopt(data: Record<string, unknown>): void {
+    for (const key of Object.keys(this.data)) delete this.data[key];
+    Object.assign(this.data, data);
+  }
+
   /** Sets a value in memory without saving (override_settings_restore_afterwards: false). */
   setInMemory(key: string, value: unknown): void {
     this.data[key] = value;
@@ -90,22 +101,29 @@ export class OptionsStore {
    * POST /sdapi/v1/options (§3.9): every key and value is checked before anything changes (issue 7; A1111 applies
    * the keys before an unknown one in memory and takes any value): an unknown key is A1111's KeyError body, a value
    * the option's type refuses a FastAPI 422 naming `body.<key>`. Then the checkpoint alias check, each key in body
-   * order (restricted keys ignored), then config.json is written.
+   * order (restricted keys ignored), then config.json is written. Returns the keys it changed.
    */
-  async update(body: Record<string, unknown>, checkpoints: CheckpointHooks): Promise<void> {
+  async update(body: Record<string, unknown>, checkpoints: CheckpointHooks): Promise<string[]> {
     const values = this.checked(body);
     if (Object.hasOwn(body, 'sd_model_checkpoint')) {
       const wanted = body.sd_model_checkpoint;
       const found = typeof wanted === 'string' ? await checkpoints.resolve(wanted) : undefined;
       if (!found) throw new PythonError('RuntimeError', `model ${pyRepr(wanted)} not found`, 422);
     }
+    const changed: string[] = [];
     for (const [key, value] of Object.entries(body)) {
       if (!this.isKnown(key)) throw new PythonError('KeyError', pyRepr(key), 422);
       if (RESTRICTED_OPTIONS.has(key) || isDeepStrictEqual(values[key], this.value(key))) continue;
-      if (key === 'sd_model_checkpoint') await this.switchCheckpoint(value as string, checkpoints);
-      else this.data[key] = values[key];
+      if (key === 'sd_model_checkpoint') {
+        await this.switchCheckpoint(value as string, checkpoints);
+        changed.push('sd_model_checkpoint', 'sd_checkpoint_hash');
+      } else {
+        this.data[key] = values[key];
+        changed.push(key);
+      }
     }
     await this.save();
+    return changed;
   }
 
   /** The body's values coerced to their options' types (pydantic's rules); throws before anything is applied. */

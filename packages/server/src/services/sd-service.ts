@@ -45,6 +45,16 @@ export interface SdServiceDeps {
   limits?: RequestLimits;
   /** Where jobs live (default: in memory) and how long finished ones are kept. */
   jobs?: { store?: JobStore; retention?: RetentionPolicy; webhooks?: WebhookSender; log?: (line: string) => void; cluster?: ClusterQueue };
+  /** A cluster's settings in Redis (jobs/redis/shared-options.ts); `runsJobs` false on an API-only node. */
+  sharedOptions?: SharedSettings;
+}
+
+/** What SdService needs of the cluster's shared settings. */
+export interface SharedSettings {
+  publish(keys: readonly string[]): Promise<void>;
+  refresh(): Promise<void>;
+  /** false on an API-only node: a checkpoint chosen there is recorded for the workers, not loaded. */
+  runsJobs: boolean;
 }
 
 export class SdService {
@@ -62,6 +72,7 @@ export class SdService {
   readonly preview: LivePreview;
   /** The app's request limits: `maxImagePixels` reaches every decoded request image (image-input.ts). */
   readonly limits: RequestLimits;
+  private readonly sharedOptions: SharedSettings | undefined;
 
   constructor(deps: SdServiceDeps) {
     this.generator = deps.generator;
@@ -73,6 +84,7 @@ export class SdService {
     this.cmdFlags = deps.cmdFlags;
     this.styles = deps.styles ?? new PromptStyles([]);
     this.limits = deps.limits ?? DEFAULT_LIMITS;
+    this.sharedOptions = deps.sharedOptions;
     this.jobs = new JobService({
       store: deps.jobs?.store ?? new EmbeddedJobStore(),
       queue: this.queue,
@@ -179,22 +191,36 @@ export class SdService {
     return this.options.responseBody(overlay);
   }
 
-  /** POST /options; a checkpoint change loads the model inside the queue, after the running job (§1.7). */
+  /** GET /options in a cluster: the cluster's settings first (a Redis outage leaves this node's as they are). */
+  async refreshOptions(): Promise<void> {
+    await this.sharedOptions?.refresh().catch(() => undefined);
+  }
+
+  /**
+   * POST /options; a checkpoint change loads the model inside the queue, after the running job (§1.7). In a cluster
+   * the changed keys go to every node (an API-only node records the checkpoint; workers load it for their next job).
+   */
   async updateOptions(body: Record<string, unknown>): Promise<void> {
     if (Object.hasOwn(body, 'sd_vae')) checkVaeName(body.sd_vae, this.vaeFiles()); // before anything changes
-    await this.options.update(body, {
-      resolve: async (alias) => {
+    await this.refreshOptions();
+    const resolve = async (alias: string) => {
+      const file = findCheckpoint(await this.generator.listCheckpoints(), alias);
+      return file && { title: checkpointTitle(file), sha256: file.sha256 };
+    };
+    const load = (alias: string) =>
+      this.queue.exclusive(async () => {
         const file = findCheckpoint(await this.generator.listCheckpoints(), alias);
-        return file && { title: checkpointTitle(file), sha256: file.sha256 };
-      },
-      load: (alias) =>
-        this.queue.exclusive(async () => {
-          const file = findCheckpoint(await this.generator.listCheckpoints(), alias);
-          if (!file) throw new Error(`checkpoint ${alias} disappeared while waiting for the queue`);
-          const loaded = await this.load(file);
-          return { title: checkpointTitle(loaded), sha256: loaded.sha256 };
-        }),
-    });
+        if (!file) throw new Error(`checkpoint ${alias} disappeared while waiting for the queue`);
+        const loaded = await this.load(file);
+        return { title: checkpointTitle(loaded), sha256: loaded.sha256 };
+      });
+    const recordOnly = async (alias: string) => {
+      const found = await resolve(alias);
+      if (!found) throw new Error(`checkpoint ${alias} disappeared`);
+      return found;
+    };
+    const changed = await this.options.update(body, { resolve, load: this.sharedOptions?.runsJobs === false ? recordOnly : load });
+    await this.sharedOptions?.publish(changed);
   }
 
   /** GET /progress: the queue's state, with the live preview while a job runs (unless skipped). */

@@ -24,8 +24,10 @@ import { jobTimestamp } from '../../generation-queue.ts';
 import type { ClusterQueue, JobService } from '../job-service.ts';
 import type { JobRecord } from '../types.ts';
 import { RedisClientQuota } from './client-quota.ts';
+import type { OptionsStore } from '../../options-store.ts';
 import { checkRedisUrl, openRedis, RedisLink } from './link.ts';
 import { type Change, KEY, RedisJobStore } from './redis-store.ts';
+import { SharedOptions } from './shared-options.ts';
 
 const QUEUE = 'sdapi-jobs';
 const CONTROL = 'sdapi:control';
@@ -97,6 +99,7 @@ export class RedisCluster implements ClusterQueue {
   private draining = false;
   /** Jobs submitted through this node (the "caller's" jobs of /progress, /interrupt, /skip). */
   private readonly submittedHere = new Set<string>();
+  private sharedOptions: SharedOptions | undefined;
 
   constructor(private readonly options: ClusterOptions) {
     checkRedisUrl(options.url);
@@ -124,6 +127,16 @@ export class RedisCluster implements ClusterQueue {
     this.events.on('active', () => void this.refreshWaiting());
     this.refreshTimer = setInterval(() => void this.refreshWaiting(), 1000);
     this.refreshTimer.unref();
+  }
+
+  /**
+   * Shares the settings through Redis (shared-options.ts): `store` takes the cluster's (or seeds an empty
+   * cluster's); a worker refreshes them before each job. Call after connect().
+   */
+  async shareOptions(store: OptionsStore): Promise<SharedOptions> {
+    this.sharedOptions = new SharedOptions(this.link, store, this.options.worker);
+    await this.sharedOptions.join();
+    return this.sharedOptions;
   }
 
   /** Wires the job service: its local events are published, and (on workers) the BullMQ worker starts. */
@@ -305,6 +318,8 @@ export class RedisCluster implements ClusterQueue {
     if (!this.link.up && token) return this.requeue(job, token, 1000, `Redis is unreachable from worker ${this.workerId}`);
     const record = await this.store.fetch(id);
     if (!jobs || !record || ['succeeded', 'failed', 'cancelled'].includes(record.status)) return 'skipped';
+    // The settings in force are the cluster's as of now (a POST /options answered before this job was taken).
+    await this.sharedOptions?.refresh().catch((error: Error) => this.options.log?.(`worker ${this.workerId}: settings not refreshed: ${error.message}`));
     this.options.log?.(`worker ${this.workerId}: running job ${id} (attempt ${record.attempts + 1})`);
     this.current = { id, startedAt: Date.now() };
     void this.heartbeat();
