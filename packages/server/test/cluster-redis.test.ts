@@ -187,6 +187,16 @@ test("settings are the cluster's: POST /options on node A is read on node B and 
   await Promise.all([setOptions(A, { CLIP_stop_at_last_layers: 1 }), setOptions(B, { eta_noise_seed_delta: 31337 })]);
   const both = (await (await fetch(`${A}/sdapi/v1/options`)).json()) as Record<string, any>;
   assert.deepEqual([both.CLIP_stop_at_last_layers, both.eta_noise_seed_delta], [1, 31337]);
+  // Redis losing the settings (a restart without persistence) does not reset the cluster: the next node to look
+  // seeds them again from what it held.
+  const link = new RedisLink(`redis://127.0.0.1:${redisPort}/0`);
+  await link.start();
+  await link.send('DEL', ['sdapi:options', 'sdapi:options:version']);
+  link.close();
+  const kept = (await (await fetch(`${B}/sdapi/v1/options`)).json()) as Record<string, any>;
+  assert.equal(kept.eta_noise_seed_delta, 31337);
+  const onA = (await (await fetch(`${A}/sdapi/v1/options`)).json()) as Record<string, any>;
+  assert.equal(onA.eta_noise_seed_delta, 31337, 'A reads the settings B seeded again');
   await setOptions(B, { eta_noise_seed_delta: 0, sd_model_checkpoint: 'v1-5-pruned-emaonly.safetensors' });
 });
 

@@ -34,9 +34,13 @@ for i = 1, #ARGV, 2 do
 end
 return redis.call('INCR', KEYS[2])`;
 
-/** KEYS: hash, version; ARGV: the version held. Returns [version] when unchanged, else [version, hash as a flat list]. */
+/**
+ * KEYS: hash, version; ARGV: the version held. Returns [version] when unchanged, [version, hash as a flat list]
+ * when changed, and [] when Redis lost the settings (a restart without persistence).
+ */
 const REFRESH = `
 local version = redis.call('GET', KEYS[2])
+if not version then return {} end
 if version == ARGV[1] then return {version} end
 return {version, redis.call('HGETALL', KEYS[1])}`;
 
@@ -67,8 +71,10 @@ export class SharedOptions {
   }
 
   async refresh(): Promise<void> {
-    const [version, flat] = (await this.link.send('EVAL', [REFRESH, 2, HASH, VERSION, this.version])) as [string, string[]?];
-    if (flat) this.adopt(version, flat);
+    const [version, flat] = (await this.link.send('EVAL', [REFRESH, 2, HASH, VERSION, this.version])) as [string?, string[]?];
+    // Redis lost them: this node's (the cluster's as last read) seed them again rather than every node resetting.
+    if (version === undefined) await this.join();
+    else if (flat) this.adopt(version, flat);
   }
 
   private adopt(version: string, flat: string[]): void {
