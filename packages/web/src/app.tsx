@@ -1,5 +1,5 @@
 /**
- * The page: a mode switch (txt2img, img2img, PNG info), the form, the queue's progress, the results of the
+ * The page: a mode switch (txt2img, img2img, Extras, PNG info), the form, the queue's progress, the results of the
  * latest job and the history. All state lives here; jobs go through `/sdapi/v2/jobs` and their events come from
  * LiveJobs, so other tabs' jobs show up too and a reload picks the running job up again.
  */
@@ -7,6 +7,7 @@ import type { Job, JobEvent, JobImage } from '@sdapi/client';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { errorText, fetchServer, fieldErrors, isUnauthorized, rememberApiKey, sd } from './api.ts';
 import type { Errors } from './components/fields.tsx';
+import { ExtrasForm } from './components/extras-form.tsx';
 import { Gallery, History } from './components/gallery.tsx';
 import { GenerateForm, type Lists } from './components/generate-form.tsx';
 import { Img2ImgInputs } from './components/img2img-inputs.tsx';
@@ -14,14 +15,28 @@ import type { MaskHandle } from './components/mask-painter.tsx';
 import { ModelPicker } from './components/model-picker.tsx';
 import { PngInfo } from './components/png-info.tsx';
 import { type LiveProgress, ProgressPanel } from './components/progress-panel.tsx';
-import { DEFAULT_FORM, FORM_FIELDS, type FormState, formFromInfotext, formFromParameters, type InitImage, img2imgParams, txt2imgParams } from './form.ts';
+import {
+  DEFAULT_EXTRAS,
+  DEFAULT_FORM,
+  EXTRAS_FIELDS,
+  type ExtrasState,
+  extrasParams,
+  FORM_FIELDS,
+  type FormState,
+  formFromInfotext,
+  formFromParameters,
+  type InitImage,
+  img2imgParams,
+  txt2imgParams,
+} from './form.ts';
 import { loadImage } from './images.ts';
 import { LiveJobs } from './live.ts';
 
-type Mode = 'txt2img' | 'img2img' | 'png-info';
+type Mode = 'txt2img' | 'img2img' | 'extras' | 'png-info';
 const MODES: [Mode, string][] = [
   ['txt2img', 'txt2img'],
   ['img2img', 'img2img / inpaint'],
+  ['extras', 'Extras (upscale)'],
   ['png-info', 'PNG info'],
 ];
 const HISTORY_PAGE = 8;
@@ -30,7 +45,9 @@ const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 export function App() {
   const [mode, setMode] = useState<Mode>('txt2img');
   const [form, setForm] = useState<FormState>(DEFAULT_FORM);
-  const [lists, setLists] = useState<Lists>({ samplers: [], schedulers: [], styles: [], hrUpscalers: ['Latent'] });
+  const [lists, setLists] = useState<Lists>({ samplers: [], schedulers: [], styles: [], hrUpscalers: ['Latent'], upscalers: ['None'] });
+  const [extras, setExtras] = useState<ExtrasState>(DEFAULT_EXTRAS);
+  const [extrasImage, setExtrasImage] = useState<InitImage | null>(null);
   const [errors, setErrors] = useState<Errors>({});
   const [banner, setBannerText] = useState<string | null>(null);
   const [needsKey, setNeedsKey] = useState(false);
@@ -53,7 +70,7 @@ export function App() {
   const lastSeed = shown?.result?.images?.[0]?.seed ?? null;
 
   const showError = useCallback((error: unknown) => {
-    const found = fieldErrors(error, FORM_FIELDS);
+    const found = fieldErrors(error, [...FORM_FIELDS, ...EXTRAS_FIELDS]);
     const { '': rest, ...byField } = found;
     setErrors(byField);
     setBanner(rest ?? null, error);
@@ -141,6 +158,7 @@ export function App() {
         schedulers: schedulers.map((s) => s.label),
         styles: styles.map((s) => s.name),
         hrUpscalers: [...latent.map((m) => m.name), ...upscalers.map((u) => u.name).filter((n) => n !== 'None')],
+        upscalers: upscalers.length > 0 ? upscalers.map((u) => u.name) : ['None'],
       });
     })();
     feed.current = new LiveJobs({ onEvent, onResync: () => void resync(), onStatus: setConnected });
@@ -158,13 +176,19 @@ export function App() {
     if (submitting) return;
     setErrors({});
     setBanner(null);
-    if (mode === 'img2img' && !init) return showError(new Error('Drop or choose an image first.'));
+    if ((mode === 'img2img' && !init) || (mode === 'extras' && !extrasImage)) return showError(new Error('Drop or choose an image first.'));
     setSubmitting(true);
     try {
       const job =
-        mode === 'img2img' && init
-          ? await sd.jobs.create({ type: 'img2img', params: img2imgParams(form, init, mask.current?.export() ?? null) as Record<string, unknown>, preview: 1 })
-          : await sd.jobs.create({ type: 'txt2img', params: txt2imgParams(form) as Record<string, unknown>, preview: 1 });
+        mode === 'extras' && extrasImage
+          ? await sd.jobs.create({ type: 'extra-single-image', params: extrasParams(extras, extrasImage) as Record<string, unknown> })
+          : mode === 'img2img' && init
+            ? await sd.jobs.create({
+                type: 'img2img',
+                params: img2imgParams(form, init, mask.current?.export() ?? null) as Record<string, unknown>,
+                preview: 1,
+              })
+            : await sd.jobs.create({ type: 'txt2img', params: txt2imgParams(form) as Record<string, unknown>, preview: 1 });
       setActive((a) => (a.some((j) => j.id === job.id) ? a : [...a, job]));
       if (feed.current?.degraded) feed.current.followOverSse(job.id);
     } catch (error) {
@@ -180,6 +204,14 @@ export function App() {
         setForm((f) => formFromParameters(f, job.result?.parameters ?? {}, image.seed));
         setMode(job.type === 'img2img' ? 'img2img' : 'txt2img');
         requestAnimationFrame(() => document.getElementById('prompt')?.focus());
+      },
+      onSendToExtras: async (image: JobImage) => {
+        try {
+          setExtrasImage(await loadImage(await (await fetchServer(image.url)).blob()));
+          setMode('extras');
+        } catch (error) {
+          setBanner(errorText(error), error);
+        }
       },
       onSendToImg2img: async (job: Job, image: JobImage) => {
         try {
@@ -216,6 +248,15 @@ export function App() {
     }
   };
 
+  const pickExtrasImage = async (file: File) => {
+    try {
+      setExtrasImage(await loadImage(file));
+      setErrors(({ image: _, ...rest }) => rest);
+    } catch (error) {
+      setErrors((e) => ({ ...e, image: errorText(error) }));
+    }
+  };
+
   return (
     <>
       <header class="top">
@@ -247,7 +288,19 @@ export function App() {
               </button>
             ))}
           </fieldset>
-          {mode === 'png-info' ? (
+          {mode === 'extras' ? (
+            <ExtrasForm
+              extras={extras}
+              setExtras={setExtras}
+              image={extrasImage}
+              onFile={(f) => void pickExtrasImage(f)}
+              onRemove={() => setExtrasImage(null)}
+              upscalers={lists.upscalers}
+              errors={errors}
+              onSubmit={() => void generate()}
+              submitting={submitting}
+            />
+          ) : mode === 'png-info' ? (
             <PngInfo
               onSend={(parameters) => {
                 setForm((f) => formFromInfotext(f, parameters));

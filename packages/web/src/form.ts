@@ -2,7 +2,7 @@
  * The generate form's values, what they become on the wire (A1111's txt2img/img2img fields), and the way back:
  * a finished job's `result.parameters` or a PNG's parsed infotext (`/png-info` `parameters`) into the form.
  */
-import type { Img2ImgRequest, Txt2ImgRequest } from '@sdapi/client';
+import type { ExtrasSingleImageRequest, Img2ImgRequest, Txt2ImgRequest } from '@sdapi/client';
 
 export interface FormState {
   prompt: string;
@@ -183,4 +183,35 @@ export function formFromInfotext(form: FormState, p: Record<string, unknown>): F
     });
   else if (num(p['Denoising strength']) !== undefined) next.denoising_strength = num(p['Denoising strength']) as number;
   return next;
+}
+
+/** The Extras form (A1111's extras fields; the image is kept apart, as img2img's init image is). */
+export interface ExtrasState {
+  /** 0: scale by `upscaling_resize`; 1: scale to width × height. */
+  resize_mode: 0 | 1;
+  upscaling_resize: number;
+  upscaling_resize_w: number;
+  upscaling_resize_h: number;
+  upscaling_crop: boolean;
+  upscaler_1: string;
+  upscaler_2: string;
+  extras_upscaler_2_visibility: number;
+}
+
+export const DEFAULT_EXTRAS: ExtrasState = {
+  resize_mode: 0,
+  upscaling_resize: 2,
+  upscaling_resize_w: 512,
+  upscaling_resize_h: 512,
+  upscaling_crop: true,
+  upscaler_1: 'Lanczos',
+  upscaler_2: 'None',
+  extras_upscaler_2_visibility: 0,
+};
+
+/** Wire fields of the Extras form, for showing a 422 next to its input. */
+export const EXTRAS_FIELDS = ['image', ...(Object.keys(DEFAULT_EXTRAS) as (keyof ExtrasState)[])] as const;
+
+export function extrasParams(e: ExtrasState, image: InitImage): ExtrasSingleImageRequest {
+  return { ...e, image: image.dataUrl };
 }

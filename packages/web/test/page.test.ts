@@ -338,6 +338,35 @@ describe('the page on the tiny model', { skip }, () => {
     console_.assertClean();
   });
 
+  test('Extras: send a result to extras, upscale it ×2 with Lanczos as a job; a bad factor is shown under its field', async () => {
+    try {
+      await page.getByRole('button', { name: 'txt2img', exact: true }).click();
+      const first = page.locator('.gallery figure').first();
+      await first.waitFor();
+      const [w, h] = (await first.locator('.size').textContent())?.split('×').map(Number) ?? [];
+      await first.getByRole('button', { name: 'Send to extras' }).click();
+      await page.getByAltText('To upscale').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Extras (upscale)' }).getAttribute('aria-pressed'), 'true');
+      await page.getByLabel('Scale factor').fill('0');
+      await page.getByRole('button', { name: 'Upscale', exact: true }).click();
+      await page.locator('.field-error[data-field="upscaling_resize"]').waitFor();
+      const before = await page.locator('.gallery').getAttribute('data-job');
+      await page.getByLabel('Scale factor').fill('2');
+      await page.getByLabel('Upscaler', { exact: true }).selectOption('Lanczos');
+      await page.getByRole('button', { name: 'Upscale', exact: true }).click();
+      const card = page.locator(`.gallery:not([data-job="${before}"]) figure`).first();
+      await card.waitFor({ timeout: 60_000 });
+      assert.equal(await card.locator('.size').textContent(), `${2 * w}×${2 * h}`);
+      const size = await card.locator('img').evaluate((img: any) => [img.naturalWidth, img.naturalHeight]);
+      assert.deepEqual(size, [2 * w, 2 * h]);
+      assert.equal(await card.getByRole('button', { name: 'Reuse parameters' }).count(), 0, 'an upscale has no prompt to reuse');
+      await shot(page, '6-extras');
+      console_.assertClean([/status of 422/]);
+    } finally {
+      await page.getByRole('button', { name: 'txt2img', exact: true }).click(); // where the next flows start
+    }
+  });
+
   test('API errors are shown next to their field (and focused), not as a blank page', async () => {
     await page.getByLabel('Steps').fill('0');
     await page.getByRole('button', { name: 'Generate' }).click();
@@ -572,12 +601,12 @@ describe('the page on the tiny model', { skip }, () => {
     await page.reload();
     await page.getByText('live', { exact: true }).waitFor();
     const seen: string[] = [];
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 9; i++) {
       await page.keyboard.press('Tab');
       seen.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim() || ''));
     }
-    assert.deepEqual(seen.slice(0, 6), ['model', 'txt2img', 'img2img / inpaint', 'PNG info', 'prompt', 'negative_prompt']);
-    assert.ok(seen.slice(6).includes('sampler'), `then the styles and the sampler: ${seen.slice(6).join(', ')}`);
+    assert.deepEqual(seen.slice(0, 7), ['model', 'txt2img', 'img2img / inpaint', 'Extras (upscale)', 'PNG info', 'prompt', 'negative_prompt']);
+    assert.ok(seen.slice(7).includes('sampler'), `then the styles and the sampler: ${seen.slice(7).join(', ')}`);
   });
 });
 

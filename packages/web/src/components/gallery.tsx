@@ -6,6 +6,7 @@ import { useServerImage } from '../api.ts';
 export interface ImageActions {
   onReuse: (job: Job, image: JobImage) => void;
   onSendToImg2img: (job: Job, image: JobImage) => void;
+  onSendToExtras: (image: JobImage) => void;
   onShow?: (job: Job) => void;
 }
 
@@ -29,32 +30,60 @@ async function copyText(text: string): Promise<void> {
   }
 }
 
+const isUpscale = (job: Job) => job.type.startsWith('extra');
+
+/** `Lanczos`, or `Lanczos + Nearest` when a second upscaler was blended in. */
+function upscalersOf(job: Job): string {
+  const p = job.result?.parameters ?? {};
+  const used = [p.upscaler_1, Number(p.extras_upscaler_2_visibility) > 0 ? p.upscaler_2 : null].filter((u) => u && u !== 'None');
+  return used.join(' + ') || 'None';
+}
+
 export function ImageCard({ job, image, actions }: { job: Job; image: JobImage; actions: ImageActions }) {
   const [copied, setCopied] = useState(false);
   const p = job.result?.parameters ?? {};
   const url = useServerImage(image.url);
+  // An Extras job's image has no prompt, seed or sampler: its card says how it was upscaled instead.
+  const upscaled = isUpscale(job);
   return (
-    <figure class="image-card" data-seed={image.seed}>
+    <figure class="image-card" data-seed={upscaled ? undefined : image.seed}>
       <a href={url} target="_blank" rel="noopener">
-        <img src={url} width={image.width} height={image.height} alt={`Generated image, seed ${image.seed}: ${String(p.prompt ?? '')}`} loading="lazy" />
+        <img
+          src={url}
+          width={image.width}
+          height={image.height}
+          alt={upscaled ? `Upscaled to ${image.width} by ${image.height}` : `Generated image, seed ${image.seed}: ${String(p.prompt ?? '')}`}
+          loading="lazy"
+        />
       </a>
       <figcaption>
-        <dl class="params">
-          <dt>Seed</dt>
-          <dd class="seed">{image.seed}</dd>
-          <dt>Steps</dt>
-          <dd>{String(p.steps ?? '')}</dd>
-          <dt>Sampler</dt>
-          <dd>
-            {String(p.sampler_name ?? '')} {p.scheduler && p.scheduler !== 'Automatic' ? String(p.scheduler) : ''}
-          </dd>
-          <dt>Size</dt>
-          <dd class="size">
-            {image.width}×{image.height}
-          </dd>
-          <dt>Model</dt>
-          <dd>{modelOf(job)}</dd>
-        </dl>
+        {upscaled ? (
+          <dl class="params">
+            <dt>Size</dt>
+            <dd class="size">
+              {image.width}×{image.height}
+            </dd>
+            <dt>Upscaler</dt>
+            <dd>{upscalersOf(job)}</dd>
+          </dl>
+        ) : (
+          <dl class="params">
+            <dt>Seed</dt>
+            <dd class="seed">{image.seed}</dd>
+            <dt>Steps</dt>
+            <dd>{String(p.steps ?? '')}</dd>
+            <dt>Sampler</dt>
+            <dd>
+              {String(p.sampler_name ?? '')} {p.scheduler && p.scheduler !== 'Automatic' ? String(p.scheduler) : ''}
+            </dd>
+            <dt>Size</dt>
+            <dd class="size">
+              {image.width}×{image.height}
+            </dd>
+            <dt>Model</dt>
+            <dd>{modelOf(job)}</dd>
+          </dl>
+        )}
         <div class="actions small">
           <a class="button" href={url} download={`${job.id}-${image.index}.png`}>
             Download
@@ -69,11 +98,16 @@ export function ImageCard({ job, image, actions }: { job: Job; image: JobImage; 
           >
             {copied ? 'Copied' : 'Copy parameters'}
           </button>
-          <button type="button" onClick={() => actions.onReuse(job, image)}>
-            Reuse parameters
-          </button>
+          {!upscaled && (
+            <button type="button" onClick={() => actions.onReuse(job, image)}>
+              Reuse parameters
+            </button>
+          )}
           <button type="button" onClick={() => actions.onSendToImg2img(job, image)}>
             Send to img2img
+          </button>
+          <button type="button" onClick={() => actions.onSendToExtras(image)}>
+            Send to extras
           </button>
         </div>
       </figcaption>
@@ -118,7 +152,7 @@ export function History({ jobs, more, loading, onMore, onShow }: HistoryProps) {
       <ul>
         {jobs.map((job) => {
           const first = job.result?.images?.[0];
-          const prompt = String(job.result?.parameters?.prompt ?? '');
+          const prompt = isUpscale(job) ? `Upscaled (${upscalersOf(job)})` : String(job.result?.parameters?.prompt ?? '');
           return (
             <li key={job.id}>
               <button

@@ -8,6 +8,8 @@ export interface Lists {
   schedulers: string[];
   styles: string[];
   hrUpscalers: string[];
+  /** GET /upscalers names (Extras). */
+  upscalers: string[];
 }
 
 interface Props {

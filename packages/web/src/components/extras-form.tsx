@@ -1,0 +1,151 @@
+/**
+ * Extras: upscale one image (A1111's Extras tab, `/sdapi/v1/extra-single-image` fields) as an `extra-single-image`
+ * job, so it shows in the progress panel, the results and the history like a generation. Scale by a factor or to
+ * a size (optionally cropped to it), with a second upscaler blended in.
+ */
+import type { ExtrasState, InitImage } from '../form.ts';
+import { type Errors, NumberField, SelectField } from './fields.tsx';
+import { ImageDrop } from './image-drop.tsx';
+
+interface Props {
+  extras: ExtrasState;
+  setExtras: (update: (e: ExtrasState) => ExtrasState) => void;
+  image: InitImage | null;
+  onFile: (file: File) => void;
+  onRemove: () => void;
+  /** GET /upscalers names, `None` first. */
+  upscalers: string[];
+  errors: Errors;
+  onSubmit: () => void;
+  submitting: boolean;
+}
+
+export function ExtrasForm({ extras, setExtras, image, onFile, onRemove, upscalers, errors, onSubmit, submitting }: Props) {
+  const set =
+    <K extends keyof ExtrasState>(key: K) =>
+    (value: ExtrasState[K]) =>
+      setExtras((e) => ({ ...e, [key]: value }));
+  const byFactor = extras.resize_mode === 0;
+  return (
+    <form
+      class="extras"
+      // The server's 422 names the field (as in the generate form); the browser's own check would hide it.
+      noValidate
+      aria-label="Extras: upscale an image"
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSubmit();
+      }}
+    >
+      {image ? (
+        <div class="extras-image">
+          <img src={image.dataUrl} alt="To upscale" class="png-thumb" />
+          <p class="hint">
+            {image.width} × {image.height}
+            {byFactor ? ` → about ${Math.floor(image.width * extras.upscaling_resize)} × ${Math.floor(image.height * extras.upscaling_resize)}` : ''}.{' '}
+            <button type="button" class="link" onClick={onRemove}>
+              Remove image
+            </button>
+          </p>
+        </div>
+      ) : (
+        <ImageDrop id="extras_image" label="Choose an image" accept="image/*" onFile={onFile} describedBy={errors.image ? 'extras_image-error' : undefined} />
+      )}
+      {errors.image && (
+        <p id="extras_image-error" class="field-error" data-field="image">
+          {errors.image}
+        </p>
+      )}
+      <div class="row">
+        <SelectField
+          id="extras_resize_mode"
+          label="Resize"
+          field="resize_mode"
+          value={String(extras.resize_mode)}
+          options={[
+            ['0', 'Scale by'],
+            ['1', 'Scale to'],
+          ]}
+          errors={errors}
+          onChange={(v) => set('resize_mode')(v === '1' ? 1 : 0)}
+        />
+        {byFactor ? (
+          <NumberField
+            id="upscaling_resize"
+            label="Scale factor"
+            field="upscaling_resize"
+            value={extras.upscaling_resize}
+            min={1}
+            max={8}
+            step={0.05}
+            errors={errors}
+            onInput={set('upscaling_resize')}
+          />
+        ) : (
+          <>
+            <NumberField
+              id="upscaling_resize_w"
+              label="Width"
+              field="upscaling_resize_w"
+              value={extras.upscaling_resize_w}
+              min={64}
+              step={8}
+              errors={errors}
+              onInput={set('upscaling_resize_w')}
+            />
+            <NumberField
+              id="upscaling_resize_h"
+              label="Height"
+              field="upscaling_resize_h"
+              value={extras.upscaling_resize_h}
+              min={64}
+              step={8}
+              errors={errors}
+              onInput={set('upscaling_resize_h')}
+            />
+          </>
+        )}
+      </div>
+      {!byFactor && (
+        <label class="check">
+          <input type="checkbox" checked={extras.upscaling_crop} onChange={(e) => set('upscaling_crop')((e.currentTarget as HTMLInputElement).checked)} />
+          Crop to fit
+        </label>
+      )}
+      <div class="row">
+        <SelectField
+          id="upscaler_1"
+          label="Upscaler"
+          field="upscaler_1"
+          value={extras.upscaler_1}
+          options={upscalers}
+          errors={errors}
+          onChange={set('upscaler_1')}
+        />
+        <SelectField
+          id="upscaler_2"
+          label="Upscaler 2"
+          field="upscaler_2"
+          value={extras.upscaler_2}
+          options={upscalers}
+          errors={errors}
+          onChange={set('upscaler_2')}
+        />
+        <NumberField
+          id="extras_upscaler_2_visibility"
+          label="Upscaler 2 visibility"
+          field="extras_upscaler_2_visibility"
+          value={extras.extras_upscaler_2_visibility}
+          min={0}
+          max={1}
+          step={0.05}
+          errors={errors}
+          onInput={set('extras_upscaler_2_visibility')}
+        />
+      </div>
+      <button type="submit" class="primary" disabled={submitting}>
+        {submitting ? 'Submitting…' : 'Upscale'}
+      </button>
+    </form>
+  );
+}
