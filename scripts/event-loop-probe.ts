@@ -5,7 +5,10 @@
  * is sampled with `monitorEventLoopDelay`. Prints, per scenario: wall time, /progress latency p50/p99/max and the
  * loop's longest stall.
  *
- *   node --import tsx scripts/event-loop-probe.ts [--sizes 64,512] [--steps 20] [--sdxl] [--inline]
+ *   node --import tsx scripts/event-loop-probe.ts [--sizes 64,512] [--steps 20] [--sdxl] [--engine process|thread|inline]
+ *
+ * --engine: where the engine runs: its own process (`sdapi serve`'s default), a worker thread (`--engine-thread`),
+ * or inline in the server's thread (what the worker avoids). `--inline` is the old spelling of `--engine inline`.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,9 +27,15 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '64,512' },
     steps: { type: 'string', default: '20' },
     sdxl: { type: 'boolean', default: false },
+    engine: { type: 'string', default: 'process' },
     inline: { type: 'boolean', default: false },
   },
 });
+const engine = values.inline ? 'inline' : values.engine;
+if (engine !== 'process' && engine !== 'thread' && engine !== 'inline') {
+  console.error(`event-loop-probe: --engine is process, thread or inline (got ${JSON.stringify(engine)})`);
+  process.exit(2);
+}
 const fixtures = join(SHARED_DIR, 'fixtures');
 const tiny = join(fixtures, 'tiny-sd15', 'model.safetensors');
 if (!existsSync(tiny)) {
@@ -41,9 +50,9 @@ copyFileSync(tiny, join(sd, 'tiny-b.safetensors'));
 const sdxl = join(fixtures, 'tiny-sdxl', 'model.safetensors');
 if (values.sdxl && existsSync(sdxl)) copyFileSync(sdxl, join(sd, 'tiny-sdxl.safetensors'));
 
-// Default: the engine in a worker thread (as `sdapi serve` runs it); --inline: in the server's own thread.
-const generator = values.inline ? new EngineGenerator({ dataDir, placeholder: false }) : new WorkerGenerator({ dataDir, placeholder: false });
-console.log(`engine: ${values.inline ? 'inline (server thread)' : 'worker thread'}`);
+const generator =
+  engine === 'inline' ? new EngineGenerator({ dataDir, placeholder: false }) : new WorkerGenerator({ dataDir, placeholder: false, isolation: engine });
+console.log(`engine: ${{ inline: 'inline (server thread)', thread: 'worker thread', process: 'its own process' }[engine]}`);
 const app = await buildApp({ generator, dataDir });
 const base = await app.listen({ port: 0, host: '127.0.0.1' });
 
@@ -83,7 +92,9 @@ async function scenario(name: string, run: () => Promise<unknown>) {
   loop.disable();
   const lat = await take();
   const f = (x: number) => x.toFixed(0);
-  rows.push([name, f(wall), String(lat.length), f(percentile(lat, 0.5)), f(percentile(lat, 0.99)), f(Math.max(...lat)), f(loop.max / 1e6)]);
+  // A scenario shorter than one poll has no latencies to show.
+  const stat = (x: number) => (lat.length === 0 ? '–' : f(x));
+  rows.push([name, f(wall), String(lat.length), stat(percentile(lat, 0.5)), stat(percentile(lat, 0.99)), stat(Math.max(...lat)), f(loop.max / 1e6)]);
 }
 
 const steps = Number(values.steps);
