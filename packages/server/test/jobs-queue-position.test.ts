@@ -60,14 +60,21 @@ test('queued events follow the position: cancel ahead, priority jump, the job ah
   ws.send(JSON.stringify({ op: 'subscribe', jobs: [d.id] }));
   await until('the subscription', () => wsEvents.some((m) => m.op === 'subscribe'));
 
+  // Each move waits for the webhook to have the previous one: a position still waiting to be sent would be
+  // replaced by the newer one (webhooks.ts), which the last test checks on its own.
+  const hookHas = (n: number) => until(`${n} webhook deliveries`, () => hook.length >= n);
+  await hookHas(1);
   await cancel(b.id); // d: 3 → 2
   await until('d at 2', async () => (await job(d.id)).queue_position === 2);
+  await hookHas(2);
   const e = await submit('e', { priority: 5, params: { prompt: 'e', ...SMALL, steps: 1000 } }); // jumps ahead of c and d: d 2 → 3
   assert.equal(e.queue_position, 1);
   await until('d at 3', async () => (await job(d.id)).queue_position === 3);
+  await hookHas(3);
   await cancel(blocker.id); // e starts: c 2 → 1, d 3 → 2
   await until('e to start', async () => (await job(e.id)).status !== 'queued');
   await until('d at 2 again', async () => (await job(d.id)).queue_position === 2);
+  await hookHas(4);
   await cancel(d.id);
   await cancel(e.id);
 
@@ -103,4 +110,39 @@ test('queued events follow the position: cancel ahead, priority jump, the job ah
     ],
   );
   await until('c to finish', async () => ['succeeded', 'failed'].includes((await job(c.id)).status));
+});
+
+test('a slow webhook receiver gets the newest position, not every one: a position still waiting is replaced', async () => {
+  const hook: Record<string, any>[] = [];
+  const rx = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => (raw += c));
+    req.on('end', () => {
+      hook.push(JSON.parse(raw));
+      setTimeout(() => res.writeHead(204).end(), 250); // a slow receiver
+    });
+  });
+  await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
+  after(() => rx.close());
+  const hookUrl = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook`;
+
+  const blocker = await submit('blocker 2', { params: { prompt: 'blocker 2', ...SMALL, steps: 1000 } });
+  await until('the blocker to run', async () => (await job(blocker.id)).status === 'running');
+  for (let i = 0; i < 15; i++) await submit(`ahead ${i}`);
+  const last = await submit('last', { webhook: { url: hookUrl, events: ['queued', 'succeeded'] } });
+  assert.equal(last.queue_position, 16);
+  await cancel(blocker.id); // the 15 ahead run in about a second: 15 position changes
+  await until('the webhook to get the success', () => hook.some((ev) => ev.event === 'succeeded'));
+  const positions = hook.filter((ev) => ev.event === 'queued').map((ev) => ev.queue_position as number);
+  console.log(`# 16 positions told, ${positions.length} delivered to the slow receiver: ${positions.join(' ')}`);
+  assert.equal(positions[0], 16);
+  assert.ok(positions.length < 16, 'positions that waited were replaced by newer ones');
+  for (let i = 1; i < positions.length; i++) assert.ok(positions[i] < positions[i - 1], `never an older position after a newer one: ${positions}`);
+  const ids = hook.map((ev) => ev.id as number);
+  assert.deepEqual(
+    ids,
+    [...ids].sort((x, y) => x - y),
+    'in event order',
+  );
+  assert.equal(hook.at(-1)?.event, 'succeeded');
 });

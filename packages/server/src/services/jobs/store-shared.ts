@@ -22,7 +22,7 @@ export function expiredJobs(jobs: Iterable<JobRecord>, policy: RetentionPolicy, 
 }
 
 /** A `queued` event that only tells a new queue position (no `reason`, unlike a re-queue after a restart). */
-function isPositionUpdate(event: JobEvent): boolean {
+export function isPositionUpdate(event: JobEvent): boolean {
   return event.event === 'queued' && event.reason === undefined;
 }
 

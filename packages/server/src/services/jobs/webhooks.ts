@@ -20,6 +20,7 @@ import type { JobEvent } from '@sdapi/protocol';
 import ipaddr from 'ipaddr.js';
 import { ApiError } from '../errors.ts';
 import { Journal } from './journal.ts';
+import { isPositionUpdate } from './store-shared.ts';
 import type { JobRecord } from './types.ts';
 
 export interface WebhookOptions {
@@ -106,14 +107,27 @@ export class WebhookSender {
     if (refused) throw new ApiError('INVALID_PARAMS', `webhook.url ${parsed.hostname}: ${refused}`);
   }
 
-  /** Queues delivery of `event` when the job asked for it; returns at once (the outbox write is not awaited). */
+  /**
+   * Queues delivery of `event` when the job asked for it; returns at once (the outbox write is not awaited).
+   * Position updates are transient: one still waiting behind the job's earlier deliveries is replaced by the newer
+   * position (a slow receiver is not sent every step of a long queue draining), and they are not fsync'd (a restart
+   * tells every waiting job its position again).
+   */
   notify(event: JobEvent, record: JobRecord | undefined): void {
     const hook = record?.webhook;
     if (!hook?.events.includes(event.event) || this.abort.signal.aborted) return;
     // Previews are live only (not stored, not re-sent): a delivery stores the event without them.
     const { preview: _preview, ...stored } = event;
-    this.record({ send: { key: event.id, url: hook.url, event: event.preview === undefined ? event : stored } }, true);
-    this.enqueue(hook.url, event);
+    const position = isPositionUpdate(event);
+    this.record({ send: { key: event.id, url: hook.url, event: event.preview === undefined ? event : stored } }, !position);
+    const waiting = position ? this.waitingPosition.get(event.job) : undefined;
+    if (waiting) {
+      this.record({ done: waiting.event.id }, false); // superseded before it was sent
+      this.queuedKeys?.add(event.id);
+      waiting.event = event;
+      return;
+    }
+    this.enqueue(hook.url, event, position);
   }
 
   /** Stops retrying and closes the outbox; deliveries not done stay pending there and are re-sent by the next `start()`. */
@@ -125,12 +139,18 @@ export class WebhookSender {
   /** Event ids queued in this process before `start()` re-sent the outbox (so that it does not send one twice); null from then on. */
   private queuedKeys: Set<number> | null = new Set<number>();
 
-  private enqueue(url: string, event: JobEvent): void {
+  /** Per job, the position update queued behind its earlier deliveries and not started yet (notify replaces it). */
+  private readonly waitingPosition = new Map<string, { event: JobEvent }>();
+
+  private enqueue(url: string, event: JobEvent, position = false): void {
     this.queuedKeys?.add(event.id);
-    const body = JSON.stringify(event);
+    const slot = { event };
+    if (position) this.waitingPosition.set(event.job, slot);
     const previous = this.chains.get(event.job) ?? Promise.resolve();
     const next = previous.then(async () => {
-      if (await this.deliver(url, event, body)) this.record({ done: event.id }, false);
+      if (this.waitingPosition.get(event.job) === slot) this.waitingPosition.delete(event.job);
+      const current = slot.event; // the newest position, if a newer one replaced it while it waited
+      if (await this.deliver(url, current, JSON.stringify(current))) this.record({ done: current.id }, false);
     });
     this.chains.set(event.job, next);
     void next.finally(() => {
