@@ -197,7 +197,15 @@ test("settings are the cluster's: POST /options on node A is read on node B and 
   assert.equal(kept.eta_noise_seed_delta, 31337);
   const onA = (await (await fetch(`${A}/sdapi/v1/options`)).json()) as Record<string, any>;
   assert.equal(onA.eta_noise_seed_delta, 31337, 'A reads the settings B seeded again');
-  await setOptions(B, { eta_noise_seed_delta: 0, sd_model_checkpoint: 'v1-5-pruned-emaonly.safetensors' });
+  // A job's `override_settings_restore_afterwards: false` keeps its settings on every node, as on one A1111.
+  const keeping = await submit(B, { steps: 2, override_settings: { CLIP_stop_at_last_layers: 3 }, override_settings_restore_afterwards: false });
+  assert.equal((await finished(A, ((await keeping.json()) as { id: string }).id)).status, 'succeeded');
+  const kept2 = await waitFor('the kept setting on A', async () => {
+    const options = (await (await fetch(`${A}/sdapi/v1/options`)).json()) as Record<string, any>;
+    return options.CLIP_stop_at_last_layers === 3 ? options : undefined;
+  });
+  assert.equal(kept2.CLIP_stop_at_last_layers, 3);
+  await setOptions(B, { eta_noise_seed_delta: 0, CLIP_stop_at_last_layers: 1, sd_model_checkpoint: 'v1-5-pruned-emaonly.safetensors' });
 });
 
 test('a job submitted on node A is followed over SSE on node B, queued to succeeded, and its image is served by both', { skip }, async () => {

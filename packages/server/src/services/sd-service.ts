@@ -73,6 +73,7 @@ export class SdService {
   /** The app's request limits: `maxImagePixels` reaches every decoded request image (image-input.ts). */
   readonly limits: RequestLimits;
   private readonly sharedOptions: SharedSettings | undefined;
+  private readonly jobsLog: ((line: string) => void) | undefined;
 
   constructor(deps: SdServiceDeps) {
     this.generator = deps.generator;
@@ -85,6 +86,7 @@ export class SdService {
     this.styles = deps.styles ?? new PromptStyles([]);
     this.limits = deps.limits ?? DEFAULT_LIMITS;
     this.sharedOptions = deps.sharedOptions;
+    this.jobsLog = deps.jobs?.log;
     this.jobs = new JobService({
       store: deps.jobs?.store ?? new EmbeddedJobStore(),
       queue: this.queue,
@@ -107,6 +109,8 @@ export class SdService {
         const current = this.generator.currentCheckpoint();
         return current ? checkpointTitle(current) : null;
       },
+      keptOptions: (keys: string[]) =>
+        void this.sharedOptions?.publish(keys).catch((error: Error) => this.jobsLog?.(`settings kept by a job not shared: ${error.message}`)),
     };
     const txt2img = txt2imgKind({ ...common, run: (job, hooks) => this.runTxt2img(job, this.preview.track(hooks)) });
     // Tracked like generations, so /progress shows no stale preview of an earlier job while extras run.
@@ -242,20 +246,6 @@ export class SdService {
       return file && checkpointTitle(file);
     };
     return { options, styles: this.styles.database(), checkpointByHash };
-  }
-
-  /**
-   * Queues an img2img job (progress job `scripts_img2img`) and waits for its result. It goes straight through the
-   * one queue, not (yet) through the job records of services/jobs, which know only txt2img so far.
-   */
-  async img2img(job: Img2ImgJob): Promise<Img2ImgResult> {
-    const result = await this.queue.submit({
-      name: 'scripts_img2img',
-      jobCount: job.params.nIter,
-      run: (hooks) => this.runImg2img(job, this.preview.track(hooks)),
-    });
-    for (const [key, value] of Object.entries(job.persistentOverrides)) this.options.setInMemory(key, value);
-    return result;
   }
 
   /** Inside the queue: checkpoint first, then the engine's img2img. */
