@@ -16,8 +16,10 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { JobEvent } from '@sdapi/protocol';
 import { RedisClientQuota } from '../src/services/jobs/redis/client-quota.ts';
 import { RedisLink } from '../src/services/jobs/redis/link.ts';
+import { RedisJobStore } from '../src/services/jobs/redis/redis-store.ts';
 import { collectEvents } from './helpers/sse.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -315,6 +317,62 @@ test('--max-queued-per-client 2 holds across API nodes: the third job is 429 on 
   const ttl = await redisClient.pttl('sdapi:quota:127.0.0.1');
   redisClient.disconnect();
   assert.ok(ttl > 0, `the quota key expires (PTTL ${ttl})`);
+});
+
+test("Redis store: a run of position updates is one event in the job's list and in every mirror", { skip }, async () => {
+  const link = new RedisLink(`redis://127.0.0.1:${redisPort}/0`);
+  await link.start();
+  try {
+    const [here, there] = [new RedisJobStore(link, 'node-here', 60_000), new RedisJobStore(link, 'node-there', 60_000)];
+    const id = `positions-${process.pid}`;
+    const record = { id, seq: 1, type: 'txt2img', source: 'v2', status: 'queued', priority: 0, createdAt: 0, startedAt: null, finishedAt: null } as const;
+    await here.put(
+      {
+        ...record,
+        attempts: 0,
+        preview: 0,
+        webhook: null,
+        request: {},
+        progress: { step: 0, steps: 0, fraction: 0, eta_seconds: null },
+        result: null,
+        error: null,
+      },
+      true,
+    );
+    await there.fetch(id);
+    let eventId = 0;
+    const emit = async (event: Partial<JobEvent> & Pick<JobEvent, 'event'>) => {
+      const full = { id: ++eventId, job: id, time: '', ...event } as JobEvent;
+      await here.appendEvent(full, false);
+      there.apply({ node: 'node-here', event: full });
+    };
+    for (let position = 50; position >= 1; position--) await emit({ event: 'queued', position, queue_position: position });
+    await emit({ event: 'started' });
+    await emit({ event: 'queued', position: 1, queue_position: 1, reason: 'restarted' });
+    const listed = ((await link.send('LRANGE', [`sdapi:ev:${id}`, 0, -1])) as string[]).map((e) => JSON.parse(e) as JobEvent);
+    assert.deepEqual(
+      listed.map((e) => [e.event, e.queue_position]),
+      [
+        ['queued', 50],
+        ['started', undefined],
+        ['queued', 1],
+      ],
+      'Redis keeps the first of the run; the updates after it went out live only',
+    );
+    for (const store of [here, there]) {
+      assert.deepEqual(
+        store.events(id).map((e) => [e.event, e.queue_position]),
+        [
+          ['queued', 1],
+          ['started', undefined],
+          ['queued', 1],
+        ],
+        `${store.node}: the newest position`,
+      );
+    }
+  } finally {
+    link.close();
+  }
 });
 
 test('quota slots of a node that died (no release, no renewal) expire with their lease; ended jobs are not counted', { skip }, async () => {

@@ -29,11 +29,16 @@ export function isPositionUpdate(event: JobEvent): boolean {
 /**
  * Appends `event` to a job's stored events, except that a position update replaces the position update just
  * before it: a replay only needs the newest position, and N waiting jobs would otherwise store N²/2 of them as the
- * queue drains (each start moves every job behind it). Live listeners still get every one.
+ * queue drains (each start moves every job behind it). Live listeners still get every one. Returns 'replaced'
+ * then, 'stale' for a position update older than the one it would replace (dropped), else 'appended'.
  */
-export function appendToEventLog(log: JobEvent[] | undefined, event: JobEvent): void {
-  if (!log) return;
-  const last = log.at(-1);
-  if (last && isPositionUpdate(last) && isPositionUpdate(event)) log[log.length - 1] = event;
-  else log.push(event);
+export function appendToEventLog(log: JobEvent[] | undefined, event: JobEvent): 'appended' | 'replaced' | 'stale' {
+  const last = log?.at(-1);
+  if (log && last && isPositionUpdate(last) && isPositionUpdate(event)) {
+    if (event.id < last.id) return 'stale';
+    log[log.length - 1] = event;
+    return 'replaced';
+  }
+  log?.push(event);
+  return 'appended';
 }

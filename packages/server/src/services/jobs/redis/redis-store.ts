@@ -11,7 +11,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { JobEvent } from '@sdapi/protocol';
-import { expiredJobs, listJobs } from '../store-shared.ts';
+import { appendToEventLog, expiredJobs, listJobs } from '../store-shared.ts';
 import type { JobFilter, JobRecord, JobStore, RetentionPolicy } from '../types.ts';
 import type { RedisLink } from './link.ts';
 
@@ -102,7 +102,7 @@ export class RedisJobStore implements JobStore {
     } else if ('event' in change) {
       const { preview: _preview, ...stored } = change.event;
       const log = this.eventLog.get(change.event.job);
-      if (log && !log.some((e) => e.id === stored.id)) log.push(stored);
+      if (log && !log.some((e) => e.id === stored.id)) appendToEventLog(log, stored);
       // Progress is not written to the record on every step: the mirror takes it from the event.
       const record = this.jobs.get(change.event.job);
       const { step, steps, fraction, eta_seconds } = change.event;
@@ -133,7 +133,9 @@ export class RedisJobStore implements JobStore {
   }
 
   async appendEvent(event: JobEvent, _durable: boolean): Promise<void> {
-    this.eventLog.get(event.job)?.push(event);
+    // A position update that follows another replaces it here and is not written to Redis: every node hears it live
+    // (sdapi:changes), and the job's list keeps the first of the run rather than N²/2 updates as a queue drains.
+    if (appendToEventLog(this.eventLog.get(event.job), event) === 'replaced') return;
     await this.link.send('RPUSH', [KEY.events(event.job), JSON.stringify(event)]);
   }
 
