@@ -432,6 +432,15 @@ test('Redis killed and restarted (appendfsync always): no acknowledged job lost;
     return r.status === 503 ? r : undefined;
   });
   assert.ok(Number(down.headers.get('retry-after')) > 0);
+  // Settings cannot reach the other nodes meanwhile: the same 503, and GET /options still answers with this node's.
+  const setting = await fetch(`${A}/sdapi/v1/options`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"eta_noise_seed_delta": 0}',
+  });
+  assert.equal(setting.status, 503, await setting.clone().text());
+  assert.ok(Number(setting.headers.get('retry-after')) > 0);
+  assert.equal((await fetch(`${A}/sdapi/v1/options`)).status, 200);
   await startRedis();
   const done = await Promise.all(ids.map((id) => finished(A, id, 90_000)));
   for (const d of done) assert.equal(d.status, 'succeeded', JSON.stringify(d.error));

@@ -101,7 +101,8 @@ export class OptionsStore {
    * POST /sdapi/v1/options (§3.9): every key and value is checked before anything changes (issue 7; A1111 applies
    * the keys before an unknown one in memory and takes any value): an unknown key is A1111's KeyError body, a value
    * the option's type refuses a FastAPI 422 naming `body.<key>`. Then the checkpoint alias check, each key in body
-   * order (restricted keys ignored), then config.json is written. Returns the keys it changed.
+   * order (restricted keys ignored), then config.json is written. Returns the keys the body set (changed or not, so
+   * that sending a body again shares it again with a cluster).
    */
   async update(body: Record<string, unknown>, checkpoints: CheckpointHooks): Promise<string[]> {
     const values = this.checked(body);
@@ -110,20 +111,17 @@ export class OptionsStore {
       const found = typeof wanted === 'string' ? await checkpoints.resolve(wanted) : undefined;
       if (!found) throw new PythonError('RuntimeError', `model ${pyRepr(wanted)} not found`, 422);
     }
-    const changed: string[] = [];
+    const set: string[] = [];
     for (const [key, value] of Object.entries(body)) {
       if (!this.isKnown(key)) throw new PythonError('KeyError', pyRepr(key), 422);
-      if (RESTRICTED_OPTIONS.has(key) || isDeepStrictEqual(values[key], this.value(key))) continue;
-      if (key === 'sd_model_checkpoint') {
-        await this.switchCheckpoint(value as string, checkpoints);
-        changed.push('sd_model_checkpoint', 'sd_checkpoint_hash');
-      } else {
-        this.data[key] = values[key];
-        changed.push(key);
-      }
+      if (RESTRICTED_OPTIONS.has(key)) continue;
+      set.push(...(key === 'sd_model_checkpoint' ? [key, 'sd_checkpoint_hash'] : [key]));
+      if (isDeepStrictEqual(values[key], this.value(key))) continue;
+      if (key === 'sd_model_checkpoint') await this.switchCheckpoint(value as string, checkpoints);
+      else this.data[key] = values[key];
     }
     await this.save();
-    return changed;
+    return set;
   }
 
   /** The body's values coerced to their options' types (pydantic's rules); throws before anything is applied. */

@@ -223,8 +223,16 @@ export class SdService {
       if (!found) throw new Error(`checkpoint ${alias} disappeared`);
       return found;
     };
-    const changed = await this.options.update(body, { resolve, load: this.sharedOptions?.runsJobs === false ? recordOnly : load });
-    await this.sharedOptions?.publish(changed);
+    const set = await this.options.update(body, { resolve, load: this.sharedOptions?.runsJobs === false ? recordOnly : load });
+    await this.sharedOptions?.publish(set).catch((error: Error) => {
+      throw new ApiError(
+        'QUEUE_FULL',
+        `the cluster's settings (Redis) are unreachable, so this change holds on this node only until it is sent again: ${error.message}`,
+        {
+          headers: { 'Retry-After': '2' },
+        },
+      );
+    });
   }
 
   /** GET /progress: the queue's state, with the live preview while a job runs (unless skipped). */
