@@ -45,7 +45,7 @@ const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 export function App() {
   const [mode, setMode] = useState<Mode>('txt2img');
   const [form, setForm] = useState<FormState>(DEFAULT_FORM);
-  const [lists, setLists] = useState<Lists>({ samplers: [], schedulers: [], styles: [], hrUpscalers: ['Latent'], upscalers: ['None'] });
+  const [lists, setLists] = useState<Lists>({ samplers: [], schedulers: [], styles: [], hrUpscalers: ['Latent'], upscalers: ['None'], loras: [] });
   const [extras, setExtras] = useState<ExtrasState>(DEFAULT_EXTRAS);
   const [extrasImage, setExtrasImage] = useState<InitImage | null>(null);
   const [errors, setErrors] = useState<Errors>({});
@@ -146,12 +146,13 @@ export function App() {
       }
     };
     void (async () => {
-      const [samplers, schedulers, styles, latent, upscalers] = await Promise.all([
+      const [samplers, schedulers, styles, latent, upscalers, loras] = await Promise.all([
         settle(sd.samplers.list()),
         settle(sd.schedulers.list()),
         settle(sd.promptStyles.list()),
         settle(sd.latentUpscaleModes.list()),
         settle(sd.upscalers.list()),
+        settle(sd.loras.list()),
       ]);
       setLists({
         samplers: samplers.map((s) => s.name),
@@ -159,6 +160,7 @@ export function App() {
         styles: styles.map((s) => s.name),
         hrUpscalers: [...latent.map((m) => m.name), ...upscalers.map((u) => u.name).filter((n) => n !== 'None')],
         upscalers: upscalers.length > 0 ? upscalers.map((u) => u.name) : ['None'],
+        loras: loras.map((l) => l.alias),
       });
     })();
     feed.current = new LiveJobs({ onEvent, onResync: () => void resync(), onStatus: setConnected });

@@ -198,6 +198,11 @@ describe('the page on the tiny model', { skip }, () => {
     mkdirSync(models, { recursive: true });
     copyFileSync(join(dirname(TINY_SD15_CKPT), 'model.fp16.safetensors'), join(models, 'tiny-fp16.safetensors'));
     writeFileSync(join(server.dataDir, 'styles.csv'), 'name,prompt,negative_prompt\nWatercolor,"{prompt}, watercolor painting",ugly\n');
+    // A LoRA for the picker: the kohya fixture made for this tiny model.
+    const loras = join(server.dataDir, 'models', 'Lora');
+    mkdirSync(loras, { recursive: true });
+    copyFileSync(join(dirname(dirname(TINY_SD15_CKPT)), 'lora', 'lora_kohya.safetensors'), join(loras, 'tiny-lora.safetensors'));
+    await fetch(`${server.base}/sdapi/v1/refresh-loras`, { method: 'POST' });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     page = await context.newPage();
     console_ = watch(page);
@@ -525,6 +530,22 @@ describe('the page on the tiny model', { skip }, () => {
     console_.assertClean();
   });
 
+  test('LoRA picker: the server\'s LoRAs; "Add to prompt" appends the tag, and the job applies it', async () => {
+    const names = await page.getByLabel('LoRA', { exact: true }).locator('option').allTextContents();
+    assert.equal(names.length, 1, `the one LoRA file: ${names.join(', ')}`);
+    await smallJob(page, 'a harbour', 2);
+    await page.getByLabel('LoRA weight').fill('0.5');
+    await page.getByRole('button', { name: 'Add to prompt' }).click();
+    assert.equal(await page.getByLabel('Prompt', { exact: true }).inputValue(), `a harbour <lora:${names[0]}:0.5>`);
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    const id = await page.locator('.gallery').getAttribute('data-job');
+    const job = (await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json()) as Job;
+    assert.match(job.result?.images[0].infotext ?? '', new RegExp(`Lora hashes: "${names[0]}: [0-9a-f]{12}"`));
+    console_.assertClean();
+  });
+
   test('copy parameters puts the infotext on the clipboard; download links the PNG', async () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write']);
     const card = page.locator('.gallery figure').first();
@@ -601,12 +622,16 @@ describe('the page on the tiny model', { skip }, () => {
     await page.reload();
     await page.getByText('live', { exact: true }).waitFor();
     const seen: string[] = [];
-    for (let i = 0; i < 9; i++) {
+    for (let i = 0; i < 12; i++) {
       await page.keyboard.press('Tab');
       seen.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim() || ''));
     }
     assert.deepEqual(seen.slice(0, 7), ['model', 'txt2img', 'img2img / inpaint', 'Extras (upscale)', 'PNG info', 'prompt', 'negative_prompt']);
-    assert.ok(seen.slice(7).includes('sampler'), `then the styles and the sampler: ${seen.slice(7).join(', ')}`);
+    const rest = seen.slice(7);
+    assert.ok(
+      rest.indexOf('lora') >= 0 && rest.indexOf('lora') < rest.indexOf('sampler'),
+      `then the styles, the LoRA picker and the sampler: ${rest.join(', ')}`,
+    );
   });
 });
 

@@ -1,6 +1,7 @@
 /** The generate form: prompts, sampling, size with presets, seed with dice/reuse, batch, styles, hires fix. */
 import type { ComponentChildren } from 'preact';
 import { DEFAULT_FORM, type FormState, fieldSetter, SIZE_PRESETS } from '../form.ts';
+import { LoraPicker } from './lora-picker.tsx';
 import { type Errors, Field, NumberField, SelectField } from './fields.tsx';
 
 export interface Lists {
@@ -10,6 +11,8 @@ export interface Lists {
   hrUpscalers: string[];
   /** GET /upscalers names (Extras). */
   upscalers: string[];
+  /** GET /loras aliases (the names `<lora:…>` tags use). */
+  loras: string[];
 }
 
 interface Props {
@@ -68,6 +71,11 @@ export function GenerateForm({ form, setForm, lists, errors, lastSeed, onGenerat
           </p>
         )}
       </fieldset>
+      <LoraPicker
+        loras={lists.loras}
+        errors={errors}
+        onAdd={(tag) => setForm((f) => ({ ...f, prompt: f.prompt.trim() === '' ? tag : `${f.prompt.trimEnd()} ${tag}` }))}
+      />
       {children}
       <div class="row">
         <SelectField
