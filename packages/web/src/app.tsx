@@ -7,6 +7,7 @@ import type { Job, JobEvent, JobImage } from '@sdapi/client';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { errorText, fetchServer, fieldErrors, isUnauthorized, rememberApiKey, sd } from './api.ts';
 import type { Errors } from './components/fields.tsx';
+import { ControlNetUnitForm } from './components/controlnet-unit.tsx';
 import { ExtrasForm } from './components/extras-form.tsx';
 import { Gallery, History } from './components/gallery.tsx';
 import { GenerateForm, type Lists } from './components/generate-form.tsx';
@@ -16,6 +17,9 @@ import { ModelPicker } from './components/model-picker.tsx';
 import { PngInfo } from './components/png-info.tsx';
 import { type LiveProgress, ProgressPanel } from './components/progress-panel.tsx';
 import {
+  type ControlNetState,
+  controlNetScripts,
+  DEFAULT_CONTROLNET,
   DEFAULT_EXTRAS,
   DEFAULT_FORM,
   EXTRAS_FIELDS,
@@ -45,7 +49,18 @@ const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 export function App() {
   const [mode, setMode] = useState<Mode>('txt2img');
   const [form, setForm] = useState<FormState>(DEFAULT_FORM);
-  const [lists, setLists] = useState<Lists>({ samplers: [], schedulers: [], styles: [], hrUpscalers: ['Latent'], upscalers: ['None'], loras: [] });
+  const [lists, setLists] = useState<Lists>({
+    samplers: [],
+    schedulers: [],
+    styles: [],
+    hrUpscalers: ['Latent'],
+    upscalers: ['None'],
+    loras: [],
+    cnModules: ['none'],
+    cnModels: [],
+  });
+  const [cn, setCn] = useState<ControlNetState>(DEFAULT_CONTROLNET);
+  const [cnImage, setCnImage] = useState<InitImage | null>(null);
   const [extras, setExtras] = useState<ExtrasState>(DEFAULT_EXTRAS);
   const [extrasImage, setExtrasImage] = useState<InitImage | null>(null);
   const [errors, setErrors] = useState<Errors>({});
@@ -146,13 +161,15 @@ export function App() {
       }
     };
     void (async () => {
-      const [samplers, schedulers, styles, latent, upscalers, loras] = await Promise.all([
+      const [samplers, schedulers, styles, latent, upscalers, loras, cnModules, cnModels] = await Promise.all([
         settle(sd.samplers.list()),
         settle(sd.schedulers.list()),
         settle(sd.promptStyles.list()),
         settle(sd.latentUpscaleModes.list()),
         settle(sd.upscalers.list()),
         settle(sd.loras.list()),
+        settle(sd.controlnet.moduleList().then((m) => m.module_list)),
+        settle(sd.controlnet.modelList()),
       ]);
       setLists({
         samplers: samplers.map((s) => s.name),
@@ -161,6 +178,8 @@ export function App() {
         hrUpscalers: [...latent.map((m) => m.name), ...upscalers.map((u) => u.name).filter((n) => n !== 'None')],
         upscalers: upscalers.length > 0 ? upscalers.map((u) => u.name) : ['None'],
         loras: loras.map((l) => l.alias),
+        cnModules: cnModules.length > 0 ? cnModules : ['none'],
+        cnModels,
       });
     })();
     feed.current = new LiveJobs({ onEvent, onResync: () => void resync(), onStatus: setConnected });
@@ -173,6 +192,11 @@ export function App() {
       window.removeEventListener('unhandledrejection', onRejection);
     };
   }, [onEvent, resync]);
+
+  const withControlNet = (params: object): Record<string, unknown> => {
+    const scripts = controlNetScripts(cn, cnImage, lists.cnModels);
+    return scripts ? { ...params, alwayson_scripts: scripts } : { ...params };
+  };
 
   const generate = async () => {
     if (submitting) return;
@@ -187,10 +211,10 @@ export function App() {
           : mode === 'img2img' && init
             ? await sd.jobs.create({
                 type: 'img2img',
-                params: img2imgParams(form, init, mask.current?.export() ?? null) as Record<string, unknown>,
+                params: withControlNet(img2imgParams(form, init, mask.current?.export() ?? null)),
                 preview: 1,
               })
-            : await sd.jobs.create({ type: 'txt2img', params: txt2imgParams(form) as Record<string, unknown>, preview: 1 });
+            : await sd.jobs.create({ type: 'txt2img', params: withControlNet(txt2imgParams(form)), preview: 1 });
       setActive((a) => (a.some((j) => j.id === job.id) ? a : [...a, job]));
       if (feed.current?.degraded) feed.current.followOverSse(job.id);
     } catch (error) {
@@ -320,6 +344,16 @@ export function App() {
               submitting={submitting}
               label={mode}
             >
+              <ControlNetUnitForm
+                unit={cn}
+                setUnit={setCn}
+                image={cnImage}
+                onFile={(f) => void loadImage(f).then(setCnImage, (error) => setErrors((e) => ({ ...e, controlnet_image: errorText(error) })))}
+                onRemove={() => setCnImage(null)}
+                modules={lists.cnModules}
+                models={lists.cnModels}
+                errors={errors}
+              />
               {mode === 'img2img' && (
                 <Img2ImgInputs
                   form={form}

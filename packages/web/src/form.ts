@@ -215,3 +215,35 @@ export const EXTRAS_FIELDS = ['image', ...(Object.keys(DEFAULT_EXTRAS) as (keyof
 export function extrasParams(e: ExtrasState, image: InitImage): ExtrasSingleImageRequest {
   return { ...e, image: image.dataUrl };
 }
+
+/** One ControlNet unit of the form (its image is kept apart, as img2img's init image is). */
+export interface ControlNetState {
+  enabled: boolean;
+  module: string;
+  /** '' until chosen: the first model listed. */
+  model: string;
+  weight: number;
+  guidance_start: number;
+  guidance_end: number;
+  control_mode: string;
+}
+
+export const DEFAULT_CONTROLNET: ControlNetState = {
+  enabled: false,
+  module: 'none',
+  model: '',
+  weight: 1,
+  guidance_start: 0,
+  guidance_end: 1,
+  control_mode: 'Balanced',
+};
+
+export const CONTROL_MODES = ['Balanced', 'My prompt is more important', 'ControlNet is more important'];
+
+/** The request's `alwayson_scripts` for the unit: only an enabled unit with an image and a model is sent. */
+export function controlNetScripts(unit: ControlNetState, image: InitImage | null, models: readonly string[]): Record<string, unknown> | undefined {
+  const model = unit.model || models[0];
+  if (!unit.enabled || !image || !model) return undefined;
+  const { enabled, module, weight, guidance_start, guidance_end, control_mode } = unit;
+  return { controlnet: { args: [{ enabled, image: image.dataUrl, module, model, weight, guidance_start, guidance_end, control_mode }] } };
+}

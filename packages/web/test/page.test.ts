@@ -4,7 +4,7 @@
  * Each flow saves a screenshot under packages/web/test-results/ (git-ignored) to look at.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -203,6 +203,10 @@ describe('the page on the tiny model', { skip }, () => {
     mkdirSync(loras, { recursive: true });
     copyFileSync(join(dirname(dirname(TINY_SD15_CKPT)), 'lora', 'lora_kohya.safetensors'), join(loras, 'tiny-lora.safetensors'));
     await fetch(`${server.base}/sdapi/v1/refresh-loras`, { method: 'POST' });
+    // A ControlNet for the unit: the tiny one made for this model.
+    const controlnets = join(server.dataDir, 'models', 'ControlNet');
+    mkdirSync(controlnets, { recursive: true });
+    copyFileSync(join(dirname(dirname(TINY_SD15_CKPT)), 'controlnet', 'tiny-controlnet.safetensors'), join(controlnets, 'tiny-controlnet.safetensors'));
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light' });
     page = await context.newPage();
     console_ = watch(page);
@@ -546,6 +550,27 @@ describe('the page on the tiny model', { skip }, () => {
     console_.assertClean();
   });
 
+  test('ControlNet unit: enable it with a control image and the model; the job runs it (infotext names the unit)', async () => {
+    await page.getByText('ControlNet', { exact: true }).click(); // unfold
+    await page.getByLabel('Enable').check();
+    const hint = readFileSync(join(dirname(dirname(TINY_SD15_CKPT)), 'controlnet', 'hint.png'));
+    await dropFile(page, 'controlnet_image-drop', hint, 'hint.png');
+    await page.getByAltText('Control').waitFor();
+    const models = await page.getByLabel('ControlNet model').locator('option').allTextContents();
+    assert.deepEqual(models, ['tiny-controlnet [8dba536e]']);
+    await page.getByLabel('Control weight').fill('0.5');
+    await shot(page, '7-controlnet');
+    await smallJob(page, 'a harbour', 2);
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    const id = await page.locator('.gallery').getAttribute('data-job');
+    const job = (await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json()) as Job;
+    assert.match(job.result?.images[0].infotext ?? '', /ControlNet 0: "Module: none, Model: tiny-controlnet \[8dba536e\], Weight: 0\.5,/);
+    await page.getByLabel('Enable').uncheck(); // the next flows run without it
+    console_.assertClean();
+  });
+
   test('copy parameters puts the infotext on the clipboard; download links the PNG', async () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write']);
     const card = page.locator('.gallery figure').first();
@@ -622,7 +647,7 @@ describe('the page on the tiny model', { skip }, () => {
     await page.reload();
     await page.getByText('live', { exact: true }).waitFor();
     const seen: string[] = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 14; i++) {
       await page.keyboard.press('Tab');
       seen.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim() || ''));
     }

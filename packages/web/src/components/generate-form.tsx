@@ -13,6 +13,9 @@ export interface Lists {
   upscalers: string[];
   /** GET /loras aliases (the names `<lora:…>` tags use). */
   loras: string[];
+  /** ControlNet preprocessors and models (`/controlnet/module_list`, `/controlnet/model_list`). */
+  cnModules: string[];
+  cnModels: string[];
 }
 
 interface Props {
