@@ -9,6 +9,7 @@ import { errorText, fetchServer, fieldErrors, isUnauthorized, rememberApiKey, sd
 import type { Errors } from './components/fields.tsx';
 import { ControlNetUnitForm } from './components/controlnet-unit.tsx';
 import { ExtrasForm } from './components/extras-form.tsx';
+import { XyzPlotForm } from './components/xyz-plot.tsx';
 import { Gallery, History } from './components/gallery.tsx';
 import { GenerateForm, type Lists } from './components/generate-form.tsx';
 import { Img2ImgInputs } from './components/img2img-inputs.tsx';
@@ -21,6 +22,7 @@ import {
   controlNetScripts,
   DEFAULT_CONTROLNET,
   DEFAULT_EXTRAS,
+  DEFAULT_XYZ,
   DEFAULT_FORM,
   EXTRAS_FIELDS,
   type ExtrasState,
@@ -32,6 +34,8 @@ import {
   type InitImage,
   img2imgParams,
   txt2imgParams,
+  type XyzState,
+  xyzScripts,
 } from './form.ts';
 import { loadImage } from './images.ts';
 import { LiveJobs } from './live.ts';
@@ -58,7 +62,9 @@ export function App() {
     loras: [],
     cnModules: ['none'],
     cnModels: [],
+    xyzAxes: ['Nothing', 'Seed'],
   });
+  const [xyz, setXyz] = useState<XyzState>(DEFAULT_XYZ);
   const [cn, setCn] = useState<ControlNetState>(DEFAULT_CONTROLNET);
   const [cnImage, setCnImage] = useState<InitImage | null>(null);
   const [extras, setExtras] = useState<ExtrasState>(DEFAULT_EXTRAS);
@@ -161,7 +167,7 @@ export function App() {
       }
     };
     void (async () => {
-      const [samplers, schedulers, styles, latent, upscalers, loras, cnModules, cnModels] = await Promise.all([
+      const [samplers, schedulers, styles, latent, upscalers, loras, cnModules, cnModels, scripts] = await Promise.all([
         settle(sd.samplers.list()),
         settle(sd.schedulers.list()),
         settle(sd.promptStyles.list()),
@@ -170,6 +176,7 @@ export function App() {
         settle(sd.loras.list()),
         settle(sd.controlnet.moduleList().then((m) => m.module_list)),
         settle(sd.controlnet.modelList()),
+        settle(sd.scriptInfo.list()),
       ]);
       setLists({
         samplers: samplers.map((s) => s.name),
@@ -180,6 +187,7 @@ export function App() {
         loras: loras.map((l) => l.alias),
         cnModules: cnModules.length > 0 ? cnModules : ['none'],
         cnModels,
+        xyzAxes: scripts.find((x) => x.name === 'x/y/z plot' && !x.is_img2img)?.args[0]?.choices ?? ['Nothing', 'Seed'],
       });
     })();
     feed.current = new LiveJobs({ onEvent, onResync: () => void resync(), onStatus: setConnected });
@@ -198,6 +206,11 @@ export function App() {
     return scripts ? { ...params, alwayson_scripts: scripts } : { ...params };
   };
 
+  const withXyz = (params: Record<string, unknown>): Record<string, unknown> => {
+    const scripts = xyzScripts(xyz);
+    return scripts ? { ...params, scripts } : params;
+  };
+
   const generate = async () => {
     if (submitting) return;
     setErrors({});
@@ -214,7 +227,7 @@ export function App() {
                 params: withControlNet(img2imgParams(form, init, mask.current?.export() ?? null)),
                 preview: 1,
               })
-            : await sd.jobs.create({ type: 'txt2img', params: withControlNet(txt2imgParams(form)), preview: 1 });
+            : await sd.jobs.create({ type: 'txt2img', params: withXyz(withControlNet(txt2imgParams(form))), preview: 1 });
       setActive((a) => (a.some((j) => j.id === job.id) ? a : [...a, job]));
       if (feed.current?.degraded) feed.current.followOverSse(job.id);
     } catch (error) {
@@ -354,6 +367,7 @@ export function App() {
                 models={lists.cnModels}
                 errors={errors}
               />
+              {mode === 'txt2img' && <XyzPlotForm xyz={xyz} setXyz={setXyz} axes={lists.xyzAxes} errors={errors} />}
               {mode === 'img2img' && (
                 <Img2ImgInputs
                   form={form}

@@ -247,3 +247,22 @@ export function controlNetScripts(unit: ControlNetState, image: InitImage | null
   const { enabled, module, weight, guidance_start, guidance_end, control_mode } = unit;
   return { controlnet: { args: [{ enabled, image: image.dataUrl, module, model, weight, guidance_start, guidance_end, control_mode }] } };
 }
+
+/** The X/Y/Z plot script of the txt2img form (A1111's axis labels and value syntax). */
+export interface XyzState {
+  enabled: boolean;
+  xAxis: string;
+  xValues: string;
+  yAxis: string;
+  yValues: string;
+  includeLone: boolean;
+}
+
+export const DEFAULT_XYZ: XyzState = { enabled: false, xAxis: 'Seed', xValues: '', yAxis: 'Nothing', yValues: '', includeLone: false };
+
+/** The request's typed `scripts` field for the plot, when it is on; a Y axis of Nothing is left out. */
+export function xyzScripts(x: XyzState): Record<string, unknown> | undefined {
+  if (!x.enabled) return undefined;
+  const y = x.yAxis !== 'Nothing' ? { y: { axis: x.yAxis, values: x.yValues } } : {};
+  return { xyz_plot: { x: { axis: x.xAxis, values: x.xValues }, ...y, include_lone_images: x.includeLone } };
+}

@@ -571,6 +571,28 @@ describe('the page on the tiny model', { skip }, () => {
     console_.assertClean();
   });
 
+  test('X/Y/Z plot: Seed "1,2" × Steps "2,3" with the cells: the grid first, then four images', async () => {
+    await page.getByText('X/Y/Z plot', { exact: true }).click(); // unfold
+    await page.getByLabel('Make a grid').check();
+    await page.getByLabel('X axis').selectOption('Seed');
+    await page.getByLabel('X values').fill('1,2');
+    await page.getByLabel('Y axis').selectOption('Steps');
+    await page.getByLabel('Y values').fill('2,3');
+    await page.getByLabel("Also each cell's image").check();
+    await smallJob(page, 'a harbour', 2);
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    const sizes = await page.locator('.gallery figure .size').allTextContents();
+    assert.equal(sizes.length, 5, `the grid and four cells: ${sizes.join(', ')}`);
+    assert.deepEqual(sizes.slice(1), ['64×64', '64×64', '64×64', '64×64']);
+    const [gridWidth] = sizes[0].split('×').map(Number);
+    assert.ok(gridWidth > 128, `the grid has two columns and a legend: ${sizes[0]}`);
+    assert.deepEqual(await page.locator('.gallery figure .seed').allTextContents(), ['1', '1', '2', '1', '2'], 'the grid carries the first seed');
+    await page.getByLabel('Make a grid').uncheck(); // the next flows run without it
+    console_.assertClean();
+  });
+
   test('copy parameters puts the infotext on the clipboard; download links the PNG', async () => {
     await context.grantPermissions(['clipboard-read', 'clipboard-write']);
     const card = page.locator('.gallery figure').first();
@@ -647,7 +669,7 @@ describe('the page on the tiny model', { skip }, () => {
     await page.reload();
     await page.getByText('live', { exact: true }).waitFor();
     const seen: string[] = [];
-    for (let i = 0; i < 14; i++) {
+    for (let i = 0; i < 16; i++) {
       await page.keyboard.press('Tab');
       seen.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.textContent?.trim() || ''));
     }

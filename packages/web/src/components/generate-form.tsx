@@ -16,6 +16,8 @@ export interface Lists {
   /** ControlNet preprocessors and models (`/controlnet/module_list`, `/controlnet/model_list`). */
   cnModules: string[];
   cnModels: string[];
+  /** The X/Y/Z plot's axis labels (`/sdapi/v1/script-info`, txt2img). */
+  xyzAxes: string[];
 }
 
 interface Props {

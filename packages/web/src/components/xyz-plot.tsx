@@ -1,0 +1,48 @@
+/**
+ * The X/Y/Z plot script on txt2img (sent in the typed form `scripts.xyz_plot`): an X and a Y axis, each a
+ * parameter from the server's own axis table (`/sdapi/v1/script-info`) and its values in A1111's syntax
+ * (`1,2,3`, `10-30 (+10)`, `1-5 [3]`, …). The result is the grid first, then each cell's image if asked for.
+ */
+import type { XyzState } from '../form.ts';
+import { type Errors, Field, SelectField } from './fields.tsx';
+
+interface Props {
+  xyz: XyzState;
+  setXyz: (update: (x: XyzState) => XyzState) => void;
+  /** The axis labels the server takes (its txt2img axis table). */
+  axes: readonly string[];
+  errors: Errors;
+}
+
+export function XyzPlotForm({ xyz, setXyz, axes, errors }: Props) {
+  const set =
+    <K extends keyof XyzState>(key: K) =>
+    (value: XyzState[K]) =>
+      setXyz((x) => ({ ...x, [key]: value }));
+  const values = (id: string, label: string, key: 'xValues' | 'yValues') => (
+    <Field id={id} label={label} errors={errors} hint={key === 'xValues' ? 'e.g. 1,2,3 or 10-30 (+10)' : undefined}>
+      {(a11y) => <input {...a11y} type="text" value={xyz[key]} onInput={(e) => set(key)((e.currentTarget as HTMLInputElement).value)} />}
+    </Field>
+  );
+  return (
+    <details class="controlnet xyz" open={xyz.enabled}>
+      <summary>X/Y/Z plot{xyz.enabled ? ' (on)' : ''}</summary>
+      <label class="check">
+        <input type="checkbox" checked={xyz.enabled} onChange={(e) => set('enabled')((e.currentTarget as HTMLInputElement).checked)} />
+        Make a grid
+      </label>
+      <div class="row">
+        <SelectField id="xyz_x_axis" label="X axis" field="xyz_x_axis" value={xyz.xAxis} options={axes} errors={errors} onChange={set('xAxis')} />
+        {values('xyz_x_values', 'X values', 'xValues')}
+      </div>
+      <div class="row">
+        <SelectField id="xyz_y_axis" label="Y axis" field="xyz_y_axis" value={xyz.yAxis} options={axes} errors={errors} onChange={set('yAxis')} />
+        {values('xyz_y_values', 'Y values', 'yValues')}
+      </div>
+      <label class="check">
+        <input type="checkbox" checked={xyz.includeLone} onChange={(e) => set('includeLone')((e.currentTarget as HTMLInputElement).checked)} />
+        Also each cell's image
+      </label>
+    </details>
+  );
+}
