@@ -26,12 +26,14 @@ import {
   DEFAULT_FORM,
   EXTRAS_FIELDS,
   type ExtrasState,
+  extrasBatchParams,
   extrasParams,
   FORM_FIELDS,
   type FormState,
   formFromInfotext,
   formFromParameters,
   type InitImage,
+  type NamedImage,
   img2imgParams,
   txt2imgParams,
   type XyzState,
@@ -68,7 +70,7 @@ export function App() {
   const [cn, setCn] = useState<ControlNetState>(DEFAULT_CONTROLNET);
   const [cnImage, setCnImage] = useState<InitImage | null>(null);
   const [extras, setExtras] = useState<ExtrasState>(DEFAULT_EXTRAS);
-  const [extrasImage, setExtrasImage] = useState<InitImage | null>(null);
+  const [extrasImages, setExtrasImages] = useState<NamedImage[]>([]);
   const [errors, setErrors] = useState<Errors>({});
   const [banner, setBannerText] = useState<string | null>(null);
   const [needsKey, setNeedsKey] = useState(false);
@@ -215,12 +217,16 @@ export function App() {
     if (submitting) return;
     setErrors({});
     setBanner(null);
-    if ((mode === 'img2img' && !init) || (mode === 'extras' && !extrasImage)) return showError(new Error('Drop or choose an image first.'));
+    if ((mode === 'img2img' && !init) || (mode === 'extras' && extrasImages.length === 0)) return showError(new Error('Drop or choose an image first.'));
     setSubmitting(true);
     try {
       const job =
-        mode === 'extras' && extrasImage
-          ? await sd.jobs.create({ type: 'extra-single-image', params: extrasParams(extras, extrasImage) as Record<string, unknown> })
+        mode === 'extras'
+          ? await sd.jobs.create(
+              extrasImages.length === 1
+                ? { type: 'extra-single-image', params: extrasParams(extras, extrasImages[0]) as Record<string, unknown> }
+                : { type: 'extra-batch-images', params: extrasBatchParams(extras, extrasImages) as Record<string, unknown> },
+            )
           : mode === 'img2img' && init
             ? await sd.jobs.create({
                 type: 'img2img',
@@ -246,7 +252,7 @@ export function App() {
       },
       onSendToExtras: async (image: JobImage) => {
         try {
-          setExtrasImage(await loadImage(await (await fetchServer(image.url)).blob()));
+          setExtrasImages([{ ...(await loadImage(await (await fetchServer(image.url)).blob())), name: `${image.index}.png` }]);
           setMode('extras');
         } catch (error) {
           setBanner(errorText(error), error);
@@ -289,7 +295,8 @@ export function App() {
 
   const pickExtrasImage = async (file: File) => {
     try {
-      setExtrasImage(await loadImage(file));
+      const loaded = { ...(await loadImage(file)), name: file.name };
+      setExtrasImages((list) => [...list, loaded]);
       setErrors(({ image: _, ...rest }) => rest);
     } catch (error) {
       setErrors((e) => ({ ...e, image: errorText(error) }));
@@ -331,9 +338,9 @@ export function App() {
             <ExtrasForm
               extras={extras}
               setExtras={setExtras}
-              image={extrasImage}
+              images={extrasImages}
               onFile={(f) => void pickExtrasImage(f)}
-              onRemove={() => setExtrasImage(null)}
+              onRemove={() => setExtrasImages([])}
               upscalers={lists.upscalers}
               errors={errors}
               onSubmit={() => void generate()}

@@ -2,7 +2,7 @@
  * The generate form's values, what they become on the wire (A1111's txt2img/img2img fields), and the way back:
  * a finished job's `result.parameters` or a PNG's parsed infotext (`/png-info` `parameters`) into the form.
  */
-import type { ExtrasSingleImageRequest, Img2ImgRequest, Txt2ImgRequest } from '@sdapi/client';
+import type { ExtrasBatchImagesRequest, ExtrasSingleImageRequest, Img2ImgRequest, Txt2ImgRequest } from '@sdapi/client';
 
 export interface FormState {
   prompt: string;
@@ -214,6 +214,16 @@ export const EXTRAS_FIELDS = ['image', ...(Object.keys(DEFAULT_EXTRAS) as (keyof
 
 export function extrasParams(e: ExtrasState, image: InitImage): ExtrasSingleImageRequest {
   return { ...e, image: image.dataUrl };
+}
+
+/** Several images: one `extra-batch-images` job (`imageList` of `{data, name}`). */
+export function extrasBatchParams(e: ExtrasState, images: readonly NamedImage[]): ExtrasBatchImagesRequest {
+  return { ...e, imageList: images.map((image) => ({ data: image.dataUrl, name: image.name })) };
+}
+
+/** An image with the file name it came from (batch extras). */
+export interface NamedImage extends InitImage {
+  name: string;
 }
 
 /** One ControlNet unit of the form (its image is kept apart, as img2img's init image is). */

@@ -23,8 +23,12 @@ export async function loadImage(blob: Blob): Promise<InitImage> {
   return { dataUrl, width: img.naturalWidth, height: img.naturalHeight };
 }
 
+/** The image files of a drop or a paste. */
+export function imageFiles(data: DataTransfer | null): File[] {
+  return Array.from(data?.files ?? []).filter((file) => file.type.startsWith('image/'));
+}
+
 /** The first image file of a drop or a paste. */
 export function imageFile(data: DataTransfer | null): File | null {
-  for (const file of Array.from(data?.files ?? [])) if (file.type.startsWith('image/')) return file;
-  return null;
+  return imageFiles(data)[0] ?? null;
 }

@@ -347,7 +347,7 @@ describe('the page on the tiny model', { skip }, () => {
     console_.assertClean();
   });
 
-  test('Extras: send a result to extras, upscale it ×2 with Lanczos as a job; a bad factor is shown under its field', async () => {
+  test('Extras: send a result to extras, upscale it ×2 with Lanczos as a job; a bad factor is shown under its field; two images are one batch job', async () => {
     try {
       await page.getByRole('button', { name: 'txt2img', exact: true }).click();
       const first = page.locator('.gallery figure').first();
@@ -370,6 +370,19 @@ describe('the page on the tiny model', { skip }, () => {
       assert.deepEqual(size, [2 * w, 2 * h]);
       assert.equal(await card.getByRole('button', { name: 'Reuse parameters' }).count(), 0, 'an upscale has no prompt to reuse');
       await shot(page, '6-extras');
+      // Two images dropped: one batch job, both upscaled.
+      await page.getByRole('button', { name: 'Remove image' }).click();
+      const png = Buffer.from(await (await fetch(await card.locator('img').evaluate((img: any) => img.src))).arrayBuffer());
+      await dropFile(page, 'extras_image-drop', png, 'a.png');
+      await dropFile(page, 'extras_image-drop', png, 'b.png');
+      await page.getByText('2 images, one batch job.').waitFor();
+      const beforeBatch = await page.locator('.gallery').getAttribute('data-job');
+      await page.getByRole('button', { name: 'Upscale', exact: true }).click();
+      const batch = page.locator(`.gallery:not([data-job="${beforeBatch}"]) figure`);
+      await batch.first().waitFor({ timeout: 60_000 });
+      assert.deepEqual(await batch.locator('.size').allTextContents(), [`${4 * w}×${4 * h}`, `${4 * w}×${4 * h}`]);
+      const id = await page.locator('.gallery').getAttribute('data-job');
+      assert.equal(((await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json()) as Job).type, 'extra-batch-images');
       console_.assertClean([/status of 422/]);
     } finally {
       await page.getByRole('button', { name: 'txt2img', exact: true }).click(); // where the next flows start

@@ -1,16 +1,16 @@
 /**
- * Extras: upscale one image (A1111's Extras tab, `/sdapi/v1/extra-single-image` fields) as an `extra-single-image`
- * job, so it shows in the progress panel, the results and the history like a generation. Scale by a factor or to
- * a size (optionally cropped to it), with a second upscaler blended in.
+ * Extras: upscale images (A1111's Extras tab fields) as a job, so it shows in the progress panel, the results and
+ * the history like a generation: one image is an `extra-single-image` job, several one `extra-batch-images` job.
+ * Scale by a factor or to a size (optionally cropped to it), with a second upscaler blended in.
  */
-import type { ExtrasState, InitImage } from '../form.ts';
+import type { ExtrasState, NamedImage } from '../form.ts';
 import { type Errors, NumberField, SelectField } from './fields.tsx';
 import { ImageDrop } from './image-drop.tsx';
 
 interface Props {
   extras: ExtrasState;
   setExtras: (update: (e: ExtrasState) => ExtrasState) => void;
-  image: InitImage | null;
+  images: readonly NamedImage[];
   onFile: (file: File) => void;
   onRemove: () => void;
   /** GET /upscalers names, `None` first. */
@@ -20,7 +20,7 @@ interface Props {
   submitting: boolean;
 }
 
-export function ExtrasForm({ extras, setExtras, image, onFile, onRemove, upscalers, errors, onSubmit, submitting }: Props) {
+export function ExtrasForm({ extras, setExtras, images, onFile, onRemove, upscalers, errors, onSubmit, submitting }: Props) {
   const set =
     <K extends keyof ExtrasState>(key: K) =>
     (value: ExtrasState[K]) =>
@@ -37,20 +37,29 @@ export function ExtrasForm({ extras, setExtras, image, onFile, onRemove, upscale
         onSubmit();
       }}
     >
-      {image ? (
+      {images.length > 0 && (
         <div class="extras-image">
-          <img src={image.dataUrl} alt="To upscale" class="png-thumb" />
+          {images.map((image, i) => (
+            <img key={`${i}-${image.name}`} src={image.dataUrl} alt={`To upscale: ${image.name}`} class="png-thumb" />
+          ))}
           <p class="hint">
-            {image.width} × {image.height}
-            {byFactor ? ` → about ${Math.floor(image.width * extras.upscaling_resize)} × ${Math.floor(image.height * extras.upscaling_resize)}` : ''}.{' '}
+            {images.length === 1
+              ? `${images[0].width} × ${images[0].height}${byFactor ? ` → about ${Math.floor(images[0].width * extras.upscaling_resize)} × ${Math.floor(images[0].height * extras.upscaling_resize)}` : ''}. `
+              : `${images.length} images, one batch job. `}
             <button type="button" class="link" onClick={onRemove}>
-              Remove image
+              {images.length === 1 ? 'Remove image' : 'Remove images'}
             </button>
           </p>
         </div>
-      ) : (
-        <ImageDrop id="extras_image" label="Choose an image" accept="image/*" onFile={onFile} describedBy={errors.image ? 'extras_image-error' : undefined} />
       )}
+      <ImageDrop
+        id="extras_image"
+        label={images.length === 0 ? 'Choose images' : 'Add images'}
+        accept="image/*"
+        multiple
+        onFile={onFile}
+        describedBy={errors.image ? 'extras_image-error' : undefined}
+      />
       {errors.image && (
         <p id="extras_image-error" class="field-error" data-field="image">
           {errors.image}

@@ -1,16 +1,21 @@
 /** A drop zone that also takes a paste and has a file button (so keyboard users can pick a file too). */
 import { useRef, useState } from 'preact/hooks';
-import { imageFile } from '../images.ts';
+import { imageFiles } from '../images.ts';
 
 interface Props {
   id: string;
   label: string;
   accept: string;
+  /** Called once per file: with `multiple`, for each file dropped, pasted or chosen; else for the first. */
   onFile: (file: File) => void;
   describedBy?: string;
+  multiple?: boolean;
 }
 
-export function ImageDrop({ id, label, accept, onFile, describedBy }: Props) {
+export function ImageDrop({ id, label, accept, onFile, describedBy, multiple = false }: Props) {
+  const take = (files: File[]) => {
+    for (const file of multiple ? files : files.slice(0, 1)) onFile(file);
+  };
   const [over, setOver] = useState(false);
   const input = useRef<HTMLInputElement>(null);
   return (
@@ -26,12 +31,10 @@ export function ImageDrop({ id, label, accept, onFile, describedBy }: Props) {
       onDrop={(e) => {
         e.preventDefault();
         setOver(false);
-        const file = imageFile(e.dataTransfer);
-        if (file) onFile(file);
+        take(imageFiles(e.dataTransfer));
       }}
       onPaste={(e) => {
-        const file = imageFile(e.clipboardData);
-        if (file) onFile(file);
+        take(imageFiles(e.clipboardData));
       }}
     >
       <p>Drop or paste an image here, or</p>
@@ -44,10 +47,10 @@ export function ImageDrop({ id, label, accept, onFile, describedBy }: Props) {
         class="visually-hidden"
         type="file"
         accept={accept}
+        multiple={multiple}
         aria-describedby={describedBy}
         onChange={(e) => {
-          const file = (e.currentTarget as HTMLInputElement).files?.[0];
-          if (file) onFile(file);
+          take(Array.from((e.currentTarget as HTMLInputElement).files ?? []));
           if (input.current) input.current.value = '';
         }}
       />
