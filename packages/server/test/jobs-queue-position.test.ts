@@ -32,19 +32,24 @@ async function until(what: string, check: () => Promise<boolean> | boolean) {
   }
 }
 
-test('queued events follow the position: cancel ahead, priority jump, the job ahead starts', async () => {
+/** A webhook receiver on a free port that keeps what it got and answers 204 after `delayMs`. */
+async function webhookReceiver(delayMs = 0): Promise<{ hook: Record<string, any>[]; hookUrl: string }> {
   const hook: Record<string, any>[] = [];
   const rx = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
     req.on('end', () => {
       hook.push(JSON.parse(raw));
-      res.writeHead(204).end();
+      setTimeout(() => res.writeHead(204).end(), delayMs);
     });
   });
   await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
   after(() => rx.close());
-  const hookUrl = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook`;
+  return { hook, hookUrl: `http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook` };
+}
+
+test('queued events follow the position: cancel ahead, priority jump, the job ahead starts', async () => {
+  const { hook, hookUrl } = await webhookReceiver();
 
   const blocker = await submit('blocker', { params: { prompt: 'blocker', ...SMALL, steps: 1000 } });
   await until('the blocker to run', async () => (await job(blocker.id)).status === 'running');
@@ -113,18 +118,7 @@ test('queued events follow the position: cancel ahead, priority jump, the job ah
 });
 
 test('a slow webhook receiver gets the newest position, not every one: a position still waiting is replaced', async () => {
-  const hook: Record<string, any>[] = [];
-  const rx = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => (raw += c));
-    req.on('end', () => {
-      hook.push(JSON.parse(raw));
-      setTimeout(() => res.writeHead(204).end(), 250); // a slow receiver
-    });
-  });
-  await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
-  after(() => rx.close());
-  const hookUrl = `http://127.0.0.1:${(rx.address() as AddressInfo).port}/hook`;
+  const { hook, hookUrl } = await webhookReceiver(250); // a slow receiver
 
   const blocker = await submit('blocker 2', { params: { prompt: 'blocker 2', ...SMALL, steps: 1000 } });
   await until('the blocker to run', async () => (await job(blocker.id)).status === 'running');

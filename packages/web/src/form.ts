@@ -92,12 +92,12 @@ export const SIZE_PRESETS: [string, number, number][] = [
 export const RESIZE_MODES = ['Just resize', 'Crop and resize', 'Resize and fill', 'Just resize (latent upscale)'];
 export const INPAINTING_FILLS = ['fill', 'original', 'latent noise', 'latent nothing'];
 
-/** `set(key)(value)`: an input's handler that writes one field of the form (both form components use it). */
+/** `set(key)(value)`: an input's handler that writes one field of a state object (every form component uses it). */
 export const fieldSetter =
-  (setForm: (update: (f: FormState) => FormState) => void) =>
-  <K extends keyof FormState>(key: K) =>
-  (value: FormState[K]) =>
-    setForm((f) => ({ ...f, [key]: value }));
+  <S extends object>(setState: (update: (s: S) => S) => void) =>
+  <K extends keyof S>(key: K) =>
+  (value: S[K]) =>
+    setState((s) => ({ ...s, [key]: value }));
 
 export function txt2imgParams(f: FormState): Txt2ImgRequest {
   const params: Txt2ImgRequest = {

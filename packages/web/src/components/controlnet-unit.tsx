@@ -5,7 +5,7 @@
  * opened; only an enabled unit with an image and a model is sent.
  */
 import type { ControlNetState, InitImage } from '../form.ts';
-import { CONTROL_MODES } from '../form.ts';
+import { CONTROL_MODES, fieldSetter } from '../form.ts';
 import { type Errors, NumberField, SelectField } from './fields.tsx';
 import { ImageDrop } from './image-drop.tsx';
 
@@ -21,10 +21,7 @@ interface Props {
 }
 
 export function ControlNetUnitForm({ unit, setUnit, image, onFile, onRemove, modules, models, errors }: Props) {
-  const set =
-    <K extends keyof ControlNetState>(key: K) =>
-    (value: ControlNetState[K]) =>
-      setUnit((u) => ({ ...u, [key]: value }));
+  const set = fieldSetter(setUnit);
   return (
     <details class="controlnet" open={unit.enabled}>
       <summary>ControlNet{unit.enabled ? ' (on)' : ''}</summary>

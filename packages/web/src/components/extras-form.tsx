@@ -4,6 +4,7 @@
  * Scale by a factor or to a size (optionally cropped to it), with a second upscaler blended in.
  */
 import type { ExtrasState, NamedImage } from '../form.ts';
+import { fieldSetter } from '../form.ts';
 import { type Errors, NumberField, SelectField } from './fields.tsx';
 import { ImageDrop } from './image-drop.tsx';
 
@@ -21,10 +22,7 @@ interface Props {
 }
 
 export function ExtrasForm({ extras, setExtras, images, onFile, onRemove, upscalers, errors, onSubmit, submitting }: Props) {
-  const set =
-    <K extends keyof ExtrasState>(key: K) =>
-    (value: ExtrasState[K]) =>
-      setExtras((e) => ({ ...e, [key]: value }));
+  const set = fieldSetter(setExtras);
   const byFactor = extras.resize_mode === 0;
   return (
     <form

@@ -4,6 +4,7 @@
  * (`1,2,3`, `10-30 (+10)`, `1-5 [3]`, …). The result is the grid first, then each cell's image if asked for.
  */
 import type { XyzState } from '../form.ts';
+import { fieldSetter } from '../form.ts';
 import { type Errors, Field, SelectField } from './fields.tsx';
 
 interface Props {
@@ -15,10 +16,7 @@ interface Props {
 }
 
 export function XyzPlotForm({ xyz, setXyz, axes, errors }: Props) {
-  const set =
-    <K extends keyof XyzState>(key: K) =>
-    (value: XyzState[K]) =>
-      setXyz((x) => ({ ...x, [key]: value }));
+  const set = fieldSetter(setXyz);
   const values = (id: string, label: string, key: 'xValues' | 'yValues') => (
     <Field id={id} label={label} errors={errors} hint={key === 'xValues' ? 'e.g. 1,2,3 or 10-30 (+10)' : undefined}>
       {(a11y) => <input {...a11y} type="text" value={xyz[key]} onInput={(e) => set(key)((e.currentTarget as HTMLInputElement).value)} />}
