@@ -6,7 +6,7 @@
  */
 import type { ControlNetState, InitImage } from '../form.ts';
 import { CONTROL_MODES, fieldSetter } from '../form.ts';
-import { type Errors, NumberField, SelectField } from './fields.tsx';
+import { CheckField, type Errors, NumberField, SelectField } from './fields.tsx';
 import { ImageDrop } from './image-drop.tsx';
 
 interface Props {
@@ -29,10 +29,7 @@ export function ControlNetUnitForm({ unit, setUnit, image, onFile, onRemove, mod
         <small class="hint">No ControlNet models: put .safetensors files in models/ControlNet of the data folder.</small>
       ) : (
         <>
-          <label class="check">
-            <input type="checkbox" checked={unit.enabled} onChange={(e) => set('enabled')((e.currentTarget as HTMLInputElement).checked)} />
-            Enable
-          </label>
+          <CheckField label="Enable" checked={unit.enabled} onChange={set('enabled')} />
           {image ? (
             <p class="hint">
               <img src={image.dataUrl} alt="Control" class="png-thumb" /> {image.width} × {image.height}.{' '}

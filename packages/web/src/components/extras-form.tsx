@@ -5,7 +5,7 @@
  */
 import type { ExtrasState, NamedImage } from '../form.ts';
 import { fieldSetter } from '../form.ts';
-import { type Errors, NumberField, SelectField } from './fields.tsx';
+import { CheckField, type Errors, NumberField, SelectField } from './fields.tsx';
 import { ImageDrop } from './image-drop.tsx';
 
 interface Props {
@@ -113,12 +113,7 @@ export function ExtrasForm({ extras, setExtras, images, onFile, onRemove, upscal
           </>
         )}
       </div>
-      {!byFactor && (
-        <label class="check">
-          <input type="checkbox" checked={extras.upscaling_crop} onChange={(e) => set('upscaling_crop')((e.currentTarget as HTMLInputElement).checked)} />
-          Crop to fit
-        </label>
-      )}
+      {!byFactor && <CheckField label="Crop to fit" checked={extras.upscaling_crop} onChange={set('upscaling_crop')} />}
       <div class="row">
         <SelectField
           id="upscaler_1"

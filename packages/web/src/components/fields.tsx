@@ -95,3 +95,13 @@ export function SelectField({ id, label, field, value, options, errors, onChange
     </Field>
   );
 }
+
+/** A labelled checkbox (the label wraps it, so clicking the text toggles it). */
+export function CheckField({ label, checked, onChange }: { label: string; checked: boolean; onChange: (checked: boolean) => void }) {
+  return (
+    <label class="check">
+      <input type="checkbox" checked={checked} onChange={(e) => onChange((e.currentTarget as HTMLInputElement).checked)} />
+      {label}
+    </label>
+  );
+}

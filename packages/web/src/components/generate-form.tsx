@@ -1,8 +1,8 @@
 /** The generate form: prompts, sampling, size with presets, seed with dice/reuse, batch, styles, hires fix. */
 import type { ComponentChildren } from 'preact';
 import { DEFAULT_FORM, type FormState, fieldSetter, SIZE_PRESETS } from '../form.ts';
+import { CheckField, type Errors, Field, NumberField, SelectField } from './fields.tsx';
 import { LoraPicker } from './lora-picker.tsx';
-import { type Errors, Field, NumberField, SelectField } from './fields.tsx';
 
 export interface Lists {
   samplers: string[];
@@ -171,10 +171,7 @@ export function GenerateForm({ form, setForm, lists, errors, lastSeed, onGenerat
           onInput={set('batch_size')}
         />
       </div>
-      <label class="check">
-        <input type="checkbox" checked={form.enable_hr} onChange={(e) => set('enable_hr')((e.currentTarget as HTMLInputElement).checked)} />
-        Hires. fix
-      </label>
+      <CheckField label="Hires. fix" checked={form.enable_hr} onChange={set('enable_hr')} />
       {form.enable_hr && (
         <div class="row">
           <SelectField

@@ -1,7 +1,7 @@
 /** img2img's extra inputs: the init image (drop, paste, file), denoising strength, resize mode, the mask painter. */
 import type { FormState, InitImage } from '../form.ts';
 import { fieldSetter, INPAINTING_FILLS, RESIZE_MODES } from '../form.ts';
-import { type Errors, NumberField, SelectField } from './fields.tsx';
+import { CheckField, type Errors, NumberField, SelectField } from './fields.tsx';
 import { ImageDrop } from './image-drop.tsx';
 import { type MaskHandle, MaskPainter } from './mask-painter.tsx';
 
@@ -81,10 +81,7 @@ export function Img2ImgInputs({ form, setForm, init, onFile, onRemove, mask, err
             errors={errors}
             onChange={(v) => set('inpainting_fill')(Number(v))}
           />
-          <label class="check">
-            <input type="checkbox" checked={form.inpaint_full_res} onChange={(e) => set('inpaint_full_res')((e.currentTarget as HTMLInputElement).checked)} />
-            Only masked area
-          </label>
+          <CheckField label="Only masked area" checked={form.inpaint_full_res} onChange={set('inpaint_full_res')} />
         </div>
       )}
     </section>

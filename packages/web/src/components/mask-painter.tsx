@@ -3,8 +3,10 @@
  * (to be regenerated), erasing clears them; invert and clear act on the whole mask. The mask sent to the API is
  * black with the painted pixels white, as A1111 expects.
  */
+
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { InitImage } from '../form.ts';
+import { CheckField } from './fields.tsx';
 
 export interface MaskHandle {
   /** The mask as a PNG data URL, or null when nothing is painted. */
@@ -99,10 +101,7 @@ export function MaskPainter({ image, handle }: Props) {
             onInput={(e) => setBrush(Number((e.currentTarget as HTMLInputElement).value))}
           />
         </div>
-        <label class="check">
-          <input type="checkbox" checked={erase} onChange={(e) => setErase((e.currentTarget as HTMLInputElement).checked)} />
-          Erase
-        </label>
+        <CheckField label="Erase" checked={erase} onChange={setErase} />
         <button type="button" onClick={() => whole('invert')}>
           Invert mask
         </button>

@@ -5,7 +5,7 @@
  */
 import type { XyzState } from '../form.ts';
 import { fieldSetter } from '../form.ts';
-import { type Errors, Field, SelectField } from './fields.tsx';
+import { CheckField, type Errors, Field, SelectField } from './fields.tsx';
 
 interface Props {
   xyz: XyzState;
@@ -25,10 +25,7 @@ export function XyzPlotForm({ xyz, setXyz, axes, errors }: Props) {
   return (
     <details class="controlnet xyz" open={xyz.enabled}>
       <summary>X/Y/Z plot{xyz.enabled ? ' (on)' : ''}</summary>
-      <label class="check">
-        <input type="checkbox" checked={xyz.enabled} onChange={(e) => set('enabled')((e.currentTarget as HTMLInputElement).checked)} />
-        Make a grid
-      </label>
+      <CheckField label="Make a grid" checked={xyz.enabled} onChange={set('enabled')} />
       <div class="row">
         <SelectField id="xyz_x_axis" label="X axis" field="xyz_x_axis" value={xyz.xAxis} options={axes} errors={errors} onChange={set('xAxis')} />
         {values('xyz_x_values', 'X values', 'xValues')}
@@ -37,10 +34,7 @@ export function XyzPlotForm({ xyz, setXyz, axes, errors }: Props) {
         <SelectField id="xyz_y_axis" label="Y axis" field="xyz_y_axis" value={xyz.yAxis} options={axes} errors={errors} onChange={set('yAxis')} />
         {values('xyz_y_values', 'Y values', 'yValues')}
       </div>
-      <label class="check">
-        <input type="checkbox" checked={xyz.includeLone} onChange={(e) => set('includeLone')((e.currentTarget as HTMLInputElement).checked)} />
-        Also each cell's image
-      </label>
+      <CheckField label="Also each cell's image" checked={xyz.includeLone} onChange={set('includeLone')} />
     </details>
   );
 }
