@@ -203,14 +203,11 @@ export function App() {
     };
   }, [onEvent, resync]);
 
-  const withControlNet = (params: object): Record<string, unknown> => {
-    const scripts = controlNetScripts(cn, cnImage, lists.cnModels);
-    return scripts ? { ...params, alwayson_scripts: scripts } : { ...params };
-  };
-
-  const withXyz = (params: Record<string, unknown>): Record<string, unknown> => {
-    const scripts = xyzScripts(xyz);
-    return scripts ? { ...params, scripts } : params;
+  /** A generation's params with the ControlNet unit and (txt2img) the X/Y/Z plot, each only when it is on. */
+  const withScripts = (params: object, tab: 'txt2img' | 'img2img'): Record<string, unknown> => {
+    const alwayson = controlNetScripts(cn, cnImage, lists.cnModels);
+    const plot = tab === 'txt2img' ? xyzScripts(xyz) : undefined;
+    return { ...params, ...(alwayson ? { alwayson_scripts: alwayson } : {}), ...(plot ? { scripts: plot } : {}) };
   };
 
   const generate = async () => {
@@ -230,10 +227,10 @@ export function App() {
           : mode === 'img2img' && init
             ? await sd.jobs.create({
                 type: 'img2img',
-                params: withControlNet(img2imgParams(form, init, mask.current?.export() ?? null)),
+                params: withScripts(img2imgParams(form, init, mask.current?.export() ?? null), 'img2img'),
                 preview: 1,
               })
-            : await sd.jobs.create({ type: 'txt2img', params: withXyz(withControlNet(txt2imgParams(form))), preview: 1 });
+            : await sd.jobs.create({ type: 'txt2img', params: withScripts(txt2imgParams(form), 'txt2img'), preview: 1 });
       setActive((a) => (a.some((j) => j.id === job.id) ? a : [...a, job]));
       if (feed.current?.degraded) feed.current.followOverSse(job.id);
     } catch (error) {
@@ -284,22 +281,13 @@ export function App() {
     }
   };
 
-  const pickInit = async (file: File) => {
+  /** A dropped or chosen image file, decoded and handed to `use`; a file the browser cannot read is an error under `field`. */
+  const pickImage = (field: string, use: (image: InitImage, file: File) => void) => async (file: File) => {
     try {
-      setInit(await loadImage(file));
-      setErrors(({ init_images: _, ...rest }) => rest);
+      use(await loadImage(file), file);
+      setErrors(({ [field]: _, ...rest }) => rest);
     } catch (error) {
-      setErrors((e) => ({ ...e, init_images: errorText(error) }));
-    }
-  };
-
-  const pickExtrasImage = async (file: File) => {
-    try {
-      const loaded = { ...(await loadImage(file)), name: file.name };
-      setExtrasImages((list) => [...list, loaded]);
-      setErrors(({ image: _, ...rest }) => rest);
-    } catch (error) {
-      setErrors((e) => ({ ...e, image: errorText(error) }));
+      setErrors((e) => ({ ...e, [field]: errorText(error) }));
     }
   };
 
@@ -339,7 +327,7 @@ export function App() {
               extras={extras}
               setExtras={setExtras}
               images={extrasImages}
-              onFile={(f) => void pickExtrasImage(f)}
+              onFile={pickImage('image', (image, file) => setExtrasImages((list) => [...list, { ...image, name: file.name }]))}
               onRemove={() => setExtrasImages([])}
               upscalers={lists.upscalers}
               errors={errors}
@@ -368,7 +356,7 @@ export function App() {
                 unit={cn}
                 setUnit={setCn}
                 image={cnImage}
-                onFile={(f) => void loadImage(f).then(setCnImage, (error) => setErrors((e) => ({ ...e, controlnet_image: errorText(error) })))}
+                onFile={pickImage('controlnet_image', (image) => setCnImage(image))}
                 onRemove={() => setCnImage(null)}
                 modules={lists.cnModules}
                 models={lists.cnModels}
@@ -380,7 +368,7 @@ export function App() {
                   form={form}
                   setForm={setForm}
                   init={init}
-                  onFile={(f) => void pickInit(f)}
+                  onFile={pickImage('init_images', (image) => setInit(image))}
                   onRemove={() => setInit(null)}
                   mask={mask}
                   errors={errors}

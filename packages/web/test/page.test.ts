@@ -566,8 +566,12 @@ describe('the page on the tiny model', { skip }, () => {
   test('ControlNet unit: enable it with a control image and the model; the job runs it (infotext names the unit)', async () => {
     await page.getByText('ControlNet', { exact: true }).click(); // unfold
     await page.getByLabel('Enable').check();
+    // A file the browser cannot decode is said under the drop zone, not dropped silently.
+    await dropFile(page, 'controlnet_image-drop', Buffer.from('not a png'), 'broken.png');
+    await page.locator('.field-error[data-field="controlnet_image"]').waitFor();
     const hint = readFileSync(join(dirname(dirname(TINY_SD15_CKPT)), 'controlnet', 'hint.png'));
     await dropFile(page, 'controlnet_image-drop', hint, 'hint.png');
+    await page.locator('.field-error[data-field="controlnet_image"]').waitFor({ state: 'detached' });
     await page.getByAltText('Control').waitFor();
     const models = await page.getByLabel('ControlNet model').locator('option').allTextContents();
     assert.deepEqual(models, ['tiny-controlnet [8dba536e]']);

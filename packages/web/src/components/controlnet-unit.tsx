@@ -6,7 +6,7 @@
  */
 import type { ControlNetState, InitImage } from '../form.ts';
 import { CONTROL_MODES, fieldSetter } from '../form.ts';
-import { CheckField, type Errors, NumberField, SelectField } from './fields.tsx';
+import { CheckField, type Errors, FieldError, NumberField, SelectField } from './fields.tsx';
 import { ImageDrop } from './image-drop.tsx';
 
 interface Props {
@@ -38,8 +38,15 @@ export function ControlNetUnitForm({ unit, setUnit, image, onFile, onRemove, mod
               </button>
             </p>
           ) : (
-            <ImageDrop id="controlnet_image" label="Choose a control image" accept="image/*" onFile={onFile} />
+            <ImageDrop
+              id="controlnet_image"
+              label="Choose a control image"
+              accept="image/*"
+              onFile={onFile}
+              describedBy={errors.controlnet_image ? 'controlnet_image-error' : undefined}
+            />
           )}
+          <FieldError id="controlnet_image" field="controlnet_image" error={errors.controlnet_image} />
           <div class="row">
             <SelectField
               id="controlnet_module"

@@ -5,7 +5,7 @@
  */
 import type { ExtrasState, NamedImage } from '../form.ts';
 import { fieldSetter } from '../form.ts';
-import { CheckField, type Errors, NumberField, SelectField } from './fields.tsx';
+import { CheckField, type Errors, FieldError, NumberField, SelectField } from './fields.tsx';
 import { ImageDrop } from './image-drop.tsx';
 
 interface Props {
@@ -58,11 +58,7 @@ export function ExtrasForm({ extras, setExtras, images, onFile, onRemove, upscal
         onFile={onFile}
         describedBy={errors.image ? 'extras_image-error' : undefined}
       />
-      {errors.image && (
-        <p id="extras_image-error" class="field-error" data-field="image">
-          {errors.image}
-        </p>
-      )}
+      <FieldError id="extras_image" field="image" error={errors.image} />
       <div class="row">
         <SelectField
           id="extras_resize_mode"

@@ -25,12 +25,21 @@ export function Field({ id, label, field, errors, children, hint }: FieldProps) 
           {hint}
         </small>
       )}
-      {error && (
-        <p id={`${id}-error`} class="field-error" data-field={field}>
-          {error}
-        </p>
-      )}
+      <FieldError id={id} field={field} error={error} />
     </div>
+  );
+}
+
+/**
+ * The API's complaint about `field`, under the input `id` describes (its `aria-describedby` is `${id}-error`);
+ * `data-field` lets the page focus the first field the server named. Nothing when there is no error.
+ */
+export function FieldError({ id, field, error }: { id: string; field?: string; error: string | undefined }) {
+  if (!error) return null;
+  return (
+    <p id={`${id}-error`} class="field-error" data-field={field}>
+      {error}
+    </p>
   );
 }
 

@@ -1,7 +1,7 @@
 /** img2img's extra inputs: the init image (drop, paste, file), denoising strength, resize mode, the mask painter. */
 import type { FormState, InitImage } from '../form.ts';
 import { fieldSetter, INPAINTING_FILLS, RESIZE_MODES } from '../form.ts';
-import { CheckField, type Errors, NumberField, SelectField } from './fields.tsx';
+import { CheckField, type Errors, FieldError, NumberField, SelectField } from './fields.tsx';
 import { ImageDrop } from './image-drop.tsx';
 import { type MaskHandle, MaskPainter } from './mask-painter.tsx';
 
@@ -32,11 +32,7 @@ export function Img2ImgInputs({ form, setForm, init, onFile, onRemove, mask, err
       ) : (
         <ImageDrop id="init_image" label="Choose an image" accept="image/*" onFile={onFile} describedBy={errors.init_images ? 'init_image-error' : undefined} />
       )}
-      {errors.init_images && (
-        <p id="init_image-error" class="field-error" data-field="init_images">
-          {errors.init_images}
-        </p>
-      )}
+      <FieldError id="init_image" field="init_images" error={errors.init_images} />
       <div class="row">
         <NumberField
           id="denoising_strength"
