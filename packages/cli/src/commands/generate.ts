@@ -32,7 +32,8 @@ const HELP = `usage: sdapi generate --prompt TEXT [options] -o out.png
   --ckpt FILE              a .safetensors checkpoint (default: the first in <data-dir>/models/Stable-diffusion)
   --data-dir DIR           where models/ live (default: the current directory); compiled models are cached in
                            <data-dir>/cache/onnx (the server's cache), so the second run starts in seconds
-  --low-memory             release the UNet before the VAE decode (peak memory: the UNet's alone)
+  --low-memory             release the UNet before every VAE decode, reloaded from the ONNX cache when sampling
+                           goes on; with an F16 checkpoint its 3×3 conv weights are held as float16 too
   --int8                   the UNet's Linear layers and convolutions in int8: about 1.9× faster, slightly different images (see README)
 ${onnxCacheHelp(27)}
   -o, --output FILE        output PNG; with several images, -1, -2 … are inserted before .png

@@ -11,7 +11,7 @@ import { buildControlNetGraph } from '../models/controlnet.ts';
 import { compileGraph } from '../runtime/compile.ts';
 import type { OrtSession } from '../runtime/ort.ts';
 import { Tensor } from '../tensor.ts';
-import type { LoadOptions } from './model.ts';
+import { compileOptions, type LoadOptions } from './model.ts';
 
 export class ControlNetModel {
   readonly name: string;
@@ -67,12 +67,7 @@ export class ControlNetModel {
 
   private compiled(): Promise<OrtSession> {
     if (!this.session) {
-      const session = compileGraph(buildControlNetGraph(this.config), this.file, {
-        keyOf: this.keyOf,
-        cacheDir: this.options.cacheDir,
-        cacheMaxBytes: this.options.cacheMaxBytes,
-        intraOpThreads: this.options.threads,
-      });
+      const session = compileGraph(buildControlNetGraph(this.config), this.file, { ...compileOptions(this.options), keyOf: this.keyOf });
       session.catch(() => {
         this.session = null; // a failed compile may be retried
       });

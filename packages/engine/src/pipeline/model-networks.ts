@@ -26,7 +26,8 @@ const MERGE_CACHE_SIZE = 2;
  * 1.30), while fed Linear and 1×1-conv weights cost nothing measurable. Networks that patch spatial convs (LoCon,
  * LoHa, LoKr on ResBlocks) run the UNet's `+spatial` session variant, compiled once on first use and kept.
  */
-const isSpatialConv = (dims: readonly number[]) => dims.length === 4 && dims[2] * dims[3] > 1;
+/** A weight with a k×k kernel, k > 1 (what the `+spatial` variant feeds besides Linear and 1×1 weights). */
+export const isSpatialConv = (dims: readonly number[]) => dims.length === 4 && dims[2] * dims[3] > 1;
 
 export class ModelNetworks {
   readonly weights: FedWeights;

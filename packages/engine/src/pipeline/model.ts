@@ -12,11 +12,11 @@ import { buildUNetGraph } from '../models/unet-model.ts';
 import { buildVAEDecoderGraph, buildVAEEncoderGraph } from '../models/vae.ts';
 import { withCircularConvPadding } from '../onnx/circular-padding.ts';
 import type { Graph } from '../onnx/graph.ts';
-import { compileGraph } from '../runtime/compile.ts';
+import { type CompileOptions, compileGraph } from '../runtime/compile.ts';
 import { type ExternalVae, type OpenVae, openVaeFile } from './external-vae.ts';
 import type { LoraCatalog } from '../networks/lora-catalog.ts';
 import type { EmbeddingDatabase } from './embedding-database.ts';
-import { ModelNetworks } from './model-networks.ts';
+import { isSpatialConv, ModelNetworks } from './model-networks.ts';
 import type { Feed, OrtSession } from '../runtime/ort.ts';
 import { Tensor } from '../tensor.ts';
 import type { TaesdPreview } from './taesd-preview.ts';
@@ -35,9 +35,11 @@ export interface LoadOptions {
    */
   quantize?: 'int8';
   /**
-   * Hold less memory at once: the UNet's sessions are released before each VAE decode and loaded again (from the
-   * ONNX cache, about a second for SD1.5) by the next UNet call, so the peak is the UNet's, not UNet + VAE; with
-   * an F16 checkpoint the UNet's 3×3 conv weights are also held as float16 (fed, like its Linear weights).
+   * Hold less memory at once: the UNet's sessions are released before every VAE decode (each batch; hires fix's
+   * first pass with a pixel upscaler) and loaded again (from the ONNX cache, about a second for SD1.5) by the next
+   * UNet call, so the UNet's activations and ORT's copies of its weights are not held during the decode (its fed
+   * weights stay in JS memory); with an F16 checkpoint the UNet's 3×3 conv weights are also held as float16 (fed,
+   * like its Linear weights).
    * Measured by `npm run bench` (case txt2img-sd15-512-4-low-memory).
    */
   lowMemory?: boolean;
@@ -47,6 +49,15 @@ export interface LoadOptions {
    * a tile size and overlap to use always.
    */
   vaeTiling?: 'auto' | 'always' | 'never' | VaeTiling;
+}
+
+/**
+ * What every compile of a model's graphs shares (the model's, a separate VAE file's, a ControlNet's). `arena`: keep
+ * ORT's memory arena, for the text encoders only: a UNet's, VAE's or ControlNet's activations are hundreds of MB to
+ * GBs and are given back after each run instead (runtime/ort.ts memArena).
+ */
+export function compileOptions(options: LoadOptions, arena = false): CompileOptions {
+  return { cacheDir: options.cacheDir, cacheMaxBytes: options.cacheMaxBytes, intraOpThreads: options.threads, memArena: arena };
 }
 
 /**
@@ -99,6 +110,8 @@ export class LoadedModel {
   private readonly file: SafetensorsFile;
   private readonly options: LoadOptions;
   /** Keyed by part, `+spatial` for the UNet variant that also takes its spatial conv weights as inputs. */
+  /** spatialConvsAreFloat16's answer, worked out once. */
+  private spatialHalf: boolean | null = null;
   private readonly sessions = new Map<string, Promise<OrtSession>>();
   /** Per session key: the parameters that session takes as inputs (name → dims). */
   private readonly fed = new Map<string, Map<string, readonly number[]>>();
@@ -220,8 +233,7 @@ export class LoadedModel {
     let session = this.sessions.get(key);
     if (!session) {
       const { file, keyOf } = this.openVae(vae.path);
-      const { cacheDir, cacheMaxBytes, threads } = this.options;
-      session = compileGraph(this.graph(part), file, { cacheDir, cacheMaxBytes, intraOpThreads: threads, keyOf });
+      session = compileGraph(this.graph(part), file, { ...compileOptions(this.options), keyOf });
       session.catch(() => this.sessions.delete(key));
       this.sessions.set(key, session);
     }
@@ -261,15 +273,10 @@ export class LoadedModel {
       this.fed.set(key, fed);
       const quantize = mode === 'int8' ? 'int8' : undefined;
       session = compileGraph(graph, this.file, {
-        cacheDir: this.options.cacheDir,
-        cacheMaxBytes: this.options.cacheMaxBytes,
-        intraOpThreads: this.options.threads,
+        ...compileOptions(this.options, part.startsWith('text')),
         fedParams: new Set(fed.keys()),
         float16Fed: new Set([...fed.keys()].filter((key) => this.networks.weights.isFloat16(key))),
         quantize,
-        // UNet and VAE activations are hundreds of MB to GBs: given back after each run rather than kept in an
-        // arena (runtime/ort.ts memArena); the text encoders' are small.
-        memArena: part.startsWith('text'),
       });
       session.catch(() => this.sessions.delete(key)); // a failed compile may be retried
       this.sessions.set(key, session);
@@ -297,13 +304,11 @@ export class LoadedModel {
     return this.options.lowMemory && this.spatialConvsAreFloat16() ? 'spatial' : 'fed';
   }
 
-  private spatialHalf: boolean | null = null;
-
   /** Whether the UNet's 3×3 conv weights are F16 in the checkpoint (so feeding them as float16 halves them). */
   private spatialConvsAreFloat16(): boolean {
     if (this.spatialHalf === null) {
       const fed = this.networks.fedParams(this.graph('unet'), true, true);
-      const spatial = [...fed].filter(([, dims]) => dims.length === 4 && dims[2] * dims[3] > 1);
+      const spatial = [...fed].filter(([, dims]) => isSpatialConv(dims));
       this.spatialHalf = spatial.length > 0 && spatial.every(([key]) => this.networks.weights.isFloat16(key));
     }
     return this.spatialHalf;
