@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
+import type { JobEvent } from '@sdapi/protocol';
 import WebSocket from 'ws';
+import type { JobRecord } from '../src/services/jobs/types.ts';
+import { WebhookSender } from '../src/services/jobs/webhooks.ts';
 import { startTestServer } from './helpers/http.ts';
 import { collectEvents } from './helpers/sse.ts';
 
@@ -139,4 +142,23 @@ test('a slow webhook receiver gets the newest position, not every one: a positio
     'in event order',
   );
   assert.equal(hook.at(-1)?.event, 'succeeded');
+});
+
+test('webhooks: a position never overtakes another event of its job (only a position still last in line is replaced)', async () => {
+  const { hook, hookUrl } = await webhookReceiver(150);
+  const sender = new WebhookSender({ allowLocal: true });
+  after(() => sender.close());
+  const record = { webhook: { url: hookUrl, events: ['queued', 'started'] } } as unknown as JobRecord;
+  let id = 0;
+  const emit = (event: Partial<JobEvent>) => sender.notify({ id: ++id, job: 'order', time: '', ...event } as JobEvent, record);
+  emit({ event: 'queued', queue_position: 3 });
+  await until('the first delivery to be under way', () => hook.length === 1); // the receiver answers 150 ms later
+  emit({ event: 'queued', queue_position: 2 }); // waits behind it
+  emit({ event: 'started' });
+  emit({ event: 'queued', queue_position: 1, reason: undefined }); // must not take the place of 2, ahead of started
+  await until('four deliveries', () => hook.length >= 4);
+  assert.deepEqual(
+    hook.map((ev) => ev.queue_position ?? ev.event),
+    [3, 2, 'started', 1],
+  );
 });

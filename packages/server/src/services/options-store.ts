@@ -101,24 +101,30 @@ export class OptionsStore {
    * POST /sdapi/v1/options (§3.9): every key and value is checked before anything changes (issue 7; A1111 applies
    * the keys before an unknown one in memory and takes any value): an unknown key is A1111's KeyError body, a value
    * the option's type refuses a FastAPI 422 naming `body.<key>`. Then the checkpoint alias check, each key in body
-   * order (restricted keys ignored), then config.json is written. Returns the keys the body set (changed or not, so
-   * that sending a body again shares it again with a cluster).
+   * order (restricted keys ignored), then config.json is written. Returns the values the body set (changed or not,
+   * so that sending a body again shares it again with a cluster; a checkpoint brings its hash, undefined when
+   * unknown), as decided here: a cluster shares these, not whatever the store holds by the time it publishes.
    */
-  async update(body: Record<string, unknown>, checkpoints: CheckpointHooks): Promise<string[]> {
+  async update(body: Record<string, unknown>, checkpoints: CheckpointHooks): Promise<Record<string, unknown>> {
     const values = this.checked(body);
     if (Object.hasOwn(body, 'sd_model_checkpoint')) {
       const wanted = body.sd_model_checkpoint;
       const found = typeof wanted === 'string' ? await checkpoints.resolve(wanted) : undefined;
       if (!found) throw new PythonError('RuntimeError', `model ${pyRepr(wanted)} not found`, 422);
     }
-    const set: string[] = [];
+    const set: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(body)) {
       if (!this.isKnown(key)) throw new PythonError('KeyError', pyRepr(key), 422);
       if (RESTRICTED_OPTIONS.has(key)) continue;
-      set.push(...(key === 'sd_model_checkpoint' ? [key, 'sd_checkpoint_hash'] : [key]));
-      if (isDeepStrictEqual(values[key], this.value(key))) continue;
-      if (key === 'sd_model_checkpoint') await this.switchCheckpoint(value as string, checkpoints);
-      else this.data[key] = values[key];
+      const unchanged = isDeepStrictEqual(values[key], this.value(key));
+      if (key === 'sd_model_checkpoint') {
+        if (!unchanged) await this.switchCheckpoint(value as string, checkpoints);
+        set.sd_model_checkpoint = this.data.sd_model_checkpoint;
+        set.sd_checkpoint_hash = this.data.sd_checkpoint_hash;
+      } else {
+        if (!unchanged) this.data[key] = values[key];
+        set[key] = values[key];
+      }
     }
     await this.save();
     return set;

@@ -49,10 +49,12 @@ export interface SdServiceDeps {
   sharedOptions?: SharedSettings;
 }
 
-/** What SdService needs of the cluster's shared settings. */
+/** What SdService needs of the cluster's shared settings (jobs/redis/shared-options.ts). */
 export interface SharedSettings {
-  publish(keys: readonly string[]): Promise<void>;
+  publish(values: Record<string, unknown>): Promise<void>;
   refresh(): Promise<void>;
+  /** Throws the 503 while Redis is away. */
+  assertAvailable(): void;
   /** false on an API-only node: a checkpoint chosen there is recorded for the workers, not loaded. */
   runsJobs: boolean;
 }
@@ -109,8 +111,8 @@ export class SdService {
         const current = this.generator.currentCheckpoint();
         return current ? checkpointTitle(current) : null;
       },
-      keptOptions: (keys: string[]) =>
-        void this.sharedOptions?.publish(keys).catch((error: Error) => this.jobsLog?.(`settings kept by a job not shared: ${error.message}`)),
+      keptOptions: (values: Record<string, unknown>) =>
+        void this.sharedOptions?.publish(values).catch((error: Error) => this.jobsLog?.(`settings kept by a job not shared: ${error.message}`)),
     };
     const txt2img = txt2imgKind({ ...common, run: (job, hooks) => this.runTxt2img(job, this.preview.track(hooks)) });
     // Tracked like generations, so /progress shows no stale preview of an earlier job while extras run.
@@ -206,7 +208,9 @@ export class SdService {
    */
   async updateOptions(body: Record<string, unknown>): Promise<void> {
     if (Object.hasOwn(body, 'sd_vae')) checkVaeName(body.sd_vae, this.vaeFiles()); // before anything changes
-    await this.refreshOptions();
+    // In a cluster: nothing changes here that could not be shared, and the change goes on the cluster's settings.
+    this.sharedOptions?.assertAvailable();
+    await this.sharedOptions?.refresh();
     const resolve = async (alias: string) => {
       const file = findCheckpoint(await this.generator.listCheckpoints(), alias);
       return file && { title: checkpointTitle(file), sha256: file.sha256 };
@@ -218,21 +222,10 @@ export class SdService {
         const loaded = await this.load(file);
         return { title: checkpointTitle(loaded), sha256: loaded.sha256 };
       });
-    const recordOnly = async (alias: string) => {
-      const found = await resolve(alias);
-      if (!found) throw new Error(`checkpoint ${alias} disappeared`);
-      return found;
-    };
-    const set = await this.options.update(body, { resolve, load: this.sharedOptions?.runsJobs === false ? recordOnly : load });
-    await this.sharedOptions?.publish(set).catch((error: Error) => {
-      throw new ApiError(
-        'QUEUE_FULL',
-        `the cluster's settings (Redis) are unreachable, so this change holds on this node only until it is sent again: ${error.message}`,
-        {
-          headers: { 'Retry-After': '2' },
-        },
-      );
-    });
+    // An API-only node records the checkpoint for the workers instead of loading it.
+    const record = async (alias: string) => (await resolve(alias)) ?? Promise.reject(new Error(`checkpoint ${alias} disappeared`));
+    const set = await this.options.update(body, { resolve, load: this.sharedOptions?.runsJobs === false ? record : load });
+    await this.sharedOptions?.publish(set);
   }
 
   /** GET /progress: the queue's state, with the live preview while a job runs (unless skipped). */

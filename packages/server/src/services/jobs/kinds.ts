@@ -81,7 +81,7 @@ interface GenerationKindDeps<B, J> {
   info(body: B, result: Txt2ImgResult, ctx: ResponseContext): string;
   /** Title (`name [hash]`) of the loaded checkpoint. */
   loadedTitle(): string | null;
-  keptOptions?(keys: string[]): void;
+  keptOptions?(values: Record<string, unknown>): void;
   /** Request fields too large to keep once the job is done (img2img's images). */
   dropWhenDone?: readonly string[];
   /** The images behind those fields, kept as job inputs instead. */
@@ -100,7 +100,7 @@ function generationKind<B extends GenerationBody, J extends GenerationJob>(deps:
       // A1111 applies `override_settings_restore_afterwards: false` after the job (in a cluster, on every node).
       const kept = Object.entries(job.persistentOverrides);
       for (const [key, value] of kept) deps.options.setInMemory(key, value);
-      if (kept.length > 0) deps.keptOptions?.(kept.map(([key]) => key));
+      if (kept.length > 0) deps.keptOptions?.(job.persistentOverrides);
       const info = deps.info(body, result, { options: deps.options.effective(), version: deps.version, images: [] });
       return {
         // return_mask / return_mask_composite (img2img inpainting): the mask and the composite follow the image they
@@ -140,7 +140,7 @@ export interface KindDeps {
   version: string | null;
   loadedTitle(): string | null;
   /** Settings a job kept (`override_settings_restore_afterwards: false`): shared with a cluster's other nodes. */
-  keptOptions?(keys: string[]): void;
+  keptOptions?(values: Record<string, unknown>): void;
 }
 
 export function txt2imgKind(

@@ -110,24 +110,22 @@ export class WebhookSender {
   /**
    * Queues delivery of `event` when the job asked for it; returns at once (the outbox write is not awaited).
    * Position updates are transient: one still waiting behind the job's earlier deliveries is replaced by the newer
-   * position (a slow receiver is not sent every step of a long queue draining), and they are not fsync'd (a restart
-   * tells every waiting job its position again).
+   * position (a slow receiver is not sent every step of a long queue draining), and they stay out of the outbox (a
+   * restart tells every waiting job its position again).
    */
   notify(event: JobEvent, record: JobRecord | undefined): void {
     const hook = record?.webhook;
     if (!hook?.events.includes(event.event) || this.abort.signal.aborted) return;
-    // Previews are live only (not stored, not re-sent): a delivery stores the event without them.
-    const { preview: _preview, ...stored } = event;
-    const position = isPositionUpdate(event);
-    this.record({ send: { key: event.id, url: hook.url, event: event.preview === undefined ? event : stored } }, !position);
-    const waiting = position ? this.waitingPosition.get(event.job) : undefined;
-    if (waiting) {
-      this.record({ done: waiting.event.id }, false); // superseded before it was sent
-      this.queuedKeys?.add(event.id);
-      waiting.event = event;
+    if (isPositionUpdate(event)) {
+      const waiting = this.waitingPosition.get(event.job);
+      if (waiting) waiting.event = event;
+      else this.enqueue(hook.url, event, true);
       return;
     }
-    this.enqueue(hook.url, event, position);
+    // Previews are live only (not stored, not re-sent): a delivery stores the event without them.
+    const { preview: _preview, ...stored } = event;
+    this.record({ send: { key: event.id, url: hook.url, event: event.preview === undefined ? event : stored } }, true);
+    this.enqueue(hook.url, event);
   }
 
   /** Stops retrying and closes the outbox; deliveries not done stay pending there and are re-sent by the next `start()`. */
@@ -142,15 +140,20 @@ export class WebhookSender {
   /** Per job, the position update queued behind its earlier deliveries and not started yet (notify replaces it). */
   private readonly waitingPosition = new Map<string, { event: JobEvent }>();
 
+  /** Chains the delivery behind the job's earlier ones; `position`: a position update (not in the outbox). */
   private enqueue(url: string, event: JobEvent, position = false): void {
-    this.queuedKeys?.add(event.id);
     const slot = { event };
+    // A later position may replace this one only while nothing else is queued after it, so the order holds.
     if (position) this.waitingPosition.set(event.job, slot);
+    else {
+      this.waitingPosition.delete(event.job);
+      this.queuedKeys?.add(event.id);
+    }
     const previous = this.chains.get(event.job) ?? Promise.resolve();
     const next = previous.then(async () => {
       if (this.waitingPosition.get(event.job) === slot) this.waitingPosition.delete(event.job);
       const current = slot.event; // the newest position, if a newer one replaced it while it waited
-      if (await this.deliver(url, current, JSON.stringify(current))) this.record({ done: current.id }, false);
+      if ((await this.deliver(url, current, JSON.stringify(current))) && !position) this.record({ done: current.id }, false);
     });
     this.chains.set(event.job, next);
     void next.finally(() => {

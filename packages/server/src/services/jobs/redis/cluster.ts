@@ -134,7 +134,7 @@ export class RedisCluster implements ClusterQueue {
    * cluster's); a worker refreshes them before each job. Call after connect().
    */
   async shareOptions(store: OptionsStore): Promise<SharedOptions> {
-    this.sharedOptions = new SharedOptions(this.link, store, this.options.worker);
+    this.sharedOptions = new SharedOptions(this.link, store, this.options.worker, () => this.unavailable());
     await this.sharedOptions.join();
     return this.sharedOptions;
   }

@@ -4,14 +4,15 @@
  * JSON value, as config.json would hold it) and a version counter `sdapi:options:version`.
  *
  * - join (at start): the node adopts the cluster's settings; the first node of an empty Redis seeds them from its
- *   own config.json.
- * - publish (after a POST /options here): the keys it set, in one script with the version bump, so two nodes
- *   changing different keys at once lose neither.
- * - refresh (before a worker runs a job, and before GET /options answers): one round trip; the hash is read only
- *   when the version moved. A POST /options returns after its publish, so a job submitted after it runs with it.
- *
- * Settings a job changes with `override_settings_restore_afterwards: false` stay on the worker that ran it, and
- * each node's config.json is left as it was (Redis holds the cluster's settings).
+ *   own config.json. The version starts from Redis's clock, so a counter seeded again after Redis lost it never
+ *   repeats a number a node still holds.
+ * - publish (after a POST /options here, or a job that keeps its override_settings): the values set, in one
+ *   script with the version bump, so two nodes changing different keys at once lose neither; if Redis lost the
+ *   settings meanwhile, this node seeds them again first.
+ * - refresh (before a worker runs a job, before GET /options answers, before a POST changes anything): one round
+ *   trip; the hash is read only when the version moved. A POST answers after its publish, so a job submitted after
+ *   it runs with it.
+ * A node writes the cluster's settings into its own config.json when it saves them (a POST there).
  */
 import type { OptionsStore } from '../../options-store.ts';
 import type { RedisLink } from './link.ts';
@@ -22,13 +23,19 @@ const VERSION = 'sdapi:options:version';
 /** KEYS: hash, version; ARGV: key/value pairs. Seeds only an empty cluster; returns [version, hash as a flat list]. */
 const JOIN = `
 if redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[1])
   if #ARGV > 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
-  redis.call('SET', KEYS[2], 1)
+  local now = redis.call('TIME')
+  redis.call('SET', KEYS[2], now[1] .. string.format('%06d', now[2]))
 end
 return {redis.call('GET', KEYS[2]), redis.call('HGETALL', KEYS[1])}`;
 
-/** KEYS: hash, version; ARGV: key/value pairs (value '' deletes the key). Returns the new version. */
+/**
+ * KEYS: hash, version; ARGV: key/value pairs (value '' deletes the key). Returns the new version, or false when
+ * Redis lost the settings (the caller seeds them again: a bare INCR would make a partial hash the cluster's).
+ */
 const PUBLISH = `
+if redis.call('EXISTS', KEYS[2]) == 0 then return false end
 for i = 1, #ARGV, 2 do
   if ARGV[i + 1] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 end
@@ -52,29 +59,48 @@ export class SharedOptions {
     private readonly store: OptionsStore,
     /** false on an API-only node (sd-service.ts SharedSettings). */
     readonly runsJobs: boolean,
+    /** The error for Redis being unreachable (the cluster's 503 with Retry-After). */
+    private readonly unavailable: () => Error,
   ) {}
+
+  /** Throws the 503 while Redis is away (before a change that could not be shared). */
+  assertAvailable(): void {
+    if (!this.link.up) throw this.unavailable();
+  }
 
   async join(): Promise<void> {
     const seed = Object.entries(this.store.storedValues()).flatMap(([key, value]) => [key, JSON.stringify(value)]);
-    const [version, flat] = (await this.link.send('EVAL', [JOIN, 2, HASH, VERSION, ...seed])) as [string, string[]];
+    const [version, flat] = (await this.send([JOIN, 2, HASH, VERSION, ...seed])) as [string, string[]];
     this.adopt(version, flat);
   }
 
-  async publish(keys: readonly string[]): Promise<void> {
-    const stored = this.store.storedValues();
-    const pairs = keys.flatMap((key) => [key, Object.hasOwn(stored, key) ? JSON.stringify(stored[key]) : '']);
+  /** Shares `values` (undefined: the key is unset); they are what the change decided, not re-read from the store. */
+  async publish(values: Record<string, unknown>): Promise<void> {
+    const pairs = Object.entries(values).flatMap(([key, value]) => [key, value === undefined ? '' : JSON.stringify(value)]);
     if (pairs.length === 0) return;
-    const version = await this.link.send('EVAL', [PUBLISH, 2, HASH, VERSION, ...pairs]);
+    let version = await this.send([PUBLISH, 2, HASH, VERSION, ...pairs]);
+    if (version === null) {
+      await this.join(); // Redis lost the settings: this node's seed them again, then the change goes on top
+      version = await this.send([PUBLISH, 2, HASH, VERSION, ...pairs]);
+    }
     // Only this node's own write moved the version past what it held: nothing else to read.
     if (Number(version) === Number(this.version) + 1) this.version = String(version);
     else await this.refresh();
   }
 
   async refresh(): Promise<void> {
-    const [version, flat] = (await this.link.send('EVAL', [REFRESH, 2, HASH, VERSION, this.version])) as [string?, string[]?];
+    const [version, flat] = (await this.send([REFRESH, 2, HASH, VERSION, this.version])) as [string?, string[]?];
     // Redis lost them: this node's (the cluster's as last read) seed them again rather than every node resetting.
     if (version === undefined) await this.join();
     else if (flat) this.adopt(version, flat);
+  }
+
+  private async send(args: (string | number)[]): Promise<unknown> {
+    try {
+      return await this.link.send('EVAL', args);
+    } catch {
+      throw this.unavailable();
+    }
   }
 
   private adopt(version: string, flat: string[]): void {
