@@ -66,7 +66,8 @@ export class EmbeddedJobStore implements JobStore {
 
   async appendEvent(event: JobEvent, durable: boolean): Promise<void> {
     this.lastEventId = Math.max(this.lastEventId, event.id);
-    appendToEventLog(this.eventLog.get(event.job), event);
+    if (appendToEventLog(this.eventLog.get(event.job), event) === 'stale') return;
+    // A replaced position update is still journalled (a line; the journal is compacted to the log in memory).
     await this.journal?.append({ event }, durable);
   }
 

@@ -11,7 +11,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { JobEvent } from '@sdapi/protocol';
-import { appendToEventLog, expiredJobs, listJobs } from '../store-shared.ts';
+import { appendToEventLog, expiredJobs, isPositionUpdate, listJobs } from '../store-shared.ts';
 import type { JobFilter, JobRecord, JobStore, RetentionPolicy } from '../types.ts';
 import type { RedisLink } from './link.ts';
 
@@ -40,6 +40,26 @@ end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
 redis.call('PUBLISH', KEYS[3], ARGV[4])
+return 1`;
+
+/**
+ * KEYS: the job's event list; ARGV: the event (JSON), 1 when it is a position update, its id. A position update
+ * replaces the list's last entry when that is one too (and older); otherwise the event is appended. Atomic, so an
+ * event another process appended meanwhile is never overwritten.
+ */
+const APPEND_EVENT = `
+if ARGV[2] == '1' then
+  local last = redis.call('LINDEX', KEYS[1], -1)
+  if last then
+    local e = cjson.decode(last)
+    if e['event'] == 'queued' and e['reason'] == nil then
+      if tonumber(e['id']) > tonumber(ARGV[3]) then return 0 end
+      redis.call('LSET', KEYS[1], -1, ARGV[1])
+      return 1
+    end
+  end
+end
+redis.call('RPUSH', KEYS[1], ARGV[1])
 return 1`;
 
 export class RedisJobStore implements JobStore {
@@ -133,10 +153,10 @@ export class RedisJobStore implements JobStore {
   }
 
   async appendEvent(event: JobEvent, _durable: boolean): Promise<void> {
-    // A position update that follows another replaces it here and is not written to Redis: every node hears it live
-    // (sdapi:changes), and the job's list keeps the first of the run rather than N²/2 updates as a queue drains.
-    if (appendToEventLog(this.eventLog.get(event.job), event) === 'replaced') return;
-    await this.link.send('RPUSH', [KEY.events(event.job), JSON.stringify(event)]);
+    // A position update that follows another replaces it, here and in the job's list in Redis (which a node that
+    // loads the job later replays), rather than N²/2 updates piling up as a queue drains.
+    if (appendToEventLog(this.eventLog.get(event.job), event) === 'stale') return;
+    await this.link.send('EVAL', [APPEND_EVENT, 1, KEY.events(event.job), JSON.stringify(event), isPositionUpdate(event) ? 1 : 0, event.id]);
   }
 
   events(jobId: string, afterId = 0): JobEvent[] {
