@@ -56,6 +56,7 @@ export function reportError(error: unknown): number {
   if (e?.code === 'ENOENT' || e?.code === 'EISDIR' || e?.code === 'EACCES') return fail(e.message, 'check the file path', EXIT.INPUT);
   if (typeof e?.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) return fail(e.message, 'run with --help for the options', EXIT.USAGE);
   if (INPUT_ERRORS.has(e?.name ?? '') || INPUT_ERRORS.has(e?.constructor?.name ?? '')) return fail(e.message, undefined, EXIT.INPUT);
+  if (e?.name === 'ConfigError') return fail(e.message, 'run with --help for the options', EXIT.USAGE);
   return fail(e?.message ?? String(error), 'this looks like a bug; please report it with the command line', EXIT.INTERNAL);
 }
 

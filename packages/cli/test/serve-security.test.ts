@@ -101,6 +101,9 @@ test('sdapi serve: a bad flag value is refused at start as a usage error (exit 2
     ['--jobs-retention', '10,7y'],
     ['--onnx-cache-max-gb', '0'],
     ['--port', '70000'],
+    ['--port', ''],
+    ['--cors-allow-origins-regex', '('],
+    ['--tls-keyfile', '/nonexistent/key.pem'],
   ]) {
     // In an empty data dir: a refused start must not have written the placeholder model there.
     const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-serve-bad-'));

@@ -49,7 +49,11 @@ function img2imgBody(values: GenerateValues, initImages: string[]): Img2ImgReque
 /** The --hires-* flags as A1111's hires-fix fields (any of them enables it; denoising 0.7 as A1111's UI). */
 function withHires(values: GenerateValues, body: Txt2ImgRequest): Txt2ImgRequest {
   if (values['hires-scale'] === undefined && values['hires-steps'] === undefined && values['hires-upscaler'] === undefined) return body;
-  const hires: Txt2ImgRequest = { ...body, enable_hr: true, denoising_strength: values['denoising-strength'] === undefined ? 0.7 : num(values, 'denoising-strength') };
+  const hires: Txt2ImgRequest = {
+    ...body,
+    enable_hr: true,
+    denoising_strength: values['denoising-strength'] === undefined ? 0.7 : num(values, 'denoising-strength'),
+  };
   if (values['hires-scale'] !== undefined) hires.hr_scale = num(values, 'hires-scale');
   if (values['hires-steps'] !== undefined) hires.hr_second_pass_steps = num(values, 'hires-steps');
   if (values['hires-upscaler'] !== undefined) hires.hr_upscaler = values['hires-upscaler'];

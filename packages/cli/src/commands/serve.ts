@@ -140,7 +140,7 @@ function limitFlags(values: Record<string, string | boolean | string[] | undefin
 function port(text: string | undefined): number {
   if (text === undefined) return 7860;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`--port must be an integer from 0 to 65535, got '${text}'`);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`--port must be an integer from 0 to 65535, got '${text}'`);
   return n;
 }
 
@@ -160,7 +160,6 @@ export async function serve(argv: string[]): Promise<number> {
   // The engine runs in its own process (or a worker thread): ORT's native runs would otherwise stall /progress,
   // interrupt and health.
   const generator = new WorkerGenerator(engine.generator);
-  await generator.listCheckpoints(); // writes the placeholder model now (with its notice) when there is none
   const host = values['server-name'] ?? (values.listen ? '0.0.0.0' : '127.0.0.1');
   const jobs = {
     apiKeys: values['api-keys'],
@@ -196,6 +195,9 @@ export async function serve(argv: string[]): Promise<number> {
     ...jobs,
     ...control,
   });
+  // Listed after the app is built, so that a setting it refuses (TLS files, the CORS regex) has written nothing:
+  // this writes the placeholder model now (with its notice) when there is none.
+  await generator.listCheckpoints();
   const root = `${url}${values.subpath ? `/${values.subpath.replace(/^\/+|\/+$/g, '')}` : ''}`;
   console.log(`sdapi listening on ${root} (${values.nowebui ? '' : `web page: ${root}/, `}API docs: ${root}/docs)`);
   // A1111 loads the checkpoint right after start (API mode) unless --skip-load-model-at-start; requests meanwhile

@@ -25,7 +25,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import ipaddr from 'ipaddr.js';
-import { ApiError } from '../services/errors.ts';
+import { ApiError, ConfigError } from '../services/errors.ts';
 import { authorize, type Credentials } from './auth.ts';
 import { DeferredBodyError } from './wire.ts';
 
@@ -126,7 +126,7 @@ export class OriginPolicy {
     this.any = list.includes('*');
     this.exact = new Set(list.map((o) => o.replace(/\/+$/, '').toLowerCase()));
     // Starlette full-matches the regex; a bad one is a start-up error, not a silently open server.
-    this.regex = options.corsAllowOriginsRegex ? new RegExp(`^(?:${options.corsAllowOriginsRegex})$`) : null;
+    this.regex = options.corsAllowOriginsRegex ? corsRegex(options.corsAllowOriginsRegex) : null;
   }
 
   /** True when a foreign origin is allowed by the flags (not the same-origin case). */
@@ -283,4 +283,12 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nconnection: close\r\ncontent-type: application/json\r\nx-content-type-options: nosniff\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+}
+
+function corsRegex(pattern: string): RegExp {
+  try {
+    return new RegExp(`^(?:${pattern})$`);
+  } catch (error) {
+    throw new ConfigError(`--cors-allow-origins-regex is not a valid regular expression: ${(error as Error).message}`);
+  }
 }

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { FastifyServerOptions } from 'fastify';
+import { ConfigError } from '../services/errors.ts';
 
 export interface TransportOptions {
   tls?: { keyFile?: string | null; certFile?: string | null } | null;
@@ -21,7 +22,7 @@ export function transportOptions(options: TransportOptions): Partial<FastifyServ
   const out: Partial<FastifyServerOptions> & { https?: { key: Buffer; cert: Buffer } } = {};
   const tls = options.tls;
   if (tls && (tls.keyFile || tls.certFile)) {
-    if (!tls.keyFile || !tls.certFile) throw new Error('HTTPS needs both --tls-keyfile and --tls-certfile');
+    if (!tls.keyFile || !tls.certFile) throw new ConfigError('HTTPS needs both --tls-keyfile and --tls-certfile');
     out.https = { key: readTlsFile('--tls-keyfile', tls.keyFile), cert: readTlsFile('--tls-certfile', tls.certFile) };
   }
   const prefix = normaliseSubpath(options.subpath);
@@ -46,6 +47,6 @@ function readTlsFile(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new Error(`${flag} ${path} cannot be read: ${(error as Error).message}`);
+    throw new ConfigError(`${flag} ${path} cannot be read: ${(error as Error).message}`);
   }
 }

@@ -74,3 +74,8 @@ export class PythonError extends Error {
     this.status = status;
   }
 }
+
+/** A server setting (a flag) that cannot work, found while the app is built: the CLI reports it as a usage error. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
