@@ -55,7 +55,7 @@ export type { EmbeddingInfo } from './pipeline/textual-inversion.ts';
 export { type PromptStyle, parseStylesCsv, StyleDatabase } from './text/styles.ts';
 export { EMPHASIS_MODES, type EmphasisMode } from './text/conditioning.ts';
 export type { LoadOptions } from './pipeline/model.ts';
-export { DEFAULT_CACHE_MAX_BYTES, type SweepResult, sweepOnnxCache } from './runtime/onnx-cache.ts';
+export { DEFAULT_CACHE_MAX_BYTES, sweepOnnxCache } from './runtime/onnx-cache.ts';
 export type { ExternalVae } from './pipeline/external-vae.ts';
 export type {
   GeneratedImage,

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodePng, type GenerationHooks, StableDiffusion } from '@sdapi/engine';
+import { encodePng, type GenerationHooks, StableDiffusion, sweepOnnxCache } from '@sdapi/engine';
 import { resolveCheckpoint } from '../checkpoint.ts';
 import { CliError, EXIT, EXIT_CODES_HELP, printJson } from '../output.ts';
 import { ProgressBar } from '../progress-bar.ts';
@@ -154,12 +154,11 @@ export async function generate(argv: string[]): Promise<number> {
   job.params.options.randn_source = rng as 'GPU' | 'CPU' | 'NV';
   job.params.controlNet = await controlNetUnits(values.controlnet, values['data-dir']);
   const ckpt = await resolveCheckpoint({ ckpt: values.ckpt, dataDir: values['data-dir'] });
-  const sd = StableDiffusion.open(ckpt, {
-    cacheDir: join(values['data-dir'], 'cache', 'onnx'),
-    quantize: values.int8 ? 'int8' : undefined,
-    lowMemory: values['low-memory'],
-    cacheMaxBytes: onnxCacheMaxBytes(values['onnx-cache-max-gb']),
-  });
+  const cacheDir = join(values['data-dir'], 'cache', 'onnx');
+  const cacheMaxBytes = onnxCacheMaxBytes(values['onnx-cache-max-gb']);
+  // As the server's engine does at start: entries of deleted or changed checkpoints go, and the cap holds.
+  sweepOnnxCache(cacheDir, { maxBytes: cacheMaxBytes });
+  const sd = StableDiffusion.open(ckpt, { cacheDir, quantize: values.int8 ? 'int8' : undefined, lowMemory: values['low-memory'], cacheMaxBytes });
   sd.loras = loraCatalog(values['data-dir'], values['lora-dir']);
   const bar = new ProgressBar(process.stderr, Boolean(process.stderr.isTTY) && !values.quiet && !values.json);
   const hooks: GenerationHooks = {

@@ -15,7 +15,7 @@ import { feedAsFloat16 } from '../onnx/float16-fed.ts';
 import type { Graph } from '../onnx/graph.ts';
 import { serializeModel, type WeightSource } from '../onnx/proto.ts';
 import { type Int8Plan, quantizeConvs, quantizedWeights, quantizeLinears } from '../onnx/quantize.ts';
-import { DEFAULT_CACHE_MAX_BYTES, sweepOnnxCache, tmpEntryDir, touchEntry, writeEntryMeta } from './onnx-cache.ts';
+import { sweepOnnxCache, tmpEntryDir, touchEntry, writeEntryMeta } from './onnx-cache.ts';
 import { ORT_VERSION, OrtSession, type SessionOptions } from './ort.ts';
 
 /** Above this many weight bytes the model goes through external data on disk (protobuf caps at 2 GiB). */
@@ -90,7 +90,7 @@ export async function compileGraph(graph: Graph, file: SafetensorsFile, options:
   }
   const session = await optimiseInto(dir, graph, file.path, weights, bytes, options);
   try {
-    sweepOnnxCache(options.cacheDir, { maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES, keep: new Set([basename(dir)]) });
+    sweepOnnxCache(options.cacheDir, { maxBytes: options.cacheMaxBytes, keep: new Set([basename(dir)]) });
   } catch (error) {
     process.emitWarning(`ONNX cache sweep of ${options.cacheDir} failed: ${(error as Error).message}`);
   }

@@ -7,7 +7,8 @@
  * is the entry's last use (`touchEntry` on every load). `sweepOnnxCache` removes, in this order:
  *   1. entries whose checkpoint is gone or has changed (their key can never match again);
  *   2. temporary folders of a compile whose process is no longer alive (a crash mid-compile);
- *   3. the least recently used entries while the folder is over `maxBytes`, never the ones in `keep`.
+ *   3. the least recently used entries while the folder is over `maxBytes`, never the ones in `keep` (an entry
+ *      in use may go: see below).
  * Removing an entry a running session was built from is safe: ORT read its files when the session was created (on
  * POSIX an unlinked file stays readable to whoever has it open or mapped).
  */
@@ -18,7 +19,7 @@ import { join, resolve } from 'node:path';
 export const DEFAULT_CACHE_MAX_BYTES = 32 * 1024 ** 3;
 
 /** What an entry was compiled from, as `entry.json` records it. */
-export interface EntryMeta {
+interface EntryMeta {
   graph: string;
   checkpoint: { path: string; size: number; mtimeMs: number };
 }
@@ -52,8 +53,9 @@ export function touchEntry(dir: string): void {
 }
 
 export interface SweepOptions {
-  maxBytes: number;
-  /** Entry folder names never removed for size (the one just written, those in use). */
+  /** Default DEFAULT_CACHE_MAX_BYTES. */
+  maxBytes?: number;
+  /** Entry folder names never removed for size (compile.ts: the one just written). */
   keep?: ReadonlySet<string>;
 }
 
@@ -70,7 +72,8 @@ interface Entry {
   meta: EntryMeta | null;
 }
 
-export function sweepOnnxCache(cacheDir: string, options: SweepOptions): SweepResult {
+export function sweepOnnxCache(cacheDir: string, options: SweepOptions = {}): SweepResult {
+  const maxBytes = options.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
   const result: SweepResult = { removed: [], bytes: 0 };
   if (!existsSync(cacheDir)) return result;
   const remove = (entry: Entry, reason: SweepResult['removed'][number]['reason']) => {
@@ -90,7 +93,7 @@ export function sweepOnnxCache(cacheDir: string, options: SweepOptions): SweepRe
   }
   let bytes = kept.reduce((sum, e) => sum + e.bytes, 0);
   for (const entry of kept.sort((a, b) => a.lastUse - b.lastUse)) {
-    if (bytes <= options.maxBytes) break;
+    if (bytes <= maxBytes) break;
     if (options.keep?.has(entry.name)) continue;
     remove(entry, 'over the cap');
     bytes -= entry.bytes;

@@ -9,7 +9,6 @@ import {
   cachedSha256,
   CheckpointCatalog,
   type CheckpointEntry,
-  DEFAULT_CACHE_MAX_BYTES,
   DEFAULT_MODEL_NOTICE,
   EngineError,
   EmbeddingDatabase,
@@ -89,7 +88,7 @@ export class EngineGenerator implements Generator {
    */
   private sweepOnnxCache(): void {
     try {
-      const { removed, bytes } = sweepOnnxCache(this.onnxCacheDir, { maxBytes: this.options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES });
+      const { removed, bytes } = sweepOnnxCache(this.onnxCacheDir, { maxBytes: this.options.cacheMaxBytes });
       if (removed.length === 0) return;
       const freed = removed.reduce((sum, r) => sum + r.bytes, 0);
       const reasons = [...new Set(removed.map((r) => r.reason))].join(', ');
