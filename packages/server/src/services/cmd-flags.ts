@@ -136,9 +136,11 @@ function defaults(root: string): Record<string, unknown> {
   };
 }
 
+const A1111_FLAGS = new Set(Object.keys(defaults('')));
+
 /** Whether `dest` is one of A1111's flag destinations (`ckpt_dir`, `port`, ...). */
 export function isA1111Flag(dest: string): boolean {
-  return Object.hasOwn(defaults(''), dest);
+  return A1111_FLAGS.has(dest);
 }
 
 /**

@@ -19,6 +19,9 @@ export interface RefinerRequest {
 
 const NONE = new Set(['', 'None', 'none']);
 
+/** A refiner_checkpoint value that means no refiner ('', 'None', 'none'). */
+export const isNoRefiner = (name: string) => NONE.has(name);
+
 /** null when the request names no refiner; a 422 for a switch point outside 0..1. */
 export function refinerRequest(body: Pick<Txt2ImgRequest, 'refiner_checkpoint' | 'refiner_switch_at'>): RefinerRequest | null {
   const name = body.refiner_checkpoint;

@@ -10,7 +10,7 @@ import type { Img2ImgParams, Txt2ImgParams } from '@sdapi/engine';
 import { formatXyzValue, type XyzAxisOption } from '@sdapi/protocol';
 import { resolveSampler } from '../catalog.ts';
 import { checkpointTitle } from '../checkpoints.ts';
-import { findCheckpointFuzzy, type RefinerRequest } from '../refiner.ts';
+import { findCheckpointFuzzy, isNoRefiner, type RefinerRequest, refinerRequest } from '../refiner.ts';
 import type { ScriptBase, ScriptEnv } from './types.ts';
 
 /** One cell's job: a copy of the base params that the axes modify, the checkpoint it runs on and its refiner. */
@@ -44,13 +44,9 @@ const field =
 const override = (key: string) => (cell: Cell, v: unknown) => setOption(cell, key, v);
 const boolOverride = (key: string) => (cell: Cell, v: unknown) => setOption(cell, key, String(v).toLowerCase() === 'true');
 const noEffect = () => {};
-/** refiner_checkpoint values that mean no refiner (services/refiner.ts). */
-const REFINER_NONE = new Set(['', 'None', 'none']);
-
-/** The cell's refiner as the executor takes it: null when its checkpoint is none. */
+/** The cell's refiner as the executor takes it (the request fields' own rule: null when its checkpoint is none). */
 export function cellRefiner(cell: Cell): RefinerRequest | null {
-  const { checkpoint, switchAt } = cell.refiner;
-  return checkpoint === null || REFINER_NONE.has(checkpoint) ? null : { checkpoint, switchAt };
+  return refinerRequest({ refiner_checkpoint: cell.refiner.checkpoint, refiner_switch_at: cell.refiner.switchAt });
 }
 
 const samplerNames = (env: ScriptEnv) => env.catalog.samplers.map((s) => s.name);
@@ -218,7 +214,7 @@ export const AXIS_BEHAVIOUR: Record<string, AxisBehaviour> = {
     // A1111 confirm_checkpoints_or_none: 'None' or a name its fuzzy lookup finds (the lookup is redone at the switch).
     confirm: (vs, env) =>
       vs.map((v) => {
-        if (v === null || REFINER_NONE.has(String(v))) return 'None';
+        if (v === null || isNoRefiner(String(v))) return 'None';
         const file = findCheckpointFuzzy(env.checkpoints, String(v));
         if (!file) throw new Error(`Unknown checkpoint: ${String(v)} (valid: None, ${env.checkpoints.map(checkpointTitle).join(', ')})`);
         if (file.error) throw new Error(`checkpoint ${file.name} cannot be loaded: ${file.error}`);
