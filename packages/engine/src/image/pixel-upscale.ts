@@ -24,7 +24,7 @@ export function pixelUpscale(img: Pixels, scale: number, upscaler: 'Lanczos' | '
 }
 
 /** Pillow's `Image.resize`: RGBA goes through premultiplied RGBa for every filter but NEAREST. */
-export function pillowResize(img: Pixels, width: number, height: number, filter: 'lanczos' | 'nearest'): Pixels {
+function pillowResize(img: Pixels, width: number, height: number, filter: 'lanczos' | 'nearest'): Pixels {
   if (img.channels !== 4 || filter === 'nearest' || (img.width === width && img.height === height)) return pilResize(img, width, height, filter);
   return unpremultiply(pilResize(premultiply(img), width, height, filter));
 }

@@ -8,7 +8,7 @@
 import sharp from 'sharp';
 import { type Pixels, pasteInto, pixels } from './compose.ts';
 import { pilResize } from './pil-resize.ts';
-import { pixelUpscale } from './pixel-upscale.ts';
+import { multipleOf8, pixelUpscale } from './pixel-upscale.ts';
 
 /** The pixel upscalers we have: A1111's `Lanczos` and `Nearest` (and `None`, which leaves it to the Lanczos resize). */
 export const PIXEL_UPSCALERS = ['None', 'Lanczos', 'Nearest'] as const;
@@ -37,8 +37,8 @@ export async function resizePixels(img: Pixels, width: number, height: number, k
 async function resizeWith(img: Pixels, w: number, h: number, upscaler: PixelUpscaler): Promise<Pixels> {
   if (upscaler === 'None' || img.channels === 1) return resizePixels(img, w, h);
   const scale = Math.max(w / img.width, h / img.height);
-  // Below 8 px A1111's rounded target is empty and Pillow raises; we resize straight to w × h instead.
-  const upscale = scale > 1 && img.width * scale >= 8 && img.height * scale >= 8;
+  // An empty rounded target (below 8 px) makes Pillow raise in A1111; we resize straight to w × h instead.
+  const upscale = scale > 1 && multipleOf8(img.width * scale) > 0 && multipleOf8(img.height * scale) > 0;
   const out = upscale ? pixelUpscale(img, scale, upscaler) : img;
   return out.width === w && out.height === h ? out : resizePixels(out, w, h);
 }
