@@ -79,10 +79,12 @@ test('sdapi worker: the engine flags of serve, the Redis password never printed,
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.push(worker);
-  let errors = '';
-  worker.stderr?.on('data', (c) => (errors += c));
-  const printed: string[] = [];
-  const ready = await lineMatching(worker, /is taking jobs from/, printed);
+  // Everything the worker prints, to the end of the test (the password check below reads all of it).
+  let printed = '';
+  worker.stdout?.on('data', (c) => (printed += c));
+  worker.stderr?.on('data', (c) => (printed += c));
+  for (let i = 0; i < 1200 && !/is taking jobs from/.test(printed); i++) await new Promise((r) => setTimeout(r, 50));
+  const ready = printed.split('\n').find((line) => line.includes('is taking jobs from')) ?? `(not ready after 60 s)\n${printed}`;
   assert.match(ready, /is taking jobs from redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/0$/);
 
   const res = await fetch(`${api.url}/sdapi/v1/txt2img`, {
@@ -100,6 +102,6 @@ test('sdapi worker: the engine flags of serve, the Redis password never printed,
     'the one worker is the sdapi worker process',
   );
   const flags = JSON.stringify(await (await fetch(`${api.url}/sdapi/v1/cmd-flags`)).json());
-  const output = `${printed.join('\n')}\n${errors}\n${api.output()}\n${flags}`;
+  const output = `${printed}\n${api.output()}\n${flags}`;
   assert.ok(!output.includes(PASSWORD), 'neither process nor cmd-flags shows the Redis password');
 });

@@ -200,9 +200,14 @@ export async function lostJobs(base: string, ids: readonly string[]): Promise<st
 /**
  * The lost-job check when the store keeps only its newest finished jobs (retention): a job missing afterwards was
  * lost only if it was acknowledged after the oldest finish among the jobs still there, since it finished later than
- * that one and retention keeps the newest. Missing jobs acknowledged before are counted as swept.
+ * that one and retention keeps the newest. Missing jobs acknowledged before are counted as swept; with no
+ * finished job left at all, every missing one counts as lost (a wiped store must not read as "0 lost").
  */
-export async function lostJobsUnderRetention(base: string, ids: readonly string[], acknowledgedAt: readonly number[]): Promise<{ lost: string[]; swept: number; checked: number }> {
+export async function lostJobsUnderRetention(
+  base: string,
+  ids: readonly string[],
+  acknowledgedAt: readonly number[],
+): Promise<{ lost: string[]; swept: number; checked: number }> {
   const missing: number[] = [];
   let oldestFinish = Number.POSITIVE_INFINITY;
   for (const [i, id] of ids.entries()) {
@@ -211,6 +216,8 @@ export async function lostJobsUnderRetention(base: string, ids: readonly string[
     if (res.status !== 200) missing.push(i);
     else if (body?.finished_at) oldestFinish = Math.min(oldestFinish, Date.parse(body.finished_at));
   }
+  // No finished job left at all: retention (which keeps the newest) cannot explain that; every missing one is lost.
+  if (!Number.isFinite(oldestFinish)) return { lost: missing.map((i) => ids[i]), swept: 0, checked: ids.length };
   const lost = missing.filter((i) => acknowledgedAt[i] >= oldestFinish).map((i) => ids[i]);
   const checked = acknowledgedAt.filter((t) => t >= oldestFinish).length;
   return { lost, swept: missing.length - lost.length, checked };
