@@ -136,6 +136,14 @@ export async function generate(argv: string[]): Promise<number> {
   const remote = remoteURL(values);
   if (remote && values.controlnet)
     throw new CliError('--controlnet runs in-process only for now', EXIT.USAGE, 'drop --remote, or send alwayson_scripts.controlnet with the client');
+  // The engine's settings belong to the server a --remote run talks to: refused rather than silently unused.
+  const engineFlag = remote && ['int8', 'low-memory', 'onnx-cache-max-gb'].find((flag) => values[flag as keyof typeof values] !== undefined);
+  if (engineFlag)
+    throw new CliError(
+      `--${engineFlag} sets up the in-process engine; with --remote the server's own settings apply`,
+      EXIT.USAGE,
+      'drop --remote, or start the server with the flag',
+    );
   if (remote) return generateRemote(remote, { ...values, prompt });
   const job = await localJob(values, {
     prompt,
