@@ -44,6 +44,12 @@ const post = async (url: string, body: unknown) => {
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 };
 
+/**
+ * Long enough that a loaded CI machine cannot finish it between the test seeing step 1 and the interrupt or kill
+ * (150 steps at 64², about 150 ms here, once did); both tests stop it early, so the length costs no time.
+ */
+const LONG_JOB = { prompt: 'a cat', seed: 1, steps: 1000, width: 128, height: 128, sampler_name: 'Euler' };
+
 test('same image and infotext as the engine in the server thread', { skip }, async () => {
   const request = { prompt: 'a lighthouse', negative_prompt: 'fog', seed: 7, steps: 4, width: 64, height: 64, sampler_name: 'Euler a', batch_size: 2 };
   const inWorker = await post(`${base}/sdapi/v1/txt2img`, request);
@@ -56,7 +62,7 @@ test('same image and infotext as the engine in the server thread', { skip }, asy
 });
 
 test('progress comes through while a job runs, and /interrupt stops it early', { skip }, async () => {
-  const running = post(`${base}/sdapi/v1/txt2img`, { prompt: 'a cat', seed: 1, steps: 150, width: 64, height: 64, sampler_name: 'Euler' });
+  const running = post(`${base}/sdapi/v1/txt2img`, LONG_JOB);
   let seen: Record<string, any> | undefined;
   for (let i = 0; i < 2000 && !seen; i++) {
     const p = (await (await fetch(`${base}/sdapi/v1/progress`)).json()) as Record<string, any>;
@@ -64,12 +70,12 @@ test('progress comes through while a job runs, and /interrupt stops it early', {
     else await new Promise((r) => setTimeout(r, 10));
   }
   assert.ok(seen, 'no progress seen while the job ran');
-  assert.ok(seen.progress > 0 && seen.state.sampling_steps === 150, JSON.stringify(seen.state));
+  assert.ok(seen.progress > 0 && seen.state.sampling_steps === LONG_JOB.steps, JSON.stringify(seen.state));
   assert.equal((await fetch(`${base}/sdapi/v1/interrupt`, { method: 'POST' })).status, 200);
   const result = await running;
   assert.equal(result.status, 200);
   const after = (await (await fetch(`${base}/sdapi/v1/progress`)).json()) as Record<string, any>;
-  assert.ok(after.state.sampling_step < 150, `the job ran to step ${after.state.sampling_step} of 150 after the interrupt`);
+  assert.ok(after.state.sampling_step < LONG_JOB.steps, `the job ran to step ${after.state.sampling_step} of ${LONG_JOB.steps} after the interrupt`);
 });
 
 test('an unusable checkpoint is still a 422 naming the file; embeddings list; the worker keeps serving', { skip }, async () => {
@@ -90,7 +96,7 @@ test('close() ends the worker; later calls say the server is shutting down', { s
 });
 
 test('kill -9 of the engine process mid-job: that request fails with a 500 naming the cause, the server goes on with a fresh engine', { skip }, async () => {
-  const running = post(`${base}/sdapi/v1/txt2img`, { prompt: 'a cat', seed: 1, steps: 150, width: 64, height: 64, sampler_name: 'Euler' });
+  const running = post(`${base}/sdapi/v1/txt2img`, LONG_JOB);
   for (let i = 0; i < 2000; i++) {
     const p = (await (await fetch(`${base}/sdapi/v1/progress?skip_current_image=true`)).json()) as { state: { sampling_step: number } };
     if (p.state.sampling_step > 0) break;
