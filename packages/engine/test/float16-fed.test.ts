@@ -1,7 +1,7 @@
 /**
  * Fed weights of an F16 checkpoint stay float16 in memory and are widened inside the session
  * (onnx/float16-fed.ts, runtime/fed-weights.ts): the outputs must be bit for bit those of the same weights given
- * as float32, since F16 → float32 is exact. A LoRA merged onto an F16 model is fed rounded to float16.
+ * as float32, since F16 → float32 is exact. A LoRA merged onto an F16 model is kept and fed rounded to float16.
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { float16Bytes } from '../src/checkpoint/float16.ts';
 import { TINY_SD15_CONFIG, writeRandomCheckpoint } from '../src/checkpoint/random.ts';
 import { float32Bytes, SafetensorsFile, writeSafetensors } from '../src/checkpoint/safetensors.ts';
 import { LoraCatalog } from '../src/networks/lora-catalog.ts';
+import { readNetworkFile } from '../src/networks/network-file.ts';
 import { LoadedModel } from '../src/pipeline/model.ts';
 import { activateNetworks } from '../src/pipeline/networks.ts';
 import { DEFAULT_GENERATION_OPTIONS } from '../src/stable-diffusion.ts';
@@ -102,6 +103,14 @@ test('a LoRA on an F16 model: the merged weights are fed rounded to float16, clo
       const merged = (await outputs(model)).unet;
       assert.ok(maxDiff(before, merged) > 0, 'the LoRA changes the UNet output');
       results.push(merged);
+      // The cached merge holds each weight once, as it is fed: float16 bits for the F16 model (no float32 copy).
+      const kept = await model.networks.merge(
+        [{ name: 'lora_kohya', file: readNetworkFile(join(loras, 'lora_kohya.safetensors')), te: 1, unet: 1, dyn: null }],
+        'check',
+      );
+      const halves = [...kept.weights.values()].filter((w) => !(w instanceof Tensor)).length;
+      assert.ok(kept.weights.size > 0);
+      assert.equal(halves, model === models[0] ? kept.weights.size : 0, 'merged weights of the F16 model are float16, of the F32 one float32');
     }
     const diff = maxDiff(results[0], results[1]);
     const scale = Math.max(...results[1].data.map(Math.abs));

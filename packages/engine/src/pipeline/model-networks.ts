@@ -10,13 +10,13 @@ import { buildLayerIndex, isNetworkTarget, type LayerIndex, type ParamLike } fro
 import { jsMatMul } from '../networks/lyco-math.ts';
 import { type ActiveNetwork, type MergeResult, mergeNetworks } from '../networks/merge.ts';
 import type { Graph } from '../onnx/graph.ts';
-import { FedWeights } from '../runtime/fed-weights.ts';
+import { type FedValue, FedWeights } from '../runtime/fed-weights.ts';
 import { ortMatMul } from '../runtime/ort-matmul.ts';
-import type { Tensor } from '../tensor.ts';
 
 /**
- * Merged weight sets kept for reuse: the active one and the one before (each holds a float32 copy of every weight
- * it touches: 1.3 GiB for a LoRA over every SD1.5 attention/ff/proj and CLIP layer, so the cache stays small).
+ * Merged weight sets kept for reuse: the active one and the one before (each holds a copy of every weight it
+ * touches, float16 for an F16 checkpoint: 0.65 GiB for a LoRA over every SD1.5 attention/ff/proj and CLIP layer,
+ * twice that in float32, so the cache stays small).
  */
 const MERGE_CACHE_SIZE = 2;
 
@@ -29,6 +29,11 @@ const MERGE_CACHE_SIZE = 2;
 /** A weight with a k×k kernel, k > 1 (what the `+spatial` variant feeds besides Linear and 1×1 weights). */
 export const isSpatialConv = (dims: readonly number[]) => dims.length === 4 && dims[2] * dims[3] > 1;
 
+/** A merge as it is cached and applied: its weights held as they are fed (`FedWeights.asFed`). */
+export interface MergedNetworks extends Omit<MergeResult, 'weights'> {
+  weights: Map<string, FedValue>;
+}
+
 export class ModelNetworks {
   readonly weights: FedWeights;
   /** Whether the weights being fed include spatial conv weights (the UNet then runs its `+spatial` variant). */
@@ -36,7 +41,7 @@ export class ModelNetworks {
   /** Whether networks are applied (merged weights are fed instead of the checkpoint's). */
   active = false;
   private index: LayerIndex | null = null;
-  private readonly cache = new Map<string, Promise<MergeResult>>();
+  private readonly cache = new Map<string, Promise<MergedNetworks>>();
 
   constructor(
     file: SafetensorsFile,
@@ -67,7 +72,7 @@ export class ModelNetworks {
   }
 
   /** Merges `networks` onto the checkpoint (cached by files and multipliers); does not apply them. */
-  merge(networks: readonly ActiveNetwork[], cacheKey: string): Promise<MergeResult> {
+  merge(networks: readonly ActiveNetwork[], cacheKey: string): Promise<MergedNetworks> {
     const cached = this.cache.get(cacheKey);
     if (cached) {
       this.cache.delete(cacheKey); // refresh its place in the LRU order
@@ -85,15 +90,28 @@ export class ModelNetworks {
         return this.weights.base(key, d);
       },
       matmul: ortMatMul(jsMatMul),
-    });
+    }).then((result) => this.asFed(result));
     merged.catch(() => this.cache.delete(cacheKey));
     this.cache.set(cacheKey, merged);
     if (this.cache.size > MERGE_CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
     return merged;
   }
 
+  /**
+   * Narrows each merged float32 weight to how it is fed (float16 for an F16 checkpoint), dropping the float32 one
+   * as it goes, so a cached merge holds one copy of each weight, at the size it is fed.
+   */
+  private asFed(result: MergeResult): MergedNetworks {
+    const weights = new Map<string, FedValue>();
+    for (const [key, value] of result.weights) {
+      weights.set(key, this.weights.asFed(key, value));
+      result.weights.delete(key);
+    }
+    return { ...result, weights };
+  }
+
   /** Feeds `weights` (checkpoint key → merged value) from the next run on. */
-  apply(weights: ReadonlyMap<string, Tensor>): void {
+  apply(weights: ReadonlyMap<string, FedValue>): void {
     this.weights.setOverrides(weights);
     this.patchesSpatialConvs = [...weights.values()].some((w) => isSpatialConv(w.shape));
     this.active = weights.size > 0;

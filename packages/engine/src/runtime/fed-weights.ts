@@ -17,14 +17,13 @@ import { Tensor } from '../tensor.ts';
 import { checkpointWeights } from './compile.ts';
 import type { Float16Input } from './ort.ts';
 
-type Stored = Tensor | Float16Input;
+/** A weight as it is held and fed: float16 bits for the keys `isFloat16` names, float32 otherwise. */
+export type FedValue = Tensor | Float16Input;
 
 export class FedWeights {
   /** The checkpoint's values: float16 bits for F16 tensors (fed as float16, onnx/float16-fed.ts), float32 otherwise. */
-  private readonly values = new Map<string, Stored>();
-  private overrides: ReadonlyMap<string, Tensor> = new Map();
-  /** float16 copies of the overrides fed to float16 inputs, made once per override tensor. */
-  private readonly halfOverrides = new WeakMap<Tensor, Float16Input>();
+  private readonly values = new Map<string, FedValue>();
+  private overrides: ReadonlyMap<string, FedValue> = new Map();
 
   constructor(private readonly file: SafetensorsFile) {}
 
@@ -50,16 +49,27 @@ export class FedWeights {
 
   /**
    * Weights to feed instead of the checkpoint's until the next call (an empty map restores the checkpoint).
-   * Each must have the shape of the weight it replaces.
+   * Each must have the shape of the weight it replaces; a float32 one for a float16 key is rounded here, once.
    */
-  setOverrides(weights: ReadonlyMap<string, Tensor>): void {
+  setOverrides(weights: ReadonlyMap<string, FedValue>): void {
+    const overrides = new Map<string, FedValue>();
     for (const [key, value] of weights) {
       const base = this.values.get(key) ?? this.stored(key, value.shape);
       if (base.shape.join() !== value.shape.join()) {
         throw new Error(`override for ${key} has shape [${value.shape.join(', ')}], the weight is [${base.shape.join(', ')}]`);
       }
+      overrides.set(key, this.asFed(key, value));
     }
-    this.overrides = weights;
+    this.overrides = overrides;
+  }
+
+  /**
+   * `value` as `key` is held and fed: rounded to float16 for a float16 key (as a GPU run of an F16 model merges),
+   * unchanged otherwise. Merged network weights are kept this way, so an F16 model's cost half of float32's.
+   */
+  asFed(key: string, value: FedValue): FedValue {
+    if (!(value instanceof Tensor) || !this.isFloat16(key)) return value;
+    return { float16: floatsToHalves(value.data), shape: value.shape };
   }
 
   /** Whether any weight currently differs from the checkpoint's. */
@@ -67,17 +77,10 @@ export class FedWeights {
     return this.overrides.size > 0;
   }
 
-  /**
-   * The feeds for a session's fed parameters: the override where there is one, else the checkpoint value; float16
-   * for the keys `isFloat16` names (an override is rounded to float16 there, as a GPU run of an F16 model merges).
-   */
-  feeds(params: ReadonlyMap<string, readonly number[]>): Record<string, Tensor | Float16Input> {
-    const feeds: Record<string, Tensor | Float16Input> = {};
-    for (const [name, dims] of params) {
-      const override = this.overrides.get(name);
-      const stored = override ? undefined : this.stored(name, dims);
-      feeds[name] = override ? (this.isFloat16(name) ? this.toHalf(override) : override) : (stored as Stored);
-    }
+  /** The feeds for a session's fed parameters: the override where there is one, else the checkpoint value. */
+  feeds(params: ReadonlyMap<string, readonly number[]>): Record<string, FedValue> {
+    const feeds: Record<string, FedValue> = {};
+    for (const [name, dims] of params) feeds[name] = this.overrides.get(name) ?? this.stored(name, dims);
     return feeds;
   }
 
@@ -87,7 +90,7 @@ export class FedWeights {
     this.overrides = new Map();
   }
 
-  private stored(key: string, dims: readonly number[]): Stored {
+  private stored(key: string, dims: readonly number[]): FedValue {
     let value = this.values.get(key);
     if (!value) {
       if (this.isFloat16(key)) {
@@ -102,14 +105,5 @@ export class FedWeights {
       this.values.set(key, value);
     }
     return value;
-  }
-
-  private toHalf(tensor: Tensor): Float16Input {
-    let half = this.halfOverrides.get(tensor);
-    if (!half) {
-      half = { float16: floatsToHalves(tensor.data), shape: tensor.shape };
-      this.halfOverrides.set(tensor, half);
-    }
-    return half;
   }
 }
