@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request as httpRequest, createServer, type Server } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -96,12 +96,18 @@ async function contrasts(page: Page, selectors: string[]): Promise<Record<string
 }
 
 /** Fills the small fast settings the tiny model needs. */
-async function smallJob(page: Page, prompt: string, steps: number) {
+async function smallJob(page: Page, prompt: string, steps: number, size = 64) {
   await page.getByLabel('Prompt', { exact: true }).fill(prompt);
   await page.getByLabel('Steps').fill(String(steps));
-  await page.getByLabel('Width').fill('64');
-  await page.getByLabel('Height').fill('64');
+  await page.getByLabel('Width').fill(String(size));
+  await page.getByLabel('Height').fill(String(size));
 }
+
+/**
+ * A job the test stops itself (Interrupt): 1000 steps at 128², seconds even on a fast machine, so it is still
+ * running after whatever the test does first (a 150-step 64² job once ended before a reload was done).
+ */
+const longJob = (page: Page, prompt: string) => smallJob(page, prompt, 1000, 128);
 
 /** Records every value the progress bar takes, from now on. */
 async function recordProgress(page: Page) {
@@ -220,14 +226,14 @@ describe('the page on the tiny model', { skip }, () => {
   });
 
   test('type a prompt, Generate: the progress bar moves and a 64×64 image appears with its seed', async () => {
-    await smallJob(page, 'a lighthouse at dusk', 30);
+    await smallJob(page, 'a lighthouse at dusk', 300); // enough steps for the bar to be drawn between 0 and 1 on a fast machine
     await recordProgress(page);
     await page.getByRole('button', { name: 'Generate' }).click();
     const card = page.locator('.gallery figure').first();
     await card.waitFor({ timeout: 120_000 });
     const values: number[] = await page.evaluate(() => window.__progress);
     const inside = values.filter((v) => v > 0 && v < 1);
-    console.log(`# progress values seen: ${values.map((v) => v.toFixed(2)).join(' ')}`);
+    console.log(`# progress values seen: ${values.length}, ${new Set(inside).size} distinct between 0 and 1`);
     assert.ok(new Set(inside).size >= 2, `the bar took at least two values between 0 and 1, saw ${values.join(', ')}`);
     seed = (await card.locator('.seed').textContent()) ?? '';
     assert.match(seed, /^\d+$/);
@@ -246,7 +252,7 @@ describe('the page on the tiny model', { skip }, () => {
     await page.getByLabel('Seed', { exact: true }).fill('-1');
     await page.locator('.gallery figure').first().getByRole('button', { name: 'Reuse parameters' }).click();
     assert.equal(await page.getByLabel('Prompt', { exact: true }).inputValue(), 'a lighthouse at dusk');
-    assert.equal(await page.getByLabel('Steps').inputValue(), '30');
+    assert.equal(await page.getByLabel('Steps').inputValue(), '300');
     assert.equal(await page.getByLabel('Seed', { exact: true }).inputValue(), seed);
     assert.equal(await page.getByLabel('Width').inputValue(), '64');
     await shot(page, '2-reused');
@@ -258,13 +264,14 @@ describe('the page on the tiny model', { skip }, () => {
     const otherConsole = watch(other);
     await other.goto(`${server.base}/`);
     await other.getByText('live', { exact: true }).waitFor();
-    await smallJob(page, 'a long job', 250);
+    await longJob(page, 'a long job');
     await page.getByLabel('Seed', { exact: true }).fill('5');
     await page.getByRole('button', { name: 'Generate' }).click();
     await other.locator('#job-progress').waitFor({ timeout: 60_000 });
     await other.reload();
     await other.locator('#job-progress').waitFor({ timeout: 60_000 });
     await shot(other, '3-second-tab-after-reload');
+    await page.getByRole('button', { name: 'Interrupt' }).click(); // both tabs then show what it made
     await other.locator('.gallery figure[data-seed="5"]').waitFor({ timeout: 120_000 });
     await page.locator('.gallery figure[data-seed="5"]').waitFor({ timeout: 120_000 });
     otherConsole.assertClean();
@@ -280,7 +287,7 @@ describe('the page on the tiny model', { skip }, () => {
     await page.getByLabel(/Brush size/).fill('16');
     const box = await canvas.boundingBox();
     assert.ok(box);
-    // Paint the left quarter of the image (image x ≈ 0…16 of 64), top to bottom.
+    // Paint the left quarter of the image, top to bottom.
     for (const fx of [0.05, 0.15]) {
       await page.mouse.move(box.x + box.width * fx, box.y + 1);
       await page.mouse.down();
@@ -299,20 +306,21 @@ describe('the page on the tiny model', { skip }, () => {
       .first()
       .evaluate((img: any) => img.src);
     const [init, out] = [await pixels(page, initUrl), await pixels(page, outUrl)];
-    assert.deepEqual([out.width, out.height], [64, 64]);
+    const w = init.width; // the card sent: 128² from the test before (its job had to outlast a reload)
+    assert.deepEqual([out.width, out.height], [w, init.height]);
     const meanDiff = (x0: number, x1: number) => {
       let sum = 0;
       let n = 0;
-      for (let y = 0; y < 64; y++)
+      for (let y = 0; y < init.height; y++)
         for (let x = x0; x < x1; x++)
           for (let c = 0; c < 3; c++) {
-            sum += Math.abs(init.data[(y * 64 + x) * 4 + c] - out.data[(y * 64 + x) * 4 + c]);
+            sum += Math.abs(init.data[(y * w + x) * 4 + c] - out.data[(y * w + x) * 4 + c]);
             n++;
           }
       return sum / n;
     };
-    const masked = meanDiff(0, 8);
-    const kept = meanDiff(40, 64);
+    const masked = meanDiff(0, w / 8);
+    const kept = meanDiff((w * 5) / 8, w);
     console.log(`# inpainting: mean |Δ| masked ${masked.toFixed(2)}, unmasked ${kept.toFixed(2)} (of 255)`);
     assert.ok(masked > 10, `the painted area was regenerated (mean |Δ| ${masked})`);
     assert.ok(kept < 2, `the unpainted area kept the original pixels (mean |Δ| ${kept})`);
@@ -470,7 +478,7 @@ describe('the page on the tiny model', { skip }, () => {
   });
 
   test('Interrupt stops the running job and shows what it made so far', async () => {
-    await smallJob(page, 'to be interrupted', 400);
+    await longJob(page, 'to be interrupted');
     await page.getByRole('button', { name: 'Generate' }).click();
     await page.waitForFunction(() => (document.querySelector('#job-progress')?.value ?? 0) > 0.02, null, { timeout: 60_000 });
     await page.getByRole('button', { name: 'Interrupt' }).click();
