@@ -149,47 +149,78 @@ describe('per-client queue quota', async () => {
   const server = await startTestServer({ limits: { maxQueuedPerClient: 2 } });
   server.generator.stepDelayMs = 20;
 
+  /** Polls `read` until `done` holds (10 s at most): the test waits for states, never for a fixed time. */
+  async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const value = await read();
+      if (done(value)) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  const getJson = async (path: string) => (await server.request(path)).json();
+  const ended = (id: string) =>
+    until(
+      () => getJson(`/sdapi/v2/jobs/${id}`),
+      (j) => ['succeeded', 'failed', 'cancelled'].includes(j.status),
+      `job ${id} to end`,
+    );
+  const sync = (params: object, signal?: AbortSignal) => server.request('/sdapi/v1/txt2img', { method: 'POST', json: params, signal });
+  const submit = (params: object) => server.request('/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params } });
+  /** 100 steps × 20 ms: queued or running through every check that follows however loaded the machine; stopped by the test. */
+  const LONG = { ...SMALL, steps: 100 };
+
   test('a third waiting job from one client is 429 with Retry-After; after they finish it is accepted', async () => {
-    const a = await server.request('/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: { ...SMALL, steps: 10 } } });
+    const a = await submit(LONG);
     assert.equal(a.status, 202);
-    const sync = server.request('/sdapi/v1/txt2img', { method: 'POST', json: { ...SMALL, steps: 10 } });
-    await new Promise((r) => setTimeout(r, 50));
-    const third = await server.request('/sdapi/v1/txt2img', { method: 'POST', json: SMALL });
+    const aId = (await a.json()).id;
+    const waiting = sync({ ...SMALL, steps: 10 });
+    await until(
+      () => getJson('/internal/pending-tasks'),
+      (p) => p.size === 1,
+      'the sync request to wait behind the job',
+    );
+    const third = await sync(SMALL);
     assert.equal(third.status, 429, await third.text());
     assert.match(third.headers.get('retry-after') ?? '', /^\d+$/);
-    const fourth = await server.request('/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: SMALL } });
-    assert.equal(fourth.status, 429);
-    assert.equal((await sync).status, 200);
-    const id = (await a.json()).id;
-    for (let i = 0; i < 200; i++) {
-      const job = await (await server.request(`/sdapi/v2/jobs/${id}`)).json();
-      if (job.status === 'succeeded' || job.status === 'failed') break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.equal((await server.request('/sdapi/v1/txt2img', { method: 'POST', json: SMALL })).status, 200);
+    assert.equal((await submit(SMALL)).status, 429);
+    assert.equal((await server.request(`/sdapi/v2/jobs/${aId}`, { method: 'DELETE' })).status, 202);
+    assert.equal((await waiting).status, 200);
+    await ended(aId);
+    assert.equal((await sync(SMALL)).status, 200);
     // A client that hangs up on a sync request still has its job running: it keeps the slot until the job ends.
     const hangUp = new AbortController();
-    const abandoned = server.request('/sdapi/v1/txt2img', { method: 'POST', json: { ...SMALL, steps: 10 }, signal: hangUp.signal }).catch(() => 'aborted');
-    await new Promise((r) => setTimeout(r, 60));
+    const abandoned = sync(LONG, hangUp.signal).catch(() => 'aborted');
+    await until(
+      () => getJson('/sdapi/v1/progress'),
+      (p) => p.state.sampling_steps === LONG.steps && p.state.sampling_step > 0,
+      'the job to run',
+    );
     hangUp.abort();
     assert.equal(await abandoned, 'aborted');
-    const second = await server.request('/sdapi/v2/jobs', { method: 'POST', json: { type: 'txt2img', params: { ...SMALL, steps: 10 } } });
+    const second = await submit({ ...SMALL, steps: 10 });
     assert.equal(second.status, 202, 'one slot left');
-    assert.equal((await server.request('/sdapi/v1/txt2img', { method: 'POST', json: SMALL })).status, 429, 'the abandoned job still counts');
+    assert.equal((await sync(SMALL)).status, 429, 'the abandoned job still counts');
+    assert.equal((await server.request('/sdapi/v1/interrupt', { method: 'POST' })).status, 200); // ends the abandoned job
     const secondId = (await second.json()).id;
-    for (let i = 0; i < 200; i++) {
-      const job = await (await server.request(`/sdapi/v2/jobs/${secondId}`)).json();
-      if (job.status === 'succeeded' || job.status === 'failed') break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    assert.equal((await server.request('/sdapi/v1/txt2img', { method: 'POST', json: SMALL })).status, 200);
-    // A replay queues a job too: two replays fill the quota, the third is refused.
+    assert.equal((await ended(secondId)).status, 'succeeded');
+    assert.equal((await sync(SMALL)).status, 200);
+    // A replay queues a job too: two replays fill the quota, the third is refused. (Slower steps keep the first
+    // replay running meanwhile; the two are cancelled after.)
+    server.generator.stepDelayMs = 500;
     const replays = [];
     for (let i = 0; i < 3; i++) replays.push(await server.request(`/sdapi/v2/jobs/${secondId}/replay`, { method: 'POST' }));
     assert.deepEqual(
       replays.map((r) => r.status),
       [202, 202, 429],
     );
+    for (const replay of replays.slice(0, 2)) {
+      const id = (await replay.json()).id;
+      assert.ok([200, 202].includes((await server.request(`/sdapi/v2/jobs/${id}`, { method: 'DELETE' })).status));
+      await ended(id);
+    }
+    server.generator.stepDelayMs = 20;
     const caps = await (await server.request('/sdapi/v2/capabilities')).json();
     assert.equal(caps.limits.max_queued_per_client, 2);
   });
