@@ -30,8 +30,11 @@ test('setModel: a file name, then the closest title; currentModel follows; unkno
 
 test('waitForReady resolves once the running job is done, and gives up after `timeout`', async () => {
   generator.stepDelayMs = 3;
-  const job = sd.txt2img({ steps: 40, width: 8, height: 8 });
-  while ((await sd.progress.retrieve()).state.job_count === 0) await new Promise((r) => setTimeout(r, 5));
+  const job = sd.txt2img({ steps: 400, width: 8, height: 8 }); // 1.2 s: still busy through the first checks on a loaded machine
+  for (let i = 0; (await sd.progress.retrieve()).state.job_count === 0; i++) {
+    assert.ok(i < 1000, 'the job never showed in /progress');
+    await new Promise((r) => setTimeout(r, 5));
+  }
   await assert.rejects(sd.waitForReady({ interval: 10, timeout: 30 }), /still busy after 30 ms/);
   const busy: number[] = [];
   await sd.waitForReady({ interval: 10, onBusy: (p) => busy.push(p) });
@@ -44,7 +47,7 @@ test('waitForReady resolves once the running job is done, and gives up after `ti
 test('generate() yields progress while the job runs, then the result', async () => {
   generator.stepDelayMs = 3;
   const events: GenerateEvent<Txt2ImgResponse>[] = [];
-  for await (const e of sd.generate('txt2img', { prompt: 'a cat', steps: 30, n_iter: 2, width: 8, height: 8, seed: 3 }, { interval: 10 })) events.push(e);
+  for await (const e of sd.generate('txt2img', { prompt: 'a cat', steps: 100, n_iter: 2, width: 8, height: 8, seed: 3 }, { interval: 10 })) events.push(e);
   generator.stepDelayMs = 0;
   const progress = events.filter((e) => e.type === 'progress');
   assert.ok(progress.length >= 2, `${progress.length} progress events`);

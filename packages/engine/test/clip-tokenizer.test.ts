@@ -121,10 +121,6 @@ test('packTokens: [BOS] + ids[:75] + [EOS], padded with EOS', () => {
   assert.equal(packed[76], CLIP_EOS);
 });
 
-test('load() is cached and fast after the first call', () => {
-  const first = CLIPTokenizer.load();
-  const t0 = performance.now();
-  const second = CLIPTokenizer.load();
-  assert.equal(first, second);
-  assert.ok(performance.now() - t0 < 5, 'second load() must hit the cache');
+test('load() is cached: the second call returns the same tokenizer', () => {
+  assert.equal(CLIPTokenizer.load(), CLIPTokenizer.load()); // the same object: no second read of the vocabulary
 });

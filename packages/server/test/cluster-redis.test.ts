@@ -246,10 +246,11 @@ test('sync /sdapi/v1/txt2img on an API-only node answers the A1111 body with the
 });
 
 test('a queued job cancelled on the other node never runs', { skip }, async () => {
-  const blockers = await Promise.all([submit(A, { steps: 30 }), submit(A, { steps: 30 })]);
+  // 500 × 40 ms: both workers stay busy through the checks below on any machine; cancelled at the end.
+  const blockers = await Promise.all([submit(A, { steps: 500 }), submit(A, { steps: 500 })]);
   const res = await submit(A, { steps: 4 }, { priority: -5 });
   const { id } = (await res.json()) as { id: string };
-  // Waiting behind two 30-step jobs: an ETA from the workers' measured seconds per step, on the other node too.
+  // Waiting behind two 500-step jobs: an ETA from the workers' measured seconds per step, on the other node too.
   const queued = await waitFor('an ETA', async () => {
     const body = await job(B, id);
     return body.status === 'queued' && body.progress.eta_seconds > 0 ? body : undefined;
@@ -258,7 +259,11 @@ test('a queued job cancelled on the other node never runs', { skip }, async () =
   const del = await fetch(`${B}/sdapi/v2/jobs/${id}`, { method: 'DELETE' });
   assert.equal(del.status, 200);
   assert.equal((await finished(A, id)).status, 'cancelled');
-  for (const b of blockers) await finished(A, ((await b.json()) as { id: string }).id);
+  for (const b of blockers) {
+    const blocker = ((await b.json()) as { id: string }).id;
+    await fetch(`${A}/sdapi/v2/jobs/${blocker}`, { method: 'DELETE' });
+    await finished(A, blocker);
+  }
 });
 
 test('/sdapi/v1/progress and /interrupt on an API-only node act on the running job submitted through it', { skip }, async () => {
@@ -301,7 +306,7 @@ test('--max-queued-per-client 2 holds across API nodes: the third job is 429 on 
   // One ends (cancelled through node A, which has no quota; the worker running it writes the record): a slot is free.
   assert.equal((await fetch(`${A}/sdapi/v2/jobs/${id1}`, { method: 'DELETE' })).status, 202, 'a running job: cancel requested');
   assert.equal((await finished(A, id1)).status, 'cancelled');
-  const short = await submit(D, { steps: 4 });
+  const short = await submit(D, { steps: 50 }); // 2 s: still queued or running while C counts it below
   assert.equal(short.status, 202, await short.clone().text());
   assert.equal((await submit(C, { steps: 2 })).status, 429, 'full again');
   // A worker finishing a job frees its slot too, whichever node it was submitted on.
@@ -404,7 +409,7 @@ test('quota slots of a node that died (no release, no renewal) expire with their
 });
 
 test('kill -9 of a worker mid-job: the job runs again on the other worker and succeeds with one result', { skip }, async () => {
-  const res = await submit(A, { steps: 60, seed: 11 }); // 60 × 40 ms
+  const res = await submit(A, { steps: 120, seed: 11 }); // 120 × 40 ms: seconds left when the kill comes
   const { id } = (await res.json()) as { id: string };
   const running = await waitFor('the job to run', async () => {
     const body = await job(A, id);

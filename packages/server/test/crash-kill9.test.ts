@@ -57,13 +57,18 @@ test(`kill -9 × ${KILLS} at random moments: no acknowledged job lost, no partia
     const config = JSON.parse(readFileSync(join(dataDir, 'config.json'), 'utf8')) as { outdir_samples?: string };
     const stored = sentOptions.indexOf(config.outdir_samples ?? '');
     assert.ok(stored >= lastAckedOption, `${when}: config.json holds ${config.outdir_samples}, older than the acknowledged ${sentOptions[lastAckedOption]}`);
-    for (const image of all.filter((f) => f.endsWith('.png') && existsSync(join(dataDir, f)))) assert.ok(wholePng(readFileSync(join(dataDir, image))), `${when}: ${image} is not a whole PNG`);
+    for (const image of all.filter((f) => f.endsWith('.png') && existsSync(join(dataDir, f))))
+      assert.ok(wholePng(readFileSync(join(dataDir, image))), `${when}: ${image} is not a whole PNG`);
   };
 
   for (let round = 0; round < KILLS; round++) {
     const { proc, url } = await startJobServerChild(dataDir, 2);
     if (round > 0) checkDataDir(`after restart ${round}`, proc.pid);
     let alive = true;
+    let firstAck: () => void = () => undefined;
+    const acked = new Promise<void>((r) => {
+      firstAck = r;
+    });
     const submitter = (async () => {
       for (let i = 0; alive; i++) {
         const id = `r${round}-j${i}`;
@@ -73,8 +78,10 @@ test(`kill -9 × ${KILLS} at random moments: no acknowledged job lost, no partia
           body: JSON.stringify({ type: 'txt2img', id, params: { prompt: id, steps: 3 + (i % 5), width: 16, height: 8, seed: i } }),
         }).catch(() => null);
         if (!res) return;
-        if (res.status === 202) acknowledged.push(id);
-        else assert.fail(`submit ${id}: ${res.status} ${await res.text()}`);
+        if (res.status === 202) {
+          acknowledged.push(id);
+          firstAck();
+        } else assert.fail(`submit ${id}: ${res.status} ${await res.text()}`);
       }
     })();
     const saver = (async () => {
@@ -92,6 +99,7 @@ test(`kill -9 × ${KILLS} at random moments: no acknowledged job lost, no partia
         lastAckedOption = Math.max(lastAckedOption, index);
       }
     })();
+    await Promise.race([acked, submitter]); // the kill comes a random while after this round's first acknowledged job, however slow the start
     await new Promise((r) => setTimeout(r, 150 + random() * 600));
     const exited = new Promise((r) => proc.once('exit', r));
     proc.kill('SIGKILL');

@@ -82,13 +82,17 @@ test('preview: N puts a latent preview (PNG data URL) in every Nth progress even
   const ws = await import('ws');
   const client = new ws.default(`${base.replace('http', 'ws')}/sdapi/v2/ws`);
   const events: Record<string, any>[] = [];
-  let id = '';
+  // The id is chosen here, so an event that comes before the POST's answer is still recognised as this job's.
+  const id = `preview-${process.pid}`;
   // Subscribed before the job exists: previews are live only, a late subscriber's replay has none.
   await new Promise<void>((resolve, reject) => {
     client.on('open', () => client.send(JSON.stringify({ op: 'subscribe', jobs: ['*'] })));
     client.on('message', async (data) => {
       const m = JSON.parse(String(data));
-      if (m.op === 'subscribe') id = (await post('/sdapi/v2/jobs', { type: 'txt2img', params: { ...ASTRONAUT, steps: 6 }, preview: 2 })).body.id;
+      if (m.op === 'subscribe') {
+        const res = await post('/sdapi/v2/jobs', { type: 'txt2img', params: { ...ASTRONAUT, steps: 6 }, preview: 2, id });
+        if (res.status !== 202) reject(new Error(`submit: ${res.status} ${JSON.stringify(res.body)}`));
+      }
       if (m.job) events.push(m);
       if (m.job === id && (m.event === 'succeeded' || m.event === 'failed')) resolve();
     });
