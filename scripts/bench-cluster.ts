@@ -9,11 +9,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
+import { freePort, noRedis, startRedisServer } from '../packages/server/test/helpers/redis-server.ts';
 import { SHARED_DIR } from '../packages/server/test/helpers/spec.ts';
 
 /** Jobs per measurement (the CLI's argument, or benchCluster's). */
@@ -24,15 +24,6 @@ const CHILD = join(ROOT, 'packages/server/test/helpers/cluster-node-child.ts');
 const CKPT = join(SHARED_DIR, 'fixtures', 'tiny-sd15', 'model.safetensors');
 const children: ChildProcess[] = [];
 const BODY = { prompt: 'a cat', steps: 4, width: 64, height: 64, seed: 1 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function spawnLine(args: string[], env: Record<string, string> = {}, until = (l: string) => l.startsWith('{')): Promise<string> {
   const proc = spawn(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, ...env } });
@@ -82,8 +73,8 @@ export interface ClusterBench {
 
 /** Runs the bench (null when redis-server or the tiny fixture is missing, with the reason printed). */
 export async function benchCluster(jobs = 6): Promise<ClusterBench | null> {
-  if (!existsSync('/usr/bin/redis-server') || !existsSync(CKPT)) {
-    console.log('bench-cluster: skipped (needs /usr/bin/redis-server and ../shared/fixtures/tiny-sd15)');
+  if (noRedis || !existsSync(CKPT)) {
+    console.log(`bench-cluster: skipped (${noRedis || `needs ${CKPT}`})`);
     return null;
   }
   try {
@@ -97,9 +88,7 @@ export async function benchCluster(jobs = 6): Promise<ClusterBench | null> {
 async function measure(): Promise<ClusterBench> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sdapi-bench-redis-'));
-  await spawnLine(['/usr/bin/redis-server', '--port', String(port), '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], {}, (l) =>
-    l.includes('Ready to accept'),
-  );
+  children.push(await startRedisServer(port, dir, ['--appendonly', 'yes', '--appendfsync', 'always']));
   const url = `redis://127.0.0.1:${port}/0`;
   const embedded = JSON.parse(await spawnLine([process.execPath, '--import', 'tsx', join(ROOT, 'scripts', 'bench-embedded-child.ts')])) as {
     url: string;

@@ -5,16 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
-import { BIN, serve, skip as noFixture, TINY } from './helpers/serve.ts';
+import { freePort, noRedis, startRedisServer } from '../../server/test/helpers/redis-server.ts';
+import { BIN, skip as noFixture, serve, TINY } from './helpers/serve.ts';
 
-const REDIS = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
-const skip = noFixture || (REDIS ? false : 'redis-server is not installed (apt-get install redis-server)');
+const skip = noFixture || noRedis;
 if (skip) console.log(`# skipping the worker test: ${skip}`);
 
 const PASSWORD = 'worker-test-redis-password';
@@ -25,33 +23,11 @@ after(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves with the child's output so far once a line matches `pattern`. */
-async function lineMatching(child: ChildProcess, pattern: RegExp, seen: string[]): Promise<string> {
-  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
-    seen.push(line);
-    if (pattern.test(line)) return line;
-  }
-  throw new Error(`exited before printing ${pattern}:\n${seen.join('\n')}`);
-}
-
 test('sdapi worker: the engine flags of serve, the Redis password never printed, runs the API node’s txt2img', { skip }, async () => {
   const port = await freePort();
   const redisDir = mkdtempSync(join(tmpdir(), 'sdapi-worker-redis-'));
   dirs.push(redisDir);
-  const redis = spawn(REDIS as string, ['--port', String(port), '--bind', '127.0.0.1', '--dir', redisDir, '--requirepass', PASSWORD, '--save', ''], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(redis);
-  await lineMatching(redis, /Ready to accept connections/, []);
+  children.push(await startRedisServer(port, redisDir, ['--requirepass', PASSWORD]));
   const url = `redis://:${PASSWORD}@127.0.0.1:${port}/0`;
 
   const api = await serve(['--redis', url, '--no-worker']);

@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,11 +19,11 @@ import type { JobEvent } from '@sdapi/protocol';
 import { RedisClientQuota } from '../src/services/jobs/redis/client-quota.ts';
 import { RedisLink } from '../src/services/jobs/redis/link.ts';
 import { RedisJobStore } from '../src/services/jobs/redis/redis-store.ts';
+import { freePort, noRedis, startRedisServer } from './helpers/redis-server.ts';
 import { collectEvents } from './helpers/sse.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const REDIS = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p));
-const skip = REDIS ? false : 'redis-server is not installed (apt-get install redis-server; .ci/run does it)';
+const skip = noRedis;
 if (skip) console.log(`# skipped: ${skip}`);
 
 const STEP_MS = 40;
@@ -33,26 +32,9 @@ let redis: ChildProcess | undefined;
 let redisPort = 0;
 const redisDir = mkdtempSync(join(tmpdir(), 'sdapi-redis-'));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
+/** (Re)starts the cluster's redis-server on its port, with persistence on. */
 async function startRedis(): Promise<void> {
-  redis = spawn(
-    REDIS as string,
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const lines = createInterface({ input: redis.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) if (line.includes('Ready to accept connections')) return;
-  throw new Error('redis-server exited before it was ready');
+  redis = await startRedisServer(redisPort, redisDir, ['--appendonly', 'yes', '--appendfsync', 'always']);
 }
 
 async function node(role: 'api' | 'worker', ...extra: string[]): Promise<{ proc: ChildProcess; info: { url?: string; worker?: string } }> {
