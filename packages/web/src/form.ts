@@ -265,14 +265,36 @@ export interface XyzState {
   xValues: string;
   yAxis: string;
   yValues: string;
+  zAxis: string;
+  zValues: string;
   includeLone: boolean;
+  /** A1111 "Include Sub Grids": with a Z axis, each Z value's grid after the combined one. */
+  includeSubGrids: boolean;
 }
 
-export const DEFAULT_XYZ: XyzState = { enabled: false, xAxis: 'Seed', xValues: '', yAxis: 'Nothing', yValues: '', includeLone: false };
+export const DEFAULT_XYZ: XyzState = {
+  enabled: false,
+  xAxis: 'Seed',
+  xValues: '',
+  yAxis: 'Nothing',
+  yValues: '',
+  zAxis: 'Nothing',
+  zValues: '',
+  includeLone: false,
+  includeSubGrids: false,
+};
 
-/** The request's typed `scripts` field for the plot, when it is on; a Y axis of Nothing is left out. */
+/** The request's typed `scripts` field for the plot, when it is on; a Y or Z axis of Nothing is left out. */
 export function xyzScripts(x: XyzState): Record<string, unknown> | undefined {
   if (!x.enabled) return undefined;
-  const y = x.yAxis !== 'Nothing' ? { y: { axis: x.yAxis, values: x.yValues } } : {};
-  return { xyz_plot: { x: { axis: x.xAxis, values: x.xValues }, ...y, include_lone_images: x.includeLone } };
+  const axis = (key: 'y' | 'z', label: string, values: string) => (label !== 'Nothing' ? { [key]: { axis: label, values } } : {});
+  return {
+    xyz_plot: {
+      x: { axis: x.xAxis, values: x.xValues },
+      ...axis('y', x.yAxis, x.yValues),
+      ...axis('z', x.zAxis, x.zValues),
+      include_lone_images: x.includeLone,
+      include_sub_grids: x.includeSubGrids,
+    },
+  };
 }

@@ -614,6 +614,27 @@ describe('the page on the tiny model', { skip }, () => {
     const [gridWidth] = sizes[0].split('×').map(Number);
     assert.ok(gridWidth > 128, `the grid has two columns and a legend: ${sizes[0]}`);
     assert.deepEqual(await page.locator('.gallery figure .seed').allTextContents(), ['1', '1', '2', '1', '2'], 'the grid carries the first seed');
+    console_.assertClean();
+  });
+
+  test('X/Y/Z plot with a Z axis: Seed "1,2" × Steps "2,3" as Z: the grids side by side, then one grid per Z value', async () => {
+    await page.getByLabel('Y axis').selectOption('Nothing');
+    await page.getByLabel('Z axis').selectOption('Steps');
+    await page.getByLabel('Z values').fill('2,3');
+    await page.getByLabel("Also each cell's image").uncheck();
+    await page.getByLabel("Also each Z value's grid").check();
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    const sizes = (await page.locator('.gallery figure .size').allTextContents()).map((s) => s.split('×').map(Number));
+    assert.equal(sizes.length, 3, `the combined grid and one per Z value: ${JSON.stringify(sizes)}`);
+    const [all, z1, z2] = sizes;
+    assert.deepEqual(z1, z2, 'both Z grids are alike');
+    assert.ok(z1[0] >= 128 && z1[1] >= 64, `a Z grid holds the two seeds side by side: ${z1}`);
+    assert.ok(all[0] >= 2 * z1[0] - 1, `the combined grid holds both Z grids side by side: ${all} vs ${z1}`);
+    console.log(`# Z plot sizes: ${sizes.map((x) => x.join('×')).join(', ')}`);
+    await page.getByLabel('Z axis').selectOption('Nothing');
+    await page.getByLabel("Also each Z value's grid").uncheck();
     await page.getByLabel('Make a grid').uncheck(); // the next flows run without it
     console_.assertClean();
   });
