@@ -6,10 +6,9 @@
 import type { Job, JobEvent, JobImage } from '@sdapi/client';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { errorText, fetchServer, fieldErrors, isUnauthorized, rememberApiKey, sd } from './api.ts';
-import type { Errors } from './components/fields.tsx';
-import { ControlNetUnitForm } from './components/controlnet-unit.tsx';
+import { ControlNetUnits } from './components/controlnet-units.tsx';
 import { ExtrasForm } from './components/extras-form.tsx';
-import { XyzPlotForm } from './components/xyz-plot.tsx';
+import type { Errors } from './components/fields.tsx';
 import { Gallery, History } from './components/gallery.tsx';
 import { GenerateForm, type Lists } from './components/generate-form.tsx';
 import { Img2ImgInputs } from './components/img2img-inputs.tsx';
@@ -17,13 +16,13 @@ import type { MaskHandle } from './components/mask-painter.tsx';
 import { ModelPicker } from './components/model-picker.tsx';
 import { PngInfo } from './components/png-info.tsx';
 import { type LiveProgress, ProgressPanel } from './components/progress-panel.tsx';
+import { XyzPlotForm } from './components/xyz-plot.tsx';
 import {
-  type ControlNetState,
+  type ControlNetSlot,
   controlNetScripts,
-  DEFAULT_CONTROLNET,
   DEFAULT_EXTRAS,
-  DEFAULT_XYZ,
   DEFAULT_FORM,
+  DEFAULT_XYZ,
   EXTRAS_FIELDS,
   type ExtrasState,
   extrasBatchParams,
@@ -33,8 +32,9 @@ import {
   formFromInfotext,
   formFromParameters,
   type InitImage,
-  type NamedImage,
   img2imgParams,
+  type NamedImage,
+  resizeSlots,
   txt2imgParams,
   type XyzState,
   xyzScripts,
@@ -67,8 +67,7 @@ export function App() {
     xyzAxes: ['Nothing', 'Seed'],
   });
   const [xyz, setXyz] = useState<XyzState>(DEFAULT_XYZ);
-  const [cn, setCn] = useState<ControlNetState>(DEFAULT_CONTROLNET);
-  const [cnImage, setCnImage] = useState<InitImage | null>(null);
+  const [cnSlots, setCnSlots] = useState<ControlNetSlot[]>(() => resizeSlots([], 3));
   const [extras, setExtras] = useState<ExtrasState>(DEFAULT_EXTRAS);
   const [extrasImages, setExtrasImages] = useState<NamedImage[]>([]);
   const [errors, setErrors] = useState<Errors>({});
@@ -180,6 +179,12 @@ export function App() {
         settle(sd.controlnet.modelList()),
         settle(sd.scriptInfo.list()),
       ]);
+      // A1111's option control_net_unit_count (3 unless set); units past it would be refused.
+      const units = await sd.controlnet.settings().then(
+        (s) => s.control_net_unit_count,
+        () => 3,
+      );
+      setCnSlots((slots) => resizeSlots(slots, units));
       setLists({
         samplers: samplers.map((s) => s.name),
         schedulers: schedulers.map((s) => s.label),
@@ -203,9 +208,9 @@ export function App() {
     };
   }, [onEvent, resync]);
 
-  /** A generation's params with the ControlNet unit and (txt2img) the X/Y/Z plot, each only when it is on. */
+  /** A generation's params with the ControlNet units and (txt2img) the X/Y/Z plot, each only when it is on. */
   const withScripts = (params: object, tab: 'txt2img' | 'img2img'): Record<string, unknown> => {
-    const alwayson = controlNetScripts(cn, cnImage, lists.cnModels);
+    const alwayson = controlNetScripts(cnSlots, lists.cnModels);
     const plot = tab === 'txt2img' ? xyzScripts(xyz) : undefined;
     return { ...params, ...(alwayson ? { alwayson_scripts: alwayson } : {}), ...(plot ? { scripts: plot } : {}) };
   };
@@ -282,6 +287,9 @@ export function App() {
   };
 
   /** A dropped or chosen image file, decoded and handed to `use`; a file the browser cannot read is an error under `field`. */
+  const setCnSlot = (index: number, update: (slot: ControlNetSlot) => ControlNetSlot) =>
+    setCnSlots((slots) => slots.map((slot, i) => (i === index ? update(slot) : slot)));
+
   const pickImage = (field: string, use: (image: InitImage, file: File) => void) => async (file: File) => {
     try {
       use(await loadImage(file), file);
@@ -352,12 +360,11 @@ export function App() {
               submitting={submitting}
               label={mode}
             >
-              <ControlNetUnitForm
-                unit={cn}
-                setUnit={setCn}
-                image={cnImage}
-                onFile={pickImage('controlnet_image', (image) => setCnImage(image))}
-                onRemove={() => setCnImage(null)}
+              <ControlNetUnits
+                slots={cnSlots}
+                setUnit={(index, update) => setCnSlot(index, (slot) => ({ ...slot, unit: update(slot.unit) }))}
+                onFile={(index, file) => void pickImage('controlnet_image', (image) => setCnSlot(index, (slot) => ({ ...slot, image })))(file)}
+                onRemove={(index) => setCnSlot(index, (slot) => ({ ...slot, image: null }))}
                 modules={lists.cnModules}
                 models={lists.cnModels}
                 errors={errors}

@@ -250,12 +250,30 @@ export const DEFAULT_CONTROLNET: ControlNetState = {
 
 export const CONTROL_MODES = ['Balanced', 'My prompt is more important', 'ControlNet is more important'];
 
-/** The request's `alwayson_scripts` for the unit: only an enabled unit with an image and a model is sent. */
-export function controlNetScripts(unit: ControlNetState, image: InitImage | null, models: readonly string[]): Record<string, unknown> | undefined {
-  const model = unit.model || models[0];
-  if (!unit.enabled || !image || !model) return undefined;
-  const { enabled, module, weight, guidance_start, guidance_end, control_mode } = unit;
-  return { controlnet: { args: [{ enabled, image: image.dataUrl, module, model, weight, guidance_start, guidance_end, control_mode }] } };
+/** One ControlNet unit of the form with its control image (A1111 shows `control_net_unit_count` of them). */
+export interface ControlNetSlot {
+  unit: ControlNetState;
+  image: InitImage | null;
+}
+
+/** `slots` grown with disabled units, or cut, to `count` (at least one). */
+export function resizeSlots(slots: readonly ControlNetSlot[], count: number): ControlNetSlot[] {
+  const n = Math.max(1, count);
+  return Array.from({ length: n }, (_, i) => slots[i] ?? { unit: DEFAULT_CONTROLNET, image: null });
+}
+
+/**
+ * The request's `alwayson_scripts` for the units: the enabled ones with an image and a model, in unit order (the
+ * infotext numbers them from 0 in the order sent); nothing when there is none.
+ */
+export function controlNetScripts(slots: readonly ControlNetSlot[], models: readonly string[]): Record<string, unknown> | undefined {
+  const args = slots.flatMap(({ unit, image }) => {
+    const model = unit.model || models[0];
+    if (!unit.enabled || !image || !model) return [];
+    const { enabled, module, weight, guidance_start, guidance_end, control_mode } = unit;
+    return [{ enabled, image: image.dataUrl, module, model, weight, guidance_start, guidance_end, control_mode }];
+  });
+  return args.length > 0 ? { controlnet: { args } } : undefined;
 }
 
 /** The X/Y/Z plot script of the txt2img form (A1111's axis labels and value syntax). */

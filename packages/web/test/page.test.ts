@@ -592,7 +592,33 @@ describe('the page on the tiny model', { skip }, () => {
     const id = await page.locator('.gallery').getAttribute('data-job');
     const job = (await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json()) as Job;
     assert.match(job.result?.images[0].infotext ?? '', /ControlNet 0: "Module: none, Model: tiny-controlnet \[8dba536e\], Weight: 0\.5,/);
-    await page.getByLabel('Enable').uncheck(); // the next flows run without it
+    console_.assertClean();
+  });
+
+  test('a second ControlNet unit: its own image and weight; both units are sent, in unit order', async () => {
+    const units = await page.getByRole('group', { name: 'ControlNet unit' }).getByRole('button').allTextContents();
+    assert.deepEqual(units, ['Unit 0 (on)', 'Unit 1', 'Unit 2'], "the server's control_net_unit_count (3) units");
+    await page.getByRole('button', { name: 'Unit 1' }).click();
+    assert.equal(await page.getByAltText('Control').count(), 0, 'unit 1 has no image yet');
+    await page.getByLabel('Enable').check();
+    const hint = readFileSync(join(dirname(dirname(TINY_SD15_CKPT)), 'controlnet', 'hint.png'));
+    await dropFile(page, 'controlnet_image-drop', hint, 'hint.png');
+    await page.getByAltText('Control').waitFor();
+    await page.getByLabel('Control weight').fill('0.25');
+    assert.match((await page.locator('details.controlnet summary').first().textContent()) ?? '', /ControlNet \(2 on\)/);
+    await shot(page, '7b-controlnet-unit-1');
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    const id = await page.locator('.gallery').getAttribute('data-job');
+    const job = (await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json()) as Job;
+    const infotext = job.result?.images[0].infotext ?? '';
+    assert.match(infotext, /ControlNet 0: "Module: none, Model: tiny-controlnet \[8dba536e\], Weight: 0\.5,/);
+    assert.match(infotext, /ControlNet 1: "Module: none, Model: tiny-controlnet \[8dba536e\], Weight: 0\.25,/);
+    await page.getByLabel('Enable').uncheck(); // the next flows run without either unit
+    await page.getByRole('button', { name: 'Unit 0' }).click();
+    assert.equal(await page.getByLabel('Control weight').inputValue(), '0.5', 'unit 0 kept its own fields');
+    await page.getByLabel('Enable').uncheck();
     console_.assertClean();
   });
 
