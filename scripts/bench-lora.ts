@@ -71,7 +71,8 @@ export async function benchLora(sd: StableDiffusion, ckpt: string, dir: string, 
     const plain = Math.min(await request(''), await request('')); // the first request after others runs cold
     const first = await request(`<lora:${name}:0.8>`);
     const again = await request(`<lora:${name}:0.8>`);
-    lines.push(`${name}: without ${plain.toFixed(2)} s; first use ${fmt(first - plain)} more; again ${fmt(again - plain)} more`);
+    const rss = Math.round(process.memoryUsage().rss / 2 ** 20);
+    lines.push(`${name}: without ${plain.toFixed(2)} s; first use ${fmt(first - plain)} more; again ${fmt(again - plain)} more; RSS after ${rss} MiB`);
   }
   return lines;
 }
