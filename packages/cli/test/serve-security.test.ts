@@ -104,6 +104,7 @@ test('sdapi serve: a bad flag value is refused at start as a usage error (exit 2
     ['--port', ''],
     ['--cors-allow-origins-regex', '('],
     ['--tls-keyfile', '/nonexistent/key.pem'],
+    ['--results-dir', tmpdir()], // without --redis
   ]) {
     // In an empty data dir: a refused start must not have written the placeholder model there.
     const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-serve-bad-'));

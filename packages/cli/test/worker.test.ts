@@ -4,7 +4,7 @@
  * txt2img the API node queued. Skips with the reason without redis-server or the tiny fixture.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,4 +80,13 @@ test('sdapi worker: the engine flags of serve, the Redis password never printed,
   const flags = JSON.stringify(await (await fetch(`${api.url}/sdapi/v1/cmd-flags`)).json());
   const output = `${printed}\n${api.output()}\n${flags}`;
   assert.ok(!output.includes(PASSWORD), 'neither process nor cmd-flags shows the Redis password');
+});
+
+test('sdapi worker --results-dir: a folder that does not exist is a usage error (exit 2) before Redis is tried', () => {
+  const run = spawnSync(process.execPath, [BIN, 'worker', '--redis', 'redis://127.0.0.1:1/0', '--results-dir', '/nonexistent/shared'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(run.status, 2, run.stderr);
+  assert.match(run.stderr, /--results-dir \/nonexistent\/shared: no such folder/);
 });

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -37,12 +37,18 @@ async function startRedis(): Promise<void> {
   redis = await startRedisServer(redisPort, redisDir, ['--appendonly', 'yes', '--appendfsync', 'always']);
 }
 
-async function node(role: 'api' | 'worker', ...extra: string[]): Promise<{ proc: ChildProcess; info: { url?: string; worker?: string } }> {
+/** One cluster process (helpers/cluster-node-child.ts); `db` picks a Redis database, so a second cluster can share the server. */
+async function node(
+  role: 'api' | 'worker',
+  extra: string[] = [],
+  { db = 0, env = {} }: { db?: number; env?: Record<string, string> } = {},
+): Promise<{ proc: ChildProcess; info: { url?: string; worker?: string } }> {
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', join(here, 'helpers', 'cluster-node-child.ts'), `redis://127.0.0.1:${redisPort}/0`, role, String(STEP_MS), ...extra],
+    ['--import', 'tsx', join(here, 'helpers', 'cluster-node-child.ts'), `redis://127.0.0.1:${redisPort}/${db}`, role, String(STEP_MS), ...extra],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, ...env },
     },
   );
   children.push(proc);
@@ -268,7 +274,7 @@ test('/sdapi/v1/progress and /interrupt on an API-only node act on the running j
 
 test('--max-queued-per-client 2 holds across API nodes: the third job is 429 on either node until one ends', { skip }, async () => {
   // Two more API nodes with the quota (A and B have none: the other tests submit many jobs from this address).
-  const [C, D] = (await Promise.all([node('api', '2'), node('api', '2')])).map((n) => n.info.url as string);
+  const [C, D] = (await Promise.all([node('api', ['2']), node('api', ['2'])])).map((n) => n.info.url as string);
   const long = { steps: 200 }; // 200 × 40 ms: both still queued or running while the refusals below are asked
   const first = await submit(C, long);
   const second = await submit(D, long);
@@ -304,6 +310,35 @@ test('--max-queued-per-client 2 holds across API nodes: the third job is 429 on 
   const ttl = await redisClient.pttl('sdapi:quota:127.0.0.1');
   redisClient.disconnect();
   assert.ok(ttl > 0, `the quota key expires (PTTL ${ttl})`);
+});
+
+test('--results-dir: images are files in the shared folder, served by the API node; Redis holds none; a node with another folder is refused', {
+  skip,
+}, async () => {
+  // A second cluster on database 1 of the same Redis, so the other tests' workers cannot take its job.
+  const dir = mkdtempSync(join(tmpdir(), 'sdapi-results-dir-'));
+  const shared = { db: 1, env: { SDAPI_RESULTS_DIR: dir } };
+  const [api, worker] = await Promise.all([node('api', [], shared), node('worker', [], shared)]);
+  try {
+    const url = api.info.url as string;
+    assert.equal((await submit(url, { steps: 2, seed: 5 }, { id: 'results.dir-1' })).status, 202);
+    assert.equal((await finished(url, 'results.dir-1')).status, 'succeeded');
+    const served = Buffer.from(await (await fetch(`${url}/sdapi/v2/jobs/results.dir-1/images/0`)).arrayBuffer());
+    assert.deepEqual(served, readFileSync(join(dir, 'results%2Edir-1', '0.png')), 'the API node serves the file the worker wrote');
+    const { Redis } = await import('ioredis');
+    const db1 = new Redis(redisPort, '127.0.0.1', { db: 1 });
+    try {
+      assert.deepEqual(await db1.keys('sdapi:img:*'), [], 'no image bytes in Redis');
+      assert.ok(await db1.exists('sdapi:job:results.dir-1'), 'the record is in Redis as always');
+    } finally {
+      db1.disconnect();
+    }
+    const elsewhere = mkdtempSync(join(tmpdir(), 'sdapi-results-other-'));
+    await assert.rejects(node('worker', [], { db: 1, env: { SDAPI_RESULTS_DIR: elsewhere } }), /exited before it was ready/);
+    assert.deepEqual(readdirSync(elsewhere), [], 'the refused node wrote nothing there');
+  } finally {
+    for (const n of [api, worker]) n.proc.kill('SIGKILL');
+  }
 });
 
 test("Redis store: a run of position updates is one event, the newest, in the job's list and in every mirror", { skip }, async () => {

@@ -5,11 +5,11 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { connectCluster } from './cluster.ts';
 import { isA1111Flag, startServer, WorkerGenerator } from '@sdapi/server';
 import { ENGINE_HELP, ENGINE_OPTIONS, engineSettings } from '../engine-flags.ts';
 import { countFlag, maskPassword, positiveFlag, retentionFlag } from '../flags.ts';
 import { CliError } from '../output.ts';
+import { connectCluster, RESULTS_DIR_HELP, resultsDirFlag } from './cluster.ts';
 
 const HELP = `usage: sdapi serve [options]      (npm start -- [options])
 
@@ -29,6 +29,7 @@ const HELP = `usage: sdapi serve [options]      (npm start -- [options])
   --jobs-retention N[,A] keep N finished jobs (and their images), none older than A (default 1000,7d)
   --redis URL            jobs, events and images in Redis (redis://host:port/db): API nodes and workers share one queue
   --no-worker            with --redis: an API-only node that runs no generation (start \`sdapi worker\` elsewhere)
+${RESULTS_DIR_HELP}
   --nowebui              API only: no web page at / (the API is always on)
   --skip-load-model-at-start  load the checkpoint on first use instead of right after start
   --queue-max N          at most N generation jobs may wait; more get 503 with Retry-After (default: no limit)
@@ -64,6 +65,7 @@ const OPTIONS = {
   'jobs-retention': { type: 'string' },
   redis: { type: 'string' },
   'no-worker': { type: 'boolean' },
+  'results-dir': { type: 'string' },
   api: { type: 'boolean' },
   nowebui: { type: 'boolean' },
   'skip-load-model-at-start': { type: 'boolean' },
@@ -156,6 +158,7 @@ export async function serve(argv: string[]): Promise<number> {
   const jobsRetention = retentionFlag(values['jobs-retention']);
   const maxQueued = values['queue-max'] === undefined ? undefined : countFlag('--queue-max', values['queue-max']);
   const listenPort = port(values.port);
+  const resultsDir = resultsDirFlag(values['results-dir'], values.redis);
   const { dataDir, controlnetDir, stylesFiles } = engine;
   // The engine runs in its own process (or a worker thread): ORT's native runs would otherwise stall /progress,
   // interrupt and health.
@@ -180,7 +183,7 @@ export async function serve(argv: string[]): Promise<number> {
     subpath: values.subpath,
     ...limits,
   };
-  const cluster = await connectCluster(values.redis, !values['no-worker'], generator, jobs.jobsRetention);
+  const cluster = await connectCluster(values.redis, !values['no-worker'], generator, jobs.jobsRetention, resultsDir);
   const { app, url } = await startServer({
     cluster,
     generator,

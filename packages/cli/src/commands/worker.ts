@@ -5,15 +5,16 @@
  */
 import { parseArgs } from 'node:util';
 import { buildApp, WorkerGenerator } from '@sdapi/server';
-import { connectCluster } from './cluster.ts';
 import { ENGINE_HELP, ENGINE_OPTIONS, engineSettings } from '../engine-flags.ts';
 import { maskPassword, retentionFlag } from '../flags.ts';
 import { CliError } from '../output.ts';
+import { connectCluster, RESULTS_DIR_HELP, resultsDirFlag } from './cluster.ts';
 
 const HELP = `usage: sdapi worker --redis URL [options]
 
   --redis URL            the cluster's Redis (redis://host:port/db), the same URL as the API nodes' --redis
   --jobs-retention N[,A] image TTL in Redis follows A (default 7d); use the API nodes' value
+${RESULTS_DIR_HELP}
 
 models and engine (the same as \`sdapi serve\`'s; give the worker the folders the API nodes name):
 ${ENGINE_HELP}`;
@@ -22,6 +23,7 @@ const OPTIONS = {
   ...ENGINE_OPTIONS,
   redis: { type: 'string' },
   'jobs-retention': { type: 'string' },
+  'results-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -34,10 +36,11 @@ export async function worker(argv: string[]): Promise<number> {
   if (!values.redis) throw new CliError('sdapi worker needs --redis redis://host:port/db (the URL the API nodes were given)');
   const engine = engineSettings(values, (line) => console.log(line));
   const retention = retentionFlag(values['jobs-retention']);
+  const resultsDir = resultsDirFlag(values['results-dir'], values.redis);
   const { dataDir, controlnetDir, stylesFiles } = engine;
   const generator = new WorkerGenerator(engine.generator);
   await generator.listCheckpoints();
-  const cluster = await connectCluster(values.redis, true, generator, retention);
+  const cluster = await connectCluster(values.redis, true, generator, retention, resultsDir);
   const app = await buildApp({ generator, dataDir, controlnetDir, stylesFiles, cluster, jobsRetention: retention });
   await app.ready();
   // Loaded at start, as `serve` does: the heartbeat advertises it and the first job does not wait for it.

@@ -3,7 +3,7 @@
  * <ms-per-step> [max-queued-per-client]`. An `api` node serves HTTP with no worker (`--no-worker`), a `worker` runs jobs with no HTTP. The
  * engine is the real one on the tiny SD1.5 fixture when SDAPI_TINY is set (else the fake one, `ms-per-step` per step).
  * Prints one JSON line once ready: `{"url"}` or `{"worker"}`. BullMQ's lock and stalled check are shortened so that
- * a kill -9 is noticed within seconds.
+ * a kill -9 is noticed within seconds. SDAPI_RESULTS_DIR set: images go to that shared folder (`--results-dir`).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,7 @@ const cluster = new RedisCluster({
   url,
   worker: role === 'worker',
   imageTtlMs: 3600_000,
+  resultsDir: process.env.SDAPI_RESULTS_DIR || undefined,
   lockDurationMs: 2000,
   stalledIntervalMs: 1000,
   maxStalledCount: 1,

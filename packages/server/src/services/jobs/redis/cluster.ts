@@ -13,7 +13,8 @@
  * `sdapi:control` to the worker that runs it. Workers heartbeat `sdapi:worker:<id>` (TTL 3 beats).
  *
  * /progress, /interrupt, /skip: see ClusterQueue.callerProgress (the rule is in job-service.ts and the README).
- * Routing by loaded checkpoint: see `take`. Per-client quotas: client-quota.ts. Not done (issue 15): `--results-dir`.
+ * Routing by loaded checkpoint: see `take`. Per-client quotas: client-quota.ts. Images in a shared folder
+ * (`--results-dir`): result-folder.ts.
  */
 import { hostname } from 'node:os';
 import type { JobEvent, ProgressResponse } from '@sdapi/protocol';
@@ -21,12 +22,13 @@ import { DelayedError, type Job, Queue, QueueEvents, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ApiError } from '../../errors.ts';
 import { jobTimestamp } from '../../generation-queue.ts';
+import type { OptionsStore } from '../../options-store.ts';
 import type { ClusterQueue, JobService } from '../job-service.ts';
 import type { JobRecord } from '../types.ts';
 import { RedisClientQuota } from './client-quota.ts';
-import type { OptionsStore } from '../../options-store.ts';
 import { checkRedisUrl, openRedis, RedisLink } from './link.ts';
 import { type Change, KEY, RedisJobStore } from './redis-store.ts';
+import { RESULTS_TOKEN_KEY, ResultFolder } from './result-folder.ts';
 import { SharedOptions } from './shared-options.ts';
 
 const QUEUE = 'sdapi-jobs';
@@ -40,6 +42,8 @@ export interface ClusterOptions {
   worker: boolean;
   /** Images' TTL in Redis (the retention age). */
   imageTtlMs: number;
+  /** `--results-dir`: a folder every node shares, for images and kept inputs instead of Redis (result-folder.ts). */
+  resultsDir?: string;
   /** BullMQ lock: a worker that stops renewing it for this long has stalled (default 30 s). */
   lockDurationMs?: number;
   /** How often stalled jobs are looked for (default 30 s). */
@@ -100,19 +104,22 @@ export class RedisCluster implements ClusterQueue {
   /** Jobs submitted through this node (the "caller's" jobs of /progress, /interrupt, /skip). */
   private readonly submittedHere = new Set<string>();
   private sharedOptions: SharedOptions | undefined;
+  private readonly folder: ResultFolder | undefined;
 
   constructor(private readonly options: ClusterOptions) {
     checkRedisUrl(options.url);
     const log = options.log ?? (() => undefined);
     this.link = new RedisLink(options.url, log);
     this.sub = new RedisLink(options.url, log);
-    this.store = new RedisJobStore(this.link, this.workerId, options.imageTtlMs);
+    this.folder = options.resultsDir ? new ResultFolder(options.resultsDir) : undefined;
+    this.store = new RedisJobStore(this.link, this.workerId, options.imageTtlMs, this.folder);
   }
 
   /** Connects (rejects when Redis is unreachable at start-up); call before JobService.start. */
   async connect(): Promise<void> {
     this.link.onUp = () => this.resync();
     await this.link.start();
+    await this.checkResultsFolder();
     this.sub.client.on('message', (channel: string, payload: string) => this.onMessage(channel, payload));
     this.sub.onUp = () => this.resync(); // ioredis has subscribed again by itself
     await this.sub.start();
@@ -127,6 +134,17 @@ export class RedisCluster implements ClusterQueue {
     this.events.on('active', () => void this.refreshWaiting());
     this.refreshTimer = setInterval(() => void this.refreshWaiting(), 1000);
     this.refreshTimer.unref();
+  }
+
+  /** `--results-dir` is the cluster's shared folder (ResultFolder.claim); without one, warns if the cluster has one. */
+  private async checkResultsFolder(): Promise<void> {
+    const send = (command: string, args: (string | number)[]) => this.link.send(command, args);
+    if (this.folder) return this.folder.claim(send);
+    if (await send('GET', [RESULTS_TOKEN_KEY])) {
+      this.options.log?.(
+        'warning: the cluster keeps images in a shared --results-dir but this node has none: it cannot serve those images, and its own go to Redis',
+      );
+    }
   }
 
   /**

@@ -2,7 +2,8 @@
  * The cluster job store (issue 15): job records, events and images in Redis, shared by every API node and worker.
  * Keys (prefix `sdapi:`): `job:<id>` the record as JSON, `jobs` a sorted set of ids by `seq` (listing, cursors),
  * `ev:<id>` the job's events as a list, `img:<id>:<index>` / `in:<id>:<key>` image bytes with the retention age
- * as TTL. Changes are published on `sdapi:changes`.
+ * as TTL, or with `--results-dir` files in that shared folder instead (result-folder.ts). Changes are published on
+ * `sdapi:changes`.
  *
  * The JobStore interface reads synchronously (`get`, `list`, `events`), so each process keeps a mirror of the
  * records and events, loaded at open and on every reconnect and kept current from `sdapi:changes`. Reads on a
@@ -14,6 +15,7 @@ import type { JobEvent } from '@sdapi/protocol';
 import { appendToEventLog, expiredJobs, isPositionUpdate, listJobs } from '../store-shared.ts';
 import type { JobFilter, JobRecord, JobStore, RetentionPolicy } from '../types.ts';
 import type { RedisLink } from './link.ts';
+import type { ResultFolder } from './result-folder.ts';
 
 export const KEY = {
   job: (id: string) => `sdapi:job:${id}`,
@@ -75,6 +77,8 @@ export class RedisJobStore implements JobStore {
     readonly node: string,
     /** Images expire with the retention age (the sweep removes them earlier when the count is exceeded). */
     private readonly imageTtlMs: number,
+    /** `--results-dir`: images and inputs are files there rather than Redis keys. */
+    private readonly folder?: ResultFolder,
   ) {}
 
   async open(): Promise<{ jobs: JobRecord[]; lastEventId: number; lastSeq: number }> {
@@ -164,20 +168,26 @@ export class RedisJobStore implements JobStore {
   }
 
   async writeImage(record: JobRecord, index: number, bytes: Uint8Array): Promise<void> {
+    if (this.folder) return this.folder.write(record.id, `${index}.png`, bytes);
     await this.link.send('SET', [KEY.image(record.id, index), Buffer.from(bytes), 'PX', this.imageTtlMs]);
   }
 
   async readImage(record: JobRecord, index: number): Promise<Uint8Array | undefined> {
-    const bytes = await this.link.send('GET', [KEY.image(record.id, index)], { buffers: true });
-    return Buffer.isBuffer(bytes) ? new Uint8Array(bytes) : undefined;
+    return (await this.folder?.read(record.id, `${index}.png`)) ?? this.readKey(KEY.image(record.id, index));
   }
 
   async writeInput(record: JobRecord, key: string, bytes: Uint8Array): Promise<void> {
+    if (this.folder) return this.folder.write(record.id, `inputs/${key}.png`, bytes);
     await this.link.send('SET', [KEY.input(record.id, key), Buffer.from(bytes), 'PX', this.imageTtlMs]);
   }
 
   async readInput(record: JobRecord, key: string): Promise<Uint8Array | undefined> {
-    const bytes = await this.link.send('GET', [KEY.input(record.id, key)], { buffers: true });
+    return (await this.folder?.read(record.id, `inputs/${key}.png`)) ?? this.readKey(KEY.input(record.id, key));
+  }
+
+  /** Image bytes from Redis (also with a folder: jobs stored before it was set still serve their images). */
+  private async readKey(key: string): Promise<Uint8Array | undefined> {
+    const bytes = await this.link.send('GET', [key], { buffers: true });
     return Buffer.isBuffer(bytes) ? new Uint8Array(bytes) : undefined;
   }
 
@@ -194,6 +204,7 @@ export class RedisJobStore implements JobStore {
   async sweep(policy: RetentionPolicy, now: number): Promise<string[]> {
     const doomed = expiredJobs(this.jobs.values(), policy, now);
     for (const job of doomed) await this.remove(job);
+    await this.folder?.sweepOrphans(async (id) => (await this.link.send('EXISTS', [KEY.job(id)])) === 1, this.imageTtlMs, now);
     return doomed.map((j) => j.id);
   }
 
@@ -206,6 +217,7 @@ export class RedisJobStore implements JobStore {
     for (const image of job.result?.images ?? []) keys.push(KEY.image(job.id, image.index));
     for (const input of job.inputs ?? []) keys.push(KEY.input(job.id, `${input.field}-${input.index}`));
     await this.link.send('DEL', keys);
+    await this.folder?.remove(job.id);
     await this.link.send('ZREM', [KEY.jobs, job.id]);
     await this.link.send('PUBLISH', [KEY.changes, JSON.stringify({ node: this.node, remove: job.id } satisfies Change)]);
   }
