@@ -16,6 +16,7 @@ import type { MaskHandle } from './components/mask-painter.tsx';
 import { ModelPicker } from './components/model-picker.tsx';
 import { PngInfo } from './components/png-info.tsx';
 import { type LiveProgress, ProgressPanel } from './components/progress-panel.tsx';
+import { ScriptPicker } from './components/script-picker.tsx';
 import { XyzPlotForm } from './components/xyz-plot.tsx';
 import {
   type ControlNetSlot,
@@ -23,6 +24,7 @@ import {
   DEFAULT_EXTRAS,
   DEFAULT_FORM,
   DEFAULT_XYZ,
+  defaultScriptArgs,
   EXTRAS_FIELDS,
   type ExtrasState,
   extrasBatchParams,
@@ -35,7 +37,10 @@ import {
   img2imgParams,
   type NamedImage,
   resizeSlots,
+  scriptParams,
+  selectableScripts,
   txt2imgParams,
+  XYZ_SCRIPT,
   type XyzState,
   xyzScripts,
 } from './form.ts';
@@ -65,8 +70,12 @@ export function App() {
     cnModules: ['none'],
     cnModels: [],
     xyzAxes: ['Nothing', 'Seed'],
+    scripts: [],
   });
   const [xyz, setXyz] = useState<XyzState>(DEFAULT_XYZ);
+  /** The Script menu's choice per tab ('' = None) and each script's arguments, by `tab:name`. */
+  const [scriptChoice, setScriptChoice] = useState<Record<'txt2img' | 'img2img', string>>({ txt2img: '', img2img: '' });
+  const [scriptArgs, setScriptArgs] = useState<Record<string, unknown[]>>({});
   const [cnSlots, setCnSlots] = useState<ControlNetSlot[]>(() => resizeSlots([], 3));
   const [extras, setExtras] = useState<ExtrasState>(DEFAULT_EXTRAS);
   const [extrasImages, setExtrasImages] = useState<NamedImage[]>([]);
@@ -194,7 +203,8 @@ export function App() {
         loras: loras.map((l) => l.alias),
         cnModules: cnModules.length > 0 ? cnModules : ['none'],
         cnModels,
-        xyzAxes: scripts.find((x) => x.name === 'x/y/z plot' && !x.is_img2img)?.args[0]?.choices ?? ['Nothing', 'Seed'],
+        xyzAxes: scripts.find((x) => x.name === XYZ_SCRIPT && !x.is_img2img)?.args[0]?.choices ?? ['Nothing', 'Seed'],
+        scripts,
       });
     })();
     feed.current = new LiveJobs({ onEvent, onResync: () => void resync(), onStatus: setConnected });
@@ -208,11 +218,12 @@ export function App() {
     };
   }, [onEvent, resync]);
 
-  /** A generation's params with the ControlNet units and (txt2img) the X/Y/Z plot, each only when it is on. */
+  /** A generation's params with the ControlNet units and the chosen script, each only when it is on. */
   const withScripts = (params: object, tab: 'txt2img' | 'img2img'): Record<string, unknown> => {
     const alwayson = controlNetScripts(cnSlots, lists.cnModels);
-    const plot = tab === 'txt2img' ? xyzScripts(xyz) : undefined;
-    return { ...params, ...(alwayson ? { alwayson_scripts: alwayson } : {}), ...(plot ? { scripts: plot } : {}) };
+    const chosen = selectableScripts(lists.scripts, tab).find((s) => s.name === scriptChoice[tab]);
+    const plot = chosen?.name === XYZ_SCRIPT ? { scripts: xyzScripts(xyz) } : {};
+    return { ...params, ...(alwayson ? { alwayson_scripts: alwayson } : {}), ...plot, ...scriptParams(chosen, scriptArgs[`${tab}:${chosen?.name}`]) };
   };
 
   const generate = async () => {
@@ -287,6 +298,19 @@ export function App() {
   };
 
   /** A dropped or chosen image file, decoded and handed to `use`; a file the browser cannot read is an error under `field`. */
+  const defaultArgsOf = (tab: 'txt2img' | 'img2img', name: string): unknown[] => {
+    const info = selectableScripts(lists.scripts, tab).find((s) => s.name === name);
+    return info ? defaultScriptArgs(info) : [];
+  };
+  const setScriptArg = (tab: 'txt2img' | 'img2img', index: number, value: unknown) => {
+    const key = `${tab}:${scriptChoice[tab]}`;
+    setScriptArgs((all) => {
+      const args = [...(all[key] ?? defaultArgsOf(tab, scriptChoice[tab]))];
+      args[index] = value;
+      return { ...all, [key]: args };
+    });
+  };
+
   const setCnSlot = (index: number, update: (slot: ControlNetSlot) => ControlNetSlot) =>
     setCnSlots((slots) => slots.map((slot, i) => (i === index ? update(slot) : slot)));
 
@@ -369,7 +393,18 @@ export function App() {
                 models={lists.cnModels}
                 errors={errors}
               />
-              {mode === 'txt2img' && <XyzPlotForm xyz={xyz} setXyz={setXyz} axes={lists.xyzAxes} errors={errors} />}
+              {(mode === 'txt2img' || mode === 'img2img') && (
+                <ScriptPicker
+                  scripts={selectableScripts(lists.scripts, mode)}
+                  selected={scriptChoice[mode]}
+                  onSelect={(name) => setScriptChoice((c) => ({ ...c, [mode]: name }))}
+                  args={scriptArgs[`${mode}:${scriptChoice[mode]}`] ?? defaultArgsOf(mode, scriptChoice[mode])}
+                  setArg={(index, value) => setScriptArg(mode, index, value)}
+                  errors={errors}
+                >
+                  {scriptChoice[mode] === XYZ_SCRIPT ? <XyzPlotForm xyz={xyz} setXyz={setXyz} axes={lists.xyzAxes} errors={errors} /> : undefined}
+                </ScriptPicker>
+              )}
               {mode === 'img2img' && (
                 <Img2ImgInputs
                   form={form}

@@ -2,7 +2,7 @@
  * The generate form's values, what they become on the wire (A1111's txt2img/img2img fields), and the way back:
  * a finished job's `result.parameters` or a PNG's parsed infotext (`/png-info` `parameters`) into the form.
  */
-import type { ExtrasBatchImagesRequest, ExtrasSingleImageRequest, Img2ImgRequest, Txt2ImgRequest } from '@sdapi/client';
+import type { ExtrasBatchImagesRequest, ExtrasSingleImageRequest, Img2ImgRequest, ScriptInfo, Txt2ImgRequest } from '@sdapi/client';
 
 export interface FormState {
   prompt: string;
@@ -278,7 +278,6 @@ export function controlNetScripts(slots: readonly ControlNetSlot[], models: read
 
 /** The X/Y/Z plot script of the txt2img form (A1111's axis labels and value syntax). */
 export interface XyzState {
-  enabled: boolean;
   xAxis: string;
   xValues: string;
   yAxis: string;
@@ -291,7 +290,6 @@ export interface XyzState {
 }
 
 export const DEFAULT_XYZ: XyzState = {
-  enabled: false,
   xAxis: 'Seed',
   xValues: '',
   yAxis: 'Nothing',
@@ -302,9 +300,8 @@ export const DEFAULT_XYZ: XyzState = {
   includeSubGrids: false,
 };
 
-/** The request's typed `scripts` field for the plot, when it is on; a Y or Z axis of Nothing is left out. */
-export function xyzScripts(x: XyzState): Record<string, unknown> | undefined {
-  if (!x.enabled) return undefined;
+/** The request's typed `scripts` field for the plot (chosen in the Script menu); a Y or Z axis of Nothing is left out. */
+export function xyzScripts(x: XyzState): Record<string, unknown> {
   const axis = (key: 'y' | 'z', label: string, values: string) => (label !== 'Nothing' ? { [key]: { axis: label, values } } : {});
   return {
     xyz_plot: {
@@ -315,4 +312,27 @@ export function xyzScripts(x: XyzState): Record<string, unknown> | undefined {
       include_sub_grids: x.includeSubGrids,
     },
   };
+}
+
+/** The X/Y/Z plot's script name (the page has its own form for it, `xyzScripts`). */
+export const XYZ_SCRIPT = 'x/y/z plot';
+
+/**
+ * The scripts a tab offers in its Script menu, from `/sdapi/v1/script-info`: the selectable ones (not always-on),
+ * with the X/Y/Z plot only on txt2img (its own form there; img2img's axis table differs).
+ */
+export function selectableScripts(infos: readonly ScriptInfo[], tab: 'txt2img' | 'img2img'): ScriptInfo[] {
+  return infos.filter((s) => !s.is_alwayson && Boolean(s.is_img2img) === (tab === 'img2img') && s.name && (s.name !== XYZ_SCRIPT || tab === 'txt2img'));
+}
+
+/** A script's arguments as its form starts: the defaults script-info gives, in `script_args` order. */
+export const defaultScriptArgs = (info: ScriptInfo): unknown[] => info.args.map((a) => a.value ?? null);
+
+/**
+ * The request fields of the chosen script: A1111's `script_name` and positional `script_args` (the X/Y/Z plot
+ * goes as the typed `scripts.xyz_plot`, see xyzScripts); nothing for None.
+ */
+export function scriptParams(info: ScriptInfo | undefined, args: readonly unknown[] | undefined): Record<string, unknown> {
+  if (!info?.name || info.name === XYZ_SCRIPT) return {};
+  return { script_name: info.name, script_args: args ?? defaultScriptArgs(info) };
 }

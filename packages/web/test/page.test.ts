@@ -623,8 +623,10 @@ describe('the page on the tiny model', { skip }, () => {
   });
 
   test('X/Y/Z plot: Seed "1,2" × Steps "2,3" with the cells: the grid first, then four images', async () => {
-    await page.getByText('X/Y/Z plot', { exact: true }).click(); // unfold
-    await page.getByLabel('Make a grid').check();
+    await page.locator('details.script summary').click(); // unfold the Script menu
+    const offered = await page.getByLabel('Script', { exact: true }).locator('option').allTextContents();
+    assert.deepEqual(offered, ['None', 'Prompt matrix', 'Prompts from file or textbox', 'X/Y/Z plot'], "txt2img's selectable scripts");
+    await page.getByLabel('Script', { exact: true }).selectOption('x/y/z plot');
     await page.getByLabel('X axis').selectOption('Seed');
     await page.getByLabel('X values').fill('1,2');
     await page.getByLabel('Y axis').selectOption('Steps');
@@ -661,7 +663,60 @@ describe('the page on the tiny model', { skip }, () => {
     console.log(`# Z plot sizes: ${sizes.map((x) => x.join('×')).join(', ')}`);
     await page.getByLabel('Z axis').selectOption('Nothing');
     await page.getByLabel("Also each Z value's grid").uncheck();
-    await page.getByLabel('Make a grid').uncheck(); // the next flows run without it
+    await page.getByLabel('Script', { exact: true }).selectOption(''); // the next flows run without it
+    console_.assertClean();
+  });
+
+  test('Script menu, Prompt matrix: "a harbour|at night|in fog" gives the grid and the four combinations', async () => {
+    await smallJob(page, 'a harbour|at night|in fog', 2);
+    await page.locator('details.script summary').click(); // folded again when None was chosen
+    await page.getByLabel('Script', { exact: true }).selectOption('prompt matrix');
+    assert.equal(await page.getByLabel('Select joining char').inputValue(), 'comma', "the script's defaults from script-info");
+    await page.getByLabel('Use different seed for each picture').check();
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    const id = await page.locator('.gallery').getAttribute('data-job');
+    const job = (await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json()) as Job;
+    const prompts = (job.result?.images ?? []).map((image) => (image.infotext ?? '').split('\n')[0]);
+    assert.equal(prompts.length, 5, `the grid and four images: ${prompts.join(' | ')}`);
+    assert.deepEqual(prompts.slice(1), ['a harbour', 'a harbour, at night', 'a harbour, in fog', 'a harbour, at night, in fog']);
+    const seeds = new Set((job.result?.images ?? []).slice(1).map((image) => image.seed));
+    assert.equal(seeds.size, 4, 'a different seed for each picture, as checked');
+    console_.assertClean();
+  });
+
+  test('Script menu, Prompts from file or textbox: one job per line, the line inserted at the start', async () => {
+    await page.getByLabel('Script', { exact: true }).selectOption('prompts from file or textbox');
+    await smallJob(page, 'at dawn', 2);
+    await page.getByLabel('List of prompt inputs').fill('a lighthouse\n--prompt "a windmill" --steps 3');
+    const before = await page.locator('.gallery').getAttribute('data-job');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.locator(`.gallery:not([data-job="${before}"]) figure`).first().waitFor({ timeout: 120_000 });
+    const id = await page.locator('.gallery').getAttribute('data-job');
+    const job = (await (await fetch(`${server.base}/sdapi/v2/jobs/${id}`)).json()) as Job;
+    const infotexts = (job.result?.images ?? []).map((image) => image.infotext ?? '');
+    assert.deepEqual(
+      infotexts.map((t) => t.split('\n')[0]),
+      ['a lighthouse at dawn', 'a windmill at dawn'],
+    );
+    assert.match(infotexts[1], /Steps: 3,/, "the line's own --steps");
+    await page.getByLabel('Script', { exact: true }).selectOption(''); // the next flows run without it
+    await page.getByRole('button', { name: 'img2img / inpaint' }).click();
+    await page.locator('details.script summary').click();
+    assert.deepEqual(await page.getByLabel('Script', { exact: true }).locator('option').allTextContents(), [
+      'None',
+      'Loopback',
+      'Outpainting mk2',
+      "Poor man's outpainting",
+      'Prompt matrix',
+      'Prompts from file or textbox',
+      'SD upscale',
+    ]);
+    await page.getByLabel('Script', { exact: true }).selectOption('loopback');
+    assert.equal(await page.getByLabel('Loops').inputValue(), '4', "img2img's scripts with their script-info defaults");
+    await page.getByLabel('Script', { exact: true }).selectOption('');
+    await page.getByRole('button', { name: 'txt2img', exact: true }).click();
     console_.assertClean();
   });
 

@@ -1,4 +1,5 @@
 /** The generate form: prompts, sampling, size with presets, seed with dice/reuse, batch, styles, hires fix. */
+import type { ScriptInfo } from '@sdapi/client';
 import type { ComponentChildren } from 'preact';
 import { DEFAULT_FORM, type FormState, fieldSetter, SIZE_PRESETS } from '../form.ts';
 import { CheckField, type Errors, Field, NumberField, SelectField } from './fields.tsx';
@@ -18,6 +19,8 @@ export interface Lists {
   cnModels: string[];
   /** The X/Y/Z plot's axis labels (`/sdapi/v1/script-info`, txt2img). */
   xyzAxes: string[];
+  /** Every script the server describes (`/sdapi/v1/script-info`), for the Script menu. */
+  scripts: ScriptInfo[];
 }
 
 interface Props {

@@ -1,5 +1,5 @@
 /**
- * The X/Y/Z plot script on txt2img (sent in the typed form `scripts.xyz_plot`): X, Y and Z axes, each a
+ * The X/Y/Z plot's form in the Script menu on txt2img (sent in the typed form `scripts.xyz_plot`): X, Y and Z axes, each a
  * parameter from the server's own axis table (`/sdapi/v1/script-info`) and its values in A1111's syntax
  * (`1,2,3`, `10-30 (+10)`, `1-5 [3]`, …). The result is the grid first (with a Z axis, the Z values' grids side by
  * side), then, if asked for, each Z value's grid and each cell's image.
@@ -24,9 +24,7 @@ export function XyzPlotForm({ xyz, setXyz, axes, errors }: Props) {
     </Field>
   );
   return (
-    <details class="controlnet xyz" open={xyz.enabled}>
-      <summary>X/Y/Z plot{xyz.enabled ? ' (on)' : ''}</summary>
-      <CheckField label="Make a grid" checked={xyz.enabled} onChange={set('enabled')} />
+    <>
       <div class="row">
         <SelectField id="xyz_x_axis" label="X axis" field="xyz_x_axis" value={xyz.xAxis} options={axes} errors={errors} onChange={set('xAxis')} />
         {values('xyz_x_values', 'X values', 'xValues')}
@@ -41,6 +39,6 @@ export function XyzPlotForm({ xyz, setXyz, axes, errors }: Props) {
       </div>
       <CheckField label="Also each cell's image" checked={xyz.includeLone} onChange={set('includeLone')} />
       <CheckField label="Also each Z value's grid" checked={xyz.includeSubGrids} onChange={set('includeSubGrids')} />
-    </details>
+    </>
   );
 }
