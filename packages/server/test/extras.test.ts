@@ -32,7 +32,7 @@ test('mode 0: Lanczos by 2 doubles the image; html_info, chunks and pixels as th
   assert.deepEqual([png.width, png.height], [40, 24]);
   assert.equal(png.text.parameters, 'a cat\nSteps: 3, Seed: 9, Size: 20x12', 'the input infotext is kept');
   assert.equal(png.text.postprocessing, 'Postprocess upscale by: 2.0, Postprocess upscaler: Lanczos');
-  const expected = extrasUpscale(
+  const expected = await extrasUpscale(
     { width: W, height: H, channels: 3, data: RGB },
     { resizeMode: 0, upscalingResize: 2, width: 512, height: 512, crop: true, upscaler1: 'Lanczos', upscaler2: 'None', upscaler2Visibility: 0 },
   );
@@ -45,7 +45,7 @@ test('RGBA stays RGBA (resampled premultiplied, as Pillow); the mode 1 crop canv
   const { json } = await single({ image: b64, upscaler_1: 'Lanczos' });
   const png = decodePng(Buffer.from(json.image, 'base64'));
   assert.equal(png.hasAlpha, true);
-  const expected = extrasUpscale(
+  const expected = await extrasUpscale(
     { width: W, height: H, channels: 4, data: rgba },
     { resizeMode: 0, upscalingResize: 2, width: 512, height: 512, crop: true, upscaler1: 'Lanczos', upscaler2: 'None', upscaler2Visibility: 0 },
   );

@@ -138,7 +138,7 @@ async function localUpscale(bytes: Uint8Array, fields: ExtrasInput): Promise<{ i
   };
   const plan = extrasUpscalePlan(decoded.width, decoded.height, params);
   if (plan.width < 1 || plan.height < 1) throw new CliError(`the result would be ${plan.width}x${plan.height} (sizes round down to a multiple of 8)`);
-  const { image, info } = extrasUpscale({ width: decoded.width, height: decoded.height, channels: decoded.hasAlpha ? 4 : 3, data }, params);
+  const { image, info } = await extrasUpscale({ width: decoded.width, height: decoded.height, channels: decoded.hasAlpha ? 4 : 3, data }, params);
   const postprocessing = postprocessingText(info);
   const parameters = decoded.text.parameters ?? (decoded.userComment || undefined);
   const text: Record<string, string> = parameters === undefined ? { postprocessing } : { parameters, postprocessing };

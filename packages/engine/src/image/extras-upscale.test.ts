@@ -64,10 +64,10 @@ const CASES: [string, Partial<ExtrasUpscaleParams>, [string, string | number][]]
 ];
 
 for (const [file, params, info] of CASES) {
-  test(`extrasUpscale ${JSON.stringify(params)} equals Pillow (${file})`, () => {
+  test(`extrasUpscale ${JSON.stringify(params)} equals Pillow (${file})`, async () => {
     const expected = rgbOf(file);
     const p = { ...base, ...params };
-    const out = extrasUpscale(input, p);
+    const out = await extrasUpscale(input, p);
     assert.deepEqual([out.image.width, out.image.height], [expected.width, expected.height]);
     const plan = extrasUpscalePlan(input.width, input.height, p);
     assert.deepEqual([plan.width, plan.height], [expected.width, expected.height], 'the plan predicts the size');
@@ -78,11 +78,11 @@ for (const [file, params, info] of CASES) {
   });
 }
 
-test('upscaler_1 None does nothing, even with upscaler_2; mode 1 without crop keeps the aspect', () => {
-  const none = extrasUpscale(input, { ...base, upscaler1: 'None', upscaler2: 'Lanczos', upscaler2Visibility: 1 });
+test('upscaler_1 None does nothing, even with upscaler_2; mode 1 without crop keeps the aspect', async () => {
+  const none = await extrasUpscale(input, { ...base, upscaler1: 'None', upscaler2: 'Lanczos', upscaler2Visibility: 1 });
   assert.equal(none.image, input);
   assert.deepEqual(none.info, []);
-  const free = extrasUpscale(input, { ...base, resizeMode: 1, width: 100, height: 60, crop: false });
+  const free = await extrasUpscale(input, { ...base, resizeMode: 1, width: 100, height: 60, crop: false });
   // scale = max(100/37, 60/29) = 2.7027 → 100 x 78.4 → multiples of 8: 96 x 72
   assert.deepEqual([free.image.width, free.image.height], [96, 72]);
   assert.deepEqual(free.info, [
@@ -99,7 +99,7 @@ test('blend: visibility 0 and 1 give the inputs, 0.5 the truncated mean', () => 
   assert.deepEqual([...blend(a, b, 0.5).data], [127, 100, 127]);
 });
 
-test('RGBA stays RGBA and is resampled premultiplied, as Pillow does (×2.5 Lanczos; ×2 Nearest + Lanczos at 0.4)', () => {
+test('RGBA stays RGBA and is resampled premultiplied, as Pillow does (×2.5 Lanczos; ×2 Nearest + Lanczos at 0.4)', async () => {
   const png = decodePng(readFileSync(join(DIR, 'in_rgba.png')));
   const rgba = pixels(png.width, png.height, 4, png.rgba);
   const cases: [string, Partial<ExtrasUpscaleParams>][] = [
@@ -108,12 +108,12 @@ test('RGBA stays RGBA and is resampled premultiplied, as Pillow does (×2.5 Lanc
   ];
   for (const [file, params] of cases) {
     const expected = decodePng(readFileSync(join(DIR, file)));
-    const out = extrasUpscale(rgba, { ...base, ...params });
+    const out = await extrasUpscale(rgba, { ...base, ...params });
     assert.deepEqual([out.image.width, out.image.height, out.image.channels], [expected.width, expected.height, 4]);
     const d = maxDiff(out.image.data, expected.rgba);
     console.log(`# ${file}: max difference ${d}`);
     assert.equal(d, 0);
   }
-  const cropped = extrasUpscale(rgba, { ...base, resizeMode: 1, width: 64, height: 64 });
+  const cropped = await extrasUpscale(rgba, { ...base, resizeMode: 1, width: 64, height: 64 });
   assert.equal(cropped.image.channels, 3, 'the crop canvas is RGB');
 });

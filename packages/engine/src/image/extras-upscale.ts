@@ -12,16 +12,23 @@
  *   (Pillow `Image.blend`: a + v·(b − a), truncated).
  * - RGBA images stay RGBA (Pillow resamples them premultiplied for Lanczos, as `resize` does for RGBA); the crop
  *   canvas is RGB, so a cropped result loses its alpha, as in A1111.
- * Model upscalers (ESRGAN, DAT, SwinIR, …) are not implemented.
+ * - A model upscaler (ESRGAN / Real-ESRGAN, upscalers/) takes the place of the filter step: the caller passes
+ *   `model(name, img, scale)`, which runs it off this thread (the server hands it to the engine's process).
  */
 import { PyFloat, quote } from '../pipeline/infotext.ts';
 import { type Pixels, pixels } from './compose.ts';
 import { multipleOf8, pixelUpscale } from './pixel-upscale.ts';
 import { PIXEL_UPSCALERS, type PixelUpscaler } from './resize.ts';
 
-/** The upscalers GET /sdapi/v1/upscalers lists, the same ones hires fix and img2img resizing take. */
+/** The built-in upscalers (model upscalers come from files, upscalers/catalog.ts). */
 export const EXTRAS_UPSCALERS = PIXEL_UPSCALERS;
-export type ExtrasUpscaler = PixelUpscaler;
+/** A built-in upscaler's name or a model upscaler's. */
+export type ExtrasUpscaler = PixelUpscaler | (string & {});
+
+/** Runs the named model upscaler: A1111's Upscaler.upscale of `img` by `scale`. */
+export type ModelUpscale = (name: string, img: Pixels, scale: number) => Promise<Pixels>;
+
+const isPixelUpscaler = (name: string): name is PixelUpscaler => (PIXEL_UPSCALERS as readonly string[]).includes(name);
 
 export interface ExtrasUpscaleParams {
   /** 0: scale by `upscalingResize`; 1: scale to `width` × `height`. */
@@ -55,21 +62,21 @@ export function extrasUpscalePlan(srcWidth: number, srcHeight: number, p: Extras
   return { scale, width: multipleOf8(srcWidth * scale), height: multipleOf8(srcHeight * scale) };
 }
 
-/** Runs the upscale step on an RGB or RGBA image. */
-export function extrasUpscale(img: Pixels, p: ExtrasUpscaleParams): { image: Pixels; info: PostprocessInfo } {
+/** Runs the upscale step on an RGB or RGBA image (`model` runs the upscalers that are not built in). */
+export async function extrasUpscale(img: Pixels, p: ExtrasUpscaleParams, model?: ModelUpscale): Promise<{ image: Pixels; info: PostprocessInfo }> {
   const info = new Map<string, string | number>();
   if (p.upscaler1 === 'None') return { image: img, info: [] };
-  let image = upscaleOnce(img, p, p.upscaler1, info);
+  let image = await upscaleOnce(img, p, p.upscaler1, info, model);
   info.set('Postprocess upscaler', p.upscaler1);
   if (p.upscaler2 !== 'None' && p.upscaler2Visibility > 0) {
-    const second = upscaleOnce(img, p, p.upscaler2, info);
+    const second = await upscaleOnce(img, p, p.upscaler2, info, model);
     image = blend(image, second, p.upscaler2Visibility);
     info.set('Postprocess upscaler 2', p.upscaler2);
   }
   return { image, info: [...info] };
 }
 
-function upscaleOnce(img: Pixels, p: ExtrasUpscaleParams, upscaler: 'Lanczos' | 'Nearest', info: Map<string, string | number>): Pixels {
+async function upscaleOnce(img: Pixels, p: ExtrasUpscaleParams, upscaler: string, info: Map<string, string | number>, model?: ModelUpscale): Promise<Pixels> {
   let scale = p.upscalingResize;
   if (p.resizeMode === 1) {
     scale = Math.max(p.width / img.width, p.height / img.height);
@@ -77,7 +84,10 @@ function upscaleOnce(img: Pixels, p: ExtrasUpscaleParams, upscaler: 'Lanczos' | 
   } else {
     info.set('Postprocess upscale by', p.upscalingResize);
   }
-  let out = pixelUpscale(img, scale, upscaler);
+  let out: Pixels;
+  if (isPixelUpscaler(upscaler) && upscaler !== 'None') out = pixelUpscale(img, scale, upscaler);
+  else if (model) out = await model(upscaler, img, scale);
+  else throw new RangeError(`upscaler ${JSON.stringify(upscaler)} is not built in and no model upscaler was given`);
   if (p.resizeMode === 1 && p.crop) {
     out = centreOnCanvas(out, p.width, p.height);
     info.set('Postprocess crop to', `${out.width}x${out.height}`);

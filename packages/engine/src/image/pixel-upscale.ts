@@ -10,18 +10,42 @@ import { pilResize } from './pil-resize.ts';
 
 /** A1111's Upscaler.upscale for an upscaler whose one step is a Pillow resize by `scale`. */
 export function pixelUpscale(img: Pixels, scale: number, upscaler: 'Lanczos' | 'Nearest'): Pixels {
+  const filter = upscaler === 'Nearest' ? 'nearest' : 'lanczos';
+  const { destW, destH } = upscaleTarget(img, scale);
+  let out = img;
+  for (let i = 0; i < 3 && !covers(out, destW, destH, i, scale); i++) {
+    const before = out;
+    out = pillowResize(out, Math.trunc(out.width * scale), Math.trunc(out.height * scale), filter);
+    if (sameSize(before, out)) break;
+  }
+  return fitTo(out, destW, destH);
+}
+
+/** The same for an upscaler whose step is a model with a fixed scale of its own (model-upscaler.ts). */
+export async function pixelUpscaleSteps(img: Pixels, scale: number, step: (img: Pixels) => Promise<Pixels>): Promise<Pixels> {
+  const { destW, destH } = upscaleTarget(img, scale);
+  let out = img;
+  for (let i = 0; i < 3 && !covers(out, destW, destH, i, scale); i++) {
+    const before = out;
+    out = await step(out);
+    if (sameSize(before, out)) break;
+  }
+  return fitTo(out, destW, destH);
+}
+
+/** ⌊W·s/8⌋·8 × ⌊H·s/8⌋·8, never empty. */
+function upscaleTarget(img: Pixels, scale: number): { destW: number; destH: number } {
   const destW = multipleOf8(img.width * scale);
   const destH = multipleOf8(img.height * scale);
   if (destW < 1 || destH < 1) throw new RangeError(`upscaling ${img.width}x${img.height} by ${scale} gives ${destW}x${destH}, an empty image`);
-  let out = img;
-  for (let i = 0; i < 3; i++) {
-    if (out.width >= destW && out.height >= destH && (i > 0 || scale !== 1)) break;
-    const before = [out.width, out.height];
-    out = pillowResize(out, Math.trunc(out.width * scale), Math.trunc(out.height * scale), upscaler === 'Nearest' ? 'nearest' : 'lanczos');
-    if (before[0] === out.width && before[1] === out.height) break;
-  }
-  return out.width === destW && out.height === destH ? out : pillowResize(out, destW, destH, 'lanczos');
+  return { destW, destH };
 }
+
+/** Whether step `i` is not needed: the image covers the target (the first step always runs at scale 1). */
+const covers = (img: Pixels, destW: number, destH: number, i: number, scale: number) => img.width >= destW && img.height >= destH && (i > 0 || scale !== 1);
+const sameSize = (a: Pixels, b: Pixels) => a.width === b.width && a.height === b.height;
+/** The last Lanczos resize to the exact target, when the steps did not land on it. */
+const fitTo = (img: Pixels, destW: number, destH: number) => (img.width === destW && img.height === destH ? img : pillowResize(img, destW, destH, 'lanczos'));
 
 /** Pillow's `Image.resize`: RGBA goes through premultiplied RGBa for every filter but NEAREST. */
 function pillowResize(img: Pixels, width: number, height: number, filter: 'lanczos' | 'nearest'): Pixels {

@@ -6,29 +6,34 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  cachedSha256,
   CheckpointCatalog,
   type CheckpointEntry,
+  cachedSha256,
   DEFAULT_MODEL_NOTICE,
-  EngineError,
   EmbeddingDatabase,
+  EngineError,
   ensureDefaultModel,
   type GenerationHooks,
-  HashCache,
-  LoraCatalog,
-  type Img2ImgParams,
-  safetensorsProblem,
-  type Img2ImgResult,
   type GenerationOptions,
+  HashCache,
+  type Img2ImgParams,
+  type Img2ImgResult,
+  LoraCatalog,
+  type Pixels,
   StableDiffusion,
+  safetensorsProblem,
   sweepOnnxCache,
   TAESD_FILES,
   TaesdPreview,
+  type TileOptions,
   type Txt2ImgParams,
   type Txt2ImgResult,
+  UpscalerCatalog,
+  type UpscalerEntry,
+  upscalerDirs,
 } from '@sdapi/engine';
-import { ApiError } from './errors.ts';
 import type { LoraList } from '@sdapi/protocol';
+import { ApiError } from './errors.ts';
 import type { CheckpointFile, EmbeddingList, Generator } from './generator.ts';
 import { listVaeFiles, resolveVae } from './vae-files.ts';
 
@@ -69,12 +74,14 @@ export class EngineGenerator implements Generator {
   private taesd: { key: string; preview: TaesdPreview } | null = null;
   private readonly embeddings: EmbeddingDatabase;
   private readonly loras: LoraCatalog;
+  private readonly upscalers: UpscalerCatalog;
 
   constructor(private readonly options: EngineGeneratorOptions) {
     this.cache = new HashCache(join(options.dataDir, 'cache.json'));
     this.embeddings = new EmbeddingDatabase([options.embeddingsDir ?? join(options.dataDir, 'embeddings')]);
     const loraDirs = [options.loraDir, join(options.dataDir, 'models', 'Lora'), join(options.dataDir, 'models', 'LyCORIS')];
     this.loras = new LoraCatalog({ dirs: loraDirs.filter((d): d is string => Boolean(d)), cache: this.cache, noHashing: options.noHashing });
+    this.upscalers = new UpscalerCatalog(upscalerDirs(options.dataDir), { threads: options.threads });
     this.sweepOnnxCache();
   }
 
@@ -225,6 +232,14 @@ export class EngineGenerator implements Generator {
     this.embeddings.refresh(true);
   }
 
+  listUpscalers(): UpscalerEntry[] {
+    return this.upscalers.list();
+  }
+
+  upscaleImage(name: string, img: Pixels, scale: number, tiles: TileOptions): Promise<Pixels> {
+    return this.upscalers.upscale(name, img, scale, tiles);
+  }
+
   async close(): Promise<void> {
     await this.unloadCheckpoint();
   }
@@ -237,6 +252,7 @@ export class EngineGenerator implements Generator {
     this.taesd = null;
     await loaded?.sd.release();
     await taesd?.preview.release(); // the model's release leaves it (it is this generator's, shared across loads)
+    await this.upscalers.release();
   }
 }
 

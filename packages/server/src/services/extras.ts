@@ -2,7 +2,8 @@
  * POST /sdapi/v1/extra-single-image and /extra-batch-images (spec §3.3) without HTTP: request → job (every
  * check before any work: upscaler names, face restorers, output size, image decoding), the run inside the queue
  * (progress job `extras`, `job_count` = images), and the A1111 response pieces (`html_info`, PNG text chunks).
- * The upscale itself is the engine's (image/extras-upscale.ts, Pillow-exact). Deviations from A1111, on purpose:
+ * The upscale itself is the engine's (image/extras-upscale.ts, Pillow-exact; model upscalers: upscalers.ts).
+ * Deviations from A1111, on purpose:
  * unknown upscalers are a 422 listing the valid names (A1111: 500 AssertionError); GFPGAN/CodeFormer visibility
  * > 0 is a 422 (no face restorer weights here; A1111 runs them). RGBA inputs stay RGBA as in A1111 (also
  * grey+alpha ones, which A1111 turns into RGB).
@@ -24,6 +25,7 @@ import type { ExtrasSingleImageRequest, ValidationIssue } from '@sdapi/protocol'
 import { ApiError, RequestValidationError } from './errors.ts';
 import { decodeRequestImage } from './image-input.ts';
 import { outputFormat } from './image-output.ts';
+import type { ModelUpscalers } from './upscalers.ts';
 
 type ExtrasBody = Omit<ExtrasSingleImageRequest, 'image'>;
 
@@ -99,14 +101,20 @@ function checkRanges(body: ExtrasBody): void {
   if (issues.length > 0) throw new RequestValidationError(issues);
 }
 
-/** The request's options → engine parameters; 422 for upscalers we do not have and for face restoration. */
-export function toExtrasParams(request: ExtrasBody): ExtrasUpscaleParams {
+/**
+ * The request's options → engine parameters; 422 for upscalers we do not have (the built-in ones and `models`'s
+ * files are valid) and for face restoration.
+ */
+export function toExtrasParams(request: ExtrasBody, models?: ModelUpscalers): ExtrasUpscaleParams {
   checkRanges(request);
   const body = { ...EXTRAS_DEFAULTS, ...definedOnly(request) };
+  const valid = [...EXTRAS_UPSCALERS, ...(models?.names() ?? [])];
   for (const field of ['upscaler_1', 'upscaler_2'] as const) {
     const name = body[field];
-    if (!(EXTRAS_UPSCALERS as readonly string[]).includes(name)) {
-      throw invalid(`${field}: could not find upscaler named ${JSON.stringify(name)}; valid choices (GET /sdapi/v1/upscalers): ${EXTRAS_UPSCALERS.join(', ')}`);
+    const problem = models?.problem(name);
+    if (problem) throw invalid(`${field}: upscaler ${JSON.stringify(name)} cannot be used: ${problem}`);
+    if (!valid.includes(name)) {
+      throw invalid(`${field}: could not find upscaler named ${JSON.stringify(name)}; valid choices (GET /sdapi/v1/upscalers): ${valid.join(', ')}`);
     }
   }
   for (const field of ['gfpgan_visibility', 'codeformer_visibility'] as const) {
@@ -138,8 +146,9 @@ export async function toExtrasJob(
   images: { value: string; field: string }[],
   options: Record<string, unknown>,
   maxImagePixels: number,
+  models?: ModelUpscalers,
 ): Promise<ExtrasJob> {
-  const params = toExtrasParams(body);
+  const params = toExtrasParams(body, models);
   outputFormat(options.samples_format); // an unusable samples_format fails now, not after the work
   const decoded: ExtrasInputImage[] = [];
   for (const { value, field } of images) {
@@ -165,8 +174,11 @@ export async function toExtrasJob(
   return { params, images: decoded };
 }
 
-/** Inside the queue: one image after another; an interrupt stops before the next image (the done ones are kept). */
-export async function runExtras(job: ExtrasJob, hooks: GenerationHooks): Promise<ExtrasOutput> {
+/**
+ * Inside the queue: one image after another; an interrupt stops before the next image (the done ones are kept).
+ * A model upscaler runs through `models` (in the engine's process, not on this thread).
+ */
+export async function runExtras(job: ExtrasJob, hooks: GenerationHooks, models?: ModelUpscalers): Promise<ExtrasOutput> {
   const images: ExtrasOutputImage[] = [];
   let info = '';
   for (const [i, input] of job.images.entries()) {
@@ -175,7 +187,7 @@ export async function runExtras(job: ExtrasJob, hooks: GenerationHooks): Promise
     hooks.onProgress?.({ jobNo: i, jobCount: job.images.length, samplingStep: 0, samplingSteps: 1 });
     // The resize is synchronous work: yield first so that progress and interrupts are served between images.
     await new Promise((resolve) => setImmediate(resolve));
-    const { image, info: items } = extrasUpscale(input.pixels, job.params);
+    const { image, info: items } = await extrasUpscale(input.pixels, job.params, models?.run);
     info = postprocessingText(items);
     images.push({ pixels: image, parameters: input.parameters, postprocessing: info });
   }

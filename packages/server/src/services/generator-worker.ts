@@ -91,6 +91,7 @@ const METHODS = new Set([
   'refreshEmbeddings',
   'refreshLoras',
   'unloadCheckpoint',
+  'upscaleImage',
   'close',
 ]);
 

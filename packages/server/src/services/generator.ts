@@ -3,7 +3,17 @@
  * `loadModel(path) → StableDiffusion`, tests pass a fake. Everything A1111-specific about naming and options stays
  * on the server side of this interface.
  */
-import type { EmbeddingInfo, GenerationHooks, Img2ImgParams, Img2ImgResult, Txt2ImgParams, Txt2ImgResult } from '@sdapi/engine';
+import type {
+  EmbeddingInfo,
+  GenerationHooks,
+  Img2ImgParams,
+  Img2ImgResult,
+  Pixels,
+  TileOptions,
+  Txt2ImgParams,
+  Txt2ImgResult,
+  UpscalerEntry,
+} from '@sdapi/engine';
 import type { LoraList } from '@sdapi/protocol';
 
 /** A checkpoint file the generator can load (spec §9.1–9.2); the server derives titles and aliases from it. */
@@ -57,6 +67,10 @@ export interface Generator {
    * null and the next job loads a checkpoint again. Called inside the queue. Generators that hold nothing leave it out.
    */
   unloadCheckpoint?(): Promise<void>;
+  /** Model upscaler files (ESRGAN / Real-ESRGAN) found in the data folder; generators without them leave it out. */
+  listUpscalers?(): UpscalerEntry[];
+  /** A1111's Upscaler.upscale of `img` by `scale` with the named model upscaler, off the server's thread; in the queue. */
+  upscaleImage?(name: string, img: Pixels, scale: number, tiles: TileOptions): Promise<Pixels>;
 }
 
 /** Embeddings by name, in listing order. */

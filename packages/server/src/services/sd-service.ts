@@ -4,30 +4,30 @@
  * runs on, how overrides live and die). No HTTP here.
  */
 import type { EmbeddingInfo as EngineEmbeddingInfo, GenerationHooks, Txt2ImgResult } from '@sdapi/engine';
-import type { EmbeddingItem, EmbeddingsResponse, LoraList, ProgressResponse, SDModelItem, Txt2ImgRequest } from '@sdapi/protocol';
 import { encodePng, type GenerationProgress, type Img2ImgResult } from '@sdapi/engine';
-import type { Img2ImgRequest, JobType } from '@sdapi/protocol';
+import type { EmbeddingItem, EmbeddingsResponse, Img2ImgRequest, JobType, LoraList, ProgressResponse, SDModelItem, Txt2ImgRequest } from '@sdapi/protocol';
 import type { Catalog } from './catalog.ts';
 import { checkpointTitle, findCheckpoint, toSdModelItem } from './checkpoints.ts';
+import { ApiError } from './errors.ts';
 import type { GenerationQueue } from './generation-queue.ts';
 import type { CheckpointFile, Generator } from './generator.ts';
+import { withHiresCheckpoint } from './hires-checkpoint.ts';
 import type { Img2ImgJob } from './img2img-mapping.ts';
 import type { InfotextContext } from './infotext-request.ts';
 import { EmbeddedJobStore } from './jobs/embedded-store.ts';
+import { extrasKind } from './jobs/extras-kind.ts';
 import { type ClusterQueue, type JobHandle, JobService } from './jobs/job-service.ts';
 import { type Img2ImgPrepared, img2imgKind, type JobKind, providedSubset, type Txt2ImgPrepared, txt2imgKind } from './jobs/kinds.ts';
 import type { JobStore, RetentionPolicy } from './jobs/types.ts';
-import { extrasKind } from './jobs/extras-kind.ts';
 import type { WebhookSender } from './jobs/webhooks.ts';
-import type { Txt2ImgJob } from './mapping.ts';
-import type { ScriptExecutor } from './scripts/types.ts';
-import { ApiError } from './errors.ts';
-import { LivePreview, previewOf } from './live-preview.ts';
 import { DEFAULT_LIMITS, type RequestLimits } from './limits.ts';
+import { LivePreview, previewOf } from './live-preview.ts';
+import type { Txt2ImgJob } from './mapping.ts';
 import type { OptionsStore } from './options-store.ts';
 import { type RefinerRequest, resolveRefiner } from './refiner.ts';
-import { withHiresCheckpoint } from './hires-checkpoint.ts';
+import type { ScriptExecutor } from './scripts/types.ts';
 import { PromptStyles } from './styles.ts';
+import { type ModelUpscalers, modelUpscalers } from './upscalers.ts';
 import { checkVaeName, listVaeFiles, type VaeFile, vaeDirsFromFlags } from './vae-files.ts';
 
 export interface SdServiceDeps {
@@ -74,6 +74,8 @@ export class SdService {
   readonly preview: LivePreview;
   /** The app's request limits: `maxImagePixels` reaches every decoded request image (image-input.ts). */
   readonly limits: RequestLimits;
+  /** The model upscalers (ESRGAN files) Extras may name, run by the generator with the ESRGAN_tile options. */
+  readonly upscalers: ModelUpscalers;
   private readonly sharedOptions: SharedSettings | undefined;
   private readonly jobsLog: ((line: string) => void) | undefined;
 
@@ -89,6 +91,10 @@ export class SdService {
     this.limits = deps.limits ?? DEFAULT_LIMITS;
     this.sharedOptions = deps.sharedOptions;
     this.jobsLog = deps.jobs?.log;
+    this.upscalers = modelUpscalers(this.generator, () => {
+      const o = this.options.effective();
+      return { tile: Number(o.ESRGAN_tile ?? 192), overlap: Number(o.ESRGAN_tile_overlap ?? 8) };
+    });
     this.jobs = new JobService({
       store: deps.jobs?.store ?? new EmbeddedJobStore(),
       queue: this.queue,
@@ -118,7 +124,10 @@ export class SdService {
     // Tracked like generations, so /progress shows no stale preview of an earlier job while extras run.
     const track = (hooks: GenerationHooks) => this.preview.track(hooks);
     const max = this.limits.maxImagePixels;
-    const extras = { 'extra-single-image': extrasKind(false, this.options, max, track), 'extra-batch-images': extrasKind(true, this.options, max, track) };
+    const extras = {
+      'extra-single-image': extrasKind(false, this.options, max, track, this.upscalers),
+      'extra-batch-images': extrasKind(true, this.options, max, track, this.upscalers),
+    };
     if (!this.generator.img2img) return { txt2img, ...extras };
     return { txt2img, img2img: img2imgKind({ ...common, run: (job, hooks) => this.runImg2img(job, this.preview.track(hooks)) }), ...extras };
   }

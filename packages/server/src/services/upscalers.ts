@@ -1,11 +1,47 @@
 /**
  * The upscalers this server has, as the lists and the scripts name them: the engine's pixel upscalers (None,
- * Lanczos, Nearest; no model upscalers) and its latent modes.
+ * Lanczos, Nearest), the model upscalers found in the data folder (ESRGAN / Real-ESRGAN `.safetensors` in
+ * `models/ESRGAN`, `models/RealESRGAN`; Extras only so far), and the latent modes.
  */
-import { LATENT_UPSCALE_MODES as ENGINE_LATENT_UPSCALE_MODES, PIXEL_UPSCALERS } from '@sdapi/engine';
+import { LATENT_UPSCALE_MODES as ENGINE_LATENT_UPSCALE_MODES, type ModelUpscale, PIXEL_UPSCALERS, type Pixels } from '@sdapi/engine';
+import { ApiError } from './errors.ts';
+import type { Generator } from './generator.ts';
 
 /** A1111 lists its built-in upscalers with `scale` 4 (the UpscalerData default) and no model. */
 export const UPSCALERS = PIXEL_UPSCALERS.map((name: string) => ({ name, model_name: null, model_path: null, model_url: null, scale: 4 }));
 
 /** The engine's latent modes (torch interpolate modes behind the names), in A1111's order. */
 export const LATENT_UPSCALE_MODES = Object.keys(ENGINE_LATENT_UPSCALE_MODES);
+
+/**
+ * GET /sdapi/v1/upscalers: the built-in ones first, then the usable model files sorted case-insensitively by name,
+ * as A1111 orders them (a file that is not an ESRGAN-family model is left out; naming it gives its error).
+ */
+export function upscalerList(generator: Generator) {
+  const models = (generator.listUpscalers?.() ?? [])
+    .filter((e) => !e.error)
+    .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()))
+    .map((e) => ({ name: e.name, model_name: 'ESRGAN_4x', model_path: e.path, model_url: null, scale: e.scale }));
+  return [...UPSCALERS, ...models];
+}
+
+/** What an Extras job needs of the model upscalers: which names it may use, and how to run one (in the queue). */
+export interface ModelUpscalers {
+  names(): string[];
+  /** Why `name` (a file found) cannot be used, or undefined. */
+  problem(name: string): string | undefined;
+  run: ModelUpscale;
+}
+
+/** The generator's model upscalers; `tiles` reads options ESRGAN_tile / ESRGAN_tile_overlap when a job runs. */
+export function modelUpscalers(generator: Generator, tiles: () => { tile: number; overlap: number }): ModelUpscalers {
+  const entries = () => generator.listUpscalers?.() ?? [];
+  return {
+    names: () => entries().flatMap((e) => (e.error ? [] : [e.name])),
+    problem: (name) => entries().find((e) => e.name === name)?.error,
+    run: (name: string, img: Pixels, scale: number) => {
+      if (!generator.upscaleImage) throw new ApiError('INVALID_PARAMS', `upscaler ${JSON.stringify(name)}: this generator runs no model upscalers`);
+      return generator.upscaleImage(name, img, scale, tiles());
+    },
+  };
+}

@@ -19,8 +19,13 @@ import {
   type Img2ImgParams,
   type Img2ImgResult,
   LoraCatalog,
+  type Pixels,
+  type TileOptions,
   type Txt2ImgParams,
   type Txt2ImgResult,
+  UpscalerCatalog,
+  type UpscalerEntry,
+  upscalerDirs,
 } from '@sdapi/engine';
 import type { LoraList } from '@sdapi/protocol';
 import type { EngineGeneratorOptions } from './engine-generator.ts';
@@ -51,12 +56,14 @@ export class WorkerGenerator implements Generator {
   private nextId = 1;
   private current: CheckpointFile | null = null;
   private readonly loras: LoraCatalog;
+  private readonly upscalers: UpscalerCatalog;
   private closed = false;
 
   constructor(private readonly options: WorkerGeneratorOptions) {
     const dirs = [options.loraDir, join(options.dataDir, 'models', 'Lora'), join(options.dataDir, 'models', 'LyCORIS')];
     // Listing only (names, metadata, errors); the worker's own catalog applies the networks and hashes them.
     this.loras = new LoraCatalog({ dirs: dirs.filter((d): d is string => Boolean(d)), cache: null, noHashing: true });
+    this.upscalers = new UpscalerCatalog(upscalerDirs(options.dataDir));
   }
 
   listCheckpoints(): Promise<CheckpointFile[]> {
@@ -116,6 +123,15 @@ export class WorkerGenerator implements Generator {
   refreshLoras(): void {
     this.loras.refresh();
     this.call('refreshLoras', []).catch(() => undefined);
+  }
+
+  /** Listed in this process (file headers only); the engine process opens and runs the model. */
+  listUpscalers(): UpscalerEntry[] {
+    return this.upscalers.list();
+  }
+
+  upscaleImage(name: string, img: Pixels, scale: number, tiles: TileOptions): Promise<Pixels> {
+    return this.call('upscaleImage', [name, img, scale, tiles]) as Promise<Pixels>;
   }
 
   /** A full GC in the engine's heap when it exposes one (memory measurements); false otherwise. */

@@ -11,7 +11,7 @@ import type { SdApiInstance } from '../../types.ts';
 export function extrasRoutes(app: SdApiInstance): void {
   const run = async (type: 'extra-single-image' | 'extra-batch-images', body: object, reply: { header(k: string, v: string): unknown }) => {
     const request = providedSubset(body);
-    const prepared = await prepareExtras(request, type === 'extra-batch-images', app.sd.options, app.sd.limits.maxImagePixels);
+    const prepared = await prepareExtras(request, type === 'extra-batch-images', app.sd.options, app.sd.limits.maxImagePixels, app.sd.upscalers);
     const handle = await app.sd.jobs.submit<ExtrasOutput>({ type, request, prepared, source: 'sdapi' });
     reply.header('x-job-id', handle.record.id);
     const { output } = await handle.done;

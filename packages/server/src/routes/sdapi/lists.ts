@@ -1,15 +1,15 @@
 /**
  * The cheap GET lists clients call at start-up (spec §3.12, §3.14), answering what this server really has:
- * upscalers None, Lanczos and Nearest only (no model upscalers: ESRGAN/DAT/SwinIR/… are not implemented), the six
+ * upscalers None, Lanczos, Nearest and the ESRGAN-family files found (no DAT/SwinIR/ScuNET/LDSR), the six
  * latent modes, the VAE files on disk (.safetensors), and empty lists for hypernetworks, face restorers (no GFPGAN/CodeFormer) and
  * Real-ESRGAN models, which this server does not support.
  */
 import { FaceRestorerList, HypernetworkList, LatentUpscalerModeList, RealesrganList, SDVaeList, UpscalerList } from '@sdapi/protocol';
-import { LATENT_UPSCALE_MODES, UPSCALERS } from '../../services/upscalers.ts';
+import { LATENT_UPSCALE_MODES, upscalerList } from '../../services/upscalers.ts';
 import type { SdApiInstance } from '../../types.ts';
 
 export function listRoutes(app: SdApiInstance): void {
-  app.get('/sdapi/v1/upscalers', { schema: { response: { 200: UpscalerList } } }, async () => UPSCALERS);
+  app.get('/sdapi/v1/upscalers', { schema: { response: { 200: UpscalerList } } }, async () => upscalerList(app.sd.generator));
   app.get('/sdapi/v1/latent-upscale-modes', { schema: { response: { 200: LatentUpscalerModeList } } }, async () =>
     LATENT_UPSCALE_MODES.map((name) => ({ name })),
   );

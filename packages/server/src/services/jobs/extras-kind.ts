@@ -10,6 +10,7 @@ import type { GenerationHooks } from '@sdapi/engine';
 import { ExtrasBatchImagesRequest, ExtrasSingleImageRequest } from '@sdapi/protocol';
 import { type ExtrasJob, type ExtrasOutput, extrasPng, extrasText, runExtras, toExtrasJob } from '../extras.ts';
 import type { OptionsStore } from '../options-store.ts';
+import type { ModelUpscalers } from '../upscalers.ts';
 import type { JobInput } from './inputs.ts';
 import { type JobKind, validateBody } from './kinds.ts';
 
@@ -20,37 +21,45 @@ export interface ExtrasPrepared {
 }
 
 /** The sync routes' preparation; v2 jobs go through the same function. `maxImagePixels`: `--max-image-pixels`. */
-export async function prepareExtras(request: Record<string, unknown>, batch: boolean, options: OptionsStore, maxImagePixels: number): Promise<ExtrasPrepared> {
+export async function prepareExtras(
+  request: Record<string, unknown>,
+  batch: boolean,
+  options: OptionsStore,
+  maxImagePixels: number,
+  models?: ModelUpscalers,
+): Promise<ExtrasPrepared> {
   const effective = options.effective();
   if (batch) {
     const body = validateBody<ExtrasBatchImagesRequest>(ExtrasBatchImagesRequest, request);
     const { imageList, ...rest } = body;
     const images = imageList.map((f, i) => ({ value: f.data, field: `imageList[${i}].data` }));
     return {
-      job: await toExtrasJob(rest, images, effective, maxImagePixels),
+      job: await toExtrasJob(rest, images, effective, maxImagePixels, models),
       parameters: { ...rest, imageList: imageList.map((f) => ({ name: f.name, data: null })) },
     };
   }
   const body = validateBody<ExtrasSingleImageRequest>(ExtrasSingleImageRequest, request);
   const { image, ...rest } = body;
-  return { job: await toExtrasJob(rest, [{ value: image ?? '', field: 'image' }], effective, maxImagePixels), parameters: { ...rest, image: null } };
+  return { job: await toExtrasJob(rest, [{ value: image ?? '', field: 'image' }], effective, maxImagePixels, models), parameters: { ...rest, image: null } };
 }
 
 /**
  * @param maxImagePixels the server's `--max-image-pixels` (RequestLimits), for the input images
  * @param track wraps the run's hooks (SdService's live preview, reset at each job start).
+ * @param models the model upscalers (ESRGAN files) the jobs may name, run by the generator.
  */
 export function extrasKind(
   batch: boolean,
   options: OptionsStore,
   maxImagePixels: number,
   track: (hooks: GenerationHooks) => GenerationHooks = (h) => h,
+  models?: ModelUpscalers,
 ): JobKind<ExtrasPrepared, ExtrasOutput> {
   return {
     progressName: 'extras',
-    prepare: (request) => prepareExtras(request, batch, options, maxImagePixels),
+    prepare: (request) => prepareExtras(request, batch, options, maxImagePixels, models),
     jobCount: (prepared) => prepared.job.images.length,
-    run: (prepared, hooks) => runExtras(prepared.job, track(hooks)),
+    run: (prepared, hooks) => runExtras(prepared.job, track(hooks), models),
     finish(prepared, output) {
       // Stored results are PNGs (the image URLs say image/png), with the chunks the sync route's PNGs carry.
       const pnginfo = options.effective().enable_pnginfo === true;

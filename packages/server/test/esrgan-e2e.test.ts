@@ -1,0 +1,92 @@
+/**
+ * Model upscalers over HTTP (Extras), with the engine in its own process as `sdapi serve` runs it: an
+ * ESRGAN-family `.safetensors` in `models/ESRGAN` is listed by GET /sdapi/v1/upscalers after the built-in ones and
+ * runs in POST /extra-single-image. The model is a ×4 RRDBNet whose weights copy each pixel (engine test helper),
+ * so its result must equal the built-in Nearest upscale exactly, through the engine process, the tiling and
+ * A1111's resize to a multiple of 8. A file that is not an RRDBNet is left out of the list and named on use.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { encodePng } from '@sdapi/engine';
+import { writeCopyModel } from '../../engine/test/helpers/esrgan.ts';
+import { buildApp } from '../src/app.ts';
+import { WorkerGenerator } from '../src/services/worker-generator.ts';
+import type { SdApiInstance } from '../src/types.ts';
+import { needFiles, TINY_SD15_CKPT } from './helpers/tiny-engine.ts';
+
+const skip = needFiles();
+if (skip) console.log(`# skipped: ${skip}`);
+
+let app: SdApiInstance | undefined;
+let generator: WorkerGenerator | undefined;
+let base = '';
+
+before(async () => {
+  if (skip) return;
+  const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-esrgan-e2e-'));
+  const esrgan = join(dataDir, 'models', 'ESRGAN');
+  mkdirSync(esrgan, { recursive: true });
+  writeCopyModel(join(esrgan, 'Copy 4x.safetensors'));
+  writeFileSync(join(esrgan, 'broken.safetensors'), Buffer.from('{"not": "safetensors"}'));
+  generator = new WorkerGenerator({ dataDir, ckpt: TINY_SD15_CKPT, placeholder: false });
+  app = await buildApp({ generator, dataDir });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+});
+after(async () => {
+  await app?.close();
+  await generator?.close();
+});
+
+const post = async (path: string, body: unknown) => {
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+};
+
+/** A 37×23 RGB PNG of varied colours, base64. */
+function testPng(): string {
+  const rgb = new Uint8Array(37 * 23 * 3).map((_, i) => (i * 97 + ((i / 3) | 0) * 13) & 0xff);
+  return encodePng(rgb, 37, 23).toString('base64');
+}
+
+test('GET /upscalers lists the ESRGAN file after the built-in ones (its scale from the file); the broken one is left out', { skip }, async () => {
+  const list = (await (await fetch(`${base}/sdapi/v1/upscalers`)).json()) as { name: string; scale: number; model_path: string | null }[];
+  assert.deepEqual(
+    list.map((u) => [u.name, u.scale]),
+    [
+      ['None', 4],
+      ['Lanczos', 4],
+      ['Nearest', 4],
+      ['Copy 4x', 4],
+    ],
+  );
+  assert.match(list[3].model_path ?? '', /models\/ESRGAN\/Copy 4x\.safetensors$/);
+});
+
+test('extra-single-image with the model upscaler: the same pixels as Nearest (the model copies pixels), tiled in the engine process', { skip }, async () => {
+  const image = testPng();
+  const request = { image, upscaling_resize: 4 };
+  // Tiles of 16 px with 4 px overlap: the 37×23 image is cut into 3×2 tiles, each upscaled alone.
+  assert.equal((await post('/sdapi/v1/options', { ESRGAN_tile: 16, ESRGAN_tile_overlap: 4 })).status, 200);
+  const model = await post('/sdapi/v1/extra-single-image', { ...request, upscaler_1: 'Copy 4x' });
+  const nearest = await post('/sdapi/v1/extra-single-image', { ...request, upscaler_1: 'Nearest' });
+  assert.equal(model.status, 200, JSON.stringify(model.body));
+  assert.equal(model.body.html_info, '<p>Postprocess upscale by: 4.0, Postprocess upscaler: Copy 4x</p>');
+  const [a, b] = [model.body.image, nearest.body.image].map((s: string) => Buffer.from(s, 'base64'));
+  // The PNG text differs (the upscaler's name); the pixels must not: compare the decoded images.
+  const { decodePng } = await import('@sdapi/engine');
+  const [pa, pb] = [decodePng(a), decodePng(b)];
+  assert.deepEqual([pa.width, pa.height], [144, 88], '⌊37·4/8⌋·8 × ⌊23·4/8⌋·8');
+  assert.deepEqual(pa.rgb, pb.rgb);
+});
+
+test('a broken model file is a 422 naming its problem; an unknown name lists the valid ones', { skip }, async () => {
+  const broken = await post('/sdapi/v1/extra-single-image', { image: testPng(), upscaler_1: 'broken' });
+  assert.equal(broken.status, 422);
+  assert.match(broken.body.detail, /upscaler_1: upscaler "broken" cannot be used: .*broken\.safetensors/);
+  const unknown = await post('/sdapi/v1/extra-single-image', { image: testPng(), upscaler_1: 'R-ESRGAN 4x+' });
+  assert.equal(unknown.status, 422);
+  assert.match(unknown.body.detail, /valid choices \(GET \/sdapi\/v1\/upscalers\): None, Lanczos, Nearest, Copy 4x$/);
+});
