@@ -17,14 +17,15 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CLUSTER_CASE } from './bench/cluster.ts';
+import { ESRGAN_CASE } from './bench/esrgan.ts';
 import type { BenchCase, CaseOutput, CaseResult } from './bench/harness.ts';
 import { median, peakRssMb } from './bench/harness.ts';
-import { CLUSTER_CASE } from './bench/cluster.ts';
+import { formatTable, updateReadme } from './bench/report.ts';
 import { SD15_CASES } from './bench/sd15.ts';
 import { SDXL_CASES } from './bench/sdxl.ts';
-import { updateReadme, formatTable } from './bench/report.ts';
 
-const CASES: BenchCase[] = [...SD15_CASES, ...SDXL_CASES, CLUSTER_CASE]; // SDXL cases run only when named (--case sdxl-…)
+const CASES: BenchCase[] = [...SD15_CASES, ESRGAN_CASE, ...SDXL_CASES, CLUSTER_CASE]; // SDXL cases run only when named (--case sdxl-…)
 
 const { values } = parseArgs({
   options: {

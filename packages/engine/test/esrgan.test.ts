@@ -118,6 +118,7 @@ for (const variant of [
   { label: 'original ESRGAN keys, ×4', config: small({ layout: 'esrgan' }) },
   { label: 'Real-ESRGAN ×2 (pixel_unshuffle 2)', config: small({ unshuffle: 2, scale: 2 }) },
   { label: 'original ESRGAN keys, ×8 (three upsamplings)', config: small({ layout: 'esrgan', upsamplings: 3, scale: 8, blocks: 1 }) },
+  { label: 'original ESRGAN keys with pixel_unshuffle 2, ×2', config: small({ layout: 'esrgan', unshuffle: 2, scale: 2, blocks: 1 }) },
 ]) {
   test(`RRDBNet graph = a float64 reading of BasicSR's forward: ${variant.label}`, async () => {
     const uniform = seeded(7);
@@ -190,6 +191,32 @@ test('an image smaller than one tile is padded as A1111 pads it and cut back; RG
     const rgba = pixels(10, 7, 4);
     for (let p = 0; p < 70; p++) rgba.data.set([...img.data.subarray(p * 3, p * 3 + 3), 17], p * 4);
     assert.deepEqual(await upscaler.runTiled(rgba, { tile: 0, overlap: 0 }), whole);
+  } finally {
+    await upscaler.release();
+  }
+});
+
+test('a ×2 (pixel_unshuffle) model on an odd size: reflect-padded to even, the output cropped back to 2·size', async () => {
+  const config = small({ unshuffle: 2, scale: 2, blocks: 1 });
+  const uniform = seeded(11);
+  const upscaler = await ModelUpscaler.open(
+    writeModel(
+      join(dir, 'x2.safetensors'),
+      config,
+      weightsFor(config, () => uniform() * 0.4),
+    ),
+  );
+  try {
+    const img = testImage(7, 5, 2);
+    const out = await upscaler.run(img);
+    assert.deepEqual([out.width, out.height], [14, 10]);
+    // torch's reflect padding of the right column and bottom row (the edge itself is not repeated)
+    const padded = pixels(8, 6, 3);
+    for (let y = 0; y < 6; y++)
+      for (let x = 0; x < 8; x++)
+        padded.data.set(img.data.subarray(((y < 5 ? y : 3) * 7 + (x < 7 ? x : 5)) * 3, ((y < 5 ? y : 3) * 7 + (x < 7 ? x : 5)) * 3 + 3), (y * 8 + x) * 3);
+    const full = await upscaler.run(padded);
+    for (let y = 0; y < 10; y++) assert.deepEqual(out.data.subarray(y * 42, y * 42 + 42), full.data.subarray(y * 48, y * 48 + 42), `row ${y}`);
   } finally {
     await upscaler.release();
   }

@@ -23,11 +23,13 @@ if (skip) console.log(`# skipped: ${skip}`);
 let app: SdApiInstance | undefined;
 let generator: WorkerGenerator | undefined;
 let base = '';
+let esrganDir = '';
 
 before(async () => {
   if (skip) return;
   const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-esrgan-e2e-'));
   const esrgan = join(dataDir, 'models', 'ESRGAN');
+  esrganDir = esrgan;
   mkdirSync(esrgan, { recursive: true });
   writeCopyModel(join(esrgan, 'Copy 4x.safetensors'));
   writeFileSync(join(esrgan, 'broken.safetensors'), Buffer.from('{"not": "safetensors"}'));
@@ -89,4 +91,12 @@ test('a broken model file is a 422 naming its problem; an unknown name lists the
   const unknown = await post('/sdapi/v1/extra-single-image', { image: testPng(), upscaler_1: 'R-ESRGAN 4x+' });
   assert.equal(unknown.status, 422);
   assert.match(unknown.body.detail, /valid choices \(GET \/sdapi\/v1\/upscalers\): None, Lanczos, Nearest, Copy 4x$/);
+});
+
+test('a model file dropped in after the start is found when a request names it', { skip }, async () => {
+  writeCopyModel(join(esrganDir, 'Late 4x.safetensors'));
+  const res = await post('/sdapi/v1/extra-single-image', { image: testPng(), upscaler_1: 'Late 4x', upscaling_resize: 2 });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const list = (await (await fetch(`${base}/sdapi/v1/upscalers`)).json()) as { name: string }[];
+  assert.ok(list.some((u) => u.name === 'Late 4x'));
 });

@@ -198,7 +198,8 @@ export function App() {
         samplers: samplers.map((s) => s.name),
         schedulers: schedulers.map((s) => s.label),
         styles: styles.map((s) => s.name),
-        hrUpscalers: [...latent.map((m) => m.name), ...upscalers.map((u) => u.name).filter((n) => n !== 'None')],
+        // Hires fix takes the built-in upscalers only (model upscalers run in Extras): those list no model.
+        hrUpscalers: [...latent.map((m) => m.name), ...upscalers.filter((u) => u.model_name === null && u.name !== 'None').map((u) => u.name)],
         upscalers: upscalers.length > 0 ? upscalers.map((u) => u.name) : ['None'],
         loras: loras.map((l) => l.alias),
         cnModules: cnModules.length > 0 ? cnModules : ['none'],

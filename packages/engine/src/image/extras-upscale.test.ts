@@ -117,3 +117,24 @@ test('RGBA stays RGBA and is resampled premultiplied, as Pillow does (×2.5 Lanc
   const cropped = await extrasUpscale(rgba, { ...base, resizeMode: 1, width: 64, height: 64 });
   assert.equal(cropped.image.channels, 3, 'the crop canvas is RGB');
 });
+
+test('a model upscaler (RGB out) blended with a built-in one on an RGBA image: the second is converted to the first', async () => {
+  const rgba = pixels(
+    8,
+    8,
+    4,
+    new Uint8Array(256).map((_, i) => (i * 29) & 0xff),
+  );
+  // A stand-in model: Nearest, then the alpha dropped, as a model upscaler returns.
+  const model = async (_name: string, img: Parameters<typeof extrasUpscale>[0], scale: number) => {
+    const up = (await extrasUpscale(img, { ...base, upscalingResize: scale, upscaler1: 'Nearest' })).image;
+    const rgb = pixels(up.width, up.height, 3);
+    for (let p = 0; p < up.width * up.height; p++) rgb.data.set(up.data.subarray(p * 4, p * 4 + 3), p * 3);
+    return rgb;
+  };
+  const out = await extrasUpscale(rgba, { ...base, upscaler1: 'model', upscaler2: 'Lanczos', upscaler2Visibility: 0.5 }, model);
+  assert.equal(out.image.channels, 3, "the model's RGB decides; the Lanczos RGBA loses its alpha before the blend");
+  const back = await extrasUpscale(rgba, { ...base, upscaler1: 'Lanczos', upscaler2: 'model', upscaler2Visibility: 0.5 }, model);
+  assert.equal(back.image.channels, 4, 'the other way round the model RGB gets an opaque alpha');
+  assert.deepEqual(back.info.at(-1), ['Postprocess upscaler 2', 'model']);
+});

@@ -69,7 +69,8 @@ export async function extrasUpscale(img: Pixels, p: ExtrasUpscaleParams, model?:
   let image = await upscaleOnce(img, p, p.upscaler1, info, model);
   info.set('Postprocess upscaler', p.upscaler1);
   if (p.upscaler2 !== 'None' && p.upscaler2Visibility > 0) {
-    const second = await upscaleOnce(img, p, p.upscaler2, info, model);
+    // A model upscaler gives RGB, the built-in ones keep RGBA: A1111 converts the second to the first's mode.
+    const second = withChannels(await upscaleOnce(img, p, p.upscaler2, info, model), image.channels);
     image = blend(image, second, p.upscaler2Visibility);
     info.set('Postprocess upscaler 2', p.upscaler2);
   }
@@ -111,6 +112,17 @@ function centreOnCanvas(img: Pixels, width: number, height: number): Pixels {
       const src = ((y - y0) * img.width + (x - x0)) * img.channels;
       out.data.set(img.data.subarray(src, src + 3), (y * width + x) * 3);
     }
+  }
+  return out;
+}
+
+/** Pillow `convert`: RGBA → RGB drops the alpha, RGB → RGBA adds an opaque one. */
+function withChannels(img: Pixels, channels: Pixels['channels']): Pixels {
+  if (img.channels === channels) return img;
+  const out = pixels(img.width, img.height, channels);
+  for (let p = 0; p < img.width * img.height; p++) {
+    out.data.set(img.data.subarray(p * img.channels, p * img.channels + 3), p * channels);
+    if (channels === 4) out.data[p * 4 + 3] = 255;
   }
   return out;
 }

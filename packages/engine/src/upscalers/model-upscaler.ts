@@ -46,20 +46,29 @@ export class ModelUpscaler {
     return basename(this.path).replace(/\.safetensors$/i, '');
   }
 
-  /** One pass of the model over an RGB image (A1111's upscale_pil_patch). */
+  /**
+   * One pass of the model over an RGB image (A1111's upscale_pil_patch). A model that folds the image first
+   * (pixel_unshuffle by r) gets it reflect-padded to a multiple of r and its output cropped back, as spandrel
+   * (A1111's model loader) does.
+   */
   async run(img: Pixels): Promise<Pixels> {
-    const { width: w, height: h } = img;
+    const r = this.config.unshuffle;
+    const padded = reflectPad(img, Math.ceil(img.width / r) * r, Math.ceil(img.height / r) * r);
+    const { width: w, height: h } = padded;
     const plane = w * h;
     const input = new Float32Array(3 * plane);
     for (let p = 0; p < plane; p++) {
-      for (let c = 0; c < 3; c++) input[(2 - c) * plane + p] = img.data[p * img.channels + c] / 255; // RGB → BGR planes
+      for (let c = 0; c < 3; c++) input[(2 - c) * plane + p] = padded.data[p * padded.channels + c] / 255; // RGB → BGR planes
     }
     const out = (await this.session.run({ image: new Tensor([1, 3, h, w], input) })).upscaled;
     const [, , H, W] = out.shape;
-    const result = pixels(W, H, 3);
-    const outPlane = W * H;
-    for (let p = 0; p < outPlane; p++) {
-      for (let c = 0; c < 3; c++) result.data[p * 3 + c] = Math.round(Math.min(1, Math.max(0, out.data[(2 - c) * outPlane + p])) * 255);
+    const s = this.config.scale;
+    const [outW, outH] = [img.width * s, img.height * s];
+    const result = pixels(outW, outH, 3);
+    for (let y = 0; y < outH; y++) {
+      for (let x = 0; x < outW; x++) {
+        for (let c = 0; c < 3; c++) result.data[(y * outW + x) * 3 + c] = toByte(out.data[(2 - c) * H * W + y * W + x]);
+      }
     }
     return result;
   }
@@ -89,6 +98,31 @@ export class ModelUpscaler {
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+/**
+ * A1111's `(255.0 * clamp(x, 0, 1)).round().astype(uint8)` on a float32 array: the product in float32, rounded half
+ * to even (numpy's round).
+ */
+function toByte(v: number): number {
+  const x = Math.fround(Math.fround(Math.min(1, Math.max(0, v))) * 255);
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  return diff > 0.5 || (diff === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
+}
+
+/** torch `F.pad(mode="reflect")` on the right and bottom, to w × h (the edge pixel is not repeated). */
+function reflectPad(img: Pixels, w: number, h: number): Pixels {
+  if (img.width === w && img.height === h) return img;
+  const out = pixels(w, h, img.channels);
+  const mirror = (i: number, n: number) => (i < n ? i : 2 * (n - 1) - i);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const from = (mirror(y, img.height) * img.width + mirror(x, img.width)) * img.channels;
+      out.data.set(img.data.subarray(from, from + img.channels), (y * w + x) * img.channels);
+    }
+  }
+  return out;
 }
 
 /** Pillow `convert("RGB")` of an RGBA image: the alpha is dropped, not composited. */

@@ -158,17 +158,19 @@ export function detectRrdb(file: SafetensorsFile): RrdbConfig {
   const old = shape('model.0.weight');
   if (old) {
     const upsamplings = count((i) => `model.${3 * (i + 1)}.weight`);
-    const last = shape(`model.${3 * upsamplings + 4}.weight`);
+    const outChannels = shape(`model.${3 * upsamplings + 4}.weight`)?.[0] ?? 3;
+    // A model that folds the image first has in_nc = out_nc · r² (spandrel reads the factor the same way).
+    const unshuffle = Math.round(Math.sqrt(old[1] / outChannels));
     return {
       layout: 'esrgan',
-      inChannels: old[1],
-      outChannels: last?.[0] ?? 3,
+      inChannels: old[1] / unshuffle ** 2,
+      outChannels,
       features: old[0],
       growth: (shape('model.1.sub.0.RDB1.conv1.0.weight') ?? [32])[0],
       blocks: count((i) => `model.1.sub.${i}.RDB1.conv1.0.weight`),
       upsamplings,
-      unshuffle: 1,
-      scale: 2 ** upsamplings,
+      unshuffle,
+      scale: 2 ** upsamplings / unshuffle,
     };
   }
   throw new CheckpointError(file.path, 'is not an ESRGAN / Real-ESRGAN (RRDBNet) model: it has neither conv_first.weight nor model.0.weight');

@@ -4,6 +4,7 @@
  * new content, never a mix. Temporary names carry the `.tmp-` marker so that `removeStaleTemporaries` can delete
  * what a crash left behind on the next start.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -14,7 +15,8 @@ let counter = 0;
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const folder = dirname(path);
   await mkdir(folder, { recursive: true });
-  const tmp = `${path}${TMP_MARKER}${process.pid}-${++counter}`;
+  // pid + counter, and a random part: processes in different containers (a shared --results-dir) may share a pid.
+  const tmp = `${path}${TMP_MARKER}${process.pid}-${++counter}-${randomBytes(4).toString('hex')}`;
   try {
     const out = await open(tmp, 'wx');
     try {

@@ -236,6 +236,10 @@ export class EngineGenerator implements Generator {
     return this.upscalers.list();
   }
 
+  refreshUpscalers(): void {
+    this.upscalers.refresh();
+  }
+
   upscaleImage(name: string, img: Pixels, scale: number, tiles: TileOptions): Promise<Pixels> {
     return this.upscalers.upscale(name, img, scale, tiles);
   }

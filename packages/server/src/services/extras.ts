@@ -108,9 +108,13 @@ function checkRanges(body: ExtrasBody): void {
 export function toExtrasParams(request: ExtrasBody, models?: ModelUpscalers): ExtrasUpscaleParams {
   checkRanges(request);
   const body = { ...EXTRAS_DEFAULTS, ...definedOnly(request) };
-  const valid = [...EXTRAS_UPSCALERS, ...(models?.names() ?? [])];
+  let valid = [...EXTRAS_UPSCALERS, ...(models?.names() ?? [])];
   for (const field of ['upscaler_1', 'upscaler_2'] as const) {
     const name = body[field];
+    if (models && !valid.includes(name)) {
+      models.refresh(); // a file dropped in since the last look
+      valid = [...EXTRAS_UPSCALERS, ...models.names()];
+    }
     const problem = models?.problem(name);
     if (problem) throw invalid(`${field}: upscaler ${JSON.stringify(name)} cannot be used: ${problem}`);
     if (!valid.includes(name)) {

@@ -69,6 +69,8 @@ export interface Generator {
   unloadCheckpoint?(): Promise<void>;
   /** Model upscaler files (ESRGAN / Real-ESRGAN) found in the data folder; generators without them leave it out. */
   listUpscalers?(): UpscalerEntry[];
+  /** Looks at the upscaler folders again. */
+  refreshUpscalers?(): void;
   /** A1111's Upscaler.upscale of `img` by `scale` with the named model upscaler, off the server's thread; in the queue. */
   upscaleImage?(name: string, img: Pixels, scale: number, tiles: TileOptions): Promise<Pixels>;
 }

@@ -91,10 +91,7 @@ export class SdService {
     this.limits = deps.limits ?? DEFAULT_LIMITS;
     this.sharedOptions = deps.sharedOptions;
     this.jobsLog = deps.jobs?.log;
-    this.upscalers = modelUpscalers(this.generator, () => {
-      const o = this.options.effective();
-      return { tile: Number(o.ESRGAN_tile ?? 192), overlap: Number(o.ESRGAN_tile_overlap ?? 8) };
-    });
+    this.upscalers = modelUpscalers(this.generator, () => this.options.effective());
     this.jobs = new JobService({
       store: deps.jobs?.store ?? new EmbeddedJobStore(),
       queue: this.queue,

@@ -18,27 +18,43 @@ export const LATENT_UPSCALE_MODES = Object.keys(ENGINE_LATENT_UPSCALE_MODES);
  * as A1111 orders them (a file that is not an ESRGAN-family model is left out; naming it gives its error).
  */
 export function upscalerList(generator: Generator) {
-  const models = (generator.listUpscalers?.() ?? [])
-    .filter((e) => !e.error)
+  const models = usableModels(generator)
     .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()))
     .map((e) => ({ name: e.name, model_name: 'ESRGAN_4x', model_path: e.path, model_url: null, scale: e.scale }));
   return [...UPSCALERS, ...models];
 }
+
+const BUILT_IN = new Set<string>(PIXEL_UPSCALERS);
+
+/** The model files that can be used: no error, and not named like a built-in upscaler (the built-in one wins). */
+const usableModels = (generator: Generator) => (generator.listUpscalers?.() ?? []).filter((e) => !e.error && !BUILT_IN.has(e.name));
 
 /** What an Extras job needs of the model upscalers: which names it may use, and how to run one (in the queue). */
 export interface ModelUpscalers {
   names(): string[];
   /** Why `name` (a file found) cannot be used, or undefined. */
   problem(name: string): string | undefined;
+  /** Looks at the folders again (a request named a file that was not there at the last look). */
+  refresh(): void;
   run: ModelUpscale;
 }
 
-/** The generator's model upscalers; `tiles` reads options ESRGAN_tile / ESRGAN_tile_overlap when a job runs. */
-export function modelUpscalers(generator: Generator, tiles: () => { tile: number; overlap: number }): ModelUpscalers {
-  const entries = () => generator.listUpscalers?.() ?? [];
+/**
+ * The generator's model upscalers; `options` gives ESRGAN_tile / ESRGAN_tile_overlap when a job runs (a value that
+ * is not a whole number ≥ 0, or an overlap not smaller than the tile, falls back to A1111's default 192 / 8).
+ */
+export function modelUpscalers(generator: Generator, options: () => Record<string, unknown>): ModelUpscalers {
+  const tiles = () => {
+    const o = options();
+    const whole = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fallback);
+    const tile = whole(o.ESRGAN_tile, 192);
+    const overlap = whole(o.ESRGAN_tile_overlap, 8);
+    return { tile, overlap: tile > 0 && overlap >= tile ? Math.min(8, tile - 1) : overlap };
+  };
   return {
-    names: () => entries().flatMap((e) => (e.error ? [] : [e.name])),
-    problem: (name) => entries().find((e) => e.name === name)?.error,
+    names: () => usableModels(generator).map((e) => e.name),
+    problem: (name) => (BUILT_IN.has(name) ? undefined : generator.listUpscalers?.().find((e) => e.name === name)?.error),
+    refresh: () => generator.refreshUpscalers?.(),
     run: (name: string, img: Pixels, scale: number) => {
       if (!generator.upscaleImage) throw new ApiError('INVALID_PARAMS', `upscaler ${JSON.stringify(name)}: this generator runs no model upscalers`);
       return generator.upscaleImage(name, img, scale, tiles());

@@ -130,6 +130,10 @@ export class WorkerGenerator implements Generator {
     return this.upscalers.list();
   }
 
+  refreshUpscalers(): void {
+    this.upscalers.refresh();
+  }
+
   upscaleImage(name: string, img: Pixels, scale: number, tiles: TileOptions): Promise<Pixels> {
     return this.call('upscaleImage', [name, img, scale, tiles]) as Promise<Pixels>;
   }

@@ -14,10 +14,19 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../atomic-file.ts';
 import { ConfigError } from '../../errors.ts';
 
-/** The folder name of a job: its id percent-escaped (UTF-8); an id with a lone surrogate, which UTF-8 cannot hold, by its hash. */
+/** Longest escaped name used as it is (file systems allow 255 bytes; the escapes triple non-ASCII characters). */
+const MAX_NAME = 200;
+
+/**
+ * The folder name of a job: its id percent-escaped (UTF-8). An id whose escaped form is too long, or with a lone
+ * surrogate (which UTF-8 cannot hold), is named `%~<sha256>`, which no escaped id can be (`%` always starts an
+ * escape there); such folders go with their job's record only, never as orphans (their id cannot be read back).
+ */
 function escapeId(id: string): string {
-  if (/[\uD800-\uDFFF]/u.test(id)) return `~${createHash('sha256').update(id, 'utf16le').digest('hex')}`;
-  return id.replace(/[^A-Za-z0-9_()~-]/gu, (c) => [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+  const escaped = /[\uD800-\uDFFF]/u.test(id)
+    ? null
+    : id.replace(/[^A-Za-z0-9_()~-]/gu, (c) => [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+  return escaped !== null && escaped.length <= MAX_NAME ? escaped : `%~${createHash('sha256').update(id, 'utf16le').digest('hex')}`;
 }
 
 /** The job id a folder name stands for, or null for a name this class did not write. */
@@ -37,6 +46,9 @@ const MARKER = '.sdapi-results';
 /** Just what `claim` needs of Redis (RedisLink.send). */
 type Send = (command: string, args: (string | number)[]) => Promise<unknown>;
 
+/** Deletes the token only if it is still the one this node set. */
+const RELEASE_TOKEN = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
 export class ResultFolder {
   /** When orphaned folders were last looked for (they are looked for at most once per `ORPHAN_SCAN_MS`). */
   private lastOrphanScan = 0;
@@ -49,6 +61,7 @@ export class ResultFolder {
    * mount missing) is refused at start, before it writes images nobody else can read.
    */
   async claim(send: Send): Promise<void> {
+    await this.probe();
     const readMarker = () =>
       readFile(join(this.dir, MARKER), 'utf8').then(
         (t) => t.trim(),
@@ -58,7 +71,14 @@ export class ResultFolder {
     const offered = mine ?? randomUUID();
     await send('SET', [RESULTS_TOKEN_KEY, offered, 'NX']);
     const token = (await send('GET', [RESULTS_TOKEN_KEY])) as string | null;
-    if (token === offered && mine === null) return writeFileAtomic(join(this.dir, MARKER), `${offered}\n`);
+    if (token === offered && mine === null) {
+      try {
+        return await writeFileAtomic(join(this.dir, MARKER), `${offered}\n`);
+      } catch (error) {
+        await send('EVAL', [RELEASE_TOKEN, 1, RESULTS_TOKEN_KEY, offered]); // so that the next node can claim it
+        throw new ConfigError(`--results-dir ${this.dir}: cannot write its ${MARKER} file: ${(error as Error).message}`);
+      }
+    }
     // Nodes started together: the one that set the token writes the marker a moment after; give it 5 s.
     for (let i = 0; i < 50 && mine === null; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -69,6 +89,17 @@ export class ResultFolder {
       `--results-dir ${this.dir} is not the folder the cluster's other nodes use: its ${MARKER} file ${mine ? `holds ${mine}` : 'is missing'}, Redis has ${token}. ` +
         `Give every node the same shared folder (or, if the folder was replaced on purpose, delete the Redis key ${RESULTS_TOKEN_KEY}).`,
     );
+  }
+
+  /** Writes and removes a file, so that a folder this node cannot write to stops it at start, not after a job ran. */
+  private async probe(): Promise<void> {
+    const path = join(this.dir, `.probe-${randomUUID()}`);
+    try {
+      await writeFileAtomic(path, 'probe');
+      await rm(path, { force: true });
+    } catch (error) {
+      throw new ConfigError(`--results-dir ${this.dir} cannot be written here: ${(error as Error).message}`);
+    }
   }
 
   write(jobId: string, name: string, bytes: Uint8Array): Promise<void> {
