@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GenerationHooks, GenerationProgress } from '@sdapi/engine';
 import { EngineGenerator, type EngineGeneratorOptions } from './engine-generator.ts';
+import { resultToWire } from './engine-wire.ts';
 
 type Listener = (message: CallMessage) => void;
 interface Port {
@@ -134,7 +135,7 @@ port.onMessage(async (message) => {
     if (method === 'txt2img' || method === 'img2img') args[1] = hooksFor(id);
     const fn = (generator as unknown as Record<string, (...a: unknown[]) => unknown>)[method];
     const result = await fn.apply(generator, args);
-    port.postMessage({ id, result });
+    port.postMessage({ id, result: resultToWire(result) });
   } catch (error) {
     port.postMessage({ id, error: serialise(error) });
   } finally {

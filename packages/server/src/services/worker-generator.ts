@@ -30,6 +30,7 @@ import {
 import type { LoraList } from '@sdapi/protocol';
 import type { EngineGeneratorOptions } from './engine-generator.ts';
 import { type EngineHost, type EngineIsolation, startEngineHost } from './engine-host.ts';
+import { resultFromWire } from './engine-wire.ts';
 import { ApiError, type ApiErrorCode } from './errors.ts';
 import type { CheckpointFile, EmbeddingList, Generator } from './generator.ts';
 
@@ -179,7 +180,7 @@ export class WorkerGenerator implements Generator {
           if (message.progress) return this.progress(message.id as number, pending, message.progress);
           this.pending.delete(message.id as number);
           if (message.error) pending.reject(revive(message.error));
-          else pending.resolve(message.result);
+          else pending.resolve(resultFromWire(message.result));
         },
         lost: (cause) => this.lost(host, cause),
       },
