@@ -3,7 +3,7 @@ export { decodePng, encodePng, encodePngRgba, readTextChunks, type DecodedPng } 
 export { decodeImage, encodeImage, ImageDecodeError, ImageTooLargeError, type DecodedImage, type EncodeOptions, type OutputFormat } from './image/codec.ts';
 export { approxCheapPreview, type LatentPreviewFormat, type PreviewImage } from './image/latent-preview.ts';
 export { TAESD_FILES, TaesdPreview } from './pipeline/taesd-preview.ts';
-export { UpscalerCatalog, type UpscalerEntry, upscalerDirs } from './upscalers/catalog.ts';
+export { type ModelUpscalerHook, tileOptions, UpscalerCatalog, type UpscalerEntry, upscalerDirs } from './upscalers/catalog.ts';
 export { ModelUpscaler, type TileOptions } from './upscalers/model-upscaler.ts';
 export { drawGridAnnotations, GRID_FONT_FILE, type GridAnnotation, gridColor, imageGrid, pasteRgb, type RgbImage } from './image/grid.ts';
 export { PIXEL_UPSCALERS, type PixelUpscaler, resizePixels } from './image/resize.ts';

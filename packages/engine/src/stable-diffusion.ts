@@ -6,6 +6,7 @@ import type { EmbeddingDatabase } from './pipeline/embedding-database.ts';
 import { LoadedModel, type LoadOptions } from './pipeline/model.ts';
 import { describeEmbeddings, type EmbeddingInfo } from './pipeline/textual-inversion.ts';
 import type { LoraCatalog } from './networks/lora-catalog.ts';
+import type { ModelUpscalerHook } from './upscalers/catalog.ts';
 import { img2img } from './pipeline/img2img.ts';
 import { releaseHiresModel, restoreHiresNetworks } from './pipeline/hires-checkpoint.ts';
 import { releaseRefiner, restoreRefinerNetworks } from './pipeline/refiner.ts';
@@ -97,6 +98,15 @@ export class StableDiffusion {
 
   set loras(catalog: LoraCatalog | null) {
     this.model.loras = catalog;
+  }
+
+  /** Model upscalers (ESRGAN files) `hr_upscaler` may name; null: the built-in ones and the latent modes only. */
+  get upscalers(): ModelUpscalerHook | null {
+    return this.model.upscalers;
+  }
+
+  set upscalers(hook: ModelUpscalerHook | null) {
+    this.model.upscalers = hook;
   }
 
   /** The embeddings as this model sees them (GET /sdapi/v1/embeddings): `loaded` fit its text encoders. */

@@ -100,3 +100,28 @@ test('a model file dropped in after the start is found when a request names it',
   const list = (await (await fetch(`${base}/sdapi/v1/upscalers`)).json()) as { name: string }[];
   assert.ok(list.some((u) => u.name === 'Late 4x'));
 });
+
+test('hires fix with the model upscaler (hr_upscaler): the same image as Nearest at ×4, its name in the infotext', { skip }, async () => {
+  const request = {
+    prompt: 'a lighthouse',
+    seed: 3,
+    steps: 2,
+    width: 64,
+    height: 64,
+    sampler_name: 'Euler',
+    enable_hr: true,
+    hr_scale: 4,
+    denoising_strength: 0.5,
+  };
+  const model = await post('/sdapi/v1/txt2img', { ...request, hr_upscaler: 'Copy 4x' });
+  const nearest = await post('/sdapi/v1/txt2img', { ...request, hr_upscaler: 'Nearest' });
+  assert.equal(model.status, 200, JSON.stringify(model.body).slice(0, 300));
+  const { decodePng } = await import('@sdapi/engine');
+  const [a, b] = [model.body.images[0], nearest.body.images[0]].map((s: string) => decodePng(Buffer.from(s, 'base64')));
+  assert.deepEqual([a.width, a.height], [256, 256]);
+  assert.deepEqual(a.rgb, b.rgb, 'a model that copies pixels ×4 upscales the first pass exactly as Nearest ×4 does');
+  assert.match(JSON.parse(model.body.info).infotexts[0], /Hires upscaler: Copy 4x/);
+  const unknown = await post('/sdapi/v1/txt2img', { ...request, hr_upscaler: 'R-ESRGAN 4x+' });
+  assert.equal(unknown.status, 422);
+  assert.match(unknown.body.detail, /valid choices: .*Nearest, Copy 4x/);
+});

@@ -198,8 +198,7 @@ export function App() {
         samplers: samplers.map((s) => s.name),
         schedulers: schedulers.map((s) => s.label),
         styles: styles.map((s) => s.name),
-        // Hires fix takes the built-in upscalers only (model upscalers run in Extras): those list no model.
-        hrUpscalers: [...latent.map((m) => m.name), ...upscalers.filter((u) => u.model_name === null && u.name !== 'None').map((u) => u.name)],
+        hrUpscalers: [...latent.map((m) => m.name), ...upscalers.map((u) => u.name).filter((n) => n !== 'None')],
         upscalers: upscalers.length > 0 ? upscalers.map((u) => u.name) : ['None'],
         loras: loras.map((l) => l.alias),
         cnModules: cnModules.length > 0 ? cnModules : ['none'],

@@ -29,23 +29,36 @@ export async function resizePixels(img: Pixels, width: number, height: number, k
   return pixels(width, height, img.channels, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
+/** A model upscaler (upscalers/): A1111's Upscaler.upscale of `img` by `scale` with the named model. */
+export type UpscaleWithModel = (name: string, img: Pixels, scale: number) => Promise<Pixels>;
+
 /**
  * The inner `resize(im, w, h)` of resize_image: L images and upscaler None go straight to a Lanczos resize; when
- * w × h is larger, an upscaler (Lanczos, Nearest) first runs as A1111's Upscaler.upscale by max(w/W, h/H)
- * (pixel-upscale.ts: to a multiple of 8), then Lanczos fixes the exact size.
+ * w × h is larger, an upscaler (Lanczos, Nearest, or a model through `model`) first runs as A1111's
+ * Upscaler.upscale by max(w/W, h/H) (pixel-upscale.ts: to a multiple of 8), then Lanczos fixes the exact size.
  */
-async function resizeWith(img: Pixels, w: number, h: number, upscaler: PixelUpscaler): Promise<Pixels> {
+async function resizeWith(img: Pixels, w: number, h: number, upscaler: string, model?: UpscaleWithModel): Promise<Pixels> {
   if (upscaler === 'None' || img.channels === 1) return resizePixels(img, w, h);
   const scale = Math.max(w / img.width, h / img.height);
   // An empty rounded target (below 8 px) makes Pillow raise in A1111; we resize straight to w × h instead.
   const upscale = scale > 1 && multipleOf8(img.width * scale) > 0 && multipleOf8(img.height * scale) > 0;
-  const out = upscale ? pixelUpscale(img, scale, upscaler) : img;
+  let out = img;
+  if (upscale && (PIXEL_UPSCALERS as readonly string[]).includes(upscaler)) out = pixelUpscale(img, scale, upscaler as 'Lanczos' | 'Nearest');
+  else if (upscale && model) out = await model(upscaler, img, scale);
+  else if (upscale) throw new RangeError(`upscaler ${JSON.stringify(upscaler)} is not built in and no model upscaler was given`);
   return out.width === w && out.height === h ? out : resizePixels(out, w, h);
 }
 
 /** A1111 resize_image for modes 0–2 (mode 3 resizes the latent instead; see pipeline/img2img.ts). */
-export async function resizeImage(mode: 0 | 1 | 2, img: Pixels, width: number, height: number, upscaler: PixelUpscaler = 'None'): Promise<Pixels> {
-  if (mode === 0) return resizeWith(img, width, height, upscaler);
+export async function resizeImage(
+  mode: 0 | 1 | 2,
+  img: Pixels,
+  width: number,
+  height: number,
+  upscaler: string = 'None',
+  model?: UpscaleWithModel,
+): Promise<Pixels> {
+  if (mode === 0) return resizeWith(img, width, height, upscaler, model);
   const ratio = width / height;
   const srcRatio = img.width / img.height;
   const cover = mode === 1;
@@ -54,7 +67,7 @@ export async function resizeImage(mode: 0 | 1 | 2, img: Pixels, width: number, h
   const matchHeight = cover ? ratio <= srcRatio : ratio >= srcRatio;
   const srcW = matchWidth ? width : Math.floor((img.width * height) / img.height);
   const srcH = matchHeight ? height : Math.floor((img.height * width) / img.width);
-  const resized = await resizeWith(img, srcW, srcH, upscaler);
+  const resized = await resizeWith(img, srcW, srcH, upscaler, model);
   // A1111 pastes into Image.new("RGB"): masks come back as RGB there; we keep the channel count (same values).
   const res = pixels(width, height, img.channels);
   const x0 = Math.floor(width / 2) - Math.floor(srcW / 2);

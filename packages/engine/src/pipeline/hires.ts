@@ -9,18 +9,19 @@
  * Deviation: a pixel-space upscale to a size that is not a multiple of 8 resizes to the multiple of 8 below
  * (A1111 VAE-encodes the odd size and its latent rounds up); latent upscales match A1111 (size // 8).
  */
-import { pixels } from '../image/compose.ts';
+import { type Pixels, pixels } from '../image/compose.ts';
 import { toRgbBytes } from '../image/convert.ts';
 import { interpolate, LATENT_UPSCALE_MODES } from '../image/interpolate.ts';
-import { type PixelUpscaler, resizeImage } from '../image/resize.ts';
+import { resizeImage } from '../image/resize.ts';
 import { ImageRNG } from '../rng/image-rng.ts';
 import { Tensor } from '../tensor.ts';
 import { stripComments } from '../text/comments.ts';
+import type { ModelUpscalerHook } from '../upscalers/catalog.ts';
+import { controlHook, type PreparedControl } from './control-units.ts';
 import { encodeLatents, inpaintingConditioning, latentChannels, toImageTensor, txt2imgConditioning } from './img2img-latents.ts';
 import { img2imgSteps } from './img2img-sampling.ts';
 import { type InfotextContext, pyFloat } from './infotext.ts';
 import type { LoadedModel } from './model.ts';
-import { controlHook, type PreparedControl } from './control-units.ts';
 import { type RefinerJob, refinerSwitch } from './refiner-pass.ts';
 import { conditionBatch, type PreparedSampling, prepareSampling, runSampling } from './sample.ts';
 import { sdxlMicroConditioning } from './sdxl-conditioning.ts';
@@ -76,7 +77,7 @@ export function planHires(
   firstPassSchedule: unknown,
 ): HiresPlan {
   const hires = params.hires as HiresFixParams;
-  validateHires(params, hires);
+  validateHires(params, hires, model.upscalers?.names() ?? []);
   const strength = params.denoisingStrength as number;
   const comments = params.options.enable_prompt_comments ?? true;
   const clean = (text: string) => (comments ? stripComments(text) : text);
@@ -146,7 +147,10 @@ async function upscale(first: LoadedModel, model: LoadedModel, plan: HiresPlan, 
     const images: Tensor[] = [];
     for (let b = 0; b < latent.shape[0]; b++) {
       const lowres = pixels(decoded.shape[3], decoded.shape[2], 3, toRgbBytes(decoded, b));
-      images.push(toImageTensor(await resizeImage(0, lowres, w * 8, h * 8, plan.upscaler as PixelUpscaler)));
+      // The first pass's model carries the hook (a hires checkpoint is another model, opened without one).
+      const hook: ModelUpscalerHook | null = first.upscalers ?? model.upscalers;
+      const withModel = hook ? (name: string, img: Pixels, scale: number) => hook.upscale(name, img, scale, plan.params.options) : undefined;
+      images.push(toImageTensor(await resizeImage(0, lowres, w * 8, h * 8, plan.upscaler, withModel)));
     }
     samples = await encodeLatents(model, Tensor.cat(images));
   }
@@ -222,7 +226,14 @@ export async function hiresPass(
   const [, c, h, w] = samples.shape;
   const p = plan.params;
   const micro = sdxlMicroConditioning({ ...p, width: w * 8, height: h * 8 });
-  const text = { prepared: plan.sampling, prompts: plan.hrPrompts.slice(...batch.range), negatives: plan.hrNegatives.slice(...batch.range), options: p.options, steps: p.steps, micro };
+  const text = {
+    prepared: plan.sampling,
+    prompts: plan.hrPrompts.slice(...batch.range),
+    negatives: plan.hrNegatives.slice(...batch.range),
+    options: p.options,
+    steps: p.steps,
+    micro,
+  };
   const { cond, uncond, textParams, warnings } = await conditionBatch(model, plan.sampling, text.prompts, text.negatives, p.options, p.steps, micro);
   // The second pass's networks (hr_prompt may name others): their warnings and hashes belong to the job too.
   const hashes = mergeLoraHashes(context.loraHashes, textParams['Lora hashes']);

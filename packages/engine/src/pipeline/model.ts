@@ -15,6 +15,7 @@ import type { Graph } from '../onnx/graph.ts';
 import { type CompileOptions, compileGraph } from '../runtime/compile.ts';
 import { type ExternalVae, type OpenVae, openVaeFile } from './external-vae.ts';
 import type { LoraCatalog } from '../networks/lora-catalog.ts';
+import type { ModelUpscalerHook } from '../upscalers/catalog.ts';
 import type { EmbeddingDatabase } from './embedding-database.ts';
 import { isSpatialConv, ModelNetworks } from './model-networks.ts';
 import type { Feed, OrtSession } from '../runtime/ort.ts';
@@ -105,6 +106,8 @@ export class LoadedModel {
   taesd: TaesdPreview | null = null;
   /** LoRA / LyCORIS files `<lora:…>` tags may name, once the caller has attached a catalog; null: none. */
   loras: LoraCatalog | null = null;
+  /** Model upscalers hires fix may name (ESRGAN files), once the caller has attached them; null: none. */
+  upscalers: ModelUpscalerHook | null = null;
   /** Which weights the UNet and text sessions take as inputs, and the merged LoRA weights fed in their place. */
   readonly networks: ModelNetworks;
   private readonly file: SafetensorsFile;

@@ -65,6 +65,9 @@ export interface GenerationOptions {
   /** Live previews (A1111 options): 'TAESD' decodes every `show_progress_every_n_steps` steps with `LoadedModel.taesd`. */
   show_progress_type?: string;
   show_progress_every_n_steps?: number;
+  /** Model upscalers' tiling (A1111 options, px): tile side (0: whole image) and overlap; defaults 192 and 8. */
+  ESRGAN_tile?: number;
+  ESRGAN_tile_overlap?: number;
   live_previews_enable?: boolean;
   /** What `tiling: null` falls back to (the server resolves it into Txt2ImgParams.tiling). */
   tiling?: boolean;

@@ -112,8 +112,8 @@ function validateMask(p: Img2ImgParams): void {
   }
 }
 
-/** Hires fix needs denoising_strength (A1111 crashes with a TypeError without it) and known names. */
-export function validateHires(p: Txt2ImgParams, h: HiresFixParams): void {
+/** Hires fix needs denoising_strength (A1111 crashes with a TypeError without it) and known names (`models`: model upscalers). */
+export function validateHires(p: Txt2ImgParams, h: HiresFixParams, models: readonly string[] = []): void {
   if (p.denoisingStrength == null) {
     throw new InvalidParamsError('denoising_strength', 'enable_hr needs denoising_strength (0 to 1; 0.7 is the usual choice) for the second pass, got null');
   }
@@ -123,8 +123,9 @@ export function validateHires(p: Txt2ImgParams, h: HiresFixParams): void {
   intRange('hr_resize_x', h.resizeX, 0, MAX_SIDE);
   intRange('hr_resize_y', h.resizeY, 0, MAX_SIDE);
   intRange('hr_second_pass_steps', h.secondPassSteps, 0, 1000);
-  if (h.upscaler !== null && !HIRES_UPSCALERS.includes(h.upscaler)) {
-    throw new InvalidParamsError('hr_upscaler', `could not find upscaler named ${h.upscaler}; valid choices: ${HIRES_UPSCALERS.join(', ')}`);
+  const valid = [...HIRES_UPSCALERS, ...models];
+  if (h.upscaler !== null && !valid.includes(h.upscaler)) {
+    throw new InvalidParamsError('hr_upscaler', `could not find upscaler named ${h.upscaler}; valid choices: ${valid.join(', ')}`);
   }
   if (h.cfgScale != null && !Number.isFinite(h.cfgScale))
     throw new InvalidParamsError('hr_cfg', `hr_cfg must be a finite number, got ${JSON.stringify(h.cfgScale)}`);

@@ -20,6 +20,29 @@ export interface UpscalerEntry {
   error?: string;
 }
 
+/**
+ * Model upscalers as the generation pipeline sees them (hires fix): which names it may use, and a run of one with
+ * the job's options (their `ESRGAN_tile` / `ESRGAN_tile_overlap`).
+ */
+export interface ModelUpscalerHook {
+  names(): string[];
+  upscale(name: string, img: Pixels, scale: number, options: { ESRGAN_tile?: number; ESRGAN_tile_overlap?: number }): Promise<Pixels>;
+}
+
+/**
+ * Options `ESRGAN_tile` / `ESRGAN_tile_overlap` as tiling: a value that is not a whole number ≥ 0 falls back to
+ * A1111's default (192 / 8), and an overlap not smaller than the tile to min(8, tile − 1).
+ */
+export function tileOptions(o: { ESRGAN_tile?: unknown; ESRGAN_tile_overlap?: unknown }): TileOptions {
+  const whole = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fallback);
+  const tile = whole(o.ESRGAN_tile, 192);
+  const overlap = whole(o.ESRGAN_tile_overlap, 8);
+  return { tile, overlap: tile > 0 && overlap >= tile ? Math.min(8, tile - 1) : overlap };
+}
+
+/** The built-in upscaler names a model file may not take (the built-in one wins). */
+const BUILT_IN = new Set(['None', 'Lanczos', 'Nearest']);
+
 /** The folders A1111 reads model upscalers of this kind from, under a data folder. */
 export const upscalerDirs = (dataDir: string) => [join(dataDir, 'models', 'ESRGAN'), join(dataDir, 'models', 'RealESRGAN')];
 
@@ -58,6 +81,19 @@ export class UpscalerCatalog {
 
   list(): UpscalerEntry[] {
     return this.entries;
+  }
+
+  /** The names requests may use: files that are usable models and not named like a built-in upscaler. */
+  usable(): string[] {
+    return this.entries.flatMap((e) => (e.error || BUILT_IN.has(e.name) ? [] : [e.name]));
+  }
+
+  /** This catalog as the pipeline's hook (hires fix), tiled by each job's options. */
+  hook(): ModelUpscalerHook {
+    return {
+      names: () => this.usable(),
+      upscale: (name, img, scale, options) => this.upscale(name, img, scale, tileOptions(options)),
+    };
   }
 
   /** A1111's Upscaler.upscale with the named model (opened on first use, then kept until another is named). */

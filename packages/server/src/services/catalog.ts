@@ -9,6 +9,8 @@ import { ApiError } from './errors.ts';
 export interface Catalog {
   samplers: readonly SamplerItem[];
   schedulers: readonly SchedulerItem[];
+  /** The model upscalers (ESRGAN files) requests may name besides the built-in ones; absent: none. */
+  modelUpscalers?: () => readonly string[];
 }
 
 /** The engine's registry (what it can run), in A1111 v1.10.1's order and wire shape. */

@@ -142,6 +142,7 @@ export class EngineGenerator implements Generator {
     sd.model.shortHash = sha256 ? sha256.slice(0, 10) : null;
     sd.embeddings = this.embeddings;
     sd.loras = this.loras;
+    sd.upscalers = this.upscalers.hook();
     const previous = this.taesd;
     this.taesd = await this.openTaesd(sd);
     sd.model.taesd = this.taesd?.preview ?? null;

@@ -31,8 +31,9 @@ export function toHires(body: Txt2ImgRequest, catalog: Catalog): HiresMapping {
   }
   if (denoisingStrength < 0 || denoisingStrength > 1) throw invalid(`denoising_strength must be from 0 to 1, got ${denoisingStrength}`);
   const upscaler = body.hr_upscaler ?? null;
-  if (upscaler !== null && !HIRES_UPSCALERS.includes(upscaler)) {
-    throw invalid(`hr_upscaler: could not find upscaler named ${JSON.stringify(upscaler)}; valid choices: ${HIRES_UPSCALERS.join(', ')}`);
+  const valid = [...HIRES_UPSCALERS, ...(catalog.modelUpscalers?.() ?? [])];
+  if (upscaler !== null && !valid.includes(upscaler)) {
+    throw invalid(`hr_upscaler: could not find upscaler named ${JSON.stringify(upscaler)}; valid choices: ${valid.join(', ')}`);
   }
   // Checked now (422 naming the valid choices); a scheduler suffix ("DPM++ 2M Karras") counts when hr_scheduler is empty.
   const sampler = same(body.hr_sampler_name, 'Use same sampler') ? null : resolveSampler(catalog, body.hr_sampler_name, null);

@@ -135,6 +135,8 @@ export function generationOptions(o: Record<string, unknown>): GenerationOptions
     // Live previews: the engine decodes TAESD previews itself when these ask for them (LivePreview shows them).
     show_progress_type: typeof o.show_progress_type === 'string' ? o.show_progress_type : undefined,
     show_progress_every_n_steps: typeof o.show_progress_every_n_steps === 'number' ? o.show_progress_every_n_steps : undefined,
+    ESRGAN_tile: typeof o.ESRGAN_tile === 'number' ? o.ESRGAN_tile : undefined,
+    ESRGAN_tile_overlap: typeof o.ESRGAN_tile_overlap === 'number' ? o.ESRGAN_tile_overlap : undefined,
     live_previews_enable: o.live_previews_enable === undefined ? undefined : Boolean(o.live_previews_enable),
     // The UniPC choices are checked by the engine when UniPC runs (A1111 fails only then too).
     uni_pc_variant: o.uni_pc_variant as GenerationOptions['uni_pc_variant'],

@@ -83,7 +83,7 @@ export class SdService {
     this.generator = deps.generator;
     this.queue = deps.queue;
     this.options = deps.options;
-    this.catalog = deps.catalog;
+    this.catalog = { ...deps.catalog, modelUpscalers: () => this.upscalers.names() };
     this.version = deps.version;
     this.preview = new LivePreview(this.options);
     this.cmdFlags = deps.cmdFlags;

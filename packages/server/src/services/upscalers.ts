@@ -3,7 +3,7 @@
  * Lanczos, Nearest), the model upscalers found in the data folder (ESRGAN / Real-ESRGAN `.safetensors` in
  * `models/ESRGAN`, `models/RealESRGAN`; Extras only so far), and the latent modes.
  */
-import { LATENT_UPSCALE_MODES as ENGINE_LATENT_UPSCALE_MODES, type ModelUpscale, PIXEL_UPSCALERS, type Pixels } from '@sdapi/engine';
+import { LATENT_UPSCALE_MODES as ENGINE_LATENT_UPSCALE_MODES, type ModelUpscale, PIXEL_UPSCALERS, type Pixels, tileOptions } from '@sdapi/engine';
 import { ApiError } from './errors.ts';
 import type { Generator } from './generator.ts';
 
@@ -39,18 +39,9 @@ export interface ModelUpscalers {
   run: ModelUpscale;
 }
 
-/**
- * The generator's model upscalers; `options` gives ESRGAN_tile / ESRGAN_tile_overlap when a job runs (a value that
- * is not a whole number ≥ 0, or an overlap not smaller than the tile, falls back to A1111's default 192 / 8).
- */
+/** The generator's model upscalers; `options` gives ESRGAN_tile / ESRGAN_tile_overlap when a job runs (tileOptions). */
 export function modelUpscalers(generator: Generator, options: () => Record<string, unknown>): ModelUpscalers {
-  const tiles = () => {
-    const o = options();
-    const whole = (v: unknown, fallback: number) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fallback);
-    const tile = whole(o.ESRGAN_tile, 192);
-    const overlap = whole(o.ESRGAN_tile_overlap, 8);
-    return { tile, overlap: tile > 0 && overlap >= tile ? Math.min(8, tile - 1) : overlap };
-  };
+  const tiles = () => tileOptions(options());
   return {
     names: () => usableModels(generator).map((e) => e.name),
     problem: (name) => (BUILT_IN.has(name) ? undefined : generator.listUpscalers?.().find((e) => e.name === name)?.error),
