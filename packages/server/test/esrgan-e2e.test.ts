@@ -125,3 +125,30 @@ test('hires fix with the model upscaler (hr_upscaler): the same image as Nearest
   assert.equal(unknown.status, 422);
   assert.match(unknown.body.detail, /valid choices: .*Nearest, Copy 4x/);
 });
+
+test('the X/Y/Z "Hires upscaler" axis and the SD upscale script take the model upscaler too (same pixels as Nearest ×4)', { skip }, async () => {
+  const hires = { prompt: 'a lighthouse', seed: 3, steps: 1, width: 64, height: 64, sampler_name: 'Euler', enable_hr: true, hr_scale: 4, denoising_strength: 0.5 };
+  const plot = await post('/sdapi/v1/txt2img', { ...hires, scripts: { xyz_plot: { x: { axis: 'Hires upscaler', values: 'Nearest, Copy 4x' }, include_lone_images: true } } });
+  assert.equal(plot.status, 200, JSON.stringify(plot.body).slice(0, 300));
+  const { decodePng } = await import('@sdapi/engine');
+  const [, viaNearest, viaModel] = (plot.body.images as string[]).map((s) => decodePng(Buffer.from(s, 'base64')));
+  assert.deepEqual(viaModel.rgb, viaNearest.rgb);
+  const init = encodePng(new Uint8Array(32 * 32 * 3).map((_, i) => (i * 41) & 0xff), 32, 32).toString('base64');
+  const sdUpscale = (upscaler: string) =>
+    post('/sdapi/v1/img2img', {
+      init_images: [init],
+      prompt: 'tiles',
+      seed: 4,
+      steps: 1,
+      width: 64,
+      height: 64,
+      denoising_strength: 0.3,
+      script_name: 'sd upscale',
+      script_args: ['', 32, upscaler, 4],
+    });
+  const [a, b] = [await sdUpscale('Copy 4x'), await sdUpscale('Nearest')];
+  assert.equal(a.status, 200, JSON.stringify(a.body).slice(0, 300));
+  const [pa, pb] = [a.body.images[0], b.body.images[0]].map((s: string) => decodePng(Buffer.from(s, 'base64')));
+  assert.deepEqual([pa.width, pa.height], [128, 128]);
+  assert.deepEqual(pa.rgb, pb.rgb, 'the 128² source each tile is cut from is the same');
+});

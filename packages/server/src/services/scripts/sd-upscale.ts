@@ -6,7 +6,18 @@
  * /upscalers or a name), scale_factor=2.0]`. Checked before the job: the upscaler, the overlap (less than a
  * tile) and that the enlarged image holds at least one tile (A1111 pads with black or divides by zero).
  */
-import { combineTiles, flatten, type GeneratedImage, type Img2ImgParams, type Pixels, parseHexColor, pixels, resizePixels, splitTiles } from '@sdapi/engine';
+import {
+  combineTiles,
+  flatten,
+  type GeneratedImage,
+  type Img2ImgParams,
+  type ModelUpscale,
+  type Pixels,
+  parseHexColor,
+  pixels,
+  pixelUpscale,
+  splitTiles,
+} from '@sdapi/engine';
 import { UPSCALERS } from '../upscalers.ts';
 import { ArgReader, emptyResult, imageLists, padArgs, rejectUnknown, ScriptProgress, withInfotextKeys } from './args.ts';
 import { rgbToRgba } from './loopback.ts';
@@ -17,16 +28,15 @@ const NAMES = ['info', 'overlap', 'upscaler_index', 'scale_factor'];
 const DEFAULTS = ['', 64, 'None', 2.0];
 const UPSCALER_NAMES = UPSCALERS.map((u) => u.name);
 
-/** A1111's Upscaler.upscale for the pixel upscalers: target ⌊w·scale/8⌋·8, up to three enlargements, then Lanczos to the exact size. */
-export async function upscalePixels(img: Pixels, scale: number, upscaler: string): Promise<Pixels> {
+/**
+ * A1111's Upscaler.upscale: target ⌊w·scale/8⌋·8, the upscaler's steps (a Pillow resize for the built-in ones, the
+ * model for a model upscaler, which `model` runs), then Lanczos to the exact size (engine pixel-upscale.ts).
+ */
+export async function upscalePixels(img: Pixels, scale: number, upscaler: string, model?: ModelUpscale): Promise<Pixels> {
   if (upscaler === 'None') return img;
-  const destW = Math.floor((img.width * scale) / 8) * 8;
-  const destH = Math.floor((img.height * scale) / 8) * 8;
-  let out = img;
-  for (let i = 0; i < 3 && !(out.width >= destW && out.height >= destH); i++) {
-    out = await resizePixels(out, Math.trunc(out.width * scale), Math.trunc(out.height * scale), upscaler === 'Nearest' ? 'nearest' : 'lanczos3');
-  }
-  return out.width === destW && out.height === destH ? out : resizePixels(out, destW, destH);
+  if (upscaler === 'Lanczos' || upscaler === 'Nearest') return pixelUpscale(img, scale, upscaler);
+  if (!model) throw new Error(`upscaler ${JSON.stringify(upscaler)}: no model upscaler to run it`);
+  return model(upscaler, img, scale);
 }
 
 export function upscaledSize(width: number, height: number, scale: number, upscaler: string): [number, number] {
@@ -40,7 +50,7 @@ export const sdUpscale: ScriptDef = {
   args: () => [
     arg('', ''),
     arg('Tile overlap', 64, { minimum: 0, maximum: 256, step: 16 }),
-    arg('Upscaler', 'None', { choices: UPSCALER_NAMES }),
+    arg('Upscaler', 'None', { choices: UPSCALER_NAMES }), // the built-in ones; model files are taken by name too
     arg('Scale Factor', 2.0, { minimum: 1, maximum: 4, step: 0.05 }),
   ],
   fromTyped(t) {
@@ -52,9 +62,9 @@ export const sdUpscale: ScriptDef = {
     const params = base.params as Img2ImgParams;
     const overlap = r.int(1, 0, Math.min(params.width, params.height) - 1);
     const u = r.raw(2);
-    const upscaler = typeof u === 'number' ? UPSCALER_NAMES[u] : UPSCALER_NAMES.find((n) => typeof u === 'string' && n.toLowerCase() === u.toLowerCase());
-    if (!upscaler)
-      throw r.error(2, `is not an upscaler here (an index into /sdapi/v1/upscalers or a name: ${UPSCALER_NAMES.map((n, i) => `${i} ${n}`).join(', ')})`);
+    const names = env.upscalers.filter((n) => !n.startsWith('Latent')); // GET /upscalers order: built-in, then model files
+    const upscaler = typeof u === 'number' ? names[u] : names.find((n) => typeof u === 'string' && n.toLowerCase() === u.toLowerCase());
+    if (!upscaler) throw r.error(2, `is not an upscaler here (an index into /sdapi/v1/upscalers or a name: ${names.map((n, i) => `${i} ${n}`).join(', ')})`);
     const scale = r.number(3, 0.05, 16);
     const init = params.initImages?.[0];
     if (!init) throw r.error(0, 'needs an init image (init_images)');
@@ -77,7 +87,7 @@ export const sdUpscale: ScriptDef = {
       jobCount: batches * params.nIter,
       async run(exec, hooks) {
         const progress = new ScriptProgress(hooks, batches * params.nIter);
-        const source = await upscalePixels(flatten(pixels(init.width, init.height, 4, init.rgba), background), scale, upscaler);
+        const source = await upscalePixels(flatten(pixels(init.width, init.height, 4, init.rgba), background), scale, upscaler, env.modelUpscale);
         const results: GeneratedImage[] = [];
         let template: ScriptResult | null = null;
         let interrupted = false;

@@ -4,7 +4,7 @@
  * (`prepare` throws a 422 naming the argument), and then runs the whole job inside the one queue job through a
  * ScriptExecutor that generates with the job's checkpoint, as many times as it needs.
  */
-import type { GenerationHooks, Img2ImgParams, Txt2ImgParams, Txt2ImgResult } from '@sdapi/engine';
+import type { GenerationHooks, Img2ImgParams, ModelUpscale, Txt2ImgParams, Txt2ImgResult } from '@sdapi/engine';
 import type { ScriptArg } from '@sdapi/protocol';
 import type { Catalog } from '../catalog.ts';
 import type { CheckpointFile } from '../generator.ts';
@@ -18,8 +18,10 @@ export interface ScriptEnv {
   catalog: Catalog;
   options: Record<string, unknown>;
   checkpoints: readonly CheckpointFile[];
-  /** Pixel upscalers (GET /upscalers names) and latent modes. */
+  /** The GET /upscalers names: the built-in ones, then the model upscalers (ESRGAN files). */
   upscalers: readonly string[];
+  /** Runs a model upscaler (in the engine's process); absent: the built-in upscalers only. */
+  modelUpscale?: ModelUpscale;
   latentModes: readonly string[];
   /** Names in styles.csv. */
   styleNames: readonly string[];
