@@ -13,6 +13,7 @@ import { after, test } from 'node:test';
 import { writeSafetensors } from '../src/checkpoint/safetensors.ts';
 import { type Pixels, pixels } from '../src/image/compose.ts';
 import { pixelUpscale } from '../src/image/pixel-upscale.ts';
+import { resizePixels } from '../src/image/resize.ts';
 import { ModelUpscaler } from '../src/upscalers/model-upscaler.ts';
 import { type RrdbConfig, readRrdbConfig } from '../src/upscalers/rrdbnet.ts';
 import { small, type Weights, weightsFor, writeCopyModel, writeModel } from './helpers/esrgan.ts';
@@ -222,8 +223,26 @@ test('a ×2 (pixel_unshuffle) model on an odd size: reflect-padded to even, the 
   }
 });
 
+test('an interrupt: no tile runs after it, and Upscaler.upscale gives the input resized by Lanczos, as A1111 does', async () => {
+  const upscaler = await ModelUpscaler.open(writeCopyModel(join(dir, 'copy3.safetensors')));
+  try {
+    const img = testImage(37, 23, 8);
+    const stop = new AbortController();
+    stop.abort();
+    assert.equal(await upscaler.runTiled(img, { tile: 16, overlap: 4 }, stop.signal), img, 'the input back, untouched');
+    const out = await upscaler.upscale(img, 4, { tile: 16, overlap: 4 }, stop.signal);
+    assert.deepEqual([out.width, out.height], [144, 88], 'still the size asked for');
+    assert.deepEqual(out, await lanczosTo(img, 144, 88), 'no model pass, only the final Lanczos resize');
+  } finally {
+    await upscaler.release();
+  }
+});
+
 test('a file that is not an RRDBNet is refused naming it', async () => {
   const path = join(dir, 'not-esrgan.safetensors');
   writeSafetensors(path, { 'encoder.weight': { dtype: 'F32', shape: [1], data: new Uint8Array(4) } });
   await assert.rejects(ModelUpscaler.open(path), /not-esrgan\.safetensors.*not an ESRGAN/);
 });
+
+/** Pillow's Lanczos straight to w × h (what A1111's Upscaler.upscale ends with). */
+const lanczosTo = (img: Pixels, w: number, h: number) => resizePixels(img, w, h);

@@ -25,8 +25,8 @@ export const EXTRAS_UPSCALERS = PIXEL_UPSCALERS;
 /** A built-in upscaler's name or a model upscaler's. */
 export type ExtrasUpscaler = PixelUpscaler | (string & {});
 
-/** Runs the named model upscaler: A1111's Upscaler.upscale of `img` by `scale`. */
-export type ModelUpscale = (name: string, img: Pixels, scale: number) => Promise<Pixels>;
+/** Runs the named model upscaler: A1111's Upscaler.upscale of `img` by `scale` (`signal`: an interrupt stops it early). */
+export type ModelUpscale = (name: string, img: Pixels, scale: number, signal?: AbortSignal) => Promise<Pixels>;
 
 const isPixelUpscaler = (name: string): name is PixelUpscaler => (PIXEL_UPSCALERS as readonly string[]).includes(name);
 

@@ -21,11 +21,14 @@ export function pixelUpscale(img: Pixels, scale: number, upscaler: 'Lanczos' | '
   return fitTo(out, destW, destH);
 }
 
-/** The same for an upscaler whose step is a model with a fixed scale of its own (model-upscaler.ts). */
-export async function pixelUpscaleSteps(img: Pixels, scale: number, step: (img: Pixels) => Promise<Pixels>): Promise<Pixels> {
+/**
+ * The same for an upscaler whose step is a model with a fixed scale of its own (model-upscaler.ts). An interrupt
+ * (`signal`) ends the steps, as A1111's loop checks `state.interrupted`; the Lanczos resize still gives the size.
+ */
+export async function pixelUpscaleSteps(img: Pixels, scale: number, step: (img: Pixels) => Promise<Pixels>, signal?: AbortSignal): Promise<Pixels> {
   const { destW, destH } = upscaleTarget(img, scale);
   let out = img;
-  for (let i = 0; i < 3 && !covers(out, destW, destH, i, scale); i++) {
+  for (let i = 0; i < 3 && !covers(out, destW, destH, i, scale) && !signal?.aborted; i++) {
     const before = out;
     out = await step(out);
     if (sameSize(before, out)) break;

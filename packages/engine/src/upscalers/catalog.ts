@@ -97,7 +97,7 @@ export class UpscalerCatalog {
   }
 
   /** A1111's Upscaler.upscale with the named model (opened on first use, then kept until another is named). */
-  async upscale(name: string, img: Pixels, scale: number, tiles: TileOptions): Promise<Pixels> {
+  async upscale(name: string, img: Pixels, scale: number, tiles: TileOptions, signal?: AbortSignal): Promise<Pixels> {
     if (!this.entries.some((e) => e.name === name)) this.refresh(); // a file dropped in since the last look
     const entry = this.entries.find((e) => e.name === name);
     if (!entry) throw new RangeError(`no model upscaler named ${JSON.stringify(name)}`);
@@ -106,7 +106,7 @@ export class UpscalerCatalog {
       await this.release();
       this.loaded = await ModelUpscaler.open(entry.path, this.options);
     }
-    return this.loaded.upscale(img, scale, tiles);
+    return this.loaded.upscale(img, scale, tiles, signal);
   }
 
   async release(): Promise<void> {

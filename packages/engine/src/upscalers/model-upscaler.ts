@@ -73,8 +73,11 @@ export class ModelUpscaler {
     return result;
   }
 
-  /** A1111's upscale_with_model: the whole image, or tiles upscaled one by one and put back together. */
-  async runTiled(img: Pixels, { tile, overlap }: TileOptions): Promise<Pixels> {
+  /**
+   * A1111's upscale_with_model: the whole image, or tiles upscaled one by one and put back together. An interrupt
+   * (`signal`) between tiles gives the input back, as A1111 does.
+   */
+  async runTiled(img: Pixels, { tile, overlap }: TileOptions, signal?: AbortSignal): Promise<Pixels> {
     const rgb = img.channels === 3 ? img : dropAlpha(img);
     if (tile <= 0) return this.run(rgb);
     const grid = splitTiles(rgb, tile, tile, overlap);
@@ -83,6 +86,7 @@ export class ModelUpscaler {
     for (const row of grid.rows) {
       const done = [];
       for (const t of row) {
+        if (signal?.aborted) return img;
         done.push({ x: t.x * s, y: t.y * s, image: await this.run(t.image) });
       }
       rows.push(done);
@@ -91,8 +95,8 @@ export class ModelUpscaler {
   }
 
   /** A1111's Upscaler.upscale with this model: scales `img` by `scale` (to a multiple of 8). */
-  upscale(img: Pixels, scale: number, tiles: TileOptions): Promise<Pixels> {
-    return pixelUpscaleSteps(img, scale, (step) => this.runTiled(step, tiles));
+  upscale(img: Pixels, scale: number, tiles: TileOptions, signal?: AbortSignal): Promise<Pixels> {
+    return pixelUpscaleSteps(img, scale, (step) => this.runTiled(step, tiles, signal), signal);
   }
 
   release(): Promise<void> {

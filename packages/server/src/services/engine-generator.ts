@@ -241,8 +241,8 @@ export class EngineGenerator implements Generator {
     this.upscalers.refresh();
   }
 
-  upscaleImage(name: string, img: Pixels, scale: number, tiles: TileOptions): Promise<Pixels> {
-    return this.upscalers.upscale(name, img, scale, tiles);
+  upscaleImage(name: string, img: Pixels, scale: number, tiles: TileOptions, hooks?: GenerationHooks): Promise<Pixels> {
+    return this.upscalers.upscale(name, img, scale, tiles, hooks?.signal);
   }
 
   async close(): Promise<void> {

@@ -133,6 +133,7 @@ port.onMessage(async (message) => {
     if (!METHODS.has(method)) throw new Error(`generator worker: unknown method ${method}`);
     const args = [...(message.args ?? [])];
     if (method === 'txt2img' || method === 'img2img') args[1] = hooksFor(id);
+    if (method === 'upscaleImage') args[4] = hooksFor(id); // its interrupt
     const fn = (generator as unknown as Record<string, (...a: unknown[]) => unknown>)[method];
     const result = await fn.apply(generator, args);
     port.postMessage({ id, result: resultToWire(result) });

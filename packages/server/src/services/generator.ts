@@ -72,7 +72,7 @@ export interface Generator {
   /** Looks at the upscaler folders again. */
   refreshUpscalers?(): void;
   /** A1111's Upscaler.upscale of `img` by `scale` with the named model upscaler, off the server's thread; in the queue. */
-  upscaleImage?(name: string, img: Pixels, scale: number, tiles: TileOptions): Promise<Pixels>;
+  upscaleImage?(name: string, img: Pixels, scale: number, tiles: TileOptions, hooks?: GenerationHooks): Promise<Pixels>;
 }
 
 /** Embeddings by name, in listing order. */

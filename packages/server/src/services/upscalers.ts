@@ -46,9 +46,9 @@ export function modelUpscalers(generator: Generator, options: () => Record<strin
     names: () => usableModels(generator).map((e) => e.name),
     problem: (name) => (BUILT_IN.has(name) ? undefined : generator.listUpscalers?.().find((e) => e.name === name)?.error),
     refresh: () => generator.refreshUpscalers?.(),
-    run: (name: string, img: Pixels, scale: number) => {
+    run: (name: string, img: Pixels, scale: number, signal?: AbortSignal) => {
       if (!generator.upscaleImage) throw new ApiError('INVALID_PARAMS', `upscaler ${JSON.stringify(name)}: this generator runs no model upscalers`);
-      return generator.upscaleImage(name, img, scale, tiles());
+      return generator.upscaleImage(name, img, scale, tiles(), signal ? { signal } : undefined);
     },
   };
 }

@@ -135,8 +135,8 @@ export class WorkerGenerator implements Generator {
     this.upscalers.refresh();
   }
 
-  upscaleImage(name: string, img: Pixels, scale: number, tiles: TileOptions): Promise<Pixels> {
-    return this.call('upscaleImage', [name, img, scale, tiles]) as Promise<Pixels>;
+  upscaleImage(name: string, img: Pixels, scale: number, tiles: TileOptions, hooks?: GenerationHooks): Promise<Pixels> {
+    return this.call('upscaleImage', [name, img, scale, tiles, null], hooks ? { signal: hooks.signal } : undefined) as Promise<Pixels>;
   }
 
   /** A full GC in the engine's heap when it exposes one (memory measurements); false otherwise. */
