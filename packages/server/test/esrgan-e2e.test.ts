@@ -12,35 +12,26 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { encodePng } from '@sdapi/engine';
 import { writeCopyModel } from '../../engine/test/helpers/esrgan.ts';
-import { buildApp } from '../src/app.ts';
-import { WorkerGenerator } from '../src/services/worker-generator.ts';
-import type { SdApiInstance } from '../src/types.ts';
-import { needFiles, TINY_SD15_CKPT } from './helpers/tiny-engine.ts';
+import { needFiles, startTinyEngineServer, type TinyEngineServer } from './helpers/tiny-engine.ts';
 
 const skip = needFiles();
 if (skip) console.log(`# skipped: ${skip}`);
 
-let app: SdApiInstance | undefined;
-let generator: WorkerGenerator | undefined;
+let server: TinyEngineServer | undefined;
 let base = '';
 let esrganDir = '';
 
 before(async () => {
   if (skip) return;
   const dataDir = mkdtempSync(join(tmpdir(), 'sdapi-esrgan-e2e-'));
-  const esrgan = join(dataDir, 'models', 'ESRGAN');
-  esrganDir = esrgan;
-  mkdirSync(esrgan, { recursive: true });
-  writeCopyModel(join(esrgan, 'Copy 4x.safetensors'));
-  writeFileSync(join(esrgan, 'broken.safetensors'), Buffer.from('{"not": "safetensors"}'));
-  generator = new WorkerGenerator({ dataDir, ckpt: TINY_SD15_CKPT, placeholder: false });
-  app = await buildApp({ generator, dataDir });
-  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  esrganDir = join(dataDir, 'models', 'ESRGAN');
+  mkdirSync(esrganDir, { recursive: true });
+  writeCopyModel(join(esrganDir, 'Copy 4x.safetensors'));
+  writeFileSync(join(esrganDir, 'broken.safetensors'), Buffer.from('{"not": "safetensors"}'));
+  server = await startTinyEngineServer('esrgan', {}, { dataDir, engine: 'process' });
+  base = server.base;
 });
-after(async () => {
-  await app?.close();
-  await generator?.close();
-});
+after(() => server?.close());
 
 const post = async (path: string, body: unknown) => {
   const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -127,13 +118,30 @@ test('hires fix with the model upscaler (hr_upscaler): the same image as Nearest
 });
 
 test('the X/Y/Z "Hires upscaler" axis and the SD upscale script take the model upscaler too (same pixels as Nearest ×4)', { skip }, async () => {
-  const hires = { prompt: 'a lighthouse', seed: 3, steps: 1, width: 64, height: 64, sampler_name: 'Euler', enable_hr: true, hr_scale: 4, denoising_strength: 0.5 };
-  const plot = await post('/sdapi/v1/txt2img', { ...hires, scripts: { xyz_plot: { x: { axis: 'Hires upscaler', values: 'Nearest, Copy 4x' }, include_lone_images: true } } });
+  const hires = {
+    prompt: 'a lighthouse',
+    seed: 3,
+    steps: 1,
+    width: 64,
+    height: 64,
+    sampler_name: 'Euler',
+    enable_hr: true,
+    hr_scale: 4,
+    denoising_strength: 0.5,
+  };
+  const plot = await post('/sdapi/v1/txt2img', {
+    ...hires,
+    scripts: { xyz_plot: { x: { axis: 'Hires upscaler', values: 'Nearest, Copy 4x' }, include_lone_images: true } },
+  });
   assert.equal(plot.status, 200, JSON.stringify(plot.body).slice(0, 300));
   const { decodePng } = await import('@sdapi/engine');
   const [, viaNearest, viaModel] = (plot.body.images as string[]).map((s) => decodePng(Buffer.from(s, 'base64')));
   assert.deepEqual(viaModel.rgb, viaNearest.rgb);
-  const init = encodePng(new Uint8Array(32 * 32 * 3).map((_, i) => (i * 41) & 0xff), 32, 32).toString('base64');
+  const init = encodePng(
+    new Uint8Array(32 * 32 * 3).map((_, i) => (i * 41) & 0xff),
+    32,
+    32,
+  ).toString('base64');
   const sdUpscale = (upscaler: string) =>
     post('/sdapi/v1/img2img', {
       init_images: [init],

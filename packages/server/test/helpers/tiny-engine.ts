@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AppDeps, buildApp } from '../../src/app.ts';
 import { EngineGenerator } from '../../src/services/engine-generator.ts';
+import { WorkerGenerator } from '../../src/services/worker-generator.ts';
 import type { SdApiInstance } from '../../src/types.ts';
 import { SHARED_DIR } from './spec.ts';
 
@@ -21,15 +22,23 @@ export function needFiles(...paths: string[]): false | string {
 export interface TinyEngineServer {
   app: SdApiInstance;
   base: string;
-  generator: EngineGenerator;
+  generator: EngineGenerator | WorkerGenerator;
   dataDir: string;
   close(): Promise<void>;
 }
 
-/** buildApp + EngineGenerator on the tiny checkpoint in a fresh data dir, listening on 127.0.0.1:0. */
-export async function startTinyEngineServer(name: string, deps: Partial<AppDeps> = {}): Promise<TinyEngineServer> {
-  const dataDir = mkdtempSync(join(tmpdir(), `sdapi-${name}-`));
-  const generator = new EngineGenerator({ dataDir, ckpt: TINY_SD15_CKPT, placeholder: false });
+export interface TinyEngineOptions {
+  /** A data dir prepared by the test (model files dropped in first); default: a fresh one. */
+  dataDir?: string;
+  /** 'process': the engine in its own process, as `sdapi serve` runs it (WorkerGenerator); default: in this thread. */
+  engine?: 'inline' | 'process';
+}
+
+/** buildApp + the engine on the tiny checkpoint (in a fresh data dir unless given), listening on 127.0.0.1:0. */
+export async function startTinyEngineServer(name: string, deps: Partial<AppDeps> = {}, options: TinyEngineOptions = {}): Promise<TinyEngineServer> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `sdapi-${name}-`));
+  const settings = { dataDir, ckpt: TINY_SD15_CKPT, placeholder: false };
+  const generator = options.engine === 'process' ? new WorkerGenerator(settings) : new EngineGenerator(settings);
   const app = await buildApp({ generator, dataDir, ...deps });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
