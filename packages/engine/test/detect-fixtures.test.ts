@@ -15,7 +15,7 @@ import { numel } from '../src/checkpoint/tensor-index.ts';
 import { UnsupportedModelError } from '../src/errors.ts';
 import { fixturePath, needFixture, openFixture } from './helpers/fixtures.ts';
 
-// biome-ignore lint/suspicious/noExplicitAny: model-config.json is untyped oracle output
+// model-config.json is untyped oracle output
 type Json = any;
 
 function hfText(t: Json): CLIPTextConfig {

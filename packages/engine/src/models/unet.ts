@@ -1,13 +1,8 @@
-/**
- * The latent-diffusion UNet (ldm/modules/diffusionmodules/openaimodel.py UNetModel and
- * ldm/modules/attention.py SpatialTransformer, CompVis/stable-diffusion@21f890f), module fields named as the
- * checkpoint keys under `model.diffusion_model`. SD1/SD2/SDXL differ only through `UNetConfig`.
- */
-import type { UNetConfig } from '../checkpoint/config.ts';
+
 import { CrossAttention } from '../nn/attention.ts';
 import { Conv2d, Dropout, GroupNorm, Identity, LayerNorm, Linear, Sequential, SiLU, type Layer } from '../nn/layers.ts';
 import { Module } from '../nn/module.ts';
-import { Graph, type Value } from '../onnx/graph.ts';
+import type { Value } from '../onnx/graph.ts';
 import * as F from '../onnx/ops.ts';
 
 /** ldm `timestep_embedding`: [cos(t·f), sin(t·f)] with f_i = exp(-ln(10000)·i/half), cos first. */

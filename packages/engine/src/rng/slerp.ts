@@ -5,7 +5,7 @@
  * rounding of each torch op is mirrored with Math.fround, reductions are summed in double.
  */
 import { InvalidParamsError } from '../errors.ts';
-import { Tensor } from '../tensor.ts';
+import type { Tensor } from '../tensor.ts';
 
 const f = Math.fround;
 

@@ -455,7 +455,7 @@ export class RedisCluster implements ClusterQueue {
     for (const r of this.store.list({ statuses: ['running'], limit: 1000 })) ahead += Math.max(0, (r.progress.steps || stepsOf(r)) - r.progress.step);
     for (const id of this.waiting) {
       const record = this.store.get(id);
-      if (!record || record.status !== 'queued') continue;
+      if (record?.status !== 'queued') continue;
       const own = stepsOf(record);
       record.progress = { ...record.progress, eta_seconds: (ahead / workers.length + own) * secondsPerStep };
       ahead += own;
