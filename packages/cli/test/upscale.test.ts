@@ -1,17 +1,19 @@
 /**
  * `sdapi upscale` in-process and with --remote against the real server (buildApp): both write the same PNG,
  * byte for byte (Pillow-exact Lanczos, the input's `parameters` and the `postprocessing` chunk); in-process
- * refuses what it does not have (model upscalers, face restoration) with a usage error.
+ * it also runs the ESRGAN files of `--data-dir`, and refuses what it does not have (other upscalers, face
+ * restoration) with a usage error.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { decodePng, encodePng, encodePngRgba } from '@sdapi/engine';
 import { buildApp } from '@sdapi/server';
+import { writeCopyModel } from '../../engine/test/helpers/esrgan.ts';
 import { FakeGenerator } from '../../server/test/helpers/fake-generator.ts';
 
 const BIN = join(resolve(dirname(fileURLToPath(import.meta.url)), '../../..'), 'packages/cli/bin/sdapi.js');
@@ -75,10 +77,21 @@ test('in-process and --remote upscales give the same file', async () => {
   assert.match(unknown.stderr, /could not find upscaler named "R-ESRGAN 4x\+"/);
 });
 
-test('in-process: model upscalers and face restoration are usage errors naming --remote', async () => {
+test('in-process: an ESRGAN file in --data-dir runs (a pixel-copying ×4 model gives Nearest ×4); an unknown name and face restoration are usage errors', async () => {
+  const models = join(dir, 'data', 'models', 'ESRGAN');
+  mkdirSync(models, { recursive: true });
+  writeCopyModel(join(models, 'Copy 4x.safetensors'));
+  const viaModel = await sdapi(['upscale', 'in.png', '-o', 'model.png', '--upscaler', 'Copy 4x', '--scale', '4', '--data-dir', 'data', '--json']);
+  assert.equal(viaModel.code, 0, viaModel.stderr);
+  assert.match(JSON.parse(viaModel.stdout).html_info, /Postprocess upscaler: Copy 4x/);
+  assert.equal((await sdapi(['upscale', 'in.png', '-o', 'nearest.png', '--upscaler', 'Nearest', '--scale', '4'])).code, 0);
+  const [a, b] = ['model.png', 'nearest.png'].map((f) => decodePng(readFileSync(join(dir, f))));
+  assert.deepEqual([a.width, a.height], [80, 48]);
+  assert.deepEqual(a.rgb, b.rgb);
   const model = await sdapi(['upscale', 'in.png', '-o', 'x.png', '--upscaler', 'R-ESRGAN 4x+']);
   assert.equal(model.code, 2);
-  assert.match(model.stderr, /unknown upscaler 'R-ESRGAN 4x\+' in-process \(valid: None, Lanczos, Nearest\).*--remote/);
+  assert.match(model.stderr, /unknown upscaler 'R-ESRGAN 4x\+' in-process \(valid: None, Lanczos, Nearest\)/);
+  assert.match(model.stderr, /models\/ESRGAN \(--data-dir\), or use --remote URL/);
   const face = await sdapi(['upscale', 'in.png', '-o', 'x.png', '--gfpgan', '0.5']);
   assert.equal(face.code, 2);
   assert.match(face.stderr, /face restoration .* not available in-process/);

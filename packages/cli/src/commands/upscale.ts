@@ -1,21 +1,26 @@
 /**
  * `sdapi upscale IN.png -o OUT.png [--remote URL]`: A1111's extras upscale (extra-single-image). With --remote
  * the server does it (sdapi or A1111, any of its upscalers); without, it runs in-process with the engine's
- * Pillow-exact Lanczos and Nearest (no model upscalers, no face restoration), writing the same PNG chunks
- * (`parameters` of the input, `postprocessing`).
+ * Pillow-exact Lanczos and Nearest and the ESRGAN files of `--data-dir` (no face restoration), writing the same PNG
+ * chunks (`parameters` of the input, `postprocessing`).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeImage, type ExtrasInput } from '@sdapi/client';
 import {
   decodeImage as decodeImageFile,
-  encodePng,
-  encodePngRgba,
   EXTRAS_UPSCALERS,
   type ExtrasUpscaler,
+  encodePng,
+  encodePngRgba,
   extrasUpscale,
   extrasUpscalePlan,
+  type ModelUpscale,
   postprocessingText,
+  tileOptions,
+  UpscalerCatalog,
+  upscalerDirs,
 } from '@sdapi/engine';
 import { CliError, EXIT, EXIT_CODES_HELP, printJson } from '../output.ts';
 import { REMOTE_HELP, REMOTE_OPTIONS, remoteClient, remoteURL } from '../remote.ts';
@@ -23,7 +28,9 @@ import { REMOTE_HELP, REMOTE_OPTIONS, remoteClient, remoteURL } from '../remote.
 const HELP = `usage: sdapi upscale IMAGE -o OUT.png [--remote URL] [options]
 
   --upscaler NAME          an upscaler of the server (\`GET /sdapi/v1/upscalers\`; default Lanczos);
-                           in-process: Lanczos, Nearest or None
+                           in-process: Lanczos, Nearest, None or an ESRGAN / Real-ESRGAN .safetensors in
+                           <data-dir>/models/ESRGAN or models/RealESRGAN, by file name without extension
+  --data-dir DIR           in-process: where models/ lives (default: the current directory)
   --scale X                scale factor (default 2)
   --width N --height N     scale to this size instead (crops to fit unless --no-crop)
   --no-crop                with --width/--height: keep the aspect ratio, do not crop
@@ -49,6 +56,7 @@ const OPTIONS = {
   codeformer: { type: 'string' },
   output: { type: 'string', short: 'o' },
   json: { type: 'boolean' },
+  'data-dir': { type: 'string', default: '.' },
   ...REMOTE_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -89,7 +97,7 @@ export async function upscale(argv: string[]): Promise<number> {
   const fields = extrasFields(values);
   const input = readFileSync(positionals[0]);
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  const res = url ? await remoteClient(url, values).upscale(bytes, fields) : await localUpscale(bytes, fields);
+  const res = url ? await remoteClient(url, values).upscale(bytes, fields) : await localUpscale(bytes, fields, values['data-dir']);
   if (!res.image) throw new CliError('the server returned no image', EXIT.SERVER);
   writeFileSync(values.output, decodeImage(res.image));
   if (values.json) printJson({ path: values.output, html_info: res.html_info });
@@ -98,17 +106,26 @@ export async function upscale(argv: string[]): Promise<number> {
 }
 
 /** The extras upscale in this process (the server's extra-single-image without the HTTP). */
-async function localUpscale(bytes: Uint8Array, fields: ExtrasInput): Promise<{ image: string; html_info: string }> {
-  const names = EXTRAS_UPSCALERS as readonly string[];
+async function localUpscale(bytes: Uint8Array, fields: ExtrasInput, dataDir: string): Promise<{ image: string; html_info: string }> {
+  const models = new UpscalerCatalog(upscalerDirs(resolve(dataDir)));
+  const names = [...EXTRAS_UPSCALERS, ...models.usable()];
   for (const name of [fields.upscaler_1, fields.upscaler_2]) {
     if (name !== undefined && !names.includes(name)) {
       throw new CliError(
         `unknown upscaler '${name}' in-process (valid: ${names.join(', ')})`,
         EXIT.USAGE,
-        'model upscalers need --remote URL of a server that has them',
+        `put its .safetensors in ${join(dataDir, 'models', 'ESRGAN')} (--data-dir), or use --remote URL of a server that has it`,
       );
     }
   }
+  try {
+    return await upscaleWith(bytes, fields, (name, img, scale) => models.upscale(name, img, scale, tileOptions({})));
+  } finally {
+    await models.release();
+  }
+}
+
+async function upscaleWith(bytes: Uint8Array, fields: ExtrasInput, model: ModelUpscale): Promise<{ image: string; html_info: string }> {
   if ((fields.gfpgan_visibility ?? 0) > 0 || (fields.codeformer_visibility ?? 0) > 0) {
     throw new CliError('face restoration (GFPGAN, CodeFormer) is not available in-process', EXIT.USAGE, 'use --remote URL of a server that has it');
   }
@@ -138,7 +155,7 @@ async function localUpscale(bytes: Uint8Array, fields: ExtrasInput): Promise<{ i
   };
   const plan = extrasUpscalePlan(decoded.width, decoded.height, params);
   if (plan.width < 1 || plan.height < 1) throw new CliError(`the result would be ${plan.width}x${plan.height} (sizes round down to a multiple of 8)`);
-  const { image, info } = await extrasUpscale({ width: decoded.width, height: decoded.height, channels: decoded.hasAlpha ? 4 : 3, data }, params);
+  const { image, info } = await extrasUpscale({ width: decoded.width, height: decoded.height, channels: decoded.hasAlpha ? 4 : 3, data }, params, model);
   const postprocessing = postprocessingText(info);
   const parameters = decoded.text.parameters ?? (decoded.userComment || undefined);
   const text: Record<string, string> = parameters === undefined ? { postprocessing } : { parameters, postprocessing };
