@@ -19,7 +19,6 @@ export {
   type ExtrasUpscaler,
   extrasUpscale,
   extrasUpscalePlan,
-  type ModelUpscale,
   type PostprocessInfo,
   postprocessingText,
 } from './image/extras-upscale.ts';
@@ -28,7 +27,7 @@ export { LATENT_UPSCALE_MODES } from './image/interpolate.ts';
 export { approxCheapPreview, type LatentPreviewFormat, type PreviewImage } from './image/latent-preview.ts';
 export { matchedNoise } from './image/matched-noise.ts';
 export { type PilFilter, pilResize } from './image/pil-resize.ts';
-export { pixelUpscale } from './image/pixel-upscale.ts';
+export { type ModelUpscale, upscaleBy } from './image/pixel-upscale.ts';
 export { type DecodedPng, decodePng, encodePng, encodePngRgba, readTextChunks } from './image/png.ts';
 export {
   detectMap,

@@ -17,18 +17,13 @@
  */
 import { PyFloat, quote } from '../pipeline/infotext.ts';
 import { type Pixels, pixels } from './compose.ts';
-import { multipleOf8, pixelUpscale } from './pixel-upscale.ts';
+import { type ModelUpscale, multipleOf8, upscaleBy } from './pixel-upscale.ts';
 import { PIXEL_UPSCALERS, type PixelUpscaler } from './resize.ts';
 
 /** The built-in upscalers (model upscalers come from files, upscalers/catalog.ts). */
 export const EXTRAS_UPSCALERS = PIXEL_UPSCALERS;
 /** A built-in upscaler's name or a model upscaler's. */
 export type ExtrasUpscaler = PixelUpscaler | (string & {});
-
-/** Runs the named model upscaler: A1111's Upscaler.upscale of `img` by `scale` (`signal`: an interrupt stops it early). */
-export type ModelUpscale = (name: string, img: Pixels, scale: number, signal?: AbortSignal) => Promise<Pixels>;
-
-const isPixelUpscaler = (name: string): name is PixelUpscaler => (PIXEL_UPSCALERS as readonly string[]).includes(name);
 
 export interface ExtrasUpscaleParams {
   /** 0: scale by `upscalingResize`; 1: scale to `width` × `height`. */
@@ -85,10 +80,7 @@ async function upscaleOnce(img: Pixels, p: ExtrasUpscaleParams, upscaler: string
   } else {
     info.set('Postprocess upscale by', p.upscalingResize);
   }
-  let out: Pixels;
-  if (isPixelUpscaler(upscaler) && upscaler !== 'None') out = pixelUpscale(img, scale, upscaler);
-  else if (model) out = await model(upscaler, img, scale);
-  else throw new RangeError(`upscaler ${JSON.stringify(upscaler)} is not built in and no model upscaler was given`);
+  let out = await upscaleBy(img, scale, upscaler, model);
   if (p.resizeMode === 1 && p.crop) {
     out = centreOnCanvas(out, p.width, p.height);
     info.set('Postprocess crop to', `${out.width}x${out.height}`);

@@ -8,6 +8,20 @@
 import { type Pixels, premultiply, unpremultiply } from './compose.ts';
 import { pilResize } from './pil-resize.ts';
 
+/** Runs the named model upscaler: A1111's Upscaler.upscale of `img` by `scale` (`signal`: an interrupt stops it early). */
+export type ModelUpscale = (name: string, img: Pixels, scale: number, signal?: AbortSignal) => Promise<Pixels>;
+
+/**
+ * A1111's Upscaler.upscale by any upscaler name: None leaves the image as it is, Lanczos and Nearest are Pillow
+ * resizes, any other name is a model upscaler (upscalers/), which `model` runs.
+ */
+export async function upscaleBy(img: Pixels, scale: number, upscaler: string, model?: ModelUpscale): Promise<Pixels> {
+  if (upscaler === 'None') return img;
+  if (upscaler === 'Lanczos' || upscaler === 'Nearest') return pixelUpscale(img, scale, upscaler);
+  if (!model) throw new RangeError(`upscaler ${JSON.stringify(upscaler)} is not built in and no model upscaler was given`);
+  return model(upscaler, img, scale);
+}
+
 /** A1111's Upscaler.upscale for an upscaler whose one step is a Pillow resize by `scale`. */
 export function pixelUpscale(img: Pixels, scale: number, upscaler: 'Lanczos' | 'Nearest'): Pixels {
   const filter = upscaler === 'Nearest' ? 'nearest' : 'lanczos';

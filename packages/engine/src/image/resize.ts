@@ -8,7 +8,7 @@
 import sharp from 'sharp';
 import { type Pixels, pasteInto, pixels } from './compose.ts';
 import { pilResize } from './pil-resize.ts';
-import { multipleOf8, pixelUpscale } from './pixel-upscale.ts';
+import { type ModelUpscale, multipleOf8, upscaleBy } from './pixel-upscale.ts';
 
 /** The pixel upscalers we have: A1111's `Lanczos` and `Nearest` (and `None`, which leaves it to the Lanczos resize). */
 export const PIXEL_UPSCALERS = ['None', 'Lanczos', 'Nearest'] as const;
@@ -29,23 +29,17 @@ export async function resizePixels(img: Pixels, width: number, height: number, k
   return pixels(width, height, img.channels, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 }
 
-/** A model upscaler (upscalers/): A1111's Upscaler.upscale of `img` by `scale` with the named model. */
-export type UpscaleWithModel = (name: string, img: Pixels, scale: number) => Promise<Pixels>;
-
 /**
  * The inner `resize(im, w, h)` of resize_image: L images and upscaler None go straight to a Lanczos resize; when
  * w × h is larger, an upscaler (Lanczos, Nearest, or a model through `model`) first runs as A1111's
  * Upscaler.upscale by max(w/W, h/H) (pixel-upscale.ts: to a multiple of 8), then Lanczos fixes the exact size.
  */
-async function resizeWith(img: Pixels, w: number, h: number, upscaler: string, model?: UpscaleWithModel): Promise<Pixels> {
+async function resizeWith(img: Pixels, w: number, h: number, upscaler: string, model?: ModelUpscale): Promise<Pixels> {
   if (upscaler === 'None' || img.channels === 1) return resizePixels(img, w, h);
   const scale = Math.max(w / img.width, h / img.height);
   // An empty rounded target (below 8 px) makes Pillow raise in A1111; we resize straight to w × h instead.
   const upscale = scale > 1 && multipleOf8(img.width * scale) > 0 && multipleOf8(img.height * scale) > 0;
-  let out = img;
-  if (upscale && (PIXEL_UPSCALERS as readonly string[]).includes(upscaler)) out = pixelUpscale(img, scale, upscaler as 'Lanczos' | 'Nearest');
-  else if (upscale && model) out = await model(upscaler, img, scale);
-  else if (upscale) throw new RangeError(`upscaler ${JSON.stringify(upscaler)} is not built in and no model upscaler was given`);
+  const out = upscale ? await upscaleBy(img, scale, upscaler, model) : img;
   return out.width === w && out.height === h ? out : resizePixels(out, w, h);
 }
 
@@ -56,7 +50,7 @@ export async function resizeImage(
   width: number,
   height: number,
   upscaler: string = 'None',
-  model?: UpscaleWithModel,
+  model?: ModelUpscale,
 ): Promise<Pixels> {
   if (mode === 0) return resizeWith(img, width, height, upscaler, model);
   const ratio = width / height;

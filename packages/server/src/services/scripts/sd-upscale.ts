@@ -6,18 +6,7 @@
  * /upscalers or a name), scale_factor=2.0]`. Checked before the job: the upscaler, the overlap (less than a
  * tile) and that the enlarged image holds at least one tile (A1111 pads with black or divides by zero).
  */
-import {
-  combineTiles,
-  flatten,
-  type GeneratedImage,
-  type Img2ImgParams,
-  type ModelUpscale,
-  type Pixels,
-  parseHexColor,
-  pixels,
-  pixelUpscale,
-  splitTiles,
-} from '@sdapi/engine';
+import { combineTiles, flatten, type GeneratedImage, type Img2ImgParams, type Pixels, parseHexColor, pixels, splitTiles, upscaleBy } from '@sdapi/engine';
 import { UPSCALERS } from '../upscalers.ts';
 import { ArgReader, emptyResult, imageLists, padArgs, rejectUnknown, ScriptProgress, withInfotextKeys } from './args.ts';
 import { rgbToRgba } from './loopback.ts';
@@ -27,17 +16,6 @@ const TITLE = 'SD upscale';
 const NAMES = ['info', 'overlap', 'upscaler_index', 'scale_factor'];
 const DEFAULTS = ['', 64, 'None', 2.0];
 const UPSCALER_NAMES = UPSCALERS.map((u) => u.name);
-
-/**
- * A1111's Upscaler.upscale: target ⌊w·scale/8⌋·8, the upscaler's steps (a Pillow resize for the built-in ones, the
- * model for a model upscaler, which `model` runs), then Lanczos to the exact size (engine pixel-upscale.ts).
- */
-export async function upscalePixels(img: Pixels, scale: number, upscaler: string, model?: ModelUpscale): Promise<Pixels> {
-  if (upscaler === 'None') return img;
-  if (upscaler === 'Lanczos' || upscaler === 'Nearest') return pixelUpscale(img, scale, upscaler);
-  if (!model) throw new Error(`upscaler ${JSON.stringify(upscaler)}: no model upscaler to run it`);
-  return model(upscaler, img, scale);
-}
 
 export function upscaledSize(width: number, height: number, scale: number, upscaler: string): [number, number] {
   return upscaler === 'None' ? [width, height] : [Math.floor((width * scale) / 8) * 8, Math.floor((height * scale) / 8) * 8];
@@ -87,7 +65,7 @@ export const sdUpscale: ScriptDef = {
       jobCount: batches * params.nIter,
       async run(exec, hooks) {
         const progress = new ScriptProgress(hooks, batches * params.nIter);
-        const source = await upscalePixels(flatten(pixels(init.width, init.height, 4, init.rgba), background), scale, upscaler, env.modelUpscale);
+        const source = await upscaleBy(flatten(pixels(init.width, init.height, 4, init.rgba), background), scale, upscaler, env.modelUpscale);
         const results: GeneratedImage[] = [];
         let template: ScriptResult | null = null;
         let interrupted = false;
