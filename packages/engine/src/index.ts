@@ -98,5 +98,5 @@ export { resolveSamplerAndScheduler, SAMPLERS, SCHEDULERS, samplersResponse, sch
 export { DEFAULT_GENERATION_OPTIONS, defaultImg2ImgParams, defaultTxt2ImgParams, StableDiffusion } from './stable-diffusion.ts';
 export { EMPHASIS_MODES, type EmphasisMode } from './text/conditioning.ts';
 export { type PromptStyle, parseStylesCsv, StyleDatabase } from './text/styles.ts';
-export { type ModelUpscalerHook, tileOptions, UpscalerCatalog, type UpscalerEntry, upscalerDirs } from './upscalers/catalog.ts';
+export { isUsableUpscaler, type ModelUpscalerHook, tileOptions, UpscalerCatalog, type UpscalerEntry, upscalerDirs } from './upscalers/catalog.ts';
 export { ModelUpscaler, type TileOptions } from './upscalers/model-upscaler.ts';

@@ -7,6 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pixels } from '../image/compose.ts';
+import { PIXEL_UPSCALERS } from '../image/resize.ts';
 import { ModelUpscaler, type TileOptions } from './model-upscaler.ts';
 import { readRrdbConfig } from './rrdbnet.ts';
 
@@ -40,8 +41,8 @@ export function tileOptions(o: { ESRGAN_tile?: unknown; ESRGAN_tile_overlap?: un
   return { tile, overlap: tile > 0 && overlap >= tile ? Math.min(8, tile - 1) : overlap };
 }
 
-/** The built-in upscaler names a model file may not take (the built-in one wins). */
-const BUILT_IN = new Set(['None', 'Lanczos', 'Nearest']);
+/** Whether requests may name this file: a usable model not named like a built-in upscaler (the built-in one wins). */
+export const isUsableUpscaler = (e: UpscalerEntry): boolean => !e.error && !(PIXEL_UPSCALERS as readonly string[]).includes(e.name);
 
 /** The folders A1111 reads model upscalers of this kind from, under a data folder. */
 export const upscalerDirs = (dataDir: string) => [join(dataDir, 'models', 'ESRGAN'), join(dataDir, 'models', 'RealESRGAN')];
@@ -85,7 +86,7 @@ export class UpscalerCatalog {
 
   /** The names requests may use: files that are usable models and not named like a built-in upscaler. */
   usable(): string[] {
-    return this.entries.flatMap((e) => (e.error || BUILT_IN.has(e.name) ? [] : [e.name]));
+    return this.entries.filter(isUsableUpscaler).map((e) => e.name);
   }
 
   /** This catalog as the pipeline's hook (hires fix), tiled by each job's options. */

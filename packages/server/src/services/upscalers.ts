@@ -1,9 +1,9 @@
 /**
  * The upscalers this server has, as the lists and the scripts name them: the engine's pixel upscalers (None,
  * Lanczos, Nearest), the model upscalers found in the data folder (ESRGAN / Real-ESRGAN `.safetensors` in
- * `models/ESRGAN`, `models/RealESRGAN`; Extras only so far), and the latent modes.
+ * `models/ESRGAN`, `models/RealESRGAN`: Extras, hires fix, the SD upscale script), and the latent modes.
  */
-import { LATENT_UPSCALE_MODES as ENGINE_LATENT_UPSCALE_MODES, type ModelUpscale, PIXEL_UPSCALERS, type Pixels, tileOptions } from '@sdapi/engine';
+import { LATENT_UPSCALE_MODES as ENGINE_LATENT_UPSCALE_MODES, isUsableUpscaler, type ModelUpscale, PIXEL_UPSCALERS, type Pixels, tileOptions } from '@sdapi/engine';
 import { ApiError } from './errors.ts';
 import type { Generator } from './generator.ts';
 
@@ -24,10 +24,7 @@ export function upscalerList(generator: Generator) {
   return [...UPSCALERS, ...models];
 }
 
-const BUILT_IN = new Set<string>(PIXEL_UPSCALERS);
-
-/** The model files that can be used: no error, and not named like a built-in upscaler (the built-in one wins). */
-const usableModels = (generator: Generator) => (generator.listUpscalers?.() ?? []).filter((e) => !e.error && !BUILT_IN.has(e.name));
+const usableModels = (generator: Generator) => (generator.listUpscalers?.() ?? []).filter(isUsableUpscaler);
 
 /** What an Extras job needs of the model upscalers: which names it may use, and how to run one (in the queue). */
 export interface ModelUpscalers {
@@ -44,7 +41,7 @@ export function modelUpscalers(generator: Generator, options: () => Record<strin
   const tiles = () => tileOptions(options());
   return {
     names: () => usableModels(generator).map((e) => e.name),
-    problem: (name) => (BUILT_IN.has(name) ? undefined : generator.listUpscalers?.().find((e) => e.name === name)?.error),
+    problem: (name) => (UPSCALERS.some((u) => u.name === name) ? undefined : generator.listUpscalers?.().find((e) => e.name === name)?.error),
     refresh: () => generator.refreshUpscalers?.(),
     run: (name: string, img: Pixels, scale: number, signal?: AbortSignal) => {
       if (!generator.upscaleImage) throw new ApiError('INVALID_PARAMS', `upscaler ${JSON.stringify(name)}: this generator runs no model upscalers`);
