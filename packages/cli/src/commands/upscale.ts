@@ -11,7 +11,6 @@ import { decodeImage, type ExtrasInput } from '@sdapi/client';
 import {
   decodeImage as decodeImageFile,
   EXTRAS_UPSCALERS,
-  type ExtrasUpscaler,
   encodePng,
   encodePngRgba,
   extrasUpscale,
@@ -107,10 +106,13 @@ export async function upscale(argv: string[]): Promise<number> {
 
 /** The extras upscale in this process (the server's extra-single-image without the HTTP). */
 async function localUpscale(bytes: Uint8Array, fields: ExtrasInput, dataDir: string): Promise<{ image: string; html_info: string }> {
+  const builtIn = EXTRAS_UPSCALERS as readonly string[];
+  const wanted = [fields.upscaler_1, fields.upscaler_2].filter((n): n is string => n !== undefined);
+  if (wanted.every((name) => builtIn.includes(name))) return upscaleWith(bytes, fields); // no model files to read
   const models = new UpscalerCatalog(upscalerDirs(resolve(dataDir)));
-  const names = [...EXTRAS_UPSCALERS, ...models.usable()];
-  for (const name of [fields.upscaler_1, fields.upscaler_2]) {
-    if (name !== undefined && !names.includes(name)) {
+  const names = [...builtIn, ...models.usable()];
+  for (const name of wanted) {
+    if (!names.includes(name)) {
       throw new CliError(
         `unknown upscaler '${name}' in-process (valid: ${names.join(', ')})`,
         EXIT.USAGE,
@@ -125,7 +127,7 @@ async function localUpscale(bytes: Uint8Array, fields: ExtrasInput, dataDir: str
   }
 }
 
-async function upscaleWith(bytes: Uint8Array, fields: ExtrasInput, model: ModelUpscale): Promise<{ image: string; html_info: string }> {
+async function upscaleWith(bytes: Uint8Array, fields: ExtrasInput, model?: ModelUpscale): Promise<{ image: string; html_info: string }> {
   if ((fields.gfpgan_visibility ?? 0) > 0 || (fields.codeformer_visibility ?? 0) > 0) {
     throw new CliError('face restoration (GFPGAN, CodeFormer) is not available in-process', EXIT.USAGE, 'use --remote URL of a server that has it');
   }
@@ -149,8 +151,8 @@ async function upscaleWith(bytes: Uint8Array, fields: ExtrasInput, model: ModelU
     width: fields.upscaling_resize_w ?? 512,
     height: fields.upscaling_resize_h ?? 512,
     crop: fields.upscaling_crop ?? true,
-    upscaler1: (fields.upscaler_1 ?? 'None') as ExtrasUpscaler,
-    upscaler2: (fields.upscaler_2 ?? 'None') as ExtrasUpscaler,
+    upscaler1: fields.upscaler_1 ?? 'None',
+    upscaler2: fields.upscaler_2 ?? 'None',
     upscaler2Visibility: fields.extras_upscaler_2_visibility ?? 0,
   };
   const plan = extrasUpscalePlan(decoded.width, decoded.height, params);

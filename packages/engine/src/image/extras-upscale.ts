@@ -16,14 +16,14 @@
  *   `model(name, img, scale)`, which runs it off this thread (the server hands it to the engine's process).
  */
 import { PyFloat, quote } from '../pipeline/infotext.ts';
-import { type Pixels, pixels } from './compose.ts';
+import { convert, type Pixels, pixels } from './compose.ts';
 import { type ModelUpscale, multipleOf8, upscaleBy } from './pixel-upscale.ts';
-import { PIXEL_UPSCALERS, type PixelUpscaler } from './resize.ts';
+import { PIXEL_UPSCALERS } from './resize.ts';
 
 /** The built-in upscalers (model upscalers come from files, upscalers/catalog.ts). */
 export const EXTRAS_UPSCALERS = PIXEL_UPSCALERS;
-/** A built-in upscaler's name or a model upscaler's. */
-export type ExtrasUpscaler = PixelUpscaler | (string & {});
+/** A built-in upscaler's name (EXTRAS_UPSCALERS) or a model upscaler's (checked by the caller). */
+export type ExtrasUpscaler = string;
 
 export interface ExtrasUpscaleParams {
   /** 0: scale by `upscalingResize`; 1: scale to `width` × `height`. */
@@ -65,7 +65,7 @@ export async function extrasUpscale(img: Pixels, p: ExtrasUpscaleParams, model?:
   info.set('Postprocess upscaler', p.upscaler1);
   if (p.upscaler2 !== 'None' && p.upscaler2Visibility > 0) {
     // A model upscaler gives RGB, the built-in ones keep RGBA: A1111 converts the second to the first's mode.
-    const second = withChannels(await upscaleOnce(img, p, p.upscaler2, info, model), image.channels);
+    const second = convert(await upscaleOnce(img, p, p.upscaler2, info, model), image.channels);
     image = blend(image, second, p.upscaler2Visibility);
     info.set('Postprocess upscaler 2', p.upscaler2);
   }
@@ -104,17 +104,6 @@ function centreOnCanvas(img: Pixels, width: number, height: number): Pixels {
       const src = ((y - y0) * img.width + (x - x0)) * img.channels;
       out.data.set(img.data.subarray(src, src + 3), (y * width + x) * 3);
     }
-  }
-  return out;
-}
-
-/** Pillow `convert`: RGBA → RGB drops the alpha, RGB → RGBA adds an opaque one. */
-function withChannels(img: Pixels, channels: Pixels['channels']): Pixels {
-  if (img.channels === channels) return img;
-  const out = pixels(img.width, img.height, channels);
-  for (let p = 0; p < img.width * img.height; p++) {
-    out.data.set(img.data.subarray(p * img.channels, p * img.channels + 3), p * channels);
-    if (channels === 4) out.data[p * 4 + 3] = 255;
   }
   return out;
 }

@@ -77,7 +77,8 @@ export class UpscalerCatalog {
         }
       }
     }
-    this.entries = [...found.values()];
+    // GET /upscalers order (A1111 sorts upscalers case-insensitively by name), which SD upscale's indexes follow too.
+    this.entries = [...found.values()].sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
   }
 
   list(): UpscalerEntry[] {

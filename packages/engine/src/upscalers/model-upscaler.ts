@@ -8,7 +8,7 @@
  */
 import { basename } from 'node:path';
 import { SafetensorsFile } from '../checkpoint/safetensors.ts';
-import { type Pixels, pixels } from '../image/compose.ts';
+import { convert, type Pixels, pixels } from '../image/compose.ts';
 import { pixelUpscaleSteps } from '../image/pixel-upscale.ts';
 import { combineTiles, splitTiles } from '../image/tiles.ts';
 import { compileGraph } from '../runtime/compile.ts';
@@ -78,7 +78,7 @@ export class ModelUpscaler {
    * (`signal`) between tiles gives the input back, as A1111 does.
    */
   async runTiled(img: Pixels, { tile, overlap }: TileOptions, signal?: AbortSignal): Promise<Pixels> {
-    const rgb = img.channels === 3 ? img : dropAlpha(img);
+    const rgb = convert(img, 3); // Pillow convert("RGB"): an alpha is dropped, not composited
     if (tile <= 0) return this.run(rgb);
     const grid = splitTiles(rgb, tile, tile, overlap);
     const s = this.config.scale;
@@ -126,12 +126,5 @@ function reflectPad(img: Pixels, w: number, h: number): Pixels {
       out.data.set(img.data.subarray(from, from + img.channels), (y * w + x) * img.channels);
     }
   }
-  return out;
-}
-
-/** Pillow `convert("RGB")` of an RGBA image: the alpha is dropped, not composited. */
-function dropAlpha(img: Pixels): Pixels {
-  const out = pixels(img.width, img.height, 3);
-  for (let p = 0; p < img.width * img.height; p++) out.data.set(img.data.subarray(p * img.channels, p * img.channels + 3), p * 3);
   return out;
 }

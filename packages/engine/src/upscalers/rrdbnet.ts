@@ -139,14 +139,14 @@ export function detectRrdb(file: SafetensorsFile): RrdbConfig {
   };
   const first = shape('conv_first.weight');
   if (first) {
-    const last = shape('conv_last.weight') as number[];
-    const inChannels = last?.[0] ?? 3;
-    const unshuffle = Math.round(Math.sqrt(first[1] / inChannels));
+    const outChannels = shape('conv_last.weight')?.[0] ?? 3;
+    // A model that folds the image first has in_nc = out_nc · r² (spandrel reads the factor the same way).
+    const unshuffle = Math.round(Math.sqrt(first[1] / outChannels));
     const upsamplings = count((i) => `conv_up${i + 1}.weight`);
     return {
       layout: 'basicsr',
-      inChannels,
-      outChannels: last?.[0] ?? 3,
+      inChannels: first[1] / unshuffle ** 2,
+      outChannels,
       features: first[0],
       growth: (shape('body.0.rdb1.conv1.weight') ?? [32])[0],
       blocks: count((i) => `body.${i}.rdb1.conv1.weight`),

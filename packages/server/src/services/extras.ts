@@ -11,7 +11,6 @@
 import {
   EXTRAS_UPSCALERS,
   type ExtrasUpscaleParams,
-  type ExtrasUpscaler,
   encodeImage,
   encodePng,
   encodePngRgba,
@@ -135,8 +134,8 @@ export function toExtrasParams(request: ExtrasBody, models?: ModelUpscalers): Ex
     width: body.upscaling_resize_w,
     height: body.upscaling_resize_h,
     crop: body.upscaling_crop,
-    upscaler1: body.upscaler_1 as ExtrasUpscaler,
-    upscaler2: body.upscaler_2 as ExtrasUpscaler,
+    upscaler1: body.upscaler_1,
+    upscaler2: body.upscaler_2,
     upscaler2Visibility: body.extras_upscaler_2_visibility,
   };
 }

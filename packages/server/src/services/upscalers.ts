@@ -3,7 +3,14 @@
  * Lanczos, Nearest), the model upscalers found in the data folder (ESRGAN / Real-ESRGAN `.safetensors` in
  * `models/ESRGAN`, `models/RealESRGAN`: Extras, hires fix, the SD upscale script), and the latent modes.
  */
-import { LATENT_UPSCALE_MODES as ENGINE_LATENT_UPSCALE_MODES, isUsableUpscaler, type ModelUpscale, PIXEL_UPSCALERS, type Pixels, tileOptions } from '@sdapi/engine';
+import {
+  LATENT_UPSCALE_MODES as ENGINE_LATENT_UPSCALE_MODES,
+  isUsableUpscaler,
+  type ModelUpscale,
+  PIXEL_UPSCALERS,
+  type Pixels,
+  tileOptions,
+} from '@sdapi/engine';
 import { ApiError } from './errors.ts';
 import type { Generator } from './generator.ts';
 
@@ -14,13 +21,12 @@ export const UPSCALERS = PIXEL_UPSCALERS.map((name: string) => ({ name, model_na
 export const LATENT_UPSCALE_MODES = Object.keys(ENGINE_LATENT_UPSCALE_MODES);
 
 /**
- * GET /sdapi/v1/upscalers: the built-in ones first, then the usable model files sorted case-insensitively by name,
- * as A1111 orders them (a file that is not an ESRGAN-family model is left out; naming it gives its error).
+ * GET /sdapi/v1/upscalers: the built-in ones first, then the usable model files in the catalog's order (sorted
+ * case-insensitively by name, as A1111 orders them); a file that is not an ESRGAN-family model is left out, naming it
+ * gives its error. `model_name` is the family's, as A1111's ESRGAN upscaler names its files' entries.
  */
 export function upscalerList(generator: Generator) {
-  const models = usableModels(generator)
-    .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()))
-    .map((e) => ({ name: e.name, model_name: 'ESRGAN_4x', model_path: e.path, model_url: null, scale: e.scale }));
+  const models = usableModels(generator).map((e) => ({ name: e.name, model_name: 'ESRGAN_4x', model_path: e.path, model_url: null, scale: e.scale }));
   return [...UPSCALERS, ...models];
 }
 

@@ -1,8 +1,9 @@
 /**
  * The cheap GET lists clients call at start-up (spec §3.12, §3.14), answering what this server really has:
  * upscalers None, Lanczos, Nearest and the ESRGAN-family files found (no DAT/SwinIR/ScuNET/LDSR), the six
- * latent modes, the VAE files on disk (.safetensors), and empty lists for hypernetworks, face restorers (no GFPGAN/CodeFormer) and
- * Real-ESRGAN models, which this server does not support.
+ * latent modes, the VAE files on disk (.safetensors), and empty lists for hypernetworks and face restorers (no
+ * GFPGAN/CodeFormer). `/realesrgan-models` stays empty too: A1111 lists its downloadable Real-ESRGAN models there,
+ * and we download none; files in models/RealESRGAN are in `/upscalers`.
  */
 import { FaceRestorerList, HypernetworkList, LatentUpscalerModeList, RealesrganList, SDVaeList, UpscalerList } from '@sdapi/protocol';
 import { LATENT_UPSCALE_MODES, upscalerList } from '../../services/upscalers.ts';

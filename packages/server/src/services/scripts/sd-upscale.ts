@@ -40,7 +40,7 @@ export const sdUpscale: ScriptDef = {
     const params = base.params as Img2ImgParams;
     const overlap = r.int(1, 0, Math.min(params.width, params.height) - 1);
     const u = r.raw(2);
-    const names = env.upscalers.filter((n) => !n.startsWith('Latent')); // GET /upscalers order: built-in, then model files
+    const names = env.upscalers; // GET /upscalers order: built-in, then model files
     const upscaler = typeof u === 'number' ? names[u] : names.find((n) => typeof u === 'string' && n.toLowerCase() === u.toLowerCase());
     if (!upscaler) throw r.error(2, `is not an upscaler here (an index into /sdapi/v1/upscalers or a name: ${names.map((n, i) => `${i} ${n}`).join(', ')})`);
     const scale = r.number(3, 0.05, 16);
