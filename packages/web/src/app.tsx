@@ -76,6 +76,11 @@ export function App() {
   /** The Script menu's choice per tab ('' = None) and each script's arguments, by `tab:name`. */
   const [scriptChoice, setScriptChoice] = useState<Record<'txt2img' | 'img2img', string>>({ txt2img: '', img2img: '' });
   const [scriptArgs, setScriptArgs] = useState<Record<string, unknown[]>>({});
+  /** Each tab's Script menu (the selectable scripts of /sdapi/v1/script-info). */
+  const menus = useMemo(
+    () => ({ txt2img: selectableScripts(lists.scripts, 'txt2img'), img2img: selectableScripts(lists.scripts, 'img2img') }),
+    [lists.scripts],
+  );
   const [cnSlots, setCnSlots] = useState<ControlNetSlot[]>(() => resizeSlots([], 3));
   const [extras, setExtras] = useState<ExtrasState>(DEFAULT_EXTRAS);
   const [extrasImages, setExtrasImages] = useState<NamedImage[]>([]);
@@ -177,6 +182,11 @@ export function App() {
       }
     };
     void (async () => {
+      // A1111's option control_net_unit_count (3 unless set); units past it would be refused.
+      const unitCount = sd.controlnet.settings().then(
+        (s) => s.control_net_unit_count,
+        () => 3,
+      );
       const [samplers, schedulers, styles, latent, upscalers, loras, cnModules, cnModels, scripts] = await Promise.all([
         settle(sd.samplers.list()),
         settle(sd.schedulers.list()),
@@ -188,11 +198,7 @@ export function App() {
         settle(sd.controlnet.modelList()),
         settle(sd.scriptInfo.list()),
       ]);
-      // A1111's option control_net_unit_count (3 unless set); units past it would be refused.
-      const units = await sd.controlnet.settings().then(
-        (s) => s.control_net_unit_count,
-        () => 3,
-      );
+      const units = await unitCount;
       setCnSlots((slots) => resizeSlots(slots, units));
       setLists({
         samplers: samplers.map((s) => s.name),
@@ -221,7 +227,7 @@ export function App() {
   /** A generation's params with the ControlNet units and the chosen script, each only when it is on. */
   const withScripts = (params: object, tab: 'txt2img' | 'img2img'): Record<string, unknown> => {
     const alwayson = controlNetScripts(cnSlots, lists.cnModels);
-    const chosen = selectableScripts(lists.scripts, tab).find((s) => s.name === scriptChoice[tab]);
+    const chosen = menus[tab].find((s) => s.name === scriptChoice[tab]);
     const plot = chosen?.name === XYZ_SCRIPT ? { scripts: xyzScripts(xyz) } : {};
     return { ...params, ...(alwayson ? { alwayson_scripts: alwayson } : {}), ...plot, ...scriptParams(chosen, scriptArgs[`${tab}:${chosen?.name}`]) };
   };
@@ -275,7 +281,8 @@ export function App() {
         try {
           const blob = await (await fetchServer(image.url)).blob();
           setInit(await loadImage(blob));
-          setForm((f) => formFromParameters(f, job.result?.parameters ?? {}, image.seed));
+          // An Extras job's parameters are not generation ones (its resize_mode 1 means "scale to", img2img's "crop").
+          if (!job.type.startsWith('extra')) setForm((f) => formFromParameters(f, job.result?.parameters ?? {}, image.seed));
           setMode('img2img');
         } catch (error) {
           setBanner(errorText(error), error);
@@ -297,15 +304,16 @@ export function App() {
     }
   };
 
-  /** A dropped or chosen image file, decoded and handed to `use`; a file the browser cannot read is an error under `field`. */
-  const defaultArgsOf = (tab: 'txt2img' | 'img2img', name: string): unknown[] => {
-    const info = selectableScripts(lists.scripts, tab).find((s) => s.name === name);
-    return info ? defaultScriptArgs(info) : [];
+  /** A script chosen in the menu starts from its script-info defaults (kept per tab and script after that). */
+  const chooseScript = (tab: 'txt2img' | 'img2img', name: string) => {
+    setScriptChoice((c) => ({ ...c, [tab]: name }));
+    const info = menus[tab].find((s) => s.name === name);
+    setScriptArgs((all) => (info && !all[`${tab}:${name}`] ? { ...all, [`${tab}:${name}`]: defaultScriptArgs(info) } : all));
   };
   const setScriptArg = (tab: 'txt2img' | 'img2img', index: number, value: unknown) => {
     const key = `${tab}:${scriptChoice[tab]}`;
     setScriptArgs((all) => {
-      const args = [...(all[key] ?? defaultArgsOf(tab, scriptChoice[tab]))];
+      const args = [...(all[key] ?? [])];
       args[index] = value;
       return { ...all, [key]: args };
     });
@@ -314,6 +322,7 @@ export function App() {
   const setCnSlot = (index: number, update: (slot: ControlNetSlot) => ControlNetSlot) =>
     setCnSlots((slots) => slots.map((slot, i) => (i === index ? update(slot) : slot)));
 
+  /** A dropped or chosen image file, decoded and handed to `use`; a file the browser cannot read is an error under `field`. */
   const pickImage = (field: string, use: (image: InitImage, file: File) => void) => async (file: File) => {
     try {
       use(await loadImage(file), file);
@@ -395,10 +404,10 @@ export function App() {
               />
               {(mode === 'txt2img' || mode === 'img2img') && (
                 <ScriptPicker
-                  scripts={selectableScripts(lists.scripts, mode)}
+                  scripts={menus[mode]}
                   selected={scriptChoice[mode]}
-                  onSelect={(name) => setScriptChoice((c) => ({ ...c, [mode]: name }))}
-                  args={scriptArgs[`${mode}:${scriptChoice[mode]}`] ?? defaultArgsOf(mode, scriptChoice[mode])}
+                  onSelect={(name) => chooseScript(mode, name)}
+                  args={scriptArgs[`${mode}:${scriptChoice[mode]}`] ?? []}
                   setArg={(index, value) => setScriptArg(mode, index, value)}
                   errors={errors}
                 >

@@ -27,8 +27,3 @@ export async function loadImage(blob: Blob): Promise<InitImage> {
 export function imageFiles(data: DataTransfer | null): File[] {
   return Array.from(data?.files ?? []).filter((file) => file.type.startsWith('image/'));
 }
-
-/** The first image file of a drop or a paste. */
-export function imageFile(data: DataTransfer | null): File | null {
-  return imageFiles(data)[0] ?? null;
-}
