@@ -58,21 +58,33 @@ export function extrasUpscalePlan(srcWidth: number, srcHeight: number, p: Extras
 }
 
 /** Runs the upscale step on an RGB or RGBA image (`model` runs the upscalers that are not built in). */
-export async function extrasUpscale(img: Pixels, p: ExtrasUpscaleParams, model?: ModelUpscale): Promise<{ image: Pixels; info: PostprocessInfo }> {
+export async function extrasUpscale(
+  img: Pixels,
+  p: ExtrasUpscaleParams,
+  model?: ModelUpscale,
+  signal?: AbortSignal,
+): Promise<{ image: Pixels; info: PostprocessInfo }> {
   const info = new Map<string, string | number>();
   if (p.upscaler1 === 'None') return { image: img, info: [] };
-  let image = await upscaleOnce(img, p, p.upscaler1, info, model);
+  let image = await upscaleOnce(img, p, p.upscaler1, info, model, signal);
   info.set('Postprocess upscaler', p.upscaler1);
   if (p.upscaler2 !== 'None' && p.upscaler2Visibility > 0) {
     // A model upscaler gives RGB, the built-in ones keep RGBA: A1111 converts the second to the first's mode.
-    const second = convert(await upscaleOnce(img, p, p.upscaler2, info, model), image.channels);
+    const second = convert(await upscaleOnce(img, p, p.upscaler2, info, model, signal), image.channels);
     image = blend(image, second, p.upscaler2Visibility);
     info.set('Postprocess upscaler 2', p.upscaler2);
   }
   return { image, info: [...info] };
 }
 
-async function upscaleOnce(img: Pixels, p: ExtrasUpscaleParams, upscaler: string, info: Map<string, string | number>, model?: ModelUpscale): Promise<Pixels> {
+async function upscaleOnce(
+  img: Pixels,
+  p: ExtrasUpscaleParams,
+  upscaler: string,
+  info: Map<string, string | number>,
+  model?: ModelUpscale,
+  signal?: AbortSignal,
+): Promise<Pixels> {
   let scale = p.upscalingResize;
   if (p.resizeMode === 1) {
     scale = Math.max(p.width / img.width, p.height / img.height);
@@ -80,7 +92,7 @@ async function upscaleOnce(img: Pixels, p: ExtrasUpscaleParams, upscaler: string
   } else {
     info.set('Postprocess upscale by', p.upscalingResize);
   }
-  let out = await upscaleBy(img, scale, upscaler, model);
+  let out = await upscaleBy(img, scale, upscaler, model, signal);
   if (p.resizeMode === 1 && p.crop) {
     out = centreOnCanvas(out, p.width, p.height);
     info.set('Postprocess crop to', `${out.width}x${out.height}`);

@@ -13,13 +13,14 @@ export type ModelUpscale = (name: string, img: Pixels, scale: number, signal?: A
 
 /**
  * A1111's Upscaler.upscale by any upscaler name: None leaves the image as it is, Lanczos and Nearest are Pillow
- * resizes, any other name is a model upscaler (upscalers/), which `model` runs.
+ * resizes, any other name is a model upscaler (upscalers/), which `model` runs (`signal`: an interrupt stops it
+ * between tiles).
  */
-export async function upscaleBy(img: Pixels, scale: number, upscaler: string, model?: ModelUpscale): Promise<Pixels> {
+export async function upscaleBy(img: Pixels, scale: number, upscaler: string, model?: ModelUpscale, signal?: AbortSignal): Promise<Pixels> {
   if (upscaler === 'None') return img;
   if (upscaler === 'Lanczos' || upscaler === 'Nearest') return pixelUpscale(img, scale, upscaler);
   if (!model) throw new RangeError(`upscaler ${JSON.stringify(upscaler)} is not built in and no model upscaler was given`);
-  return model(upscaler, img, scale);
+  return model(upscaler, img, scale, signal);
 }
 
 /** A1111's Upscaler.upscale for an upscaler whose one step is a Pillow resize by `scale`. */

@@ -136,7 +136,7 @@ export interface HiresBatch {
  * Upscales one batch's first-pass latent (in latent or pixel space) and crops it to the target; a pixel upscaler
  * decodes with `first` (the first pass's model) and encodes with `model` (the second pass's).
  */
-async function upscale(first: LoadedModel, model: LoadedModel, plan: HiresPlan, latent: Tensor): Promise<Tensor> {
+async function upscale(first: LoadedModel, model: LoadedModel, plan: HiresPlan, latent: Tensor, signal?: AbortSignal): Promise<Tensor> {
   const [h, w] = [Math.floor(plan.upscaleTo.height / 8), Math.floor(plan.upscaleTo.width / 8)];
   const mode = LATENT_UPSCALE_MODES[plan.upscaler];
   let samples: Tensor;
@@ -149,7 +149,7 @@ async function upscale(first: LoadedModel, model: LoadedModel, plan: HiresPlan, 
       const lowres = pixels(decoded.shape[3], decoded.shape[2], 3, toRgbBytes(decoded, b));
       // The first pass's model carries the hook (a hires checkpoint is another model, opened without one).
       const hook: ModelUpscalerHook | null = first.upscalers ?? model.upscalers;
-      const withModel = hook ? (name: string, img: Pixels, scale: number) => hook.upscale(name, img, scale, plan.params.options) : undefined;
+      const withModel = hook ? (name: string, img: Pixels, scale: number) => hook.upscale(name, img, scale, plan.params.options, signal) : undefined;
       images.push(toImageTensor(await resizeImage(0, lowres, w * 8, h * 8, plan.upscaler, withModel)));
     }
     samples = await encodeLatents(model, Tensor.cat(images));
@@ -222,7 +222,7 @@ export async function hiresPass(
   // A1111 decodes the first pass with the job's model, then switches to the hires checkpoint for everything after.
   const first = model;
   model = context.checkpointModel ?? model;
-  const samples = await upscale(first, model, plan, batch.latent);
+  const samples = await upscale(first, model, plan, batch.latent, batch.hooks.signal);
   const [, c, h, w] = samples.shape;
   const p = plan.params;
   const micro = sdxlMicroConditioning({ ...p, width: w * 8, height: h * 8 });

@@ -27,7 +27,7 @@ export interface UpscalerEntry {
  */
 export interface ModelUpscalerHook {
   names(): string[];
-  upscale(name: string, img: Pixels, scale: number, options: { ESRGAN_tile?: number; ESRGAN_tile_overlap?: number }): Promise<Pixels>;
+  upscale(name: string, img: Pixels, scale: number, options: { ESRGAN_tile?: number; ESRGAN_tile_overlap?: number }, signal?: AbortSignal): Promise<Pixels>;
 }
 
 /**
@@ -94,7 +94,7 @@ export class UpscalerCatalog {
   hook(): ModelUpscalerHook {
     return {
       names: () => this.usable(),
-      upscale: (name, img, scale, options) => this.upscale(name, img, scale, tileOptions(options)),
+      upscale: (name, img, scale, options, signal) => this.upscale(name, img, scale, tileOptions(options), signal),
     };
   }
 

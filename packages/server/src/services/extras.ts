@@ -190,9 +190,7 @@ export async function runExtras(job: ExtrasJob, hooks: GenerationHooks, models?:
     hooks.onProgress?.({ jobNo: i, jobCount: job.images.length, samplingStep: 0, samplingSteps: 1 });
     // The resize is synchronous work: yield first so that progress and interrupts are served between images.
     await new Promise((resolve) => setImmediate(resolve));
-    const run = models?.run;
-    const model = run && ((name: string, img: Pixels, scale: number) => run(name, img, scale, hooks.signal));
-    const { image, info: items } = await extrasUpscale(input.pixels, job.params, model);
+    const { image, info: items } = await extrasUpscale(input.pixels, job.params, models?.run, hooks.signal);
     info = postprocessingText(items);
     images.push({ pixels: image, parameters: input.parameters, postprocessing: info });
   }

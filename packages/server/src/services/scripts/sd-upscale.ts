@@ -65,7 +65,7 @@ export const sdUpscale: ScriptDef = {
       jobCount: batches * params.nIter,
       async run(exec, hooks) {
         const progress = new ScriptProgress(hooks, batches * params.nIter);
-        const source = await upscaleBy(flatten(pixels(init.width, init.height, 4, init.rgba), background), scale, upscaler, env.modelUpscale);
+        const source = await upscaleBy(flatten(pixels(init.width, init.height, 4, init.rgba), background), scale, upscaler, env.modelUpscale, hooks.signal);
         const results: GeneratedImage[] = [];
         let template: ScriptResult | null = null;
         let interrupted = false;
